@@ -1,0 +1,3 @@
+from safestep.cli import main
+
+main()

@@ -1,0 +1,122 @@
+"""Who may see and do what: the one module that decides (access.md).
+
+Deny by default. Every page and endpoint names a capability; a role has a capability only
+when this table says so. Case scope (which cases a user may know exist) is a separate
+question answered by :func:`case_scope`: a case outside it must look like it does not exist.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from safestep.accounts.models import Role
+
+if TYPE_CHECKING:
+    from safestep.accounts.models import User
+
+
+class Capability(StrEnum):
+    CONCERN_SUBMIT = "concern_submit"
+    CONCERN_READ_OWN = "concern_read_own"
+    CONCERN_TRIAGE = "concern_triage"
+    CASE_OPEN = "case_open"
+    CASE_READ = "case_read"
+    CASE_SET_FACTS = "case_set_facts"
+    CASE_ESCALATE = "case_escalate"
+    CASE_LINK = "case_link"
+    CASE_CLOSE = "case_close"
+    CASE_REOPEN = "case_reopen"
+    STEP_REOPEN = "step_reopen"
+    CHECKIN_PLAN = "checkin_plan"
+    CHECKIN_RECORD = "checkin_record"
+    NOTE_ADD = "note_add"
+    SCAR_GENERATE = "scar_generate"
+    PROTOCOL_READ = "protocol_read"
+    PROTOCOL_MANAGE = "protocol_manage"
+    STATISTICS = "statistics"
+    AUDIT_READ = "audit_read"
+
+
+_SITE_ADMIN_WORK = {
+    Capability.CONCERN_TRIAGE,
+    Capability.CASE_OPEN,
+    Capability.CASE_READ,
+    Capability.CASE_SET_FACTS,
+    Capability.CASE_ESCALATE,
+    Capability.CASE_LINK,
+    Capability.CASE_CLOSE,
+    Capability.CASE_REOPEN,
+    Capability.STEP_REOPEN,
+    Capability.CHECKIN_PLAN,
+    Capability.CHECKIN_RECORD,
+    Capability.NOTE_ADD,
+    Capability.SCAR_GENERATE,
+}
+
+# Every staff member may report a concern and follow their own reports.
+_EVERY_STAFF = {Capability.CONCERN_SUBMIT, Capability.CONCERN_READ_OWN, Capability.PROTOCOL_READ}
+
+CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.REPORTER: frozenset(_EVERY_STAFF),
+    Role.SITE_ADMIN: frozenset(_EVERY_STAFF | _SITE_ADMIN_WORK),
+    Role.COUNSELOR: frozenset(
+        _EVERY_STAFF
+        | {
+            Capability.CASE_READ,
+            Capability.CHECKIN_PLAN,
+            Capability.CHECKIN_RECORD,
+            Capability.NOTE_ADD,
+        }
+    ),
+    Role.SCHOOL_POLICE: frozenset(_EVERY_STAFF | {Capability.CASE_READ, Capability.NOTE_ADD}),
+    Role.PLACEMENT_OFFICE: frozenset(_EVERY_STAFF | {Capability.CASE_READ}),
+    Role.DISTRICT_COORDINATOR: frozenset(
+        _EVERY_STAFF
+        | _SITE_ADMIN_WORK
+        | {Capability.PROTOCOL_MANAGE, Capability.STATISTICS, Capability.AUDIT_READ}
+    ),
+    Role.AUDITOR: frozenset(
+        {Capability.PROTOCOL_READ, Capability.STATISTICS, Capability.AUDIT_READ}
+    ),
+}
+
+# Roles whose case scope is the whole district rather than their own schools.
+DISTRICT_WIDE_ROLES = frozenset({Role.SCHOOL_POLICE, Role.DISTRICT_COORDINATOR})
+# Roles that see the details of police-only steps (law-enforcement-unit records, 34 CFR 99.8).
+POLICE_DETAIL_ROLES = frozenset({Role.SCHOOL_POLICE})
+# The placement office sees only cases whose pathway has this step.
+PLACEMENT_STEP_ID = "placement_review"
+
+
+def has_capability(user: User, capability: Capability) -> bool:
+    if not user.is_active:
+        return False
+    return capability in CAPABILITIES.get(user.role, frozenset())
+
+
+def sees_police_details(user: User) -> bool:
+    return user.role in POLICE_DETAIL_ROLES
+
+
+def case_scope(user: User, *, placement_pathways: frozenset[str] = frozenset()) -> Q:
+    """A filter for the cases USER may know exist. Deny by default: an empty match.
+
+    ``placement_pathways`` names the pathways that contain a placement review; the caller
+    computes it from the protocol so that this module needs no protocol knowledge.
+    """
+    nothing = Q(pk__in=[])
+    if not has_capability(user, Capability.CASE_READ):
+        return nothing
+    if user.role in DISTRICT_WIDE_ROLES:
+        return Q()
+    if user.role == Role.PLACEMENT_OFFICE:
+        return Q(pathway__in=sorted(placement_pathways)) if placement_pathways else nothing
+    return Q(school__in=user.schools.all())
+
+
+def may_resolve_step(user: User, actor_roles: tuple[str, ...]) -> bool:
+    """Whether USER may resolve a step whose protocol names ACTOR_ROLES."""
+    return user.is_active and user.role in actor_roles

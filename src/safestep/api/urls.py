@@ -1,0 +1,40 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from safestep.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/protocols", views.ProtocolList.as_view(), name="protocols"),
+    path("v1/concerns", views.ConcernCollection.as_view(), name="concerns"),
+    path("v1/concerns/<int:concern_id>/dismiss", views.ConcernDismiss.as_view(), name="concern-dismiss"),
+    path("v1/cases", views.CaseCollection.as_view(), name="cases"),
+    path("v1/cases/<int:case_id>", views.CaseDetail.as_view(), name="case"),
+    path("v1/cases/<int:case_id>/facts", views.CaseFacts.as_view(), name="case-facts"),
+    path(
+        "v1/cases/<int:case_id>/steps/<slug:step_id>/complete",
+        views.StepComplete.as_view(),
+        name="step-complete",
+    ),
+    path(
+        "v1/cases/<int:case_id>/steps/<slug:step_id>/not-applicable",
+        views.StepNotApplicable.as_view(),
+        name="step-not-applicable",
+    ),
+    path(
+        "v1/cases/<int:case_id>/steps/<slug:step_id>/reopen",
+        views.StepReopen.as_view(),
+        name="step-reopen",
+    ),
+    path("v1/cases/<int:case_id>/escalate", views.CaseEscalate.as_view(), name="case-escalate"),
+    path("v1/cases/<int:case_id>/links", views.CaseLinks.as_view(), name="case-links"),
+    path("v1/cases/<int:case_id>/check-in-plan", views.CheckInPlanView.as_view(), name="check-in-plan"),
+    path("v1/cases/<int:case_id>/check-ins", views.CheckIns.as_view(), name="check-ins"),
+    path("v1/cases/<int:case_id>/notes", views.Notes.as_view(), name="notes"),
+    path("v1/cases/<int:case_id>/timeline", views.CaseTimeline.as_view(), name="timeline"),
+    path("v1/cases/<int:case_id>/close", views.CaseClose.as_view(), name="case-close"),
+    path("v1/cases/<int:case_id>/reopen", views.CaseReopen.as_view(), name="case-reopen"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,358 @@
+"""REST API views: parse, call a service or selector, render. Nothing else.
+
+Each view is small on purpose: rules live in services and the protocol, access in
+accounts.access and the selectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.models import User
+from safestep.api import inputs
+from safestep.api.outputs import (
+    case_output,
+    case_summary_output,
+    check_in_output,
+    concern_output,
+    note_output,
+    protocol_output,
+)
+from safestep.audit.models import Event
+from safestep.cases import services
+from safestep.cases.models import CaseStatus
+from safestep.cases.selectors import (
+    case_get_for_user,
+    case_list_for_user,
+    concern_list_for_user,
+)
+from safestep.core.errors import PermissionDenied, ValidationFailed
+from safestep.definitions.selectors import protocols_current
+
+
+def parse(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def acting(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def expected_version(request: Request, data: dict[str, Any]) -> int:
+    """The version the client read: from the body, or from an If-Match header."""
+    if data.get("version") is not None:
+        return int(data["version"])
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if header.isdigit():
+        return int(header)
+    raise ValidationFailed({"version": ["Send the case's current version (or If-Match)."]})
+
+
+def optional_version(request: Request, data: dict[str, Any]) -> int | None:
+    try:
+        return expected_version(request, data)
+    except ValidationFailed:
+        return None
+
+
+def case_response(request: Request, case_id: int, status_code: int = 200) -> Response:
+    # Re-read after a write, so the answer shows exactly what is stored now. The write's
+    # own event already records it; this read is not audited twice.
+    case = case_get_for_user(acting(request), case_id, audit_read=False)
+    response = Response(case_output(acting(request), case), status=status_code)
+    response["ETag"] = f'"{case.version}"'
+    return response
+
+
+def student_input(data: dict[str, Any] | None) -> services.StudentInput | None:
+    return services.StudentInput(**data) if data else None
+
+
+class ProtocolList(APIView):
+    @extend_schema(summary="Loaded protocols with their pathways and steps in order")
+    def get(self, request: Request) -> Response:
+        if not has_capability(acting(request), Capability.PROTOCOL_READ):
+            raise PermissionDenied("your role does not read protocols")
+        return Response([protocol_output(stored) for stored in protocols_current()])
+
+
+class ConcernCollection(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=["submitted", "triaged", "dismissed"])]
+    )
+    def get(self, request: Request) -> Response:
+        user = acting(request)
+        concerns = concern_list_for_user(user, status=request.query_params.get("status"))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(concerns, request, view=self) or []
+        return paginator.get_paginated_response([concern_output(user, item) for item in page])
+
+    @extend_schema(request=inputs.ConcernIn)
+    def post(self, request: Request) -> Response:
+        data = parse(inputs.ConcernIn, request)
+        student = student_input(data["student"])
+        assert student is not None
+        concern = services.concern_submit(
+            acting_user=acting(request),
+            school_code=data["school"],
+            student=student,
+            observed_at=data["observed_at"],
+            description=data["description"],
+            indicators=data["indicators"],
+            own_report=data.get("own_report"),
+        )
+        return Response({"id": concern.pk, "status": concern.status}, status=201)
+
+
+class ConcernDismiss(APIView):
+    @extend_schema(request=inputs.ConcernDismissIn)
+    def post(self, request: Request, concern_id: int) -> Response:
+        data = parse(inputs.ConcernDismissIn, request)
+        concern = services.concern_dismiss(
+            acting_user=acting(request), concern_id=concern_id, reason=data["reason"]
+        )
+        return Response({"id": concern.pk, "status": concern.status})
+
+
+class CaseCollection(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=["open", "closed"]),
+            OpenApiParameter("school", str),
+            OpenApiParameter("pathway", str),
+            OpenApiParameter("overdue", bool),
+        ]
+    )
+    def get(self, request: Request) -> Response:
+        user = acting(request)
+        if not has_capability(user, Capability.CASE_READ):
+            raise PermissionDenied("your role does not read cases")
+        params = request.query_params
+        status = params.get("status")
+        if status and status not in CaseStatus.values:
+            raise ValidationFailed({"status": ["One of: open, closed."]})
+        overdue = params.get("overdue")
+        if overdue not in (None, "", "true", "false"):
+            raise ValidationFailed({"overdue": ["true or false."]})
+        cases = case_list_for_user(
+            user, status=status, school=params.get("school"), pathway=params.get("pathway")
+        )
+        if overdue == "true":
+            cases = cases.filter(status=CaseStatus.OPEN, next_due_at__lt=timezone.now())
+        elif overdue == "false":
+            cases = cases.exclude(status=CaseStatus.OPEN, next_due_at__lt=timezone.now())
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(cases, request, view=self) or []
+        return paginator.get_paginated_response([case_summary_output(user, case) for case in page])
+
+    @extend_schema(request=inputs.CaseOpenIn)
+    def post(self, request: Request) -> Response:
+        data = parse(inputs.CaseOpenIn, request)
+        case = services.case_open(
+            acting_user=acting(request),
+            pathway=data["pathway"],
+            suspicion_formed_at=data["suspicion_formed_at"],
+            summary=data["summary"],
+            school_code=data.get("school"),
+            student=student_input(data.get("student")),
+            concern_id=data.get("concern"),
+        )
+        return case_response(request, case.pk, 201)
+
+
+class CaseDetail(APIView):
+    def get(self, request: Request, case_id: int) -> Response:
+        case = case_get_for_user(acting(request), case_id)
+        response = Response(case_output(acting(request), case))
+        response["ETag"] = f'"{case.version}"'
+        return response
+
+
+class CaseFacts(APIView):
+    @extend_schema(request=inputs.FactsIn)
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.FactsIn, request)
+        services.case_facts_set(
+            acting_user=acting(request),
+            case_id=case_id,
+            facts=data["facts"],
+            reason=data["reason"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class StepComplete(APIView):
+    @extend_schema(request=inputs.StepCompleteIn)
+    def post(self, request: Request, case_id: int, step_id: str) -> Response:
+        data = parse(inputs.StepCompleteIn, request)
+        services.step_complete(
+            acting_user=acting(request),
+            case_id=case_id,
+            step_id=step_id,
+            occurred_at=data["occurred_at"],
+            details=data["details"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class StepNotApplicable(APIView):
+    @extend_schema(request=inputs.StepNotApplicableIn)
+    def post(self, request: Request, case_id: int, step_id: str) -> Response:
+        data = parse(inputs.StepNotApplicableIn, request)
+        services.step_mark_not_applicable(
+            acting_user=acting(request),
+            case_id=case_id,
+            step_id=step_id,
+            reason=data["reason"],
+            details=data["details"],
+            occurred_at=data.get("occurred_at"),
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class StepReopen(APIView):
+    @extend_schema(request=inputs.StepReopenIn)
+    def post(self, request: Request, case_id: int, step_id: str) -> Response:
+        data = parse(inputs.StepReopenIn, request)
+        services.step_reopen(
+            acting_user=acting(request),
+            case_id=case_id,
+            step_id=step_id,
+            reason=data["reason"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseEscalate(APIView):
+    @extend_schema(request=inputs.EscalateIn)
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.EscalateIn, request)
+        services.case_escalate(
+            acting_user=acting(request),
+            case_id=case_id,
+            pathway=data["pathway"],
+            reason=data["reason"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseLinks(APIView):
+    @extend_schema(request=inputs.LinkIn)
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.LinkIn, request)
+        link = services.case_link(
+            acting_user=acting(request),
+            case_id=case_id,
+            other_case_id=data["case"],
+            relation=data["relation"],
+        )
+        return Response(
+            {"id": link.pk, "case": link.to_case_id, "relation": link.relation}, status=201
+        )
+
+
+class CheckInPlanView(APIView):
+    @extend_schema(request=inputs.CheckInPlanIn)
+    def put(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.CheckInPlanIn, request)
+        services.checkin_plan_set(
+            acting_user=acting(request),
+            case_id=case_id,
+            every_days=data["every_days"],
+            assignee=data["assignee"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CheckIns(APIView):
+    @extend_schema(request=inputs.CheckInIn)
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.CheckInIn, request)
+        check_in = services.checkin_record(
+            acting_user=acting(request),
+            case_id=case_id,
+            occurred_at=data["occurred_at"],
+            method=data["method"],
+            notes=data["notes"],
+            expected_version=optional_version(request, data),
+        )
+        return Response(check_in_output(check_in), status=201)
+
+
+class Notes(APIView):
+    @extend_schema(request=inputs.NoteIn)
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.NoteIn, request)
+        note = services.note_add(
+            acting_user=acting(request),
+            case_id=case_id,
+            text=data["text"],
+            expected_version=optional_version(request, data),
+        )
+        return Response(note_output(note), status=201)
+
+
+class CaseClose(APIView):
+    @extend_schema(request=inputs.CloseIn)
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.CloseIn, request)
+        services.case_close(
+            acting_user=acting(request),
+            case_id=case_id,
+            outcome=data["outcome"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseReopen(APIView):
+    @extend_schema(request=inputs.ReopenIn)
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.ReopenIn, request)
+        services.case_reopen(
+            acting_user=acting(request),
+            case_id=case_id,
+            reason=data["reason"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseTimeline(APIView):
+    def get(self, request: Request, case_id: int) -> Response:
+        user = acting(request)
+        case = case_get_for_user(user, case_id, channel="timeline")
+        events = Event.objects.filter(case_id=case.pk).order_by("seq")
+        return Response(
+            [
+                {
+                    "seq": event.seq,
+                    "at": event.at.isoformat(),
+                    "actor": event.actor_username,
+                    "role": event.actor_role,
+                    "action": event.action,
+                    "step": event.step_id or None,
+                    "payload": event.payload,
+                }
+                for event in events
+            ]
+        )

@@ -1,0 +1,237 @@
+"""Students, concerns, cases and everything recorded on a case.
+
+Rows here are written only by cases.services, each write with its event in the same
+transaction. Nothing is deleted: a reopened step keeps its old record, marked reopened.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from safestep.accounts.models import School
+from safestep.definitions.models import ProtocolVersion
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Student(models.Model):
+    sis_id = models.CharField("SIS id", max_length=32, unique=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    birth_date = models.DateField(null=True, blank=True)
+    grade = models.CharField(max_length=8, blank=True)
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="students")
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name} ({self.sis_id})"
+
+
+class ConcernStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    TRIAGED = "triaged", "Triaged into a case"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Concern(models.Model):
+    submitted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="concerns")
+    submitted_at = models.DateTimeField()
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="concerns")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="concerns")
+    observed_at = models.DateTimeField()
+    description = models.TextField()
+    indicators = models.JSONField(default=list)
+    # The reporter's own call to CWS or law enforcement: {agency, phoned_at, reference}.
+    own_report = models.JSONField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ConcernStatus.choices, default=ConcernStatus.SUBMITTED
+    )
+    triaged_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    dismissed_reason = models.TextField(blank=True)
+    case = models.ForeignKey(
+        "Case", null=True, blank=True, on_delete=models.PROTECT, related_name="concerns"
+    )
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["school", "status"], name="concern_school_status")]
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Case(models.Model):
+    reference = models.CharField(max_length=32, unique=True)
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="cases")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="cases")
+    protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="cases")
+    pathway = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    summary = models.TextField(blank=True)
+    suspicion_formed_at = models.DateTimeField()
+    opened_at = models.DateTimeField()
+    opened_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.TextField(blank=True)
+    # Optimistic concurrency: every write names the version it read and bumps it.
+    version = models.PositiveIntegerField(default=1)
+    # The earliest due time among unresolved steps, kept current by every service so that
+    # "overdue" can be filtered in the database instead of evaluating every case.
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    # Set when a decision needs a second look by the district coordinator (for example a
+    # CWS report marked "does not apply" on a suspected victim).
+    needs_review = models.BooleanField(default=False)
+    review_reasons = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["school", "status"], name="case_school_status"),
+            models.Index(fields=["status", "pathway"], name="case_status_pathway"),
+            models.Index(fields=["status", "next_due_at"], name="case_status_next_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ReferenceCounter(models.Model):
+    """The last case number used in a year, locked while a new case takes the next one."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class CaseFact(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="facts")
+    fact_id = models.CharField(max_length=64)
+    value = models.BooleanField(null=True)
+    reason = models.TextField(blank=True)
+    set_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "fact_id"], name="one_answer_per_fact")
+        ]
+
+
+class Resolution(models.TextChoices):
+    DONE = "done", "Done"
+    NOT_APPLICABLE = "not_applicable", "Does not apply"
+
+
+class StepRecord(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="step_records")
+    step_id = models.CharField(max_length=64)
+    pathway = models.CharField(max_length=64)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    actor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    details = models.JSONField(default=dict)
+    reason = models.TextField(blank=True)
+    # A reopened record is kept for the trail; only records with no reopened_at count.
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reopen_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            # The database itself refuses a second live record for a step: two people
+            # completing the same step at once cannot both win.
+            models.UniqueConstraint(
+                fields=["case", "step_id"],
+                condition=models.Q(reopened_at__isnull=True),
+                name="one_live_record_per_step",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(resolution__in=["done", "not_applicable"]),
+                name="step_resolution_is_known",
+            ),
+        ]
+
+
+class CheckInPlan(models.Model):
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="check_in_plan")
+    every_days = models.PositiveIntegerField()
+    assignee = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="check_in_plans")
+    started_at = models.DateTimeField()
+    set_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(every_days__gte=1, every_days__lte=90),
+                name="check_in_every_1_to_90_days",
+            )
+        ]
+
+
+class CheckInMethod(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    PHONE = "phone", "Phone"
+    VIDEO = "video", "Video call"
+    OTHER = "other", "Other"
+
+
+class CheckIn(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="check_ins")
+    occurred_at = models.DateTimeField()
+    method = models.CharField(max_length=16, choices=CheckInMethod.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+
+class LinkRelation(models.TextChoices):
+    RECRUITED = "recruited", "Recruited (this student recruited the other)"
+    RECRUITED_BY = "recruited_by", "Recruited by the other student"
+    SAME_INCIDENT = "same_incident", "Same incident"
+    SIBLING = "sibling", "Sibling"
+    OTHER = "other", "Other connection"
+
+
+class CaseLink(models.Model):
+    """A link between two cases; it shows on both."""
+
+    from_case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="links_out")
+    to_case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="links_in")
+    relation = models.CharField(max_length=16, choices=LinkRelation.choices)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_case", "to_case"], name="one_link_per_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(from_case=models.F("to_case")), name="no_link_to_self"
+            ),
+        ]
+
+
+class Note(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -1,0 +1,260 @@
+"""Reading cases: every read is fetched and authorized here, already filtered by who asks.
+
+A case outside the user's scope raises NotFound, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from safestep.accounts.access import (
+    PLACEMENT_STEP_ID,
+    Capability,
+    case_scope,
+    has_capability,
+    sees_police_details,
+)
+from safestep.accounts.models import Role, User
+from safestep.audit.services import event_record
+from safestep.cases.models import (
+    Case,
+    CaseFact,
+    CaseLink,
+    CaseStatus,
+    CheckIn,
+    Concern,
+    ConcernStatus,
+    StepRecord,
+)
+from safestep.core.errors import NotFound, PermissionDenied
+from safestep.definitions.models import ProtocolVersion
+from safestep.definitions.selectors import definition_of
+from safestep.protocol import Evaluation, Protocol, RecordInput, Step, evaluate, next_check_in_due
+
+
+@lru_cache(maxsize=64)
+def _placement_pathways(content_hash: str, protocol: Protocol) -> frozenset[str]:
+    return frozenset(
+        pathway.id for pathway in protocol.pathways if PLACEMENT_STEP_ID in pathway.step_ids
+    )
+
+
+def placement_pathways() -> frozenset[str]:
+    """Pathways, in any loaded protocol, that contain a placement review."""
+    found: set[str] = set()
+    for stored in ProtocolVersion.objects.all():
+        found |= _placement_pathways(stored.content_hash, definition_of(stored))
+    return frozenset(found)
+
+
+def case_scope_for(user: User) -> Q:
+    pathways = placement_pathways() if user.role == Role.PLACEMENT_OFFICE else frozenset()
+    return case_scope(user, placement_pathways=pathways)
+
+
+def _case_queryset() -> QuerySet[Case]:
+    return Case.objects.select_related("school", "student", "protocol", "opened_by", "closed_by")
+
+
+def _with_everything(cases: QuerySet[Case]) -> QuerySet[Case]:
+    live_records = StepRecord.objects.filter(reopened_at__isnull=True).select_related("actor")
+    return cases.prefetch_related(
+        Prefetch("step_records", queryset=live_records, to_attr="live_records"),
+        Prefetch("facts", queryset=CaseFact.objects.select_related("set_by")),
+        Prefetch("check_ins", queryset=CheckIn.objects.order_by("occurred_at", "id")),
+        Prefetch("links_out", queryset=CaseLink.objects.select_related("to_case")),
+        Prefetch("links_in", queryset=CaseLink.objects.select_related("from_case")),
+        "check_in_plan__assignee",
+    )
+
+
+def case_get_for_user(
+    user: User,
+    case_id: int,
+    *,
+    for_write: bool = False,
+    audit_read: bool = True,
+    channel: str = "api",
+) -> Case:
+    """The case, if USER may see it; otherwise NotFound.
+
+    ``for_write`` locks the row for the rest of the caller's transaction. A read is
+    written to the audit trail (``case.read``) unless the caller is a service that
+    already records its own write event.
+    """
+    cases = _case_queryset().filter(case_scope_for(user))
+    if for_write:
+        case = cases.select_for_update(of=("self",)).filter(pk=case_id).first()
+    else:
+        case = _with_everything(cases).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if audit_read and not for_write:
+        event_record(actor=user, action="case.read", case_id=case.pk, payload={"via": channel})
+    return case
+
+
+def case_list_for_user(
+    user: User,
+    *,
+    status: str | None = None,
+    school: str | None = None,
+    pathway: str | None = None,
+) -> QuerySet[Case]:
+    cases = _case_queryset().filter(case_scope_for(user))
+    if status:
+        cases = cases.filter(status=status)
+    if school:
+        cases = cases.filter(school__code=school)
+    if pathway:
+        cases = cases.filter(pathway=pathway)
+    return _with_everything(cases)
+
+
+def case_definition(case: Case) -> Protocol:
+    return definition_of(case.protocol)
+
+
+def _live_records(case: Case) -> list[StepRecord]:
+    cached = getattr(case, "live_records", None)
+    if cached is not None:
+        return list(cached)
+    return list(case.step_records.filter(reopened_at__isnull=True).select_related("actor"))
+
+
+def case_facts(case: Case) -> dict[str, bool | None]:
+    return {fact.fact_id: fact.value for fact in case.facts.all()}
+
+
+def case_evaluation(case: Case, *, now: datetime | None = None) -> Evaluation:
+    """The protocol's verdict on this case: each step's state, due time, closability."""
+    records = [
+        RecordInput(
+            step_id=record.step_id,
+            resolution=record.resolution,  # type: ignore[arg-type]
+            occurred_at=record.occurred_at,
+            recorded_at=record.recorded_at,
+            key=f"{record.pk:012d}",
+        )
+        for record in _live_records(case)
+    ]
+    return evaluate(
+        case_definition(case),
+        case.pathway,
+        facts=case_facts(case),
+        records=records,
+        now=now or timezone.now(),
+        anchors={"suspicion_formed_at": case.suspicion_formed_at, "case_opened_at": case.opened_at},
+        tz=settings.TIME_ZONE,
+    )
+
+
+def live_record_by_step(case: Case) -> dict[str, StepRecord]:
+    return {record.step_id: record for record in _live_records(case)}
+
+
+def case_next_check_in_due(case: Case) -> datetime | None:
+    plan = getattr(case, "check_in_plan", None)
+    if plan is None or case.status != CaseStatus.OPEN:
+        return None
+    return next_check_in_due(
+        plan_started_at=plan.started_at,
+        every_days=plan.every_days,
+        check_ins=[check_in.occurred_at for check_in in case.check_ins.all()],
+        tz=settings.TIME_ZONE,
+    )
+
+
+def visible_details(user: User, case: Case, step: Step, details: dict[str, object]) -> dict[str, object] | None:
+    """The step details USER may read, or None when withheld entirely.
+
+    Police-only steps' details are law-enforcement-unit records (34 CFR 99.8): only School
+    Police see them. The placement office sees only the placement review's details.
+    """
+    if step.police_only and not sees_police_details(user):
+        return None
+    if user.role == Role.PLACEMENT_OFFICE and step.id != PLACEMENT_STEP_ID:
+        return None
+    if sees_police_details(user):
+        return dict(details)
+    hidden = {spec.name for spec in step.fields if spec.police_only}
+    return {name: value for name, value in details.items() if name not in hidden}
+
+
+def sees_case_narrative(user: User) -> bool:
+    """Notes, check-in notes and the summary: not for the placement office."""
+    return user.role != Role.PLACEMENT_OFFICE
+
+
+def linked_cases_visible(user: User, case: Case) -> list[tuple[CaseLink, Case]]:
+    """Links from CASE to cases USER may see; links to other cases stay invisible."""
+    scope_ids = set(
+        Case.objects.filter(case_scope_for(user))
+        .filter(Q(links_in__from_case=case) | Q(links_out__to_case=case))
+        .values_list("pk", flat=True)
+    )
+    found: list[tuple[CaseLink, Case]] = []
+    for link in case.links_out.all():
+        if link.to_case_id in scope_ids:
+            found.append((link, link.to_case))
+    for link in case.links_in.all():
+        if link.from_case_id in scope_ids:
+            found.append((link, link.from_case))
+    return found
+
+
+def concern_list_for_user(user: User, *, status: str | None = None) -> QuerySet[Concern]:
+    """Reporters see their own concerns; triagers see their schools' (coordinators: all)."""
+    concerns = Concern.objects.select_related("school", "student", "submitted_by", "case")
+    if has_capability(user, Capability.CONCERN_TRIAGE):
+        if user.role != Role.DISTRICT_COORDINATOR:
+            concerns = concerns.filter(Q(school__in=user.schools.all()) | Q(submitted_by=user))
+    elif has_capability(user, Capability.CONCERN_READ_OWN):
+        concerns = concerns.filter(submitted_by=user)
+    else:
+        return concerns.none()
+    if status:
+        concerns = concerns.filter(status=status)
+    return concerns
+
+
+def concern_get_for_triage(user: User, concern_id: int, *, for_write: bool = False) -> Concern:
+    if not has_capability(user, Capability.CONCERN_TRIAGE):
+        raise PermissionDenied("your role does not triage concerns")
+    concerns = Concern.objects.select_related("school", "student")
+    if user.role != Role.DISTRICT_COORDINATOR:
+        concerns = concerns.filter(school__in=user.schools.all())
+    if for_write:
+        concerns = concerns.select_for_update(of=("self",))
+    concern = concerns.filter(pk=concern_id).first()
+    if concern is None:
+        raise NotFound(f"no concern {concern_id}")
+    return concern
+
+
+@dataclass(frozen=True)
+class RenderProgress:
+    protocol: Protocol
+    pathway_id: str
+    states: dict[str, str]
+
+
+def case_progress_for_render(*, case_id: int) -> RenderProgress:
+    """For operators' `protocol render --case`: the case's pathway and step states."""
+    case = _with_everything(_case_queryset()).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    evaluation = case_evaluation(case)
+    states = {
+        status.step.id: ("overdue" if status.overdue else str(status.state))
+        for status in evaluation.steps
+    }
+    return RenderProgress(case_definition(case), case.pathway, states)
+
+

@@ -1,0 +1,70 @@
+"""Reads: scope, police-only details, and a fixed number of queries per list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from safestep.audit.models import Event
+from safestep.cases import services
+
+
+def police_entry(district, case):
+    services.step_complete(
+        acting_user=district["school_police"], case_id=case.pk, step_id="police_involved",
+        occurred_at=timezone.now() - timedelta(hours=1), details={"agency": "school_police"},
+        expected_version=case.version)
+    case.refresh_from_db()
+    services.step_complete(
+        acting_user=district["school_police"], case_id=case.pk, step_id="le_trafficking_entry",
+        occurred_at=timezone.now() - timedelta(minutes=30), details={"le_reference": "HT-SECRET-7"},
+        expected_version=case.version)
+
+
+def test_it_withholds_police_only_details_from_everyone_but_school_police(api_as, district, open_case):
+    case = open_case("confirmed_victim")
+    police_entry(district, case)
+    for username in ("site_admin", "counselor", "district_coordinator", "placement_office"):
+        body = api_as(username).get(f"/api/v1/cases/{case.pk}")
+        step = next(s for s in body.json()["steps"] if s["id"] == "le_trafficking_entry")
+        assert step["state"] == "done" and step["resolved_at"] is not None
+        assert step["details"] is None and step["details_withheld"] is True
+        assert "HT-SECRET-7" not in body.content.decode()
+    police = api_as("school_police").get(f"/api/v1/cases/{case.pk}").json()
+    step = next(s for s in police["steps"] if s["id"] == "le_trafficking_entry")
+    assert step["details"] == {"le_reference": "HT-SECRET-7"}
+
+
+def test_it_audits_every_read_of_a_case(api_as, open_case):
+    case = open_case()
+    api_as("counselor").get(f"/api/v1/cases/{case.pk}")
+    read = Event.objects.filter(action="case.read", case_id=case.pk).get()
+    assert read.actor_username == "counselor" and read.payload == {"via": "api"}
+
+
+def test_it_lists_cases_with_a_fixed_number_of_queries(api_as, district, open_case, django_assert_max_num_queries):
+    client = api_as("district_coordinator")
+    open_case(sis_id="first")
+    client.get("/api/v1/cases")  # warm the per-process protocol cache
+    with django_assert_max_num_queries(14) as few:
+        client.get("/api/v1/cases")
+    for number in range(12):
+        case = open_case(sis_id=f"S-{number}")
+        police_entry(district, case)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        answer = client.get("/api/v1/cases")
+    assert answer.json()["count"] == 13
+
+
+def test_it_reads_one_case_with_a_fixed_number_of_queries(api_as, district, open_case, django_assert_max_num_queries):
+    case = open_case("confirmed_victim")
+    client = api_as("school_police")
+    client.get(f"/api/v1/cases/{case.pk}")
+    with django_assert_max_num_queries(20) as short:
+        client.get(f"/api/v1/cases/{case.pk}")
+    police_entry(district, case)
+    for number in range(10):
+        services.note_add(acting_user=district["school_police"], case_id=case.pk, text=f"n{number}")
+    with django_assert_max_num_queries(len(short.captured_queries)):
+        client.get(f"/api/v1/cases/{case.pk}")

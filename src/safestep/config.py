@@ -1,0 +1,255 @@
+"""Settings read from the environment, checked before Django starts.
+
+Every variable of interfaces.md › Configuration is parsed here, and a bad value raises
+:class:`ConfigError`, whose message is one line naming the variable. Start-up turns that
+into a clean exit instead of a traceback, so an operator sees exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dj_database_url
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(Exception):
+    """A configuration variable holds a value SafeStep cannot use."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    backend: str
+    file_path: Path | None = None
+    host: str = ""
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    default_from: str = "SafeStep <safestep@localhost>"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database: dict[str, Any]
+    secret_key: str
+    email: EmailSettings
+    debug: bool
+    allowed_hosts: list[str]
+    time_zone: str
+
+
+def parse_bool(variable: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(variable, f"expected true or false, got {raw!r}")
+
+
+def parse_int(variable: str, raw: str, *, minimum: int = 1) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(variable, f"expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(variable, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def parse_time_zone(variable: str, raw: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(variable, f"unknown time zone {raw!r} (use an IANA name)") from None
+    return raw
+
+
+def parse_hosts(variable: str, raw: str) -> list[str]:
+    hosts = [host.strip() for host in raw.split(",") if host.strip()]
+    if not hosts:
+        raise ConfigError(variable, "must name at least one host")
+    for host in hosts:
+        if " " in host or "/" in host:
+            raise ConfigError(variable, f"{host!r} is not a host name")
+    return hosts
+
+
+def sqlite_settings(path: Path) -> dict[str, Any]:
+    """The embedded database: SQLite tuned so several server processes can share it.
+
+    IMMEDIATE transactions take the write lock up front, so concurrent writers queue on the
+    busy timeout instead of failing half-way with "database is locked". WAL lets readers
+    run beside a writer; synchronous=FULL because an acknowledged write must survive a
+    power cut, not just a crash of the process.
+    """
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA busy_timeout=30000;"
+            ),
+        },
+    }
+
+
+def parse_database(variable: str, raw: str, data_dir: Path) -> dict[str, Any]:
+    if not raw:
+        return sqlite_settings(data_dir / "safestep.sqlite3")
+    scheme = raw.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        path = raw[len("sqlite://") :] if raw.startswith("sqlite://") else ""
+        if not path or path == "/":
+            raise ConfigError(variable, "sqlite URL needs a file path, e.g. sqlite:////srv/db.sqlite3")
+        return sqlite_settings(Path(path[1:] if path.startswith("//") else path))
+    if scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ConfigError(variable, f"unsupported scheme {scheme!r} (use sqlite or postgres)")
+    try:
+        parsed: dict[str, Any] = dict(dj_database_url.parse(raw, conn_max_age=60))
+    except ValueError as error:
+        raise ConfigError(variable, f"cannot parse: {error}") from None
+    if not parsed.get("NAME"):
+        raise ConfigError(variable, "the PostgreSQL URL must name a database")
+    parsed["CONN_HEALTH_CHECKS"] = True
+    parsed.setdefault("OPTIONS", {})["connect_timeout"] = 5
+    return parsed
+
+
+def parse_email(variable: str, raw: str, data_dir: Path) -> EmailSettings:
+    if not raw:
+        return EmailSettings(
+            backend="django.core.mail.backends.filebased.EmailBackend",
+            file_path=data_dir / "mail",
+        )
+    parts = urlsplit(raw)
+    if parts.scheme == "file":
+        if not parts.path:
+            raise ConfigError(variable, "file URL needs a folder, e.g. file:///var/mail/safestep")
+        return EmailSettings(
+            backend="django.core.mail.backends.filebased.EmailBackend",
+            file_path=Path(unquote(parts.path)),
+        )
+    if parts.scheme in {"smtp", "smtps", "submission"}:
+        if not parts.hostname:
+            raise ConfigError(variable, "SMTP URL needs a host, e.g. smtp://user:pw@mail:587")
+        query = parse_qs(parts.query)
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(variable, "the port is not a number") from None
+        use_ssl = parts.scheme == "smtps"
+        use_tls = not use_ssl and (
+            parts.scheme == "submission" or query.get("tls", ["0"])[0] in TRUE_WORDS
+        )
+        default_port = 465 if use_ssl else 587 if use_tls else 25
+        sender = query.get("from", ["SafeStep <safestep@localhost>"])[0]
+        return EmailSettings(
+            backend="django.core.mail.backends.smtp.EmailBackend",
+            host=parts.hostname,
+            port=port or default_port,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            use_tls=use_tls,
+            use_ssl=use_ssl,
+            default_from=sender,
+        )
+    raise ConfigError(variable, f"unsupported scheme {parts.scheme!r} (use smtp, smtps or file)")
+
+
+def read_secret(environ: Mapping[str, str], variable: str) -> str | None:
+    """A secret from VARIABLE, or from the file named by VARIABLE_FILE."""
+    direct = environ.get(variable)
+    file_name = environ.get(f"{variable}_FILE")
+    if direct and file_name:
+        raise ConfigError(variable, f"set either {variable} or {variable}_FILE, not both")
+    if direct:
+        return direct.strip()
+    if file_name:
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"{variable}_FILE", f"cannot read {file_name}: {error.strerror}")
+    return None
+
+
+def owner_only_file(variable: str, path: Path, make_value: Any) -> str:
+    """Read a generated secret from PATH, creating it owner-only (0600) on first run.
+
+    O_EXCL makes the creation race-free when several server processes start together:
+    exactly one writes the file and the others read what it wrote.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                variable, f"{path} is readable by others (mode {mode:o}); run chmod 600 {path}"
+            ) from None
+        value = path.read_text(encoding="utf-8").strip()
+        if not value:
+            raise ConfigError(variable, f"{path} is empty")
+        return value
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        value = str(make_value())
+        handle.write(value + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return value
+
+
+def ensure_data_dir(variable: str, raw: str) -> Path:
+    path = Path(raw).expanduser().resolve()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(variable, f"cannot create {path}: {error.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(variable, f"{path} is not writable")
+    return path
+
+
+def load(environ: Mapping[str, str] | None = None) -> Config:
+    """Read and check the whole configuration; raise ConfigError on the first bad value."""
+    env = os.environ if environ is None else environ
+    data_dir = ensure_data_dir("SAFESTEP_DATA_DIR", env.get("SAFESTEP_DATA_DIR", "./safestep-data"))
+    database = parse_database("DATABASE_URL", env.get("DATABASE_URL", "").strip(), data_dir)
+    secret_key = read_secret(env, "SAFESTEP_SECRET_KEY") or owner_only_file(
+        "SAFESTEP_SECRET_KEY", data_dir / "secret_key", lambda: secrets.token_urlsafe(50)
+    )
+    if len(secret_key) < 32:
+        raise ConfigError("SAFESTEP_SECRET_KEY", "must be at least 32 characters long")
+    return Config(
+        data_dir=data_dir,
+        database=database,
+        secret_key=secret_key,
+        email=parse_email("SAFESTEP_EMAIL_URL", env.get("SAFESTEP_EMAIL_URL", "").strip(), data_dir),
+        debug=parse_bool("SAFESTEP_DEBUG", env.get("SAFESTEP_DEBUG", "false")),
+        allowed_hosts=parse_hosts(
+            "SAFESTEP_ALLOWED_HOSTS", env.get("SAFESTEP_ALLOWED_HOSTS", "localhost,127.0.0.1")
+        ),
+        time_zone=parse_time_zone(
+            "SAFESTEP_TIME_ZONE", env.get("SAFESTEP_TIME_ZONE", "America/Los_Angeles")
+        ),
+    )

@@ -1,0 +1,117 @@
+"""Shared test fixtures: a small district with one named user per role.
+
+Names follow the people in the story: ``site_admin`` works at LIN, ``outsider_admin`` at
+ROO, so "a case outside your scope" reads plainly in every test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from safestep.accounts.models import Role, School, User
+from safestep.cases import services
+from safestep.cases.models import Case
+from safestep.definitions.services import protocol_load_shipped
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests are skipped on SQLite with a clear reason."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        skip = pytest.mark.skip(reason="needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+        for item in items:
+            if "postgres_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@dataclass
+class District:
+    lin: School
+    roo: School
+    users: dict[str, User]
+
+    def __getitem__(self, name: str) -> User:
+        return self.users[name]
+
+
+PEOPLE: dict[str, tuple[str, list[str]]] = {
+    "reporter": (Role.REPORTER, ["LIN"]),
+    "site_admin": (Role.SITE_ADMIN, ["LIN"]),
+    "counselor": (Role.COUNSELOR, ["LIN"]),
+    "school_police": (Role.SCHOOL_POLICE, []),
+    "placement_office": (Role.PLACEMENT_OFFICE, []),
+    "district_coordinator": (Role.DISTRICT_COORDINATOR, []),
+    "auditor": (Role.AUDITOR, []),
+    "outsider_admin": (Role.SITE_ADMIN, ["ROO"]),
+    "outsider_counselor": (Role.COUNSELOR, ["ROO"]),
+}
+
+
+@pytest.fixture
+def district(db: None) -> District:
+    protocol_load_shipped()
+    lin = School.objects.create(code="LIN", name="Lincoln High School")
+    roo = School.objects.create(code="ROO", name="Roosevelt Middle School")
+    schools = {"LIN": lin, "ROO": roo}
+    users: dict[str, User] = {}
+    for username, (role, codes) in PEOPLE.items():
+        user = User.objects.create_user(username=username, password="a long test password", role=role)
+        user.schools.set([schools[code] for code in codes])
+        users[username] = user
+    return District(lin=lin, roo=roo, users=users)
+
+
+@pytest.fixture
+def api_as(district: District) -> Callable[[str], APIClient]:
+    """An API client signed in with a real token as the named user."""
+
+    def make(username: str) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=district[username])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+def ago(**delta: Any) -> datetime:
+    return timezone.now() - timedelta(**delta)
+
+
+@pytest.fixture
+def open_case(district: District) -> Callable[..., Case]:
+    """Open a case at LIN (or another school) on the given pathway."""
+
+    def make(
+        pathway: str = "suspected_victim",
+        *,
+        school: str = "LIN",
+        sis_id: str = "S-1",
+        by: str = "site_admin",
+        suspicion_hours_ago: float = 2,
+    ) -> Case:
+        return services.case_open(
+            acting_user=district[by],
+            pathway=pathway,
+            suspicion_formed_at=ago(hours=suspicion_hours_ago),
+            summary="Older adult picks the student up after school.",
+            school_code=school,
+            student=services.StudentInput(sis_id=sis_id, first_name="Ana", last_name="Lopez"),
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def ci() -> bool:
+    return os.environ.get("CI") == "true"

@@ -1,0 +1,244 @@
+"""Checking the details recorded when a step is resolved.
+
+``validate_details`` takes what a person entered (from a form or the API) and returns
+the cleaned, JSON-safe values plus plain-English error messages per field, in the
+shape the API answers with (``{"field": ["message", ...]}``). It never raises for bad
+input: every problem is reported at once, so a form can show them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Literal
+
+from safestep.protocol.deadlines import require_aware
+from safestep.protocol.model import FieldSpec, Step
+
+Resolution = Literal["done", "not_applicable"]
+RESOLUTIONS: tuple[str, ...] = ("done", "not_applicable")
+
+# Generous limits that still keep a single record a sane size.
+MAX_TEXT_LENGTH = 20_000
+MAX_STRING_LENGTH = 200
+# Same characters Django allows in usernames.
+_USERNAME = re.compile(r"[\w.@+-]{1,150}")
+_SCHOOL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+
+REQUIRED_MESSAGE = "This field is required."
+
+
+class _Invalid(Exception):
+    """One field's value is unacceptable; the message is shown to the person."""
+
+
+def _is_empty(value: object) -> bool:
+    # False and 0 are answers, not blanks.
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple):
+        return len(value) == 0
+    return False
+
+
+def _one_of(value: str, spec: FieldSpec) -> str:
+    if value in spec.refused:
+        raise _Invalid(spec.refused[value])
+    if value not in spec.choices:
+        raise _Invalid(f"{value!r} is not one of: {', '.join(spec.choices)}.")
+    return value
+
+
+def _as_text(value: object, spec: FieldSpec, now: datetime) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("Enter text.")
+    text = value.strip()
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _Invalid(f"Keep this under {MAX_TEXT_LENGTH} characters.")
+    return text
+
+
+def _as_string(value: object, spec: FieldSpec, now: datetime) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise _Invalid("Enter a short text value.")
+    text = str(value).strip()
+    if "\n" in text or "\r" in text:
+        raise _Invalid("Enter this on a single line.")
+    if len(text) > MAX_STRING_LENGTH:
+        raise _Invalid(f"Keep this under {MAX_STRING_LENGTH} characters.")
+    return text
+
+
+_TRUE_WORDS = {"true", "yes", "on", "1"}
+_FALSE_WORDS = {"false", "no", "off", "0"}
+
+
+def _as_yes_no(value: object, spec: FieldSpec, now: datetime) -> bool:
+    if isinstance(value, bool):
+        return value
+    # HTML forms send text; accept the usual spellings of yes and no.
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    raise _Invalid("Answer yes or no.")
+
+
+def _as_choice(value: object, spec: FieldSpec, now: datetime) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"Choose one of: {', '.join(spec.choices)}.")
+    return _one_of(value.strip(), spec)
+
+
+def _as_multi_choice(value: object, spec: FieldSpec, now: datetime) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise _Invalid(f"Choose from: {', '.join(spec.choices)}.")
+    chosen: list[str] = []
+    for item in value:
+        picked = _one_of(item.strip(), spec)
+        if picked not in chosen:
+            chosen.append(picked)
+    return chosen
+
+
+def _as_list(value: object, spec: FieldSpec, now: datetime) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise _Invalid("Enter a list of entries.")
+    entries: list[str] = []
+    for item in value:
+        entry = item.strip()
+        if not entry:
+            raise _Invalid("Entries must not be empty.")
+        if len(entry) > MAX_STRING_LENGTH:
+            raise _Invalid(f"Keep each entry under {MAX_STRING_LENGTH} characters.")
+        if entry not in entries:
+            entries.append(entry)
+    return entries
+
+
+def _as_datetime(value: object, spec: FieldSpec, now: datetime) -> str:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _Invalid(
+                "Enter a date and time in ISO 8601 form, e.g. 2026-03-01T14:30:00-08:00."
+            ) from None
+    else:
+        raise _Invalid("Enter a date and time.")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise _Invalid("Include the time zone offset, e.g. 2026-03-01T14:30:00-08:00.")
+    if moment > now:
+        raise _Invalid("This time is in the future.")
+    return moment.isoformat()
+
+
+def _as_date(value: object, spec: FieldSpec, now: datetime) -> str:
+    if isinstance(value, datetime):
+        raise _Invalid("Enter a date without a time, e.g. 2026-03-01.")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise _Invalid("Enter a date, e.g. 2026-03-01.")
+
+
+def _as_integer(value: object, spec: FieldSpec, now: datetime) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value.strip())
+    if number is None:
+        raise _Invalid("Enter a whole number.")
+    minimum = 1 if spec.minimum is None else spec.minimum
+    if number < minimum:
+        raise _Invalid(f"Must be at least {minimum}.")
+    if spec.maximum is not None and number > spec.maximum:
+        raise _Invalid(f"Must be at most {spec.maximum}.")
+    return number
+
+
+def _as_user(value: object, spec: FieldSpec, now: datetime) -> str:
+    if not isinstance(value, str) or not _USERNAME.fullmatch(value.strip()):
+        raise _Invalid("Enter a username.")
+    return value.strip()
+
+
+def _as_school(value: object, spec: FieldSpec, now: datetime) -> str:
+    if not isinstance(value, str) or not _SCHOOL_CODE.fullmatch(value.strip()):
+        raise _Invalid("Enter a school code.")
+    return value.strip()
+
+
+_CLEANERS: dict[str, Callable[[object, FieldSpec, datetime], object]] = {
+    "text": _as_text,
+    "string": _as_string,
+    "yes_no": _as_yes_no,
+    "choice": _as_choice,
+    "multi_choice": _as_multi_choice,
+    "list": _as_list,
+    "datetime": _as_datetime,
+    "date": _as_date,
+    "integer": _as_integer,
+    "user": _as_user,
+    "school": _as_school,
+}
+
+
+def is_field_required(spec: FieldSpec, resolution: Resolution) -> bool:
+    """Whether a field must be filled in to resolve its step this way."""
+    if resolution == "not_applicable":
+        return spec.record_either_way
+    return spec.required
+
+
+def validate_details(
+    step: Step,
+    details: Mapping[str, object],
+    *,
+    resolution: Resolution,
+    now: datetime,
+) -> tuple[dict[str, object], dict[str, list[str]]]:
+    """Check a step's details; return ``(cleaned, errors)``.
+
+    ``cleaned`` holds only fields with a value, as JSON-safe values: text as ``str``,
+    yes/no as ``bool``, lists as ``list``, datetimes as ISO 8601 strings with their
+    offset, dates as ``YYYY-MM-DD``. ``errors`` maps a field name (or an unknown key
+    that was sent) to messages; it is empty when the details are acceptable.
+
+    For ``"done"`` every required field must be filled in. For ``"not_applicable"``
+    only fields marked ``record_either_way`` are required; others may still be given
+    and are checked the same way.
+    """
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be 'done' or 'not_applicable', got {resolution!r}")
+    require_aware(now, "now")
+    cleaned: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    known = set(step.field_names)
+    for key in details:
+        if key not in known:
+            listed = ", ".join(step.field_names) or "no details"
+            errors[str(key)] = [f"Unknown field. This step records: {listed}."]
+    for spec in step.fields:
+        value = details.get(spec.name)
+        if _is_empty(value):
+            if is_field_required(spec, resolution):
+                errors[spec.name] = [REQUIRED_MESSAGE]
+            continue
+        try:
+            cleaned[spec.name] = _CLEANERS[spec.type](value, spec, now)
+        except _Invalid as problem:
+            errors[spec.name] = [str(problem)]
+    return cleaned, errors

@@ -1,0 +1,305 @@
+"""Step states, due dates and escalation, as pure functions of a case's data.
+
+Given a protocol, the pathway a case follows, its answered facts, its step records
+and "now", ``evaluate`` says for every step whether it is done, does not apply, is
+not required, is waiting for another step or is still to do; when it is due and
+whether it is overdue; and whether the case may be closed. Nothing is stored or
+remembered here: the same inputs always give the same answer, whatever order the
+records come in.
+
+State rules, in order:
+
+1. A step with a record is ``done`` or ``not_applicable``, as recorded. A record
+   always wins, so a resolved step never silently returns to "to do", even if the
+   facts change later.
+2. A step whose condition is false on the facts is ``not_required``.
+3. A step that depends on a step not yet resolved is ``waiting``.
+4. Otherwise it is ``pending``, including when its condition cannot be decided yet
+   because a fact is unanswered: the protocol asks people to decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from safestep.protocol.conditions import evaluate_condition
+from safestep.protocol.deadlines import compute_due, require_aware
+from safestep.protocol.model import (
+    Escalation,
+    Pathway,
+    Protocol,
+    Step,
+)
+
+__all__ = [
+    "EscalationNotAllowed",
+    "EscalationPlan",
+    "Evaluation",
+    "RecordInput",
+    "StepState",
+    "StepStatus",
+    "choose_records",
+    "evaluate",
+    "plan_escalation",
+]
+
+
+class StepState(StrEnum):
+    PENDING = "pending"  # to do
+    DONE = "done"
+    NOT_APPLICABLE = "not_applicable"  # resolved with a reason
+    NOT_REQUIRED = "not_required"  # its condition is false on the facts
+    WAITING = "waiting"  # depends on a step that is not resolved yet
+
+
+RESOLVED_STATES = frozenset({StepState.DONE, StepState.NOT_APPLICABLE})
+# States that keep a case open.
+UNRESOLVED_STATES = frozenset({StepState.PENDING, StepState.WAITING})
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInput:
+    """A step's resolution as stored by the application."""
+
+    step_id: str
+    resolution: Literal["done", "not_applicable"]
+    occurred_at: datetime  # when it happened (the call, the entry, the decision)
+    recorded_at: datetime  # when it was written down
+    key: str  # a stable id (e.g. the database key), used only to break ties
+
+
+@dataclass(frozen=True, slots=True)
+class StepStatus:
+    step: Step
+    state: StepState
+    due_at: datetime | None  # UTC; None without a deadline, anchor, or when not required
+    overdue: bool
+    record: RecordInput | None  # the record that resolved the step, if any
+    waiting_on: tuple[str, ...]  # unresolved steps this one waits for (when waiting)
+    condition: bool | None  # the step's condition on the facts; True when it has none
+
+    @property
+    def resolved(self) -> bool:
+        return self.state in RESOLVED_STATES
+
+    @property
+    def open(self) -> bool:
+        """Still to be dealt with: pending or waiting."""
+        return self.state in UNRESOLVED_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    protocol: Protocol
+    pathway: Pathway
+    steps: tuple[StepStatus, ...]  # in protocol order
+    closable: bool  # no step is pending or waiting
+    unresolved: tuple[str, ...]  # ids of pending or waiting steps, in protocol order
+    overdue: tuple[str, ...]  # ids of overdue steps, in protocol order
+
+    def status(self, step_id: str) -> StepStatus:
+        for status in self.steps:
+            if status.step.id == step_id:
+                return status
+        raise KeyError(f"pathway {self.pathway.id!r} has no step {step_id!r}")
+
+
+def _record_order(record: RecordInput) -> tuple[datetime, str]:
+    return record.recorded_at, record.key
+
+
+def _check_record(record: RecordInput) -> None:
+    if record.resolution not in ("done", "not_applicable"):
+        raise ValueError(f"unknown resolution {record.resolution!r} for step {record.step_id!r}")
+    require_aware(record.occurred_at, f"occurred_at of the {record.step_id!r} record")
+    require_aware(record.recorded_at, f"recorded_at of the {record.step_id!r} record")
+
+
+def choose_records(pathway: Pathway, records: Iterable[RecordInput]) -> dict[str, RecordInput]:
+    """The record that counts for each step of the pathway.
+
+    When a step has several records, the one recorded last wins (then the greatest
+    key), so the choice never depends on the order records are passed in. Records of
+    steps outside the pathway are ignored.
+    """
+    chosen: dict[str, RecordInput] = {}
+    for record in records:
+        _check_record(record)
+        if not pathway.has_step(record.step_id):
+            continue
+        current = chosen.get(record.step_id)
+        if current is None or _record_order(record) > _record_order(current):
+            chosen[record.step_id] = record
+    return chosen
+
+
+def evaluate(
+    protocol: Protocol,
+    pathway_id: str,
+    *,
+    facts: Mapping[str, bool | None],
+    records: Iterable[RecordInput],
+    now: datetime,
+    anchors: Mapping[str, datetime],
+    tz: str | None = None,
+) -> Evaluation:
+    """Every step's state, due date and overdue flag, and whether the case may close.
+
+    ``anchors`` holds the case's own times (``suspicion_formed_at``,
+    ``case_opened_at``); a missing anchor leaves dependent due dates unknown (None).
+    ``tz`` overrides the protocol's time zone for calendar-day deadlines.
+    Every datetime must be timezone-aware.
+    """
+    require_aware(now, "now")
+    for name, moment in anchors.items():
+        require_aware(moment, f"anchor {name!r}")
+    pathway = protocol.pathway(pathway_id)
+    zone_name = tz or protocol.time_zone
+    chosen = choose_records(pathway, records)
+
+    conditions: dict[str, bool | None] = {
+        step.id: True if step.condition is None else evaluate_condition(step.condition, facts)
+        for step in pathway.steps
+    }
+    states: dict[str, StepState] = {}
+
+    def state_of(step: Step, visiting: frozenset[str]) -> StepState:
+        if step.id in states:
+            return states[step.id]
+        record = chosen.get(step.id)
+        if record is not None:
+            state = StepState(record.resolution)
+        elif conditions[step.id] is False:
+            state = StepState.NOT_REQUIRED
+        elif any(
+            dependency not in visiting
+            and state_of(pathway.step(dependency), visiting | {step.id}) in UNRESOLVED_STATES
+            for dependency in step.depends_on
+            if pathway.has_step(dependency)
+        ):
+            state = StepState.WAITING
+        else:
+            state = StepState.PENDING
+        states[step.id] = state
+        return state
+
+    for step in pathway.steps:
+        state_of(step, frozenset())
+
+    statuses: list[StepStatus] = []
+    for step in pathway.steps:
+        state = states[step.id]
+        due_at = None
+        if step.deadline is not None and state is not StepState.NOT_REQUIRED:
+            anchor_step = step.deadline.anchor_step
+            if anchor_step is not None:
+                anchor_record = chosen.get(anchor_step)
+                anchor = anchor_record.occurred_at if anchor_record else None
+            else:
+                anchor = anchors.get(step.deadline.anchor)
+            if anchor is not None:
+                due_at = compute_due(anchor, step.deadline.within, zone_name)
+        waiting_on: tuple[str, ...] = ()
+        if state is StepState.WAITING:
+            waiting_on = tuple(
+                dependency
+                for dependency in step.depends_on
+                if states.get(dependency) in UNRESOLVED_STATES
+            )
+        statuses.append(
+            StepStatus(
+                step=step,
+                state=state,
+                due_at=due_at,
+                overdue=state in UNRESOLVED_STATES and due_at is not None and now > due_at,
+                record=chosen.get(step.id),
+                waiting_on=waiting_on,
+                condition=conditions[step.id],
+            )
+        )
+    unresolved = tuple(s.step.id for s in statuses if s.state in UNRESOLVED_STATES)
+    return Evaluation(
+        protocol=protocol,
+        pathway=pathway,
+        steps=tuple(statuses),
+        closable=not unresolved,
+        unresolved=unresolved,
+        overdue=tuple(s.step.id for s in statuses if s.overdue),
+    )
+
+
+# Escalation ------------------------------------------------------------------------
+
+
+class EscalationNotAllowed(ValueError):
+    """The protocol declares no escalation between these two pathways."""
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationPlan:
+    escalation: Escalation
+    carried: tuple[RecordInput, ...]  # records kept: their step is in the target pathway
+    left_behind: tuple[RecordInput, ...]  # records whose step the target pathway lacks
+    new_step_ids: tuple[str, ...]  # target steps that the source pathway does not have
+
+
+def plan_escalation(
+    protocol: Protocol,
+    from_pathway: str,
+    to_pathway: str,
+    records: Iterable[RecordInput],
+) -> EscalationPlan:
+    """What moving a case from one pathway to another keeps and what it adds.
+
+    Every record whose step exists in the target pathway is carried, so escalation
+    never drops work. Records are returned in a stable order (target pathway order,
+    then time recorded, then key), whatever order they came in.
+    """
+    escalation = protocol.escalation(from_pathway, to_pathway)
+    if escalation is None:
+        declared = (
+            ", ".join(f"{e.from_pathway} -> {e.to_pathway}" for e in protocol.escalations) or "none"
+        )
+        raise EscalationNotAllowed(
+            f"protocol {protocol.id!r} does not allow moving a case from {from_pathway!r} "
+            f"to {to_pathway!r} (allowed: {declared})"
+        )
+    source = protocol.pathway(from_pathway)
+    target = protocol.pathway(to_pathway)
+    all_records = list(records)
+    for record in all_records:
+        _check_record(record)
+
+    target_order = _positions(target)
+    source_order = _positions(source)
+    carried = sorted(
+        (r for r in all_records if r.step_id in target_order), key=_stable_key(target_order)
+    )
+    left_behind = sorted(
+        (r for r in all_records if r.step_id not in target_order), key=_stable_key(source_order)
+    )
+    return EscalationPlan(
+        escalation=escalation,
+        carried=tuple(carried),
+        left_behind=tuple(left_behind),
+        new_step_ids=tuple(step_id for step_id in target.step_ids if step_id not in source_order),
+    )
+
+
+def _positions(pathway: Pathway) -> dict[str, int]:
+    return {step_id: index for index, step_id in enumerate(pathway.step_ids)}
+
+
+def _stable_key(
+    order: Mapping[str, int],
+) -> Callable[[RecordInput], tuple[int, str, datetime, str]]:
+    """Sort records by their step's place in a pathway (others last), then by time."""
+
+    def key(record: RecordInput) -> tuple[int, str, datetime, str]:
+        return order.get(record.step_id, len(order)), record.step_id, record.recorded_at, record.key
+
+    return key

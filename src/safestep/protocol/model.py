@@ -1,0 +1,279 @@
+"""The protocol definition model: what a loaded definition file turns into.
+
+Everything here is immutable (frozen dataclasses holding tuples), so a loaded
+protocol can be shared between requests and cached without anyone changing it by
+accident. Definitions are built by :mod:`safestep.protocol.loader`, which checks them
+first; the classes themselves do no validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from safestep.protocol.conditions import (
+    AllOf,
+    AnyOf,
+    Condition,
+    FactIs,
+    Not,
+    evaluate_condition,
+)
+from safestep.protocol.durations import Duration
+
+__all__ = [
+    "ANCHOR_CASE_OPENED",
+    "ANCHOR_STEP_PREFIX",
+    "ANCHOR_SUSPICION_FORMED",
+    "CASE_ANCHORS",
+    "FIELD_TYPES",
+    "AllOf",
+    "AnyOf",
+    "Condition",
+    "Deadline",
+    "Escalation",
+    "Fact",
+    "FactIs",
+    "FieldSpec",
+    "Indicator",
+    "Not",
+    "Pathway",
+    "Protocol",
+    "Step",
+    "evaluate_condition",
+]
+
+# Field types a step's details may use. See docs/protocol-format.md for each one.
+FIELD_TYPES: tuple[str, ...] = (
+    "text",  # free narrative, may span lines
+    "string",  # a short identifier on one line, e.g. a report number
+    "yes_no",  # true or false
+    "choice",  # one of `choices`
+    "multi_choice",  # several of `choices`
+    "list",  # several free entries; `choices` are only suggestions
+    "datetime",  # ISO 8601 with a UTC offset, never in the future
+    "date",  # ISO 8601 calendar date
+    "integer",  # a whole number, at least `min` (1 unless set)
+    "user",  # a username; the application checks that the user exists
+    "school",  # a school code; the application checks that the school exists
+)
+
+# Deadline anchors. A deadline counts from one of the case's own times, or from the
+# moment another step of the same pathway happened ("step:<step id>").
+ANCHOR_SUSPICION_FORMED = "suspicion_formed_at"
+ANCHOR_CASE_OPENED = "case_opened_at"
+ANCHOR_STEP_PREFIX = "step:"
+CASE_ANCHORS: tuple[str, ...] = (ANCHOR_SUSPICION_FORMED, ANCHOR_CASE_OPENED)
+
+
+def _no_refusals() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One entry of a step's details form."""
+
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    # Must be recorded even when the step is marked "does not apply" (e.g. whether
+    # the victim was consulted before deciding not to contact a parent).
+    record_either_way: bool = False
+    # Choice values that are refused with a message, e.g. a report to School Police
+    # does not satisfy the reporting law. Not part of the hash: a read-only mapping
+    # cannot be hashed, and equal specs still hash equally without it.
+    refused: Mapping[str, str] = field(default_factory=_no_refusals, hash=False)
+    # Only School Police may see this field's value.
+    police_only: bool = False
+    # Bounds for integer fields (``minimum`` defaults to 1 when loaded from a file).
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        # Freeze a caller's dict so the spec stays immutable.
+        if not isinstance(self.refused, MappingProxyType):
+            object.__setattr__(self, "refused", MappingProxyType(dict(self.refused)))
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A step is due ``within`` after ``anchor``."""
+
+    anchor: str  # suspicion_formed_at | case_opened_at | step:<step id>
+    within: Duration
+    within_text: str  # the duration as written in the definition, e.g. "PT36H"
+
+    @property
+    def anchor_step(self) -> str | None:
+        """The step id for a ``step:<id>`` anchor, else ``None``."""
+        if self.anchor.startswith(ANCHOR_STEP_PREFIX):
+            return self.anchor[len(ANCHOR_STEP_PREFIX) :]
+        return None
+
+    def describe(self) -> str:
+        """Plain English, e.g. ``within 36 hours of suspicion_formed_at``."""
+        return f"within {self.within.describe()} of {self.anchor}"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of one pathway.
+
+    The same ``id`` in two pathways is the same piece of work (same actors, same
+    fields), which is what lets an escalated case keep what was done. ``number``,
+    ``code``, ``title``, ``guidance``, ``condition`` and ``deadline`` may differ per
+    pathway.
+    """
+
+    id: str
+    number: int
+    code: str  # pathway code + number, e.g. "B2"; for people, not for code
+    title: str
+    guidance: str
+    actor_roles: tuple[str, ...]
+    condition: Condition | None = None
+    fields: tuple[FieldSpec, ...] = ()
+    deadline: Deadline | None = None
+    depends_on: tuple[str, ...] = ()
+    recurring: bool = False
+    police_only: bool = False
+    may_not_apply: bool = False
+    review_when_not_applicable: bool = False
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"step {self.id!r} has no field {name!r}")
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.fields)
+
+    @property
+    def conditional(self) -> bool:
+        return self.condition is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Pathway:
+    """One situation a case can be in (A, B, C), with its steps in order of work."""
+
+    id: str
+    code: str
+    title: str
+    description: str
+    steps: tuple[Step, ...]
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"pathway {self.id!r} has no step {step_id!r}")
+
+    def has_step(self, step_id: str) -> bool:
+        return any(step.id == step_id for step in self.steps)
+
+    @property
+    def step_ids(self) -> tuple[str, ...]:
+        return tuple(step.id for step in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A yes/no question the case team answers, used by step conditions."""
+
+    id: str
+    question: str
+    help: str = ""
+    # Answering with this value needs a written reason (None: never).
+    reason_required_when: bool | None = None
+    # Answering with this value flags the case for the district coordinator's review.
+    review_when: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A case may move from one pathway to another, keeping the listed steps' work."""
+
+    from_pathway: str
+    to_pathway: str
+    title: str
+    carries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A screening indicator shown at intake. It informs a person; it never picks a pathway."""
+
+    id: str
+    group: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """A whole loaded protocol definition (one version of it)."""
+
+    id: str
+    version: str
+    title: str
+    jurisdiction: str
+    time_zone: str
+    roles: tuple[str, ...]
+    facts: tuple[Fact, ...]
+    pathways: tuple[Pathway, ...]
+    escalations: tuple[Escalation, ...] = ()
+    indicators: tuple[Indicator, ...] = ()
+    # The definition file's text with line endings normalised to "\n".
+    source_text: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the canonical source text, UTF-8 encoded.
+
+        Two loads of the same definition give the same hash, so storing a "new"
+        version with identical content can be recognised as a no-op.
+        """
+        return hashlib.sha256(self.source_text.encode("utf-8")).hexdigest()
+
+    def pathway(self, pathway_id: str) -> Pathway:
+        for pathway in self.pathways:
+            if pathway.id == pathway_id:
+                return pathway
+        raise KeyError(f"protocol {self.id!r} has no pathway {pathway_id!r}")
+
+    def step(self, pathway_id: str, step_id: str) -> Step:
+        return self.pathway(pathway_id).step(step_id)
+
+    def fact(self, fact_id: str) -> Fact:
+        for fact in self.facts:
+            if fact.id == fact_id:
+                return fact
+        raise KeyError(f"protocol {self.id!r} has no fact {fact_id!r}")
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for indicator in self.indicators:
+            if indicator.id == indicator_id:
+                return indicator
+        raise KeyError(f"protocol {self.id!r} has no indicator {indicator_id!r}")
+
+    def escalation(self, from_pathway: str, to_pathway: str) -> Escalation | None:
+        for escalation in self.escalations:
+            if escalation.from_pathway == from_pathway and escalation.to_pathway == to_pathway:
+                return escalation
+        return None
+
+    def all_step_ids(self) -> tuple[str, ...]:
+        """Every step id of every pathway, once each, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for pathway in self.pathways:
+            for step in pathway.steps:
+                seen.setdefault(step.id, None)
+        return tuple(seen)

@@ -1,0 +1,787 @@
+"""The first pass of loading: reading a definition's YAML nodes into drafts.
+
+The reader checks every mapping against the schema below (unknown, missing and
+duplicate keys, value types, id formats) and builds drafts of facts, steps,
+pathways and escalations. Names that refer to other parts of the file (a role in
+``actors``, a fact in a condition, a step in ``depends_on`` ...) are only noted with
+their nodes here; :mod:`safestep.protocol.loader` resolves them once everything has
+been read, so the order of sections in the file does not matter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from safestep.protocol.conditions import AllOf, AnyOf, Condition, FactIs, Not
+from safestep.protocol.durations import DurationError, parse_duration
+from safestep.protocol.model import (
+    ANCHOR_STEP_PREFIX,
+    CASE_ANCHORS,
+    FIELD_TYPES,
+    Deadline,
+    Fact,
+    FieldSpec,
+    Indicator,
+)
+from safestep.protocol.yamlnodes import (
+    IDENTIFIER,
+    KeyMap,
+    NodeReader,
+    position,
+    scalar_text,
+    suggestion,
+)
+
+# The schema: required and optional keys of each kind of mapping.
+TOP_REQUIRED = ("protocol", "roles", "pathways")
+TOP_OPTIONAL = ("facts", "steps", "escalations", "indicators")
+HEADER_KEYS = ("id", "version", "title", "jurisdiction", "time_zone")
+FACT_REQUIRED = ("id", "question")
+FACT_OPTIONAL = ("help", "reason_required_when", "review_when")
+STEP_REQUIRED = ("id", "title", "actors")
+STEP_OPTIONAL = (
+    "guidance",
+    "condition",
+    "deadline",
+    "depends_on",
+    "fields",
+    "recurring",
+    "police_only",
+    "may_not_apply",
+    "review_when_not_applicable",
+)
+# What a pathway may set on a step that is defined in the shared step library.
+PATHWAY_STEP_OVERRIDES = ("number", "title", "guidance", "condition", "deadline")
+FIELD_REQUIRED = ("name", "label", "type")
+FIELD_OPTIONAL = (
+    "required",
+    "choices",
+    "help",
+    "record_either_way",
+    "refused",
+    "police_only",
+    "min",
+    "max",
+)
+DEADLINE_KEYS = ("from", "within")
+CONDITION_OPERATORS = ("fact", "all", "any", "not")
+PATHWAY_REQUIRED = ("id", "code", "title", "steps")
+PATHWAY_OPTIONAL = ("description",)
+ESCALATION_REQUIRED = ("from", "to", "carries")
+ESCALATION_OPTIONAL = ("title",)
+INDICATOR_KEYS = ("id", "group", "text")
+
+CHOICE_TYPES = ("choice", "multi_choice")
+# Attributes that make a step "the same step" wherever its id appears. Title,
+# guidance, condition and deadline may differ per pathway.
+IDENTITY_ATTRIBUTES = (
+    "actor_roles",
+    "fields",
+    "depends_on",
+    "recurring",
+    "police_only",
+    "may_not_apply",
+    "review_when_not_applicable",
+)
+IDENTITY_KEY_NAMES = {"actor_roles": "actors"}
+
+
+def _is_protocol_id(value: str) -> bool:
+    return bool(value) and value[0].isalnum() and all(c.isalnum() or c == "-" for c in value)
+
+
+# Drafts: what the reading pass produces ------------------------------------------------
+
+
+@dataclass
+class Ref:
+    """A name that must exist among the protocol's roles, facts or steps."""
+
+    kind: str  # "role" | "fact" | "step"
+    name: str
+    node: Node
+
+
+@dataclass
+class DeadlineDraft:
+    deadline: Deadline
+    from_node: Node
+
+
+@dataclass
+class StepDraft:
+    """A full step definition (from the library or written inside a pathway)."""
+
+    id: str
+    id_node: Node
+    origin: str | None  # None for the step library, else the pathway id
+    title: str = ""
+    guidance: str = ""
+    actor_roles: tuple[str, ...] = ()
+    condition: Condition | None = None
+    deadline: DeadlineDraft | None = None
+    depends_on: tuple[str, ...] = ()
+    depends_on_nodes: tuple[Node, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    recurring: bool = False
+    police_only: bool = False
+    may_not_apply: bool = False
+    review_when_not_applicable: bool = False
+
+    def identity(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in IDENTITY_ATTRIBUTES}
+
+
+@dataclass
+class StepEntry:
+    """One step in one pathway's list: a reference (with overrides) or a definition."""
+
+    step_id: str
+    node: Node
+    inline: StepDraft | None = None
+    number: int | None = None
+    number_node: Node | None = None
+    title: str | None = None
+    guidance: str | None = None
+    overrides_condition: bool = False
+    condition: Condition | None = None
+    overrides_deadline: bool = False
+    deadline: DeadlineDraft | None = None
+
+
+@dataclass
+class PathwayDraft:
+    id: str
+    id_node: Node
+    node: Node
+    code: str = ""
+    code_node: Node | None = None
+    title: str = ""
+    description: str = ""
+    entries: list[StepEntry] = field(default_factory=list)
+
+
+@dataclass
+class EscalationDraft:
+    node: Node
+    from_id: str | None
+    from_node: Node | None
+    to_id: str | None
+    to_node: Node | None
+    title: str
+    carries: list[tuple[str, Node]]
+    carries_node: Node | None
+
+
+# Reading pass ----------------------------------------------------------------------
+
+
+class DefinitionReader(NodeReader):
+    def __init__(self, source: str) -> None:
+        super().__init__(source)
+        self.refs: list[Ref] = []
+        # False once part of a section could not be read: its names are then not
+        # reliable enough to call a reference "unknown".
+        self.complete = {"role": True, "fact": True, "step": True, "pathway": True}
+        self.header: dict[str, str] = {}
+        self.roles: list[str] = []
+        self.facts: list[Fact] = []
+        self.fact_nodes: dict[str, Node] = {}
+        self.library: dict[str, StepDraft] = {}
+        self.pathways: list[PathwayDraft] = []
+        self.escalations: list[EscalationDraft] = []
+        self.indicators: list[Indicator] = []
+
+    def read(self, root: Node) -> None:
+        top = self.mapping(root, required=TOP_REQUIRED, optional=TOP_OPTIONAL, what="protocol file")
+        if top is None:
+            for kind in self.complete:
+                self.complete[kind] = False
+            return
+        # A missing facts or steps section is simply empty; a missing roles or
+        # pathways section is already reported, so do not call references unknown.
+        if "roles" not in top:
+            self.complete["role"] = False
+        if "pathways" not in top:
+            self.complete["pathway"] = False
+        if "protocol" in top:
+            self._read_header(top["protocol"].value)
+        if "roles" in top:
+            self._read_roles(top["roles"].value)
+        if "facts" in top:
+            self._read_facts(top["facts"].value)
+        if "steps" in top:
+            self._read_library(top["steps"].value)
+        if "pathways" in top:
+            self._read_pathways(top["pathways"].value)
+        if "escalations" in top:
+            self._read_escalations(top["escalations"].value)
+        if "indicators" in top:
+            self._read_indicators(top["indicators"].value)
+
+    # Header, roles, facts ------------------------------------------------------------
+
+    def _read_header(self, node: Node) -> None:
+        header = self.mapping(node, required=HEADER_KEYS, what="protocol")
+        if header is None:
+            return
+        for key in HEADER_KEYS:
+            if key not in header:
+                continue
+            value_node = header[key].value
+            value = self.text(value_node, what=f"protocol {key}")
+            if value is None:
+                continue
+            if key == "id" and not _is_protocol_id(value):
+                self.error(
+                    value_node,
+                    f"protocol id {value!r} must be letters, digits and hyphens (e.g. sdusd-csec)",
+                )
+                continue
+            if key == "time_zone" and not _is_time_zone(value):
+                self.error(
+                    value_node,
+                    f"unknown time zone {value!r} (use an IANA name such as America/Los_Angeles)",
+                )
+                continue
+            self.header[key] = value
+
+    def _read_roles(self, node: Node) -> None:
+        items = self.sequence(node, what="roles")
+        if items is None:
+            self.complete["role"] = False
+            return
+        if not items:
+            self.error(node, "roles: list at least one role")
+        first_seen: dict[str, Node] = {}
+        for item in items:
+            role = self.identifier(item, what="role")
+            if role is None:
+                self.complete["role"] = False
+                continue
+            if role in first_seen:
+                self.error(
+                    item, f"duplicate role {role!r} (first at line {position(first_seen[role])[0]})"
+                )
+                continue
+            first_seen[role] = item
+            self.roles.append(role)
+
+    def _read_facts(self, node: Node) -> None:
+        items = self.sequence(node, what="facts")
+        if items is None:
+            self.complete["fact"] = False
+            return
+        for item in items:
+            m = self.mapping(item, required=FACT_REQUIRED, optional=FACT_OPTIONAL, what="fact")
+            if m is None:
+                self.complete["fact"] = False
+                continue
+            fact_id = self.identifier(m["id"].value, what="fact id") if "id" in m else None
+            if fact_id is None:
+                self.complete["fact"] = False
+                continue
+            question = self.text(m["question"].value, what="question") if "question" in m else None
+            help_text = self._optional_text(m, "help")
+            when: dict[str, bool | None] = {}
+            for key in ("reason_required_when", "review_when"):
+                if key in m:
+                    _, when[key] = self.optional_boolean(m[key].value, what=key)
+            if fact_id in self.fact_nodes:
+                line = position(self.fact_nodes[fact_id])[0]
+                self.error(m["id"].value, f"duplicate fact id {fact_id!r} (first at line {line})")
+                continue
+            self.fact_nodes[fact_id] = m["id"].value
+            self.facts.append(
+                Fact(
+                    id=fact_id,
+                    question=question or "",
+                    help=help_text,
+                    reason_required_when=when.get("reason_required_when"),
+                    review_when=when.get("review_when"),
+                )
+            )
+
+    # Steps ---------------------------------------------------------------------------
+
+    def _read_library(self, node: Node) -> None:
+        items = self.sequence(node, what="steps")
+        if items is None:
+            self.complete["step"] = False
+            return
+        for item in items:
+            m = self.mapping(item, required=STEP_REQUIRED, optional=STEP_OPTIONAL, what="step")
+            if m is None:
+                self.complete["step"] = False
+                continue
+            draft = self._read_step(m, origin=None)
+            if draft is None:
+                continue
+            if draft.id in self.library:
+                line = position(self.library[draft.id].id_node)[0]
+                self.error(draft.id_node, f"duplicate step id {draft.id!r} (first at line {line})")
+                continue
+            self.library[draft.id] = draft
+
+    def _read_step(self, m: KeyMap, *, origin: str | None) -> StepDraft | None:
+        step_id = self.identifier(m["id"].value, what="step id") if "id" in m else None
+        if step_id is None:
+            self.complete["step"] = False
+            return None
+        draft = StepDraft(id=step_id, id_node=m["id"].value, origin=origin)
+        if "title" in m:
+            draft.title = self.text(m["title"].value, what="title") or ""
+        draft.guidance = self._optional_text(m, "guidance")
+        if "actors" in m:
+            draft.actor_roles = self._read_names(m["actors"].value, kind="role", what="actors")
+            actors_node = m["actors"].value
+            if isinstance(actors_node, SequenceNode) and not actors_node.value:
+                self.error(actors_node, "actors: list at least one role")
+        if "condition" in m:
+            draft.condition = self._read_condition(m["condition"].value)
+        if "deadline" in m:
+            draft.deadline = self._read_deadline(m["deadline"].value)
+        if "depends_on" in m:
+            nodes = self._read_name_nodes(m["depends_on"].value, kind="step", what="depends_on")
+            draft.depends_on = tuple(scalar_text(n) for n in nodes)
+            draft.depends_on_nodes = tuple(nodes)
+        for flag in ("recurring", "police_only", "may_not_apply", "review_when_not_applicable"):
+            if flag in m:
+                value = self.boolean(m[flag].value, what=flag)
+                setattr(draft, flag, bool(value))
+        if draft.review_when_not_applicable and not draft.may_not_apply:
+            self.error(
+                m["review_when_not_applicable"].value,
+                "review_when_not_applicable needs may_not_apply: true "
+                "(only a step that may be marked 'does not apply' can be reviewed for it)",
+            )
+        if "fields" in m:
+            draft.fields = self._read_fields(m["fields"].value)
+        if draft.police_only:
+            # Deny by default: every detail of a police-only step is police-only.
+            draft.fields = tuple(dataclasses.replace(f, police_only=True) for f in draft.fields)
+        return draft
+
+    def _read_names(self, node: Node, *, kind: str, what: str) -> tuple[str, ...]:
+        return tuple(scalar_text(n) for n in self._read_name_nodes(node, kind=kind, what=what))
+
+    def _read_name_nodes(self, node: Node, *, kind: str, what: str) -> list[Node]:
+        """A list of references to roles/facts/steps, without repeats."""
+        items = self.text_list(node, what=what, identifiers=True)
+        if items is None:
+            return []
+        seen: dict[str, Node] = {}
+        for item in items:
+            name = scalar_text(item)
+            if name in seen:
+                self.error(item, f"{what}: {name!r} is listed twice")
+                continue
+            seen[name] = item
+            self.refs.append(Ref(kind, name, item))
+        return list(seen.values())
+
+    def _read_condition(self, node: Node) -> Condition | None:
+        m = self.mapping(node, optional=(*CONDITION_OPERATORS, "is"), what="condition")
+        if m is None:
+            return None
+        operators = [key for key in CONDITION_OPERATORS if key in m]
+        if len(operators) != 1:
+            found = f" (found {', '.join(operators)})" if operators else ""
+            self.error(node, f"a condition needs exactly one of: fact, all, any, not{found}")
+            return None
+        operator = operators[0]
+        if "is" in m and operator != "fact":
+            self.error(
+                m["is"].key, "'is' goes with 'fact' (e.g. {fact: reliable_evidence, is: true})"
+            )
+            return None
+        value_node = m[operator].value
+        if operator == "fact":
+            fact = self.identifier(value_node, what="fact")
+            expected = True
+            if "is" in m:
+                read = self.boolean(m["is"].value, what="is")
+                if read is None:
+                    return None
+                expected = read
+            if fact is None:
+                return None
+            self.refs.append(Ref("fact", fact, value_node))
+            return FactIs(fact, expected)
+        if operator == "not":
+            inner = self._read_condition(value_node)
+            return None if inner is None else Not(inner)
+        items = self.sequence(value_node, what=operator)
+        if items is None:
+            return None
+        if not items:
+            self.error(value_node, f"{operator}: list at least one condition")
+            return None
+        parts = [self._read_condition(item) for item in items]
+        if any(part is None for part in parts):
+            return None
+        conditions = tuple(part for part in parts if part is not None)
+        return AllOf(conditions) if operator == "all" else AnyOf(conditions)
+
+    def _read_deadline(self, node: Node) -> DeadlineDraft | None:
+        m = self.mapping(node, required=DEADLINE_KEYS, what="deadline")
+        if m is None or "from" not in m or "within" not in m:
+            return None
+        from_node = m["from"].value
+        anchor = self.text(from_node, what="deadline from")
+        within_text = self.text(m["within"].value, what="deadline within")
+        duration = None
+        if within_text is not None:
+            try:
+                duration = parse_duration(within_text)
+            except DurationError as error:
+                self.error(m["within"].value, str(error))
+            else:
+                if duration.is_zero:
+                    self.error(m["within"].value, "a deadline must be longer than zero")
+                    duration = None
+        if anchor is not None:
+            if anchor.startswith(ANCHOR_STEP_PREFIX):
+                step_id = anchor[len(ANCHOR_STEP_PREFIX) :]
+                if not IDENTIFIER.fullmatch(step_id):
+                    self.error(from_node, f"{anchor!r} does not name a step (use step:<step id>)")
+                    anchor = None
+                else:
+                    self.refs.append(Ref("step", step_id, from_node))
+            elif anchor not in CASE_ANCHORS:
+                choices = [*CASE_ANCHORS, "step:<step id>"]
+                self.error(
+                    from_node,
+                    f"unknown deadline anchor {anchor!r}{suggestion(anchor, CASE_ANCHORS)}; "
+                    f"use one of: {', '.join(choices)}",
+                )
+                anchor = None
+        if anchor is None or duration is None or within_text is None:
+            return None
+        return DeadlineDraft(Deadline(anchor, duration, within_text), from_node)
+
+    # Fields --------------------------------------------------------------------------
+
+    def _read_fields(self, node: Node) -> tuple[FieldSpec, ...]:
+        items = self.sequence(node, what="fields")
+        if items is None:
+            return ()
+        specs: list[FieldSpec] = []
+        first_seen: dict[str, Node] = {}
+        for item in items:
+            m = self.mapping(item, required=FIELD_REQUIRED, optional=FIELD_OPTIONAL, what="field")
+            if m is None:
+                continue
+            spec = self._read_field(m, item)
+            if spec is None:
+                continue
+            name_node = m["name"].value
+            if spec.name in first_seen:
+                line = position(first_seen[spec.name])[0]
+                self.error(name_node, f"duplicate field name {spec.name!r} (first at line {line})")
+                continue
+            first_seen[spec.name] = name_node
+            specs.append(spec)
+        return tuple(specs)
+
+    def _read_field(self, m: KeyMap, node: Node) -> FieldSpec | None:
+        name = self.identifier(m["name"].value, what="field name") if "name" in m else None
+        label = self.text(m["label"].value, what="label") if "label" in m else None
+        field_type = self.text(m["type"].value, what="type") if "type" in m else None
+        if field_type is not None and field_type not in FIELD_TYPES:
+            self.error(
+                m["type"].value,
+                f"unknown field type {field_type!r}{suggestion(field_type, FIELD_TYPES)}; "
+                f"types are: {', '.join(FIELD_TYPES)}",
+            )
+            field_type = None
+        flags: dict[str, bool] = {}
+        for flag in ("required", "record_either_way", "police_only"):
+            if flag in m:
+                flags[flag] = bool(self.boolean(m[flag].value, what=flag))
+        choices = self._read_choices(m, field_type, node)
+        refused = self._read_refused(m, field_type, choices)
+        bounds: dict[str, int | None] = {"min": None, "max": None}
+        for key in ("min", "max"):
+            if key not in m:
+                continue
+            if field_type is not None and field_type != "integer":
+                self.error(m[key].key, f"{key!r} applies only to integer fields")
+                continue
+            bounds[key] = self.integer(m[key].value, what=key)
+        minimum = bounds["min"] if bounds["min"] is not None else 1
+        if field_type == "integer" and bounds["max"] is not None and bounds["max"] < minimum:
+            self.error(m["max"].value, f"max ({bounds['max']}) is less than min ({minimum})")
+        if name is None or label is None or field_type is None:
+            return None
+        return FieldSpec(
+            name=name,
+            label=label,
+            type=field_type,
+            required=flags.get("required", False),
+            choices=choices,
+            help=self._optional_text(m, "help"),
+            record_either_way=flags.get("record_either_way", False),
+            refused=refused,
+            police_only=flags.get("police_only", False),
+            minimum=minimum if field_type == "integer" else None,
+            maximum=bounds["max"] if field_type == "integer" else None,
+        )
+
+    def _read_choices(self, m: KeyMap, field_type: str | None, node: Node) -> tuple[str, ...]:
+        if "choices" not in m:
+            if field_type in CHOICE_TYPES:
+                self.error(node, f"a {field_type} field needs a non-empty 'choices' list")
+            return ()
+        choices_node = m["choices"].value
+        if field_type is not None and field_type not in (*CHOICE_TYPES, "list"):
+            self.error(
+                m["choices"].key,
+                f"'choices' applies only to choice, multi_choice and list fields, not {field_type}",
+            )
+            return ()
+        # Stored choice values are identifiers; a list's choices are free suggestions.
+        items = self.text_list(choices_node, what="choice", identifiers=field_type != "list")
+        if items is None:
+            return ()
+        if field_type in CHOICE_TYPES and not choices_node.value:
+            self.error(choices_node, f"a {field_type} field needs a non-empty 'choices' list")
+        values: list[str] = []
+        for item in items:
+            value = scalar_text(item)
+            if value in values:
+                self.error(item, f"choice {value!r} is listed twice")
+                continue
+            values.append(value)
+        return tuple(values)
+
+    def _read_refused(
+        self, m: KeyMap, field_type: str | None, choices: tuple[str, ...]
+    ) -> dict[str, str]:
+        if "refused" not in m:
+            return {}
+        if field_type is not None and field_type not in CHOICE_TYPES:
+            self.error(m["refused"].key, "'refused' applies only to choice and multi_choice fields")
+            return {}
+        refused_node = m["refused"].value
+        if not isinstance(refused_node, MappingNode):
+            self.error(refused_node, "refused: expected a mapping of value: message")
+            return {}
+        refused: dict[str, str] = {}
+        for key_node, message_node in refused_node.value:
+            value = self.identifier(key_node, what="refused value")
+            message = self.text(message_node, what="refusal message")
+            if value is None or message is None:
+                continue
+            if value in refused:
+                self.error(key_node, f"duplicate key {value!r}")
+                continue
+            if value in choices:
+                self.error(
+                    key_node,
+                    f"{value!r} is both a choice and refused; a refused value must not be "
+                    "offered as a choice",
+                )
+                continue
+            refused[value] = message
+        return refused
+
+    # Pathways ------------------------------------------------------------------------
+
+    def _read_pathways(self, node: Node) -> None:
+        items = self.sequence(node, what="pathways")
+        if items is None:
+            self.complete["pathway"] = False
+            return
+        if not items:
+            self.error(node, "pathways: list at least one pathway")
+        for item in items:
+            m = self.mapping(
+                item, required=PATHWAY_REQUIRED, optional=PATHWAY_OPTIONAL, what="pathway"
+            )
+            if m is None:
+                self.complete["pathway"] = False
+                continue
+            pathway_id = self.identifier(m["id"].value, what="pathway id") if "id" in m else None
+            if pathway_id is None:
+                self.complete["pathway"] = False
+                continue
+            draft = PathwayDraft(id=pathway_id, id_node=m["id"].value, node=item)
+            if "code" in m:
+                code_node = m["code"].value
+                code = self.text(code_node, what="code")
+                if code is not None and not _is_pathway_code(code):
+                    self.error(code_node, f"code {code!r} must be 1 to 3 capital letters (e.g. B)")
+                    code = None
+                draft.code, draft.code_node = code or "", code_node
+            if "title" in m:
+                draft.title = self.text(m["title"].value, what="title") or ""
+            draft.description = self._optional_text(m, "description")
+            if "steps" in m:
+                draft.entries = self._read_pathway_steps(m["steps"].value, pathway_id)
+            self.pathways.append(draft)
+
+    def _read_pathway_steps(self, node: Node, pathway_id: str) -> list[StepEntry]:
+        items = self.sequence(node, what="steps")
+        if items is None:
+            return []
+        if not items:
+            self.error(node, "steps: list at least one step")
+        entries: list[StepEntry] = []
+        for item in items:
+            if isinstance(item, ScalarNode):
+                step_id = self.identifier(item, what="step id")
+                if step_id is not None:
+                    entries.append(StepEntry(step_id=step_id, node=item))
+                continue
+            entry = self._read_pathway_step_mapping(item, pathway_id)
+            if entry is not None:
+                entries.append(entry)
+        return entries
+
+    def _read_pathway_step_mapping(self, node: Node, pathway_id: str) -> StepEntry | None:
+        library_step = self.library.get(_peek_text(node, "id") or "")
+        if library_step is None:
+            # Written out in full here, like a library step (plus an optional number).
+            m = self.mapping(
+                node, required=STEP_REQUIRED, optional=(*STEP_OPTIONAL, "number"), what="step"
+            )
+            if m is None:
+                return None
+            draft = self._read_step(m, origin=pathway_id)
+            if draft is None:
+                return None
+            entry = StepEntry(step_id=draft.id, node=node, inline=draft)
+        else:
+            line = position(library_step.id_node)[0]
+            misplaced = {
+                key: (
+                    f"{key!r} cannot be set here: step {library_step.id!r} comes from the step "
+                    f"library (line {line}), which defines it once for every pathway; a pathway "
+                    f"may set only: {', '.join(PATHWAY_STEP_OVERRIDES)}"
+                )
+                for key in STEP_REQUIRED + STEP_OPTIONAL
+                if key not in PATHWAY_STEP_OVERRIDES and key != "id"
+            }
+            m = self.mapping(
+                node,
+                required=("id",),
+                optional=PATHWAY_STEP_OVERRIDES,
+                what="pathway step",
+                misplaced=misplaced,
+            )
+            if m is None:
+                return None
+            entry = StepEntry(step_id=library_step.id, node=node)
+            if "title" in m:
+                entry.title = self.text(m["title"].value, what="title")
+            if "guidance" in m:
+                entry.guidance = self.text(m["guidance"].value, what="guidance", allow_empty=True)
+            if "condition" in m:
+                entry.overrides_condition = True
+                if not self.is_null(m["condition"].value):  # null: no condition here
+                    entry.condition = self._read_condition(m["condition"].value)
+            if "deadline" in m:
+                entry.overrides_deadline = True
+                if not self.is_null(m["deadline"].value):  # null: no deadline here
+                    entry.deadline = self._read_deadline(m["deadline"].value)
+        if "number" in m:
+            entry.number_node = m["number"].value
+            entry.number = self.integer(entry.number_node, what="number")
+        return entry
+
+    # Escalations and indicators --------------------------------------------------------
+
+    def _read_escalations(self, node: Node) -> None:
+        items = self.sequence(node, what="escalations")
+        if items is None:
+            return
+        for item in items:
+            m = self.mapping(
+                item, required=ESCALATION_REQUIRED, optional=ESCALATION_OPTIONAL, what="escalation"
+            )
+            if m is None:
+                continue
+            ends: dict[str, tuple[str | None, Node | None]] = {}
+            for key in ("from", "to"):
+                if key in m:
+                    ends[key] = (self.identifier(m[key].value, what=key), m[key].value)
+                else:
+                    ends[key] = (None, None)
+            carries: list[tuple[str, Node]] = []
+            carries_node = m["carries"].value if "carries" in m else None
+            if carries_node is not None:
+                items_ok = self.text_list(carries_node, what="carried step", identifiers=True)
+                for carried in items_ok or []:
+                    name = scalar_text(carried)
+                    if any(name == seen for seen, _ in carries):
+                        self.error(carried, f"carries: {name!r} is listed twice")
+                        continue
+                    carries.append((name, carried))
+            self.escalations.append(
+                EscalationDraft(
+                    node=item,
+                    from_id=ends["from"][0],
+                    from_node=ends["from"][1],
+                    to_id=ends["to"][0],
+                    to_node=ends["to"][1],
+                    title=self._optional_text(m, "title"),
+                    carries=carries,
+                    carries_node=carries_node,
+                )
+            )
+
+    def _read_indicators(self, node: Node) -> None:
+        items = self.sequence(node, what="indicators")
+        if items is None:
+            return
+        first_seen: dict[str, Node] = {}
+        for item in items:
+            m = self.mapping(item, required=INDICATOR_KEYS, what="indicator")
+            if m is None or any(key not in m for key in INDICATOR_KEYS):
+                continue
+            indicator_id = self.identifier(m["id"].value, what="indicator id")
+            group = self.identifier(m["group"].value, what="indicator group")
+            text = self.text(m["text"].value, what="indicator text")
+            if indicator_id is None or group is None or text is None:
+                continue
+            if indicator_id in first_seen:
+                line = position(first_seen[indicator_id])[0]
+                self.error(
+                    m["id"].value, f"duplicate indicator id {indicator_id!r} (first at line {line})"
+                )
+                continue
+            first_seen[indicator_id] = m["id"].value
+            self.indicators.append(Indicator(indicator_id, group, text))
+
+    # Small helpers -----------------------------------------------------------------
+
+    def _optional_text(self, m: KeyMap, key: str) -> str:
+        if key not in m:
+            return ""
+        return self.text(m[key].value, what=key, allow_empty=True) or ""
+
+
+def _peek_text(node: Node, key: str) -> str | None:
+    """The text of ``key`` in a mapping node, without reporting anything."""
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if getattr(key_node, "value", None) == key and isinstance(value_node, ScalarNode):
+                return str(value_node.value).strip()
+    return None
+
+
+def _is_pathway_code(code: str) -> bool:
+    return 1 <= len(code) <= 3 and code.isascii() and code.isalpha() and code.isupper()
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

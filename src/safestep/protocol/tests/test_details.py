@@ -1,0 +1,274 @@
+"""Checking the details recorded when a step is resolved."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from safestep.protocol import FieldSpec, Protocol, Step, validate_details
+from safestep.protocol.tests.conftest import T0
+
+NOW = T0
+EARLIER = "2026-03-02T08:15:00-08:00"
+
+
+def test_it_cleans_a_complete_cws_report(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    cleaned, errors = validate_details(
+        step,
+        {
+            "agency": "cws",
+            "phoned_at": EARLIER,
+            "written_submitted_at": datetime(2026, 3, 2, 16, 30, tzinfo=UTC),
+            "reference": "  CWS-123 ",
+        },
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {}
+    assert cleaned == {
+        "agency": "cws",
+        "phoned_at": "2026-03-02T08:15:00-08:00",
+        "written_submitted_at": "2026-03-02T16:30:00+00:00",
+        "reference": "CWS-123",
+    }
+
+
+def test_it_requires_required_fields_to_mark_a_step_done(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    cleaned, errors = validate_details(
+        step, {"agency": "", "reference": "x"}, resolution="done", now=NOW
+    )
+    assert errors == {
+        "agency": ["This field is required."],
+        "phoned_at": ["This field is required."],
+        "written_submitted_at": ["This field is required."],
+    }
+    assert cleaned == {"reference": "x"}
+
+
+def test_it_refuses_a_report_to_school_police_citing_the_law(shipped: Protocol):
+    step = shipped.step("confirmed_victim", "cws_report")
+    _, errors = validate_details(
+        step,
+        {"agency": "school_police", "phoned_at": EARLIER, "written_submitted_at": EARLIER},
+        resolution="done",
+        now=NOW,
+    )
+    assert list(errors) == ["agency"]
+    assert errors["agency"][0].startswith(
+        "A report to School Police alone does not satisfy the law: PC 11165.9"
+    )
+
+
+def test_it_names_the_allowed_choices(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    _, errors = validate_details(step, {"agency": "foo"}, resolution="not_applicable", now=NOW)
+    assert errors == {"agency": ["'foo' is not one of: cws, sdpd, sheriff, other_law_enforcement."]}
+
+
+def test_it_reports_unknown_fields_on_their_own_key(shipped: Protocol):
+    step = shipped.step("recruitment_by_student", "police_involved")
+    _, errors = validate_details(
+        step, {"agency": "sdpd", "badge": "123"}, resolution="done", now=NOW
+    )
+    assert errors == {
+        "badge": ["Unknown field. This step records: agency, officer, police_report_number."]
+    }
+
+
+def test_it_requires_only_record_either_way_fields_when_not_applicable(shipped: Protocol):
+    step = shipped.step("suspected_victim", "parent_contact")
+    _, errors = validate_details(step, {}, resolution="not_applicable", now=NOW)
+    assert errors == {"victim_consulted": ["This field is required."]}
+    cleaned, errors = validate_details(
+        step, {"victim_consulted": False}, resolution="not_applicable", now=NOW
+    )
+    assert (cleaned, errors) == ({"victim_consulted": False}, {})
+    # Marked done, the same field is required, and False is an answer, not a blank.
+    _, errors = validate_details(step, {}, resolution="done", now=NOW)
+    assert errors == {"victim_consulted": ["This field is required."]}
+
+
+def test_it_still_checks_optional_fields_given_when_not_applicable(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    cleaned, errors = validate_details(
+        step, {"reference": "R-1", "phoned_at": "yesterday"}, resolution="not_applicable", now=NOW
+    )
+    assert cleaned == {"reference": "R-1"}
+    assert list(errors) == ["phoned_at"]
+
+
+def test_it_refuses_a_datetime_without_an_offset_or_in_the_future(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    base = {"agency": "cws", "written_submitted_at": EARLIER}
+    _, errors = validate_details(
+        step, {**base, "phoned_at": "2026-03-02T08:15:00"}, resolution="done", now=NOW
+    )
+    assert errors == {
+        "phoned_at": ["Include the time zone offset, e.g. 2026-03-01T14:30:00-08:00."]
+    }
+    future = (NOW + timedelta(minutes=1)).isoformat()
+    _, errors = validate_details(step, {**base, "phoned_at": future}, resolution="done", now=NOW)
+    assert errors == {"phoned_at": ["This time is in the future."]}
+    _, errors = validate_details(
+        step, {**base, "phoned_at": NOW.isoformat()}, resolution="done", now=NOW
+    )
+    assert errors == {}
+
+
+def test_it_accepts_yes_and_no_from_forms_but_not_other_words(shipped: Protocol):
+    step = shipped.step("recruitment_by_student", "campus_impact")
+    cleaned, errors = validate_details(
+        step,
+        {"findings": "Two students approached.", "other_students_involved": "yes"},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {}
+    assert cleaned["other_students_involved"] is True
+    _, errors = validate_details(
+        step, {"findings": "x", "other_students_involved": "perhaps"}, resolution="done", now=NOW
+    )
+    assert errors == {"other_students_involved": ["Answer yes or no."]}
+
+
+def test_it_checks_the_check_in_plan_fields(shipped: Protocol):
+    step = shipped.step("suspected_victim", "regular_contact")
+    cleaned, errors = validate_details(
+        step, {"every_days": "7", "assignee": "couns_lin"}, resolution="done", now=NOW
+    )
+    assert (cleaned, errors) == ({"every_days": 7, "assignee": "couns_lin"}, {})
+    _, errors = validate_details(
+        step, {"every_days": 0, "assignee": "no spaces allowed"}, resolution="done", now=NOW
+    )
+    assert errors == {"every_days": ["Must be at least 1."], "assignee": ["Enter a username."]}
+    _, errors = validate_details(
+        step, {"every_days": True, "assignee": "a"}, resolution="done", now=NOW
+    )
+    assert errors == {"every_days": ["Enter a whole number."]}
+    _, errors = validate_details(
+        step, {"every_days": 91, "assignee": "a"}, resolution="done", now=NOW
+    )
+    assert errors == {"every_days": ["Must be at most 90."]}
+
+
+def test_it_cleans_lists_and_requires_at_least_one_entry(shipped: Protocol):
+    step = shipped.step("confirmed_victim", "service_referral")
+    cleaned, errors = validate_details(
+        step,
+        {
+            "offered_to": "both",
+            "services": ["Social services", " Victim advocacy ", "Social services"],
+            "response": "accepted",
+        },
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {}
+    assert cleaned["services"] == ["Social services", "Victim advocacy"]
+    _, errors = validate_details(
+        step,
+        {"offered_to": "both", "services": [], "response": "accepted"},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {"services": ["This field is required."]}
+    _, errors = validate_details(
+        step,
+        {"offered_to": "both", "services": ["ok", " "], "response": "accepted"},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {"services": ["Entries must not be empty."]}
+
+
+def test_it_checks_placement_decisions(shipped: Protocol):
+    step = shipped.step("confirmed_victim", "placement_review")
+    cleaned, errors = validate_details(
+        step,
+        {
+            "decision": "transfer",
+            "reason": "Safety: the recruiter attends this school.",
+            "new_school": "ROO",
+            "transfer_completed_at": "2026-03-01T10:00:00-08:00",
+        },
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {}
+    assert cleaned["new_school"] == "ROO"
+    _, errors = validate_details(
+        step,
+        {"decision": "moved", "reason": "x", "new_school": "no such school!"},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {
+        "decision": ["'moved' is not one of: stays, transfer."],
+        "new_school": ["Enter a school code."],
+    }
+
+
+def custom_step(*fields: FieldSpec) -> Step:
+    return Step(
+        id="custom",
+        number=1,
+        code="Z1",
+        title="Custom",
+        guidance="",
+        actor_roles=("a",),
+        fields=fields,
+    )
+
+
+def test_it_checks_multi_choice_and_date_fields():
+    step = custom_step(
+        FieldSpec(
+            "ways",
+            "Ways",
+            "multi_choice",
+            choices=("phone", "letter"),
+            refused={"fax": "Fax is not used."},
+        ),
+        FieldSpec("on", "On", "date"),
+        FieldSpec("ref", "Ref", "string"),
+    )
+    cleaned, errors = validate_details(
+        step,
+        {"ways": ["phone", "phone", "letter"], "on": date(2026, 3, 1), "ref": 42},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {}
+    assert cleaned == {"ways": ["phone", "letter"], "on": "2026-03-01", "ref": "42"}
+    _, errors = validate_details(
+        step, {"ways": ["fax"], "on": "1 March", "ref": "two\nlines"}, resolution="done", now=NOW
+    )
+    assert errors == {
+        "ways": ["Fax is not used."],
+        "on": ["Enter a date, e.g. 2026-03-01."],
+        "ref": ["Enter this on a single line."],
+    }
+
+
+def test_it_refuses_a_naive_now_and_an_unknown_resolution(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        validate_details(step, {}, resolution="done", now=datetime(2026, 3, 2, 9, 0))
+    with pytest.raises(ValueError, match="resolution"):
+        validate_details(step, {}, resolution="skipped", now=NOW)  # type: ignore[arg-type]
+
+
+def test_it_compares_times_in_different_offsets_correctly(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    # 18:30 in UTC+2 is 16:30 UTC, before NOW (17:00 UTC).
+    plus_two = datetime(2026, 3, 2, 18, 30, tzinfo=timezone(timedelta(hours=2)))
+    _, errors = validate_details(
+        step,
+        {"agency": "sheriff", "phoned_at": plus_two, "written_submitted_at": plus_two},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {}

@@ -1,6 +1,6 @@
 """Settings read from the environment, checked before Django starts.
 
-Every variable of interfaces.md › Configuration is parsed here, and a bad value raises
+Every variable of interfaces.md (Configuration) is parsed here, and a bad value raises
 :class:`ConfigError`, whose message is one line naming the variable. Start-up turns that
 into a clean exit instead of a traceback, so an operator sees exactly what to fix.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+import time
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,7 +122,9 @@ def parse_database(variable: str, raw: str, data_dir: Path) -> dict[str, Any]:
     if scheme == "sqlite":
         path = raw[len("sqlite://") :] if raw.startswith("sqlite://") else ""
         if not path or path == "/":
-            raise ConfigError(variable, "sqlite URL needs a file path, e.g. sqlite:////srv/db.sqlite3")
+            raise ConfigError(
+                variable, "sqlite URL needs a file path, e.g. sqlite:////srv/db.sqlite3"
+            )
         return sqlite_settings(Path(path[1:] if path.startswith("//") else path))
     if scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ConfigError(variable, f"unsupported scheme {scheme!r} (use sqlite or postgres)")
@@ -189,7 +192,8 @@ def read_secret(environ: Mapping[str, str], variable: str) -> str | None:
         try:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as error:
-            raise ConfigError(f"{variable}_FILE", f"cannot read {file_name}: {error.strerror}")
+            problem = f"cannot read {file_name}: {error.strerror}"
+            raise ConfigError(f"{variable}_FILE", problem) from None
     return None
 
 
@@ -207,16 +211,21 @@ def owner_only_file(variable: str, path: Path, make_value: Any) -> str:
             raise ConfigError(
                 variable, f"{path} is readable by others (mode {mode:o}); run chmod 600 {path}"
             ) from None
-        value = path.read_text(encoding="utf-8").strip()
-        if not value:
-            raise ConfigError(variable, f"{path} is empty")
-        return value
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        value = str(make_value())
-        handle.write(value + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return value
+        existing = path.read_text(encoding="utf-8").strip()
+    else:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            created = str(make_value())
+            handle.write(created + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return created
+    for _ in range(50):
+        if existing:
+            return existing
+        # Another process created the file a moment ago and is still writing it.
+        time.sleep(0.05)
+        existing = path.read_text(encoding="utf-8").strip()
+    raise ConfigError(variable, f"{path} is empty")
 
 
 def ensure_data_dir(variable: str, raw: str) -> Path:
@@ -244,7 +253,9 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         data_dir=data_dir,
         database=database,
         secret_key=secret_key,
-        email=parse_email("SAFESTEP_EMAIL_URL", env.get("SAFESTEP_EMAIL_URL", "").strip(), data_dir),
+        email=parse_email(
+            "SAFESTEP_EMAIL_URL", env.get("SAFESTEP_EMAIL_URL", "").strip(), data_dir
+        ),
         debug=parse_bool("SAFESTEP_DEBUG", env.get("SAFESTEP_DEBUG", "false")),
         allowed_hosts=parse_hosts(
             "SAFESTEP_ALLOWED_HOSTS", env.get("SAFESTEP_ALLOWED_HOSTS", "localhost,127.0.0.1")

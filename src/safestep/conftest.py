@@ -65,7 +65,9 @@ def district(db: None) -> District:
     schools = {"LIN": lin, "ROO": roo}
     users: dict[str, User] = {}
     for username, (role, codes) in PEOPLE.items():
-        user = User.objects.create_user(username=username, password="a long test password", role=role)
+        user = User.objects.create_user(
+            username=username, password="a long test password", role=role
+        )
         user.schools.set([schools[code] for code in codes])
         users[username] = user
     return District(lin=lin, roo=roo, users=users)

@@ -5,8 +5,8 @@ import tempfile
 
 os.environ.setdefault("SAFESTEP_DATA_DIR", tempfile.mkdtemp(prefix="safestep-test-"))
 
-from safestep.settings import *  # noqa: E402,F403
-from safestep.settings import CONFIG, DATABASES  # noqa: E402
+from safestep.settings import *  # noqa: F403
+from safestep.settings import CONFIG, DATABASES
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A real file, not SQLite's shared in-memory database: WAL, locking and the busy

@@ -101,7 +101,9 @@ def user_password_reset(*, username: str, acting_user: User | None = None) -> st
         user.set_password(password)
         user.must_change_password = True
         user.save(update_fields=["password", "must_change_password"])
-        event_record(actor=acting_user, action="user.password_reset", payload={"username": username})
+        event_record(
+            actor=acting_user, action="user.password_reset", payload={"username": username}
+        )
     return password
 
 

@@ -28,7 +28,11 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         for key, value in detail.items():
             name = "input" if key == "non_field_errors" else str(key)
             flat |= flatten_errors(value, f"{prefix}{name}" if not prefix else f"{prefix}.{name}")
-    elif isinstance(detail, list) and detail and all(not isinstance(item, (dict, list)) for item in detail):
+    elif (
+        isinstance(detail, list)
+        and detail
+        and all(not isinstance(item, (dict, list)) for item in detail)
+    ):
         flat[prefix or "input"] = [str(item) for item in detail]
     elif isinstance(detail, list):
         for index, item in enumerate(detail):
@@ -62,8 +66,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         response = problem(exc.status_code, _title(exc), str(exc.detail))
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             response["WWW-Authenticate"] = 'Token realm="api"'
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            response["Retry-After"] = str(int(exc.wait))
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            response["Retry-After"] = str(int(wait))
         return response
     return None
 

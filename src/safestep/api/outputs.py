@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from safestep.accounts.models import User
-from safestep.cases.models import Case, CheckIn, CaseLink, Concern, Note
+from safestep.cases.models import Case, CaseLink, CheckIn, Concern, Note
 from safestep.cases.selectors import (
     case_definition,
     case_evaluation,

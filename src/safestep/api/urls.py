@@ -8,7 +8,11 @@ app_name = "api"
 urlpatterns = [
     path("v1/protocols", views.ProtocolList.as_view(), name="protocols"),
     path("v1/concerns", views.ConcernCollection.as_view(), name="concerns"),
-    path("v1/concerns/<int:concern_id>/dismiss", views.ConcernDismiss.as_view(), name="concern-dismiss"),
+    path(
+        "v1/concerns/<int:concern_id>/dismiss",
+        views.ConcernDismiss.as_view(),
+        name="concern-dismiss",
+    ),
     path("v1/cases", views.CaseCollection.as_view(), name="cases"),
     path("v1/cases/<int:case_id>", views.CaseDetail.as_view(), name="case"),
     path("v1/cases/<int:case_id>/facts", views.CaseFacts.as_view(), name="case-facts"),
@@ -29,7 +33,11 @@ urlpatterns = [
     ),
     path("v1/cases/<int:case_id>/escalate", views.CaseEscalate.as_view(), name="case-escalate"),
     path("v1/cases/<int:case_id>/links", views.CaseLinks.as_view(), name="case-links"),
-    path("v1/cases/<int:case_id>/check-in-plan", views.CheckInPlanView.as_view(), name="check-in-plan"),
+    path(
+        "v1/cases/<int:case_id>/check-in-plan",
+        views.CheckInPlanView.as_view(),
+        name="check-in-plan",
+    ),
     path("v1/cases/<int:case_id>/check-ins", views.CheckIns.as_view(), name="check-ins"),
     path("v1/cases/<int:case_id>/notes", views.Notes.as_view(), name="notes"),
     path("v1/cases/<int:case_id>/timeline", views.CaseTimeline.as_view(), name="timeline"),

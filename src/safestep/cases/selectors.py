@@ -29,7 +29,6 @@ from safestep.cases.models import (
     CaseStatus,
     CheckIn,
     Concern,
-    ConcernStatus,
     StepRecord,
 )
 from safestep.core.errors import NotFound, PermissionDenied
@@ -171,7 +170,9 @@ def case_next_check_in_due(case: Case) -> datetime | None:
     )
 
 
-def visible_details(user: User, case: Case, step: Step, details: dict[str, object]) -> dict[str, object] | None:
+def visible_details(
+    user: User, case: Case, step: Step, details: dict[str, object]
+) -> dict[str, object] | None:
     """The step details USER may read, or None when withheld entirely.
 
     Police-only steps' details are law-enforcement-unit records (34 CFR 99.8): only School
@@ -256,5 +257,3 @@ def case_progress_for_render(*, case_id: int) -> RenderProgress:
         for status in evaluation.steps
     }
     return RenderProgress(case_definition(case), case.pathway, states)
-
-

@@ -41,7 +41,13 @@ from safestep.cases.selectors import (
     concern_get_for_triage,
     live_record_by_step,
 )
-from safestep.core.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from safestep.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+)
 from safestep.definitions.selectors import definition_of, protocol_current
 from safestep.protocol import (
     EscalationNotAllowed,
@@ -191,7 +197,9 @@ def _check_own_report(
     )
     if step is None:
         raise ValidationFailed({"own_report": ["This protocol has no CWS report step."]})
-    subset = {key: own_report[key] for key in ("agency", "phoned_at", "reference") if key in own_report}
+    subset = {
+        key: own_report[key] for key in ("agency", "phoned_at", "reference") if key in own_report
+    }
     unknown = sorted(set(own_report) - {"agency", "phoned_at", "reference"})
     cleaned, problems = validate_details(step, subset, resolution="not_applicable", now=now)
     errors = {f"own_report.{name}": messages for name, messages in problems.items()}
@@ -244,7 +252,11 @@ def concern_submit(
         event_record(
             actor=acting_user,
             action="concern.submit",
-            payload={"concern": concern.pk, "school": school.code, "own_report": report is not None},
+            payload={
+                "concern": concern.pk,
+                "school": school.code,
+                "own_report": report is not None,
+            },
         )
     return concern
 
@@ -313,12 +325,14 @@ def case_open(
                 raise Conflict(f"concern {concern.pk} was already {concern.status}")
             school, student_row = concern.school, concern.student
         else:
-            assert school_code is not None and student is not None
+            assert school_code is not None
+            assert student is not None
             school = _school(school_code)
             student_row = _student_for(school, student)
-        if acting_user.role != Role.DISTRICT_COORDINATOR and not acting_user.schools.filter(
-            pk=school.pk
-        ).exists():
+        if (
+            acting_user.role != Role.DISTRICT_COORDINATOR
+            and not acting_user.schools.filter(pk=school.pk).exists()
+        ):
             raise ValidationFailed({"school": [f"You do not work at {school.code}."]})
         case = Case.objects.create(
             reference=_next_reference(now.year),
@@ -390,7 +404,9 @@ def case_facts_set(
             if name in known and value is not None and value == known[name].reason_required_when
         ]
         if needs_reason and not reason_text:
-            errors["reason"] = [f"Explain why: answering {needs_reason[0]} that way needs a reason."]
+            errors["reason"] = [
+                f"Explain why: answering {needs_reason[0]} that way needs a reason."
+            ]
         if errors:
             raise ValidationFailed(errors)
         now = timezone.now()
@@ -403,7 +419,12 @@ def case_facts_set(
             changed[name] = value
             if row is None:
                 CaseFact.objects.create(
-                    case=case, fact_id=name, value=value, reason=reason_text, set_by=acting_user, set_at=now
+                    case=case,
+                    fact_id=name,
+                    value=value,
+                    reason=reason_text,
+                    set_by=acting_user,
+                    set_at=now,
                 )
             else:
                 row.value, row.reason, row.set_by, row.set_at = value, reason_text, acting_user, now
@@ -434,8 +455,9 @@ def _facts_gating(definition: Protocol, pathway_id: str) -> set[str]:
 
 def _check_resolvable(acting_user: User, case: Case, step: Step) -> None:
     if not may_resolve_step(acting_user, step.actor_roles):
+        allowed = ", ".join(step.actor_roles)
         raise PermissionDenied(
-            f"step {step.id} is resolved by: {', '.join(step.actor_roles)}; you are {acting_user.role}"
+            f"step {step.id} is resolved by: {allowed}; you are {acting_user.role}"
         )
     status = case_evaluation(case).status(step.id)
     if status.state in (StepState.DONE, StepState.NOT_APPLICABLE):
@@ -648,6 +670,7 @@ def case_escalate(
                 "carried": [record.step_id for record in plan.carried],
                 "left_behind": [record.step_id for record in plan.left_behind],
                 "new_steps": list(plan.new_step_ids),
+                "reason": reason_text,
             },
         )
     return case
@@ -674,9 +697,10 @@ def case_link(*, acting_user: User, case_id: int, other_case_id: int, relation: 
         except NotFound:
             # The same words as for a case that does not exist at all.
             raise ValidationFailed({"case": [f"No case {other_case_id}."]}) from None
-        if CaseLink.objects.filter(from_case=case, to_case=other).exists() or CaseLink.objects.filter(
-            from_case=other, to_case=case
-        ).exists():
+        if (
+            CaseLink.objects.filter(from_case=case, to_case=other).exists()
+            or CaseLink.objects.filter(from_case=other, to_case=case).exists()
+        ):
             raise Conflict(f"{case.reference} and {other.reference} are already linked")
         link = CaseLink.objects.create(
             from_case=case,
@@ -714,13 +738,18 @@ def checkin_plan_set(
             expected_version=expected_version,
         )
         errors: dict[str, list[str]] = {}
-        if not isinstance(every_days, int) or isinstance(every_days, bool) or not 1 <= every_days <= 90:
+        if (
+            not isinstance(every_days, int)
+            or isinstance(every_days, bool)
+            or not 1 <= every_days <= 90
+        ):
             errors["every_days"] = ["A whole number of days from 1 to 90."]
         person = User.objects.filter(username=assignee, is_active=True).first()
         if person is None:
             errors["assignee"] = [f"No active user {assignee!r}."]
         elif not has_capability(person, Capability.CHECKIN_RECORD) or not (
-            person.role == Role.DISTRICT_COORDINATOR or person.schools.filter(pk=case.school_id).exists()
+            person.role == Role.DISTRICT_COORDINATOR
+            or person.schools.filter(pk=case.school_id).exists()
         ):
             errors["assignee"] = [f"{assignee} cannot keep check-ins for this case."]
         if errors:
@@ -730,7 +759,11 @@ def checkin_plan_set(
         plan = CheckInPlan.objects.filter(case=case).first()
         if plan is None:
             plan = CheckInPlan.objects.create(
-                case=case, every_days=every_days, assignee=person, started_at=now, set_by=acting_user
+                case=case,
+                every_days=every_days,
+                assignee=person,
+                started_at=now,
+                set_by=acting_user,
             )
         else:
             plan.every_days, plan.assignee, plan.set_by = every_days, person, acting_user
@@ -814,8 +847,12 @@ def note_add(
         body = _text("text", text, required=True, errors=errors)
         if errors:
             raise ValidationFailed(errors)
-        note = Note.objects.create(case=case, author=acting_user, text=body, created_at=timezone.now())
-        event_record(actor=acting_user, action="note.add", case_id=case.pk, payload={"note": note.pk})
+        note = Note.objects.create(
+            case=case, author=acting_user, text=body, created_at=timezone.now()
+        )
+        event_record(
+            actor=acting_user, action="note.add", case_id=case.pk, payload={"note": note.pk}
+        )
     return note
 
 
@@ -869,5 +906,7 @@ def case_reopen(*, acting_user: User, case_id: int, reason: str, expected_versio
         case.closed_at = None
         case.closed_by = None
         _bump(case, "status", "closed_at", "closed_by")
-        event_record(actor=acting_user, action="case.reopen", case_id=case.pk, payload={"reason": text})
+        event_record(
+            actor=acting_user, action="case.reopen", case_id=case.pk, payload={"reason": text}
+        )
     return case

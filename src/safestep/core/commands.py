@@ -24,7 +24,9 @@ def one_line_errors(handler: Handler) -> Handler:
             return handler(*args, **kwargs)
         except ValidationFailed as error:
             problems = "; ".join(
-                f"{field}: {message}" for field, messages in error.errors.items() for message in messages
+                f"{field}: {message}"
+                for field, messages in error.errors.items()
+                for message in messages
             )
             raise CommandError(problems, returncode=2) from None
         except SafeStepError as error:

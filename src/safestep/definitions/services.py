@@ -55,7 +55,9 @@ def protocol_load(*, text: str, source_name: str, acting_user: User | None = Non
                 )
         except IntegrityError:
             # Another process loaded the same file at the same moment.
-            return LoadResult(ProtocolVersion.objects.get(content_hash=definition.content_hash), False)
+            return LoadResult(
+                ProtocolVersion.objects.get(content_hash=definition.content_hash), False
+            )
         event_record(
             actor=acting_user,
             action="protocol.load",

@@ -66,6 +66,10 @@ ANCHOR_SUSPICION_FORMED = "suspicion_formed_at"
 ANCHOR_CASE_OPENED = "case_opened_at"
 ANCHOR_STEP_PREFIX = "step:"
 CASE_ANCHORS: tuple[str, ...] = (ANCHOR_SUSPICION_FORMED, ANCHOR_CASE_OPENED)
+_ANCHOR_WORDS = {
+    ANCHOR_SUSPICION_FORMED: "the suspicion was formed",
+    ANCHOR_CASE_OPENED: "the case was opened",
+}
 
 
 def _no_refusals() -> Mapping[str, str]:
@@ -117,8 +121,13 @@ class Deadline:
         return None
 
     def describe(self) -> str:
-        """Plain English, e.g. ``within 36 hours of suspicion_formed_at``."""
-        return f"within {self.within.describe()} of {self.anchor}"
+        """Plain English, e.g. ``36 hours after the suspicion was formed``."""
+        step_id = self.anchor_step
+        if step_id is not None:
+            moment = f"step {step_id} happened"
+        else:
+            moment = _ANCHOR_WORDS.get(self.anchor, self.anchor)
+        return f"{self.within.describe()} after {moment}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -284,6 +284,8 @@ _HEADING_SIZE = 13
 _SMALL_SIZE = 11
 _TITLE_HEIGHT = 34
 _ESCALATION_LANE = 44
+_DEPENDENCY_ROOM = 64
+_TITLE_CHAR_WIDTH = 9.5  # generous average for the 16px bold title
 # Rough average glyph widths for a sans-serif font, used only to wrap lines.
 _HEADING_CHARS = int((_COLUMN_WIDTH - 2 * _PADDING) / 7.0)
 _SMALL_CHARS = int((_COLUMN_WIDTH - 2 * _PADDING) / 5.9)
@@ -427,6 +429,9 @@ def render_svg(
     for lane, (source, target, title) in enumerate(diagram.escalations):
         start, end = headers[source.cluster_id], headers[target.cluster_id]
         rise = top - (_ESCALATION_LANE * (lane + 1)) + 8
+        # A cubic curve with both control points at `rise` peaks 3/4 of the way up;
+        # the label sits just above the peak so the line never crosses it.
+        label_y = 0.25 * start.y + 0.75 * rise - 6
         label_x = (start.center_x + end.center_x) / 2
         body.append(
             f'<path d="M {_number(start.center_x)} {_number(start.y)} '
@@ -437,12 +442,13 @@ def render_svg(
             f"{escape(target.pathway.title)}: {escape(title)}</title></path>"
         )
         body.append(
-            f'<text x="{_number(label_x)}" y="{_number(rise + 10)}" font-size="{_SMALL_SIZE}" '
+            f'<text x="{_number(label_x)}" y="{_number(label_y)}" font-size="{_SMALL_SIZE}" '
             f'text-anchor="middle" fill="#6a1b9a">{escape("escalate: " + title)}</text>'
         )
-    width = _MARGIN * 2 + len(diagram.columns) * _COLUMN_WIDTH
-    width += max(len(diagram.columns) - 1, 0) * _COLUMN_GAP
-    width = max(width, _MARGIN * 2 + _COLUMN_WIDTH)
+    columns = len(diagram.columns)
+    width = _MARGIN * 2 + columns * _COLUMN_WIDTH + (columns - 1) * _COLUMN_GAP
+    width += _DEPENDENCY_ROOM  # the last column's dashed curves bulge to its right
+    width = max(width, _MARGIN * 2 + len(diagram.title) * _TITLE_CHAR_WIDTH)
     if diagram.show_legend:
         body.append('<g id="legend"><title>Legend: step states</title>')
         y = bottom
@@ -490,6 +496,8 @@ def render_svg(
 def _marker(marker_id: str, colour: str) -> str:
     return (
         f'<marker id="{marker_id}" viewBox="0 0 10 10" refX="9" refY="5" '
-        'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        # User-space units keep every arrowhead the same size whatever the line width.
+        'markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" '
+        'orient="auto-start-reverse">'
         f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{colour}"/></marker>'
     )

@@ -9,7 +9,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path(
         "signin/",
-        auth_views.LoginView.as_view(template_name="web/signin.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="web/signin.html", redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("signout/", auth_views.LogoutView.as_view(), name="logout"),

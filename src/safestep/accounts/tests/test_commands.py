@@ -20,8 +20,12 @@ def safestep(tmp_path_factory):
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "safestep", *args], env=env, capture_output=True, text=True,
-            timeout=120, check=False,
+            [sys.executable, "-m", "safestep", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     migrated = run("migrate", "--verbosity", "0")
@@ -31,8 +35,17 @@ def safestep(tmp_path_factory):
 
 def test_it_adds_a_school_and_a_user_with_a_one_time_password(safestep):
     assert safestep("school", "add", "LIN", "Lincoln High School").returncode == 0
-    added = safestep("user", "add", "couns_lin", "--role", "counselor", "--school", "LIN",
-                     "--email", "c@example.org")
+    added = safestep(
+        "user",
+        "add",
+        "couns_lin",
+        "--role",
+        "counselor",
+        "--school",
+        "LIN",
+        "--email",
+        "c@example.org",
+    )
     assert added.returncode == 0, added.stderr
     lines = added.stdout.strip().splitlines()
     assert lines[0] == "created couns_lin (counselor)"

@@ -9,7 +9,10 @@ def test_it_lists_the_three_pathways_with_their_steps_in_order(api_as):
     pathways = {pathway["id"]: pathway for pathway in body[0]["pathways"]}
     assert list(pathways) == ["recruitment_by_student", "suspected_victim", "confirmed_victim"]
     assert [s["id"] for s in pathways["recruitment_by_student"]["steps"]] == [
-        "police_involved", "campus_impact", "school_consequences"]
+        "police_involved",
+        "campus_impact",
+        "school_consequences",
+    ]
     assert [s["number"] for s in pathways["confirmed_victim"]["steps"]] == list(range(1, 9))
     cws = pathways["suspected_victim"]["steps"][1]
     assert cws["id"] == "cws_report"

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,25 +14,37 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('seq', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('actor_username', models.CharField(blank=True, max_length=150)),
-                ('actor_role', models.CharField(blank=True, max_length=32)),
-                ('action', models.CharField(db_index=True, max_length=64)),
-                ('case_id', models.BigIntegerField(blank=True, null=True)),
-                ('step_id', models.CharField(blank=True, max_length=64)),
-                ('source_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('payload', models.JSONField(default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("seq", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("at", models.DateTimeField(db_index=True)),
+                ("actor_username", models.CharField(blank=True, max_length=150)),
+                ("actor_role", models.CharField(blank=True, max_length=32)),
+                ("action", models.CharField(db_index=True, max_length=64)),
+                ("case_id", models.BigIntegerField(blank=True, null=True)),
+                ("step_id", models.CharField(blank=True, max_length=64)),
+                ("source_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("payload", models.JSONField(default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['seq'],
-                'indexes': [models.Index(fields=['case_id', 'seq'], name='event_case_seq'), models.Index(fields=['actor', 'seq'], name='event_actor_seq')],
+                "ordering": ["seq"],
+                "indexes": [
+                    models.Index(fields=["case_id", "seq"], name="event_case_seq"),
+                    models.Index(fields=["actor", "seq"], name="event_actor_seq"),
+                ],
             },
         ),
     ]

@@ -6,194 +6,499 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('definitions', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("definitions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReferenceCounter',
+            name="ReferenceCounter",
             fields=[
-                ('year', models.PositiveIntegerField(primary_key=True, serialize=False)),
-                ('last', models.PositiveIntegerField(default=0)),
+                ("year", models.PositiveIntegerField(primary_key=True, serialize=False)),
+                ("last", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=32, unique=True)),
-                ('pathway', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=8)),
-                ('summary', models.TextField(blank=True)),
-                ('suspicion_formed_at', models.DateTimeField()),
-                ('opened_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.TextField(blank=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('next_due_at', models.DateTimeField(blank=True, null=True)),
-                ('needs_review', models.BooleanField(default=False)),
-                ('review_reasons', models.JSONField(default=list)),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('protocol', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='definitions.protocolversion')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='accounts.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=32, unique=True)),
+                ("pathway", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("summary", models.TextField(blank=True)),
+                ("suspicion_formed_at", models.DateTimeField()),
+                ("opened_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome", models.TextField(blank=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("next_due_at", models.DateTimeField(blank=True, null=True)),
+                ("needs_review", models.BooleanField(default=False)),
+                ("review_reasons", models.JSONField(default=list)),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "protocol",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="definitions.protocolversion",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="accounts.school",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at', '-id'],
+                "ordering": ["-opened_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CheckIn',
+            name="CheckIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField()),
-                ('method', models.CharField(choices=[('in_person', 'In person'), ('phone', 'Phone'), ('video', 'Video call'), ('other', 'Other')], max_length=16)),
-                ('notes', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField()),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='check_ins', to='cases.case')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("in_person", "In person"),
+                            ("phone", "Phone"),
+                            ("video", "Video call"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="check_ins",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
+                "ordering": ["occurred_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('created_at', models.DateTimeField()),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notes', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("created_at", models.DateTimeField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notes",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Student',
+            name="Student",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sis_id', models.CharField(max_length=32, unique=True, verbose_name='SIS id')),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('birth_date', models.DateField(blank=True, null=True)),
-                ('grade', models.CharField(blank=True, max_length=8)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='students', to='accounts.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sis_id", models.CharField(max_length=32, unique=True, verbose_name="SIS id")),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("birth_date", models.DateField(blank=True, null=True)),
+                ("grade", models.CharField(blank=True, max_length=8)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="students",
+                        to="accounts.school",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name'],
+                "ordering": ["last_name", "first_name"],
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='cases.student'),
+            model_name="case",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="cases.student",
+            ),
         ),
         migrations.CreateModel(
-            name='CaseFact',
+            name="CaseFact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fact_id', models.CharField(max_length=64)),
-                ('value', models.BooleanField(null=True)),
-                ('reason', models.TextField(blank=True)),
-                ('set_at', models.DateTimeField()),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='facts', to='cases.case')),
-                ('set_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("fact_id", models.CharField(max_length=64)),
+                ("value", models.BooleanField(null=True)),
+                ("reason", models.TextField(blank=True)),
+                ("set_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="facts",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "set_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('case', 'fact_id'), name='one_answer_per_fact')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("case", "fact_id"), name="one_answer_per_fact")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CaseLink',
+            name="CaseLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relation', models.CharField(choices=[('recruited', 'Recruited (this student recruited the other)'), ('recruited_by', 'Recruited by the other student'), ('same_incident', 'Same incident'), ('sibling', 'Sibling'), ('other', 'Other connection')], max_length=16)),
-                ('created_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('from_case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='links_out', to='cases.case')),
-                ('to_case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='links_in', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("recruited", "Recruited (this student recruited the other)"),
+                            ("recruited_by", "Recruited by the other student"),
+                            ("same_incident", "Same incident"),
+                            ("sibling", "Sibling"),
+                            ("other", "Other connection"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "from_case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="links_out",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "to_case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="links_in",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('from_case', 'to_case'), name='one_link_per_pair'), models.CheckConstraint(condition=models.Q(('from_case', models.F('to_case')), _negated=True), name='no_link_to_self')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("from_case", "to_case"), name="one_link_per_pair"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("from_case", models.F("to_case")), _negated=True),
+                        name="no_link_to_self",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CheckInPlan',
+            name="CheckInPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('every_days', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('assignee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='check_in_plans', to=settings.AUTH_USER_MODEL)),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='check_in_plan', to='cases.case')),
-                ('set_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("every_days", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField()),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="check_in_plans",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="check_in_plan",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "set_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('every_days__gte', 1), ('every_days__lte', 90)), name='check_in_every_1_to_90_days')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("every_days__gte", 1), ("every_days__lte", 90)),
+                        name="check_in_every_1_to_90_days",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StepRecord',
+            name="StepRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step_id', models.CharField(max_length=64)),
-                ('pathway', models.CharField(max_length=64)),
-                ('resolution', models.CharField(choices=[('done', 'Done'), ('not_applicable', 'Does not apply')], max_length=16)),
-                ('occurred_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField()),
-                ('details', models.JSONField(default=dict)),
-                ('reason', models.TextField(blank=True)),
-                ('reopened_at', models.DateTimeField(blank=True, null=True)),
-                ('reopen_reason', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='step_records', to='cases.case')),
-                ('reopened_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step_id", models.CharField(max_length=64)),
+                ("pathway", models.CharField(max_length=64)),
+                (
+                    "resolution",
+                    models.CharField(
+                        choices=[("done", "Done"), ("not_applicable", "Does not apply")],
+                        max_length=16,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField()),
+                ("details", models.JSONField(default=dict)),
+                ("reason", models.TextField(blank=True)),
+                ("reopened_at", models.DateTimeField(blank=True, null=True)),
+                ("reopen_reason", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="step_records",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "reopened_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['recorded_at', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('reopened_at__isnull', True)), fields=('case', 'step_id'), name='one_live_record_per_step'), models.CheckConstraint(condition=models.Q(('resolution__in', ['done', 'not_applicable'])), name='step_resolution_is_known')],
+                "ordering": ["recorded_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("reopened_at__isnull", True)),
+                        fields=("case", "step_id"),
+                        name="one_live_record_per_step",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("resolution__in", ["done", "not_applicable"])),
+                        name="step_resolution_is_known",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Concern',
+            name="Concern",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('submitted_at', models.DateTimeField()),
-                ('observed_at', models.DateTimeField()),
-                ('description', models.TextField()),
-                ('indicators', models.JSONField(default=list)),
-                ('own_report', models.JSONField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('submitted', 'Submitted'), ('triaged', 'Triaged into a case'), ('dismissed', 'Dismissed')], default='submitted', max_length=16)),
-                ('triaged_at', models.DateTimeField(blank=True, null=True)),
-                ('dismissed_reason', models.TextField(blank=True)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='concerns', to='cases.case')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='concerns', to='accounts.school')),
-                ('submitted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='concerns', to=settings.AUTH_USER_MODEL)),
-                ('triaged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='concerns', to='cases.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField()),
+                ("observed_at", models.DateTimeField()),
+                ("description", models.TextField()),
+                ("indicators", models.JSONField(default=list)),
+                ("own_report", models.JSONField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("triaged", "Triaged into a case"),
+                            ("dismissed", "Dismissed"),
+                        ],
+                        default="submitted",
+                        max_length=16,
+                    ),
+                ),
+                ("triaged_at", models.DateTimeField(blank=True, null=True)),
+                ("dismissed_reason", models.TextField(blank=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="concerns",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="concerns",
+                        to="accounts.school",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="concerns",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "triaged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="concerns",
+                        to="cases.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-submitted_at', '-id'],
-                'indexes': [models.Index(fields=['school', 'status'], name='concern_school_status')],
+                "ordering": ["-submitted_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["school", "status"], name="concern_school_status")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['school', 'status'], name='case_school_status'),
+            model_name="case",
+            index=models.Index(fields=["school", "status"], name="case_school_status"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'pathway'], name='case_status_pathway'),
+            model_name="case",
+            index=models.Index(fields=["status", "pathway"], name="case_status_pathway"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'next_due_at'], name='case_status_next_due'),
+            model_name="case",
+            index=models.Index(fields=["status", "next_due_at"], name="case_status_next_due"),
         ),
     ]

@@ -44,8 +44,12 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     assert [item["id"] for item in queue] == [concern_id]
     opened = admin.post(
         "/api/v1/cases",
-        {"concern": concern_id, "pathway": "suspected_victim", "suspicion_formed_at": iso(5),
-         "summary": "See concern."},
+        {
+            "concern": concern_id,
+            "pathway": "suspected_victim",
+            "suspicion_formed_at": iso(5),
+            "summary": "See concern.",
+        },
         format="json",
     )
     assert opened.status_code == 201, opened.json()
@@ -53,8 +57,13 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     case_id = case["id"]
     assert case["reference"].startswith(f"CSEC-{timezone.now().year}-")
     assert [step["id"] for step in case["steps"]] == [
-        "police_involved", "cws_report", "campus_impact", "le_trafficking_entry",
-        "parent_contact", "service_referral", "regular_contact",
+        "police_involved",
+        "cws_report",
+        "campus_impact",
+        "le_trafficking_entry",
+        "parent_contact",
+        "service_referral",
+        "regular_contact",
     ]
     assert steps_by_id(case)["cws_report"]["state"] == "pending"  # fact not answered yet
     assert steps_by_id(case)["le_trafficking_entry"]["state"] == "waiting"
@@ -67,8 +76,10 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     version = case["version"]
     facts = admin.post(
         f"/api/v1/cases/{case_id}/facts",
-        {"facts": {"abuse_or_neglect_suspected": True, "reliable_evidence": False},
-         "version": version},
+        {
+            "facts": {"abuse_or_neglect_suspected": True, "reliable_evidence": False},
+            "version": version,
+        },
         format="json",
     )
     assert facts.status_code == 200, facts.json()
@@ -78,8 +89,11 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
 
     done = police.post(
         f"/api/v1/cases/{case_id}/steps/police_involved/complete",
-        {"occurred_at": iso(4), "details": {"agency": "school_police", "officer": "Ofc. Diaz"},
-         "version": case["version"]},
+        {
+            "occurred_at": iso(4),
+            "details": {"agency": "school_police", "officer": "Ofc. Diaz"},
+            "version": case["version"],
+        },
         format="json",
     )
     assert done.status_code == 200, done.json()
@@ -87,20 +101,32 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
 
     # Closing early is refused, and the answer lists what is still open.
     early = admin.post(
-        f"/api/v1/cases/{case_id}/close", {"outcome": "x", "version": case["version"]},
+        f"/api/v1/cases/{case_id}/close",
+        {"outcome": "x", "version": case["version"]},
         format="json",
     )
     assert early.status_code == 409
     assert early["Content-Type"] == "application/problem+json"
     assert early.json()["unresolved"] == [
-        "cws_report", "campus_impact", "parent_contact", "service_referral", "regular_contact",
+        "cws_report",
+        "campus_impact",
+        "parent_contact",
+        "service_referral",
+        "regular_contact",
     ]
 
     # A report to School Police alone is refused (PC 11165.9) and nothing changes.
     refused = counselor.post(
         f"/api/v1/cases/{case_id}/steps/cws_report/complete",
-        {"occurred_at": iso(3), "details": {"agency": "school_police", "phoned_at": iso(4),
-         "written_submitted_at": iso(3)}, "version": case["version"]},
+        {
+            "occurred_at": iso(3),
+            "details": {
+                "agency": "school_police",
+                "phoned_at": iso(4),
+                "written_submitted_at": iso(3),
+            },
+            "version": case["version"],
+        },
         format="json",
     )
     assert refused.status_code == 400
@@ -109,14 +135,25 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
 
     case = counselor.post(
         f"/api/v1/cases/{case_id}/steps/cws_report/complete",
-        {"occurred_at": iso(3), "details": {"agency": "cws", "phoned_at": iso(4),
-         "written_submitted_at": iso(3), "reference": "CWS-77"}, "version": case["version"]},
+        {
+            "occurred_at": iso(3),
+            "details": {
+                "agency": "cws",
+                "phoned_at": iso(4),
+                "written_submitted_at": iso(3),
+                "reference": "CWS-77",
+            },
+            "version": case["version"],
+        },
         format="json",
     ).json()
     case = admin.post(
         f"/api/v1/cases/{case_id}/steps/campus_impact/complete",
-        {"occurred_at": iso(2), "details": {"findings": "No other students found.",
-         "other_students_involved": False}, "version": case["version"]},
+        {
+            "occurred_at": iso(2),
+            "details": {"findings": "No other students found.", "other_students_involved": False},
+            "version": case["version"],
+        },
         format="json",
     ).json()
 
@@ -128,17 +165,26 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
     case = counselor.post(
         f"/api/v1/cases/{case_id}/steps/parent_contact/not-applicable",
-        {"reason": "The student says her stepfather arranges the meetings.",
-         "details": {"victim_consulted": True}, "version": case["version"]},
+        {
+            "reason": "The student says her stepfather arranges the meetings.",
+            "details": {"victim_consulted": True},
+            "version": case["version"],
+        },
         format="json",
     ).json()
     assert steps_by_id(case)["parent_contact"]["state"] == "not_applicable"
 
     case = counselor.post(
         f"/api/v1/cases/{case_id}/steps/service_referral/complete",
-        {"occurred_at": iso(1), "details": {"offered_to": "student",
-         "services": ["School counseling", "Victim advocacy"], "response": "accepted"},
-         "version": case["version"]},
+        {
+            "occurred_at": iso(1),
+            "details": {
+                "offered_to": "student",
+                "services": ["School counseling", "Victim advocacy"],
+                "response": "accepted",
+            },
+            "version": case["version"],
+        },
         format="json",
     ).json()
 
@@ -162,36 +208,52 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     # Confirmed: escalate to pathway C, and everything already done comes along.
     escalated = admin.post(
         f"/api/v1/cases/{case_id}/escalate",
-        {"pathway": "confirmed_victim", "reason": "SDPD confirmed exploitation.",
-         "version": case["version"]},
+        {
+            "pathway": "confirmed_victim",
+            "reason": "SDPD confirmed exploitation.",
+            "version": case["version"],
+        },
         format="json",
     )
     assert escalated.status_code == 200, escalated.json()
     case = escalated.json()
     states = {step["id"]: step["state"] for step in case["steps"]}
     assert states == {
-        "police_involved": "done", "cws_report": "done", "campus_impact": "done",
-        "police_investigation": "pending", "le_trafficking_entry": "pending",
-        "parent_contact": "not_applicable", "placement_review": "pending",
+        "police_involved": "done",
+        "cws_report": "done",
+        "campus_impact": "done",
+        "police_investigation": "pending",
+        "le_trafficking_entry": "pending",
+        "parent_contact": "not_applicable",
+        "placement_review": "pending",
         "service_referral": "done",
     }
 
     case = police.post(
         f"/api/v1/cases/{case_id}/steps/police_investigation/complete",
-        {"occurred_at": iso(0.4), "details": {"agency": "sdpd", "unit": "Vice",
-         "case_number": "SD-2026-123"}, "version": case["version"]},
+        {
+            "occurred_at": iso(0.4),
+            "details": {"agency": "sdpd", "unit": "Vice", "case_number": "SD-2026-123"},
+            "version": case["version"],
+        },
         format="json",
     ).json()
     case = police.post(
         f"/api/v1/cases/{case_id}/steps/le_trafficking_entry/complete",
-        {"occurred_at": iso(0.3), "details": {"le_reference": "HT-991"},
-         "version": case["version"]},
+        {
+            "occurred_at": iso(0.3),
+            "details": {"le_reference": "HT-991"},
+            "version": case["version"],
+        },
         format="json",
     ).json()
     placed = placement.post(
         f"/api/v1/cases/{case_id}/steps/placement_review/complete",
-        {"occurred_at": iso(0.2), "details": {"decision": "stays",
-         "reason": "Safety plan in place at this school."}, "version": case["version"]},
+        {
+            "occurred_at": iso(0.2),
+            "details": {"decision": "stays", "reason": "Safety plan in place at this school."},
+            "version": case["version"],
+        },
         format="json",
     )
     assert placed.status_code == 200, placed.json()
@@ -204,9 +266,7 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     )
     assert closed.status_code == 200, closed.json()
     assert closed.json()["status"] == "closed"
-    after = counselor.post(
-        f"/api/v1/cases/{case_id}/notes", {"text": "late note"}, format="json"
-    )
+    after = counselor.post(f"/api/v1/cases/{case_id}/notes", {"text": "late note"}, format="json")
     assert after.status_code == 409
 
     timeline = admin.get(f"/api/v1/cases/{case_id}/timeline").json()
@@ -221,7 +281,8 @@ def test_it_links_a_recruitment_case_to_the_victims_case(api_as, open_case):
     recruiter = open_case("recruitment_by_student", sis_id="R-1")
 
     linked = admin.post(
-        f"/api/v1/cases/{recruiter.pk}/links", {"case": victim.pk, "relation": "recruited"},
+        f"/api/v1/cases/{recruiter.pk}/links",
+        {"case": victim.pk, "relation": "recruited"},
         format="json",
     )
     assert linked.status_code == 201, linked.json()
@@ -238,20 +299,29 @@ def test_it_links_a_recruitment_case_to_the_victims_case(api_as, open_case):
     version = recruiter_view["version"]
     for step_id, details in [
         ("police_involved", {"agency": "sdpd", "officer": "Det. Ruiz"}),
-        ("campus_impact", {"findings": "Recruited one student (linked).",
-                           "other_students_involved": True}),
-        ("school_consequences", {"consequence": "Suspension pending expulsion hearing.",
-                                 "expulsion_recommended": True,
-                                 "referred_for_criminal_investigation": True}),
+        (
+            "campus_impact",
+            {"findings": "Recruited one student (linked).", "other_students_involved": True},
+        ),
+        (
+            "school_consequences",
+            {
+                "consequence": "Suspension pending expulsion hearing.",
+                "expulsion_recommended": True,
+                "referred_for_criminal_investigation": True,
+            },
+        ),
     ]:
         answer = admin.post(
             f"/api/v1/cases/{recruiter.pk}/steps/{step_id}/complete",
-            {"occurred_at": iso(1), "details": details, "version": version}, format="json",
+            {"occurred_at": iso(1), "details": details, "version": version},
+            format="json",
         )
         assert answer.status_code == 200, answer.json()
         version = answer.json()["version"]
     closed = admin.post(
-        f"/api/v1/cases/{recruiter.pk}/close", {"outcome": "Expelled.", "version": version},
+        f"/api/v1/cases/{recruiter.pk}/close",
+        {"outcome": "Expelled.", "version": version},
         format="json",
     )
     assert closed.status_code == 200, closed.json()

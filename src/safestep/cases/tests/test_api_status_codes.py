@@ -19,9 +19,16 @@ def iso(hours_ago: float = 1) -> str:
 
 WRITES = [
     ("post", "/facts", {"facts": {"reliable_evidence": True}}),
-    ("post", "/steps/police_involved/complete", {"occurred_at": None, "details": {"agency": "sdpd"}}),
-    ("post", "/steps/parent_contact/not-applicable",
-     {"reason": "Parent involved.", "details": {"victim_consulted": True}}),
+    (
+        "post",
+        "/steps/police_involved/complete",
+        {"occurred_at": None, "details": {"agency": "sdpd"}},
+    ),
+    (
+        "post",
+        "/steps/parent_contact/not-applicable",
+        {"reason": "Parent involved.", "details": {"victim_consulted": True}},
+    ),
     ("post", "/escalate", {"pathway": "confirmed_victim", "reason": "Confirmed."}),
     ("put", "/check-in-plan", {"every_days": 7, "assignee": "counselor"}),
     ("post", "/check-ins", {"occurred_at": None, "method": "phone", "notes": "ok"}),
@@ -50,7 +57,9 @@ def test_it_answers_401_for_a_revoked_or_wrong_token(district):
 
 
 @pytest.mark.parametrize(("method", "suffix", "template"), WRITES)
-def test_it_hides_another_schools_case_from_every_write(api_as, open_case, method, suffix, template):
+def test_it_hides_another_schools_case_from_every_write(
+    api_as, open_case, method, suffix, template
+):
     case = open_case()
     outsider = api_as("outsider_admin")
     before = Case.objects.get(pk=case.pk).version
@@ -96,22 +105,30 @@ def test_it_refuses_a_stale_version_with_409_and_changes_nothing(
 def test_it_honours_if_match_for_notes(api_as, open_case):
     case = open_case()
     admin = api_as("site_admin")
-    stale = admin.post(f"/api/v1/cases/{case.pk}/notes", {"text": "x"}, format="json",
-                       HTTP_IF_MATCH='"99"')
+    stale = admin.post(
+        f"/api/v1/cases/{case.pk}/notes", {"text": "x"}, format="json", HTTP_IF_MATCH='"99"'
+    )
     assert stale.status_code == 409 and not Note.objects.exists()
-    fresh = admin.post(f"/api/v1/cases/{case.pk}/notes", {"text": "x"}, format="json",
-                       HTTP_IF_MATCH=f'"{case.version}"')
+    fresh = admin.post(
+        f"/api/v1/cases/{case.pk}/notes",
+        {"text": "x"},
+        format="json",
+        HTTP_IF_MATCH=f'"{case.version}"',
+    )
     assert fresh.status_code == 201
 
 
 def test_it_requires_a_version_on_case_writes(api_as, open_case):
     case = open_case()
     answer = api_as("site_admin").post(
-        f"/api/v1/cases/{case.pk}/escalate", {"pathway": "confirmed_victim", "reason": "x"},
+        f"/api/v1/cases/{case.pk}/escalate",
+        {"pathway": "confirmed_victim", "reason": "x"},
         format="json",
     )
     assert answer.status_code == 400
-    assert answer.json()["errors"] == {"version": ["Send the case's current version (or If-Match)."]}
+    assert answer.json()["errors"] == {
+        "version": ["Send the case's current version (or If-Match)."]
+    }
 
 
 @pytest.mark.parametrize(
@@ -120,12 +137,21 @@ def test_it_requires_a_version_on_case_writes(api_as, open_case):
         ("counselor", "/escalate", {"pathway": "confirmed_victim", "reason": "x"}),
         ("counselor", "/facts", {"facts": {"reliable_evidence": True}}),
         ("counselor", "/close", {"outcome": "x"}),
-        ("counselor", "/steps/police_involved/complete",
-         {"occurred_at": None, "details": {"agency": "sdpd"}}),
-        ("school_police", "/steps/campus_impact/complete",
-         {"occurred_at": None, "details": {"findings": "x", "other_students_involved": False}}),
-        ("district_coordinator", "/steps/le_trafficking_entry/complete",
-         {"occurred_at": None, "details": {}}),
+        (
+            "counselor",
+            "/steps/police_involved/complete",
+            {"occurred_at": None, "details": {"agency": "sdpd"}},
+        ),
+        (
+            "school_police",
+            "/steps/campus_impact/complete",
+            {"occurred_at": None, "details": {"findings": "x", "other_students_involved": False}},
+        ),
+        (
+            "district_coordinator",
+            "/steps/le_trafficking_entry/complete",
+            {"occurred_at": None, "details": {}},
+        ),
     ],
 )
 def test_it_answers_403_when_the_role_may_not_act(api_as, open_case, username, suffix, template):
@@ -142,18 +168,33 @@ def test_it_answers_403_when_the_role_may_not_act(api_as, open_case, username, s
     [
         ("/facts", {"facts": {"nonsense": True}}, "facts.nonsense"),
         ("/facts", {"facts": {"abuse_or_neglect_suspected": False}}, "reason"),
-        ("/steps/police_involved/complete", {"occurred_at": "soon", "details": {"agency": "sdpd"}},
-         "occurred_at"),
+        (
+            "/steps/police_involved/complete",
+            {"occurred_at": "soon", "details": {"agency": "sdpd"}},
+            "occurred_at",
+        ),
         ("/steps/police_involved/complete", {"details": {"agency": "sdpd"}}, "occurred_at"),
-        ("/steps/police_involved/complete", {"occurred_at": "FUTURE", "details": {"agency": "sdpd"}},
-         "occurred_at"),
-        ("/steps/police_involved/complete", {"occurred_at": None, "details": {"agency": "fbi"}},
-         "details.agency"),
+        (
+            "/steps/police_involved/complete",
+            {"occurred_at": "FUTURE", "details": {"agency": "sdpd"}},
+            "occurred_at",
+        ),
+        (
+            "/steps/police_involved/complete",
+            {"occurred_at": None, "details": {"agency": "fbi"}},
+            "details.agency",
+        ),
         ("/steps/police_involved/complete", {"occurred_at": None, "details": {}}, "details.agency"),
-        ("/steps/police_involved/complete",
-         {"occurred_at": None, "details": {"agency": "sdpd", "badge": "1"}}, "details.badge"),
-        ("/steps/parent_contact/not-applicable", {"reason": "Parent involved."},
-         "details.victim_consulted"),
+        (
+            "/steps/police_involved/complete",
+            {"occurred_at": None, "details": {"agency": "sdpd", "badge": "1"}},
+            "details.badge",
+        ),
+        (
+            "/steps/parent_contact/not-applicable",
+            {"reason": "Parent involved."},
+            "details.victim_consulted",
+        ),
         ("/escalate", {"pathway": "recruitment_by_student", "reason": "x"}, "pathway"),
         ("/check-in-plan", {"every_days": 0, "assignee": "counselor"}, "every_days"),
         ("/check-in-plan", {"every_days": 7, "assignee": "outsider_counselor"}, "assignee"),

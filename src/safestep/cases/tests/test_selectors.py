@@ -12,17 +12,27 @@ from safestep.cases import services
 
 def police_entry(district, case):
     services.step_complete(
-        acting_user=district["school_police"], case_id=case.pk, step_id="police_involved",
-        occurred_at=timezone.now() - timedelta(hours=1), details={"agency": "school_police"},
-        expected_version=case.version)
+        acting_user=district["school_police"],
+        case_id=case.pk,
+        step_id="police_involved",
+        occurred_at=timezone.now() - timedelta(hours=1),
+        details={"agency": "school_police"},
+        expected_version=case.version,
+    )
     case.refresh_from_db()
     services.step_complete(
-        acting_user=district["school_police"], case_id=case.pk, step_id="le_trafficking_entry",
-        occurred_at=timezone.now() - timedelta(minutes=30), details={"le_reference": "HT-SECRET-7"},
-        expected_version=case.version)
+        acting_user=district["school_police"],
+        case_id=case.pk,
+        step_id="le_trafficking_entry",
+        occurred_at=timezone.now() - timedelta(minutes=30),
+        details={"le_reference": "HT-SECRET-7"},
+        expected_version=case.version,
+    )
 
 
-def test_it_withholds_police_only_details_from_everyone_but_school_police(api_as, district, open_case):
+def test_it_withholds_police_only_details_from_everyone_but_school_police(
+    api_as, district, open_case
+):
     case = open_case("confirmed_victim")
     police_entry(district, case)
     for username in ("site_admin", "counselor", "district_coordinator", "placement_office"):
@@ -43,7 +53,9 @@ def test_it_audits_every_read_of_a_case(api_as, open_case):
     assert read.actor_username == "counselor" and read.payload == {"via": "api"}
 
 
-def test_it_lists_cases_with_a_fixed_number_of_queries(api_as, district, open_case, django_assert_max_num_queries):
+def test_it_lists_cases_with_a_fixed_number_of_queries(
+    api_as, district, open_case, django_assert_max_num_queries
+):
     client = api_as("district_coordinator")
     open_case(sis_id="first")
     client.get("/api/v1/cases")  # warm the per-process protocol cache
@@ -57,7 +69,9 @@ def test_it_lists_cases_with_a_fixed_number_of_queries(api_as, district, open_ca
     assert answer.json()["count"] == 13
 
 
-def test_it_reads_one_case_with_a_fixed_number_of_queries(api_as, district, open_case, django_assert_max_num_queries):
+def test_it_reads_one_case_with_a_fixed_number_of_queries(
+    api_as, district, open_case, django_assert_max_num_queries
+):
     case = open_case("confirmed_victim")
     client = api_as("school_police")
     client.get(f"/api/v1/cases/{case.pk}")

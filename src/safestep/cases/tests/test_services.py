@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -14,15 +14,18 @@ from safestep.cases.selectors import case_evaluation
 from safestep.core.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
 
 
-def ago(**delta) -> timezone.datetime:
+def ago(**delta) -> datetime:
     return timezone.now() - timedelta(**delta)
 
 
 def complete(district, case, step_id, details, *, by="site_admin", **extra):
     case.refresh_from_db()
     return services.step_complete(
-        acting_user=district[by], case_id=case.pk, step_id=step_id,
-        occurred_at=extra.get("occurred_at", ago(minutes=30)), details=details,
+        acting_user=district[by],
+        case_id=case.pk,
+        step_id=step_id,
+        occurred_at=extra.get("occurred_at", ago(minutes=30)),
+        details=details,
         expected_version=case.version,
     )
 
@@ -32,16 +35,27 @@ def test_it_writes_one_event_per_service_call_in_the_same_transaction(district, 
     before = Event.objects.count()
     complete(district, case, "police_involved", {"agency": "sdpd"})
     assert Event.objects.count() == before + 1
-    event = Event.objects.order_by("-seq").first()
-    assert (event.action, event.case_id, event.step_id) == ("step.complete", case.pk, "police_involved")
+    event = Event.objects.order_by("-seq")[0]
+    assert (event.action, event.case_id, event.step_id) == (
+        "step.complete",
+        case.pk,
+        "police_involved",
+    )
 
 
 def test_it_refuses_a_report_to_school_police_citing_the_law(district, open_case):
     case = open_case("confirmed_victim")
     with pytest.raises(ValidationFailed) as refused:
-        complete(district, case, "cws_report", {
-            "agency": "school_police", "phoned_at": ago(hours=1).isoformat(),
-            "written_submitted_at": ago(minutes=40).isoformat()})
+        complete(
+            district,
+            case,
+            "cws_report",
+            {
+                "agency": "school_police",
+                "phoned_at": ago(hours=1).isoformat(),
+                "written_submitted_at": ago(minutes=40).isoformat(),
+            },
+        )
     assert "PC 11165.9" in refused.value.errors["details.agency"][0]
     assert not StepRecord.objects.exists()
 
@@ -49,8 +63,13 @@ def test_it_refuses_a_report_to_school_police_citing_the_law(district, open_case
 def test_it_refuses_an_occurrence_in_the_future(district, open_case):
     case = open_case()
     with pytest.raises(ValidationFailed) as refused:
-        complete(district, case, "police_involved", {"agency": "sdpd"},
-                 occurred_at=timezone.now() + timedelta(hours=1))
+        complete(
+            district,
+            case,
+            "police_involved",
+            {"agency": "sdpd"},
+            occurred_at=timezone.now() + timedelta(hours=1),
+        )
     assert list(refused.value.errors) == ["occurred_at"]
 
 
@@ -58,8 +77,13 @@ def test_it_refuses_a_stale_version(district, open_case):
     case = open_case()
     with pytest.raises(StaleVersion):
         services.step_complete(
-            acting_user=district["site_admin"], case_id=case.pk, step_id="police_involved",
-            occurred_at=ago(minutes=5), details={"agency": "sdpd"}, expected_version=case.version + 1)
+            acting_user=district["site_admin"],
+            case_id=case.pk,
+            step_id="police_involved",
+            occurred_at=ago(minutes=5),
+            details={"agency": "sdpd"},
+            expected_version=case.version + 1,
+        )
 
 
 def test_it_lets_only_the_steps_actors_resolve_it(district, open_case):
@@ -87,8 +111,13 @@ def test_it_needs_a_reason_to_mark_a_step_not_applicable(district, open_case):
     case = open_case()
     with pytest.raises(ValidationFailed) as refused:
         services.step_mark_not_applicable(
-            acting_user=district["counselor"], case_id=case.pk, step_id="parent_contact",
-            reason="   ", details={"victim_consulted": True}, expected_version=case.version)
+            acting_user=district["counselor"],
+            case_id=case.pk,
+            step_id="parent_contact",
+            reason="   ",
+            details={"victim_consulted": True},
+            expected_version=case.version,
+        )
     assert "reason" in refused.value.errors
 
 
@@ -96,15 +125,23 @@ def test_it_refuses_not_applicable_on_a_step_that_must_be_done(district, open_ca
     case = open_case()
     with pytest.raises(Conflict, match="must be done"):
         services.step_mark_not_applicable(
-            acting_user=district["site_admin"], case_id=case.pk, step_id="campus_impact",
-            reason="Nothing to investigate", expected_version=case.version)
+            acting_user=district["site_admin"],
+            case_id=case.pk,
+            step_id="campus_impact",
+            reason="Nothing to investigate",
+            expected_version=case.version,
+        )
 
 
 def test_it_flags_a_cws_report_marked_not_applicable_for_review(district, open_case):
     case = open_case()
     services.step_mark_not_applicable(
-        acting_user=district["counselor"], case_id=case.pk, step_id="cws_report",
-        reason="CWS already has an open referral.", expected_version=case.version)
+        acting_user=district["counselor"],
+        case_id=case.pk,
+        step_id="cws_report",
+        reason="CWS already has an open referral.",
+        expected_version=case.version,
+    )
     case.refresh_from_db()
     assert case.needs_review
     assert "cws_report" in case.review_reasons[0]
@@ -113,14 +150,20 @@ def test_it_flags_a_cws_report_marked_not_applicable_for_review(district, open_c
 def test_it_needs_a_reason_and_flags_review_when_abuse_is_not_suspected(district, open_case):
     case = open_case()
     with pytest.raises(ValidationFailed) as refused:
-        services.case_facts_set(acting_user=district["site_admin"], case_id=case.pk,
-                                facts={"abuse_or_neglect_suspected": False},
-                                expected_version=case.version)
+        services.case_facts_set(
+            acting_user=district["site_admin"],
+            case_id=case.pk,
+            facts={"abuse_or_neglect_suspected": False},
+            expected_version=case.version,
+        )
     assert "reason" in refused.value.errors
-    services.case_facts_set(acting_user=district["site_admin"], case_id=case.pk,
-                            facts={"abuse_or_neglect_suspected": False},
-                            reason="Student is 19; adult services referral made.",
-                            expected_version=case.version)
+    services.case_facts_set(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        facts={"abuse_or_neglect_suspected": False},
+        reason="Student is 19; adult services referral made.",
+        expected_version=case.version,
+    )
     case.refresh_from_db()
     assert case.needs_review
     assert case_evaluation(case).status("cws_report").state == "not_required"
@@ -128,15 +171,31 @@ def test_it_needs_a_reason_and_flags_review_when_abuse_is_not_suspected(district
 
 def test_it_keeps_a_done_step_done_when_a_fact_changes(district, open_case):
     case = open_case()
-    services.case_facts_set(acting_user=district["site_admin"], case_id=case.pk,
-                            facts={"abuse_or_neglect_suspected": True}, expected_version=case.version)
-    complete(district, case, "cws_report", {"agency": "cws", "phoned_at": ago(hours=1).isoformat(),
-                                            "written_submitted_at": ago(minutes=50).isoformat()},
-             by="counselor")
+    services.case_facts_set(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        facts={"abuse_or_neglect_suspected": True},
+        expected_version=case.version,
+    )
+    complete(
+        district,
+        case,
+        "cws_report",
+        {
+            "agency": "cws",
+            "phoned_at": ago(hours=1).isoformat(),
+            "written_submitted_at": ago(minutes=50).isoformat(),
+        },
+        by="counselor",
+    )
     case.refresh_from_db()
-    services.case_facts_set(acting_user=district["site_admin"], case_id=case.pk,
-                            facts={"abuse_or_neglect_suspected": False}, reason="Re-assessed.",
-                            expected_version=case.version)
+    services.case_facts_set(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        facts={"abuse_or_neglect_suspected": False},
+        reason="Re-assessed.",
+        expected_version=case.version,
+    )
     case.refresh_from_db()
     assert case_evaluation(case).status("cws_report").state == "done"
 
@@ -146,11 +205,20 @@ def test_it_reopens_a_step_keeping_the_old_record(district, open_case):
     complete(district, case, "police_involved", {"agency": "sdpd"})
     case.refresh_from_db()
     with pytest.raises(PermissionDenied):
-        services.step_reopen(acting_user=district["counselor"], case_id=case.pk,
-                             step_id="police_involved", reason="typo", expected_version=case.version)
-    services.step_reopen(acting_user=district["site_admin"], case_id=case.pk,
-                         step_id="police_involved", reason="Wrong agency recorded.",
-                         expected_version=case.version)
+        services.step_reopen(
+            acting_user=district["counselor"],
+            case_id=case.pk,
+            step_id="police_involved",
+            reason="typo",
+            expected_version=case.version,
+        )
+    services.step_reopen(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        step_id="police_involved",
+        reason="Wrong agency recorded.",
+        expected_version=case.version,
+    )
     case.refresh_from_db()
     assert case_evaluation(case).status("police_involved").state == "pending"
     old = StepRecord.objects.get(case=case, step_id="police_involved")
@@ -162,28 +230,52 @@ def test_it_reopens_a_step_keeping_the_old_record(district, open_case):
 def test_it_refuses_to_close_with_unresolved_steps_and_lists_them(district, open_case):
     case = open_case("recruitment_by_student")
     with pytest.raises(Conflict) as refused:
-        services.case_close(acting_user=district["site_admin"], case_id=case.pk, outcome="x",
-                            expected_version=case.version)
-    assert refused.value.extra["unresolved"] == ["police_involved", "campus_impact",
-                                                 "school_consequences"]
+        services.case_close(
+            acting_user=district["site_admin"],
+            case_id=case.pk,
+            outcome="x",
+            expected_version=case.version,
+        )
+    assert refused.value.extra["unresolved"] == [
+        "police_involved",
+        "campus_impact",
+        "school_consequences",
+    ]
     assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
 
 
 def test_it_refuses_writes_to_a_closed_case_until_reopened(district, open_case):
     case = open_case("recruitment_by_student")
     complete(district, case, "police_involved", {"agency": "sdpd"})
-    complete(district, case, "campus_impact", {"findings": "none", "other_students_involved": False})
-    complete(district, case, "school_consequences", {
-        "consequence": "none: first offence", "expulsion_recommended": False,
-        "referred_for_criminal_investigation": True})
+    complete(
+        district, case, "campus_impact", {"findings": "none", "other_students_involved": False}
+    )
+    complete(
+        district,
+        case,
+        "school_consequences",
+        {
+            "consequence": "none: first offence",
+            "expulsion_recommended": False,
+            "referred_for_criminal_investigation": True,
+        },
+    )
     case.refresh_from_db()
-    services.case_close(acting_user=district["site_admin"], case_id=case.pk, outcome="Done.",
-                        expected_version=case.version)
+    services.case_close(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        outcome="Done.",
+        expected_version=case.version,
+    )
     with pytest.raises(Conflict, match="closed"):
         services.note_add(acting_user=district["site_admin"], case_id=case.pk, text="x")
     case.refresh_from_db()
-    services.case_reopen(acting_user=district["site_admin"], case_id=case.pk,
-                         reason="New disclosure.", expected_version=case.version)
+    services.case_reopen(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        reason="New disclosure.",
+        expected_version=case.version,
+    )
     services.note_add(acting_user=district["site_admin"], case_id=case.pk, text="New disclosure.")
 
 
@@ -192,16 +284,29 @@ def test_it_escalates_keeping_every_resolved_record(district, open_case):
     complete(district, case, "police_involved", {"agency": "sdpd"})
     case.refresh_from_db()
     services.step_mark_not_applicable(
-        acting_user=district["counselor"], case_id=case.pk, step_id="parent_contact",
-        reason="Parent involved.", details={"victim_consulted": True},
-        expected_version=case.version)
+        acting_user=district["counselor"],
+        case_id=case.pk,
+        step_id="parent_contact",
+        reason="Parent involved.",
+        details={"victim_consulted": True},
+        expected_version=case.version,
+    )
     case.refresh_from_db()
-    services.checkin_plan_set(acting_user=district["counselor"], case_id=case.pk, every_days=7,
-                              assignee="counselor", expected_version=case.version)
+    services.checkin_plan_set(
+        acting_user=district["counselor"],
+        case_id=case.pk,
+        every_days=7,
+        assignee="counselor",
+        expected_version=case.version,
+    )
     case.refresh_from_db()
-    services.case_escalate(acting_user=district["site_admin"], case_id=case.pk,
-                           pathway="confirmed_victim", reason="Confirmed.",
-                           expected_version=case.version)
+    services.case_escalate(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        pathway="confirmed_victim",
+        reason="Confirmed.",
+        expected_version=case.version,
+    )
     case.refresh_from_db()
     evaluation = case_evaluation(case)
     assert evaluation.pathway.id == "confirmed_victim"
@@ -217,36 +322,54 @@ def test_it_escalates_keeping_every_resolved_record(district, open_case):
 def test_it_refuses_an_escalation_the_protocol_does_not_declare(district, open_case):
     case = open_case("confirmed_victim")
     with pytest.raises(ValidationFailed) as refused:
-        services.case_escalate(acting_user=district["site_admin"], case_id=case.pk,
-                               pathway="suspected_victim", reason="x",
-                               expected_version=case.version)
+        services.case_escalate(
+            acting_user=district["site_admin"],
+            case_id=case.pk,
+            pathway="suspected_victim",
+            reason="x",
+            expected_version=case.version,
+        )
     assert "pathway" in refused.value.errors
 
 
 def test_it_dismisses_a_concern_with_a_reason_and_keeps_it(district):
     concern = services.concern_submit(
-        acting_user=district["reporter"], school_code="LIN",
+        acting_user=district["reporter"],
+        school_code="LIN",
         student=services.StudentInput(sis_id="X1", first_name="A", last_name="B"),
-        observed_at=ago(hours=1), description="Saw something.", indicators=[])
+        observed_at=ago(hours=1),
+        description="Saw something.",
+        indicators=[],
+    )
     with pytest.raises(ValidationFailed):
-        services.concern_dismiss(acting_user=district["site_admin"], concern_id=concern.pk, reason="")
-    services.concern_dismiss(acting_user=district["site_admin"], concern_id=concern.pk,
-                             reason="Student is a sibling visiting; no indicators.")
+        services.concern_dismiss(
+            acting_user=district["site_admin"], concern_id=concern.pk, reason=""
+        )
+    services.concern_dismiss(
+        acting_user=district["site_admin"],
+        concern_id=concern.pk,
+        reason="Student is a sibling visiting; no indicators.",
+    )
     concern.refresh_from_db()
     assert concern.status == "dismissed"
     with pytest.raises(Conflict):
-        services.concern_dismiss(acting_user=district["site_admin"], concern_id=concern.pk,
-                                 reason="again")
+        services.concern_dismiss(
+            acting_user=district["site_admin"], concern_id=concern.pk, reason="again"
+        )
     assert Concern.objects.count() == 1
 
 
 def test_it_refuses_a_reporters_own_report_to_school_police(district):
     with pytest.raises(ValidationFailed) as refused:
         services.concern_submit(
-            acting_user=district["reporter"], school_code="LIN",
+            acting_user=district["reporter"],
+            school_code="LIN",
             student=services.StudentInput(sis_id="X1", first_name="A", last_name="B"),
-            observed_at=ago(hours=1), description="Saw something.", indicators=[],
-            own_report={"agency": "school_police", "phoned_at": ago(minutes=5).isoformat()})
+            observed_at=ago(hours=1),
+            description="Saw something.",
+            indicators=[],
+            own_report={"agency": "school_police", "phoned_at": ago(minutes=5).isoformat()},
+        )
     assert "PC 11165.9" in refused.value.errors["own_report.agency"][0]
     assert not Concern.objects.exists()
 
@@ -254,9 +377,13 @@ def test_it_refuses_a_reporters_own_report_to_school_police(district):
 def test_it_never_lets_a_reporter_spelling_overwrite_the_student_record(district):
     for first in ("Ana", "Anna"):
         services.concern_submit(
-            acting_user=district["reporter"], school_code="LIN",
+            acting_user=district["reporter"],
+            school_code="LIN",
             student=services.StudentInput(sis_id="X1", first_name=first, last_name="Lopez"),
-            observed_at=ago(hours=1), description="Saw something.", indicators=[])
+            observed_at=ago(hours=1),
+            description="Saw something.",
+            indicators=[],
+        )
     assert [c.student.first_name for c in Concern.objects.all()] == ["Ana", "Ana"]
 
 

@@ -40,7 +40,7 @@ def test_it_refuses_a_key_file_others_can_read(tmp_path):
     load(tmp_path)
     key_file = tmp_path / "data" / "secret_key"
     key_file.chmod(0o644)
-    with pytest.raises(config.ConfigError, match="SAFESTEP_SECRET_KEY: .* readable by others"):
+    with pytest.raises(config.ConfigError, match=r"SAFESTEP_SECRET_KEY: .* readable by others"):
         load(tmp_path)
 
 
@@ -48,7 +48,7 @@ def test_it_reads_secrets_from_a_file(tmp_path):
     secret = tmp_path / "key"
     secret.write_text("k" * 40 + "\n")
     assert load(tmp_path, SAFESTEP_SECRET_KEY_FILE=str(secret)).secret_key == "k" * 40
-    with pytest.raises(config.ConfigError, match="^SAFESTEP_SECRET_KEY_FILE: cannot read"):
+    with pytest.raises(config.ConfigError, match=r"^SAFESTEP_SECRET_KEY_FILE: cannot read"):
         load(tmp_path, SAFESTEP_SECRET_KEY_FILE=str(tmp_path / "missing"))
 
 
@@ -81,7 +81,11 @@ def test_it_parses_postgres_and_smtp_urls(tmp_path):
     assert loaded.database["ENGINE"] == "django.db.backends.postgresql"
     assert (loaded.database["HOST"], loaded.database["PORT"]) == ("db.example", 5433)
     assert loaded.email.backend.endswith("smtp.EmailBackend")
-    assert (loaded.email.host, loaded.email.port, loaded.email.use_tls) == ("mail.example", 587, True)
+    assert (loaded.email.host, loaded.email.port, loaded.email.use_tls) == (
+        "mail.example",
+        587,
+        True,
+    )
 
 
 def test_it_writes_mail_to_files_in_the_data_dir_by_default(tmp_path):
@@ -100,8 +104,12 @@ def test_it_stops_the_command_line_with_one_line_naming_the_variable(tmp_path):
     env = {**os.environ, "SAFESTEP_DATA_DIR": str(tmp_path), "SAFESTEP_DEBUG": "perhaps"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "safestep", "check"], env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-m", "safestep", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

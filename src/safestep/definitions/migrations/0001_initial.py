@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,21 +14,39 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ProtocolVersion',
+            name="ProtocolVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('protocol_id', models.CharField(max_length=64)),
-                ('version', models.CharField(max_length=64)),
-                ('title', models.CharField(max_length=200)),
-                ('content_hash', models.CharField(max_length=64, unique=True)),
-                ('source_text', models.TextField()),
-                ('source_name', models.CharField(max_length=300)),
-                ('loaded_at', models.DateTimeField(auto_now_add=True)),
-                ('loaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("protocol_id", models.CharField(max_length=64)),
+                ("version", models.CharField(max_length=64)),
+                ("title", models.CharField(max_length=200)),
+                ("content_hash", models.CharField(max_length=64, unique=True)),
+                ("source_text", models.TextField()),
+                ("source_name", models.CharField(max_length=300)),
+                ("loaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "loaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['protocol_id', '-loaded_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('protocol_id', 'version'), name='one_content_per_protocol_version')],
+                "ordering": ["protocol_id", "-loaded_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("protocol_id", "version"), name="one_content_per_protocol_version"
+                    )
+                ],
             },
         ),
     ]

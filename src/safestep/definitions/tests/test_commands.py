@@ -28,8 +28,12 @@ def test_it_validates_the_shipped_file(db):
 
 def test_it_refuses_a_broken_copy_with_located_messages_and_exit_1(tmp_path, capsys, db):
     broken = tmp_path / "broken.yaml"
-    text = SHIPPED.read_text().replace("    actors: [school_police]\n", "    actors: [janitor]\n", 1)
-    broken.write_text(text.replace("  - id: campus_impact\n", "  - id: campus_impact\n    colour: red\n", 1))
+    text = SHIPPED.read_text().replace(
+        "    actors: [school_police]\n", "    actors: [janitor]\n", 1
+    )
+    broken.write_text(
+        text.replace("  - id: campus_impact\n", "  - id: campus_impact\n    colour: red\n", 1)
+    )
     err = io.StringIO()
     with pytest.raises(SystemExit) as exit_code:
         call_command("protocol", "validate", str(broken), stderr=err)

@@ -34,7 +34,9 @@ def test_it_refuses_changed_content_under_the_same_version(db):
 
 def test_it_stores_nothing_from_an_invalid_file(db):
     with pytest.raises(ProtocolInvalid):
-        protocol_load(text=SHIPPED.replace("actors: [school_police]", "actors: [janitor]"),
-                      source_name="broken.yaml")
+        protocol_load(
+            text=SHIPPED.replace("actors: [school_police]", "actors: [janitor]"),
+            source_name="broken.yaml",
+        )
     assert not ProtocolVersion.objects.exists()
     assert not Event.objects.exists()

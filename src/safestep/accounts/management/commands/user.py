@@ -18,7 +18,11 @@ class Command(BaseCommand):
         add.add_argument("username")
         add.add_argument("--role", required=True, choices=Role.values)
         add.add_argument(
-            "--school", action="append", default=[], dest="schools", metavar="CODE",
+            "--school",
+            action="append",
+            default=[],
+            dest="schools",
+            metavar="CODE",
             help="a school the user works at (repeatable)",
         )
         add.add_argument("--email", default="")
@@ -47,4 +51,6 @@ class Command(BaseCommand):
             revoked = user_token_revoke(username=options["username"])
             self.stdout.write("token revoked" if revoked else "no token to revoke")
         elif action == "reset-password":
-            self.stdout.write(f"one-time password: {user_password_reset(username=options['username'])}")
+            self.stdout.write(
+                f"one-time password: {user_password_reset(username=options['username'])}"
+            )

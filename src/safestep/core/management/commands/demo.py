@@ -47,7 +47,9 @@ class Command(BaseCommand):
         for role, schools in USERS:
             username = str(role.value)
             if not User.objects.filter(username=username).exists():
-                _, passwords[username] = user_add(username=username, role=role, school_codes=schools)
+                _, passwords[username] = user_add(
+                    username=username, role=role, school_codes=schools
+                )
             elif options["reset_passwords"]:
                 passwords[username] = user_password_reset(username=username)
         # Demo accounts skip the forced first change so a newcomer can look around at once.
@@ -58,7 +60,9 @@ class Command(BaseCommand):
             self._sample_cases()
             self.stdout.write("created sample cases on every pathway")
         if passwords:
-            self.stdout.write("Demo users (shown once; `safestep demo --reset-passwords` makes new ones):")
+            self.stdout.write(
+                "Demo users (shown once; `safestep demo --reset-passwords` makes new ones):"
+            )
             for username, password in passwords.items():
                 self.stdout.write(f"  {username:<22} {password}")
         else:
@@ -78,7 +82,7 @@ class Command(BaseCommand):
             school_code="LIN",
             student=services.StudentInput(sis_id="100045", first_name="Maya", last_name="Reyes"),
             observed_at=now - timedelta(hours=3),
-            description="Picked up after school by an older man she calls her boyfriend; new phone.",
+            description="Picked up after school by an older man she calls her boyfriend.",
             indicators=[],
         )
         recruitment = services.case_open(

@@ -20,10 +20,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("SAFESTEP_WORKERS", "0")) or min(4, 2 * (os.cpu_count() or 1) + 1),
+            default=int(os.environ.get("SAFESTEP_WORKERS", "0"))
+            or min(4, 2 * (os.cpu_count() or 1) + 1),
         )
         parser.add_argument("--threads", type=int, default=1)
-        parser.add_argument("--no-migrate", action="store_true", help="skip migrate and protocol load")
+        parser.add_argument(
+            "--no-migrate", action="store_true", help="skip migrate and protocol load"
+        )
 
     @one_line_errors
     def handle(self, *args: Any, **options: Any) -> None:

@@ -77,7 +77,9 @@ class Command(BaseCommand):
             return
         stored = result.version
         if result.created:
-            self.stdout.write(f"loaded {stored.protocol_id} {stored.version} ({stored.content_hash[:12]})")
+            self.stdout.write(
+                f"loaded {stored.protocol_id} {stored.version} ({stored.content_hash[:12]})"
+            )
         else:
             self.stdout.write(
                 f"unchanged: {stored.protocol_id} {stored.version} is already loaded "

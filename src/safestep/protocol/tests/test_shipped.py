@@ -1,0 +1,294 @@
+"""The shipped definition matches the protocol step for step.
+
+The expected values below are copied from the protocol reference (the three pathway
+tables, "Names the software uses") and the step-actor table of the access rules.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from safestep.protocol import (
+    FactIs,
+    Protocol,
+    load_protocol_file,
+    parse_duration,
+    shipped_protocol_paths,
+)
+
+PATHWAYS = {
+    "recruitment_by_student": (
+        "A",
+        ["police_involved", "campus_impact", "school_consequences"],
+    ),
+    "suspected_victim": (
+        "B",
+        [
+            "police_involved",
+            "cws_report",
+            "campus_impact",
+            "le_trafficking_entry",
+            "parent_contact",
+            "service_referral",
+            "regular_contact",
+        ],
+    ),
+    "confirmed_victim": (
+        "C",
+        [
+            "police_involved",
+            "cws_report",
+            "campus_impact",
+            "police_investigation",
+            "le_trafficking_entry",
+            "parent_contact",
+            "placement_review",
+            "service_referral",
+        ],
+    ),
+}
+
+ACTORS = {
+    "police_involved": ("site_admin", "school_police", "district_coordinator"),
+    "campus_impact": ("site_admin", "district_coordinator"),
+    "school_consequences": ("site_admin", "district_coordinator"),
+    "cws_report": ("site_admin", "counselor", "district_coordinator"),
+    "le_trafficking_entry": ("school_police",),
+    "police_investigation": ("school_police",),
+    "parent_contact": ("site_admin", "counselor", "district_coordinator"),
+    "service_referral": ("site_admin", "counselor", "district_coordinator"),
+    "regular_contact": ("site_admin", "counselor", "district_coordinator"),
+    "placement_review": ("site_admin", "placement_office", "district_coordinator"),
+}
+
+# field name -> (type, required, choices); choices None means "not a choice field".
+FIELDS = {
+    "police_involved": {
+        "agency": ("choice", True, ("school_police", "sdpd", "other")),
+        "officer": ("string", False, None),
+        "police_report_number": ("string", False, None),
+    },
+    "campus_impact": {
+        "findings": ("text", True, None),
+        "other_students_involved": ("yes_no", True, None),
+        "safety_measures": ("text", False, None),
+    },
+    "school_consequences": {
+        "consequence": ("text", True, None),
+        "expulsion_recommended": ("yes_no", True, None),
+        "referred_for_criminal_investigation": ("yes_no", True, None),
+    },
+    "cws_report": {
+        "agency": ("choice", True, ("cws", "sdpd", "sheriff", "other_law_enforcement")),
+        "phoned_at": ("datetime", True, None),
+        "written_submitted_at": ("datetime", True, None),
+        "reference": ("string", False, None),
+    },
+    "le_trafficking_entry": {"le_reference": ("string", False, None)},
+    "police_investigation": {
+        "agency": ("choice", True, ("school_police", "sdpd", "other")),
+        "unit": ("string", False, None),
+        "case_number": ("string", False, None),
+    },
+    "parent_contact": {
+        "victim_consulted": ("yes_no", True, None),
+        "contacted_person": ("string", False, None),
+        "relationship": ("string", False, None),
+        "method": ("choice", False, ("phone", "in_person", "letter", "other")),
+    },
+    "service_referral": {
+        "offered_to": ("choice", True, ("student", "family", "both")),
+        "services": ("list", True, None),
+        "response": ("choice", True, ("accepted", "declined", "pending")),
+    },
+    "regular_contact": {
+        "every_days": ("integer", True, None),
+        "assignee": ("user", True, None),
+    },
+    "placement_review": {
+        "decision": ("choice", True, ("stays", "transfer")),
+        "reason": ("text", True, None),
+        "new_school": ("school", False, None),
+        "transfer_completed_at": ("datetime", False, None),
+    },
+}
+
+
+def test_it_ships_exactly_one_definition_which_loads(shipped: Protocol):
+    assert [path.name for path in shipped_protocol_paths()] == ["sdusd-csec.yaml"]
+    assert load_protocol_file(shipped_protocol_paths()[0]) == shipped
+
+
+def test_it_names_and_dates_the_protocol(shipped: Protocol):
+    assert (shipped.id, shipped.version) == ("sdusd-csec", "2012-03")
+    assert shipped.time_zone == "America/Los_Angeles"
+    assert "San Diego Unified School District" in shipped.jurisdiction
+    assert "California" in shipped.jurisdiction
+    assert shipped.roles == (
+        "reporter",
+        "site_admin",
+        "counselor",
+        "school_police",
+        "placement_office",
+        "district_coordinator",
+        "auditor",
+    )
+
+
+def test_it_has_the_three_pathways_with_their_steps_in_order(shipped: Protocol):
+    assert [p.id for p in shipped.pathways] == list(PATHWAYS)
+    for pathway in shipped.pathways:
+        code, step_ids = PATHWAYS[pathway.id]
+        assert pathway.code == code
+        assert list(pathway.step_ids) == step_ids
+        assert [s.number for s in pathway.steps] == list(range(1, len(step_ids) + 1))
+        assert [s.code for s in pathway.steps] == [
+            f"{code}{n}" for n in range(1, len(step_ids) + 1)
+        ]
+        assert all(step.title and step.guidance for step in pathway.steps)
+
+
+def test_it_lets_the_roles_of_the_access_table_act_on_each_step(shipped: Protocol):
+    for pathway in shipped.pathways:
+        for step in pathway.steps:
+            assert step.actor_roles == ACTORS[step.id], (pathway.id, step.id)
+
+
+def test_it_records_the_reference_fields_on_each_step(shipped: Protocol):
+    for pathway in shipped.pathways:
+        for step in pathway.steps:
+            actual = {
+                f.name: (f.type, f.required, f.choices if f.type == "choice" else None)
+                for f in step.fields
+            }
+            assert actual == FIELDS[step.id], (pathway.id, step.id)
+
+
+def test_it_gates_b2_and_b4_on_facts_and_not_c2_and_c5(shipped: Protocol):
+    assert shipped.step("suspected_victim", "cws_report").condition == FactIs(
+        "abuse_or_neglect_suspected", True
+    )
+    assert shipped.step("suspected_victim", "le_trafficking_entry").condition == FactIs(
+        "reliable_evidence", True
+    )
+    assert shipped.step("confirmed_victim", "cws_report").condition is None
+    assert shipped.step("confirmed_victim", "le_trafficking_entry").condition is None
+    conditional = {
+        (pathway.id, step.id)
+        for pathway in shipped.pathways
+        for step in pathway.steps
+        if step.condition is not None
+    }
+    assert conditional == {
+        ("suspected_victim", "cws_report"),
+        ("suspected_victim", "le_trafficking_entry"),
+    }
+
+
+def test_it_declares_the_two_facts(shipped: Protocol):
+    assert [f.id for f in shipped.facts] == ["abuse_or_neglect_suspected", "reliable_evidence"]
+    abuse = shipped.fact("abuse_or_neglect_suspected")
+    assert (abuse.reason_required_when, abuse.review_when) == (False, False)
+    evidence = shipped.fact("reliable_evidence")
+    assert (evidence.reason_required_when, evidence.review_when) == (None, None)
+
+
+def test_it_keeps_police_steps_for_school_police_after_police_involvement(shipped: Protocol):
+    for pathway in shipped.pathways:
+        for step in pathway.steps:
+            police = step.id in ("le_trafficking_entry", "police_investigation")
+            assert step.police_only is police, step.id
+            assert step.depends_on == (("police_involved",) if police else ()), step.id
+            if police:
+                assert all(f.police_only for f in step.fields)
+            else:
+                assert not any(f.police_only for f in step.fields)
+
+
+def test_it_gives_the_cws_report_its_legal_deadline_and_refusal(shipped: Protocol):
+    for pathway_id in ("suspected_victim", "confirmed_victim"):
+        step = shipped.step(pathway_id, "cws_report")
+        assert step.deadline is not None
+        assert step.deadline.anchor == "suspicion_formed_at"
+        assert step.deadline.within == parse_duration("PT36H")
+        assert step.deadline.within_text == "PT36H"
+        agency = step.field("agency")
+        assert "school_police" not in agency.choices
+        assert agency.refused["school_police"].startswith(
+            "A report to School Police alone does not satisfy the law: PC 11165.9 excludes "
+            "school police"
+        )
+        assert step.may_not_apply and step.review_when_not_applicable
+
+
+def test_it_sets_police_involvement_due_a_day_after_opening_and_no_other_deadline(
+    shipped: Protocol,
+):
+    deadlines = {
+        (step.id, step.deadline.anchor, step.deadline.within_text)
+        for pathway in shipped.pathways
+        for step in pathway.steps
+        if step.deadline is not None
+    }
+    assert deadlines == {
+        ("police_involved", "case_opened_at", "P1D"),
+        ("cws_report", "suspicion_formed_at", "PT36H"),
+    }
+
+
+def test_it_makes_parent_contact_a_decision_that_records_the_consultation(shipped: Protocol):
+    for pathway_id in ("suspected_victim", "confirmed_victim"):
+        step = shipped.step(pathway_id, "parent_contact")
+        assert step.may_not_apply and not step.review_when_not_applicable
+        consulted = step.field("victim_consulted")
+        assert consulted.required and consulted.record_either_way
+    may_not_apply = {s.id for p in shipped.pathways for s in p.steps if s.may_not_apply}
+    assert may_not_apply == {"cws_report", "parent_contact"}
+
+
+def test_it_makes_regular_contact_a_recurring_plan(shipped: Protocol):
+    step = shipped.step("suspected_victim", "regular_contact")
+    assert step.recurring
+    assert step.field("every_days").minimum == 1
+    recurring = {s.id for p in shipped.pathways for s in p.steps if s.recurring}
+    assert recurring == {"regular_contact"}
+
+
+@pytest.mark.parametrize(
+    ("b_code", "c_code"),
+    [("B1", "C1"), ("B2", "C2"), ("B3", "C3"), ("B4", "C5"), ("B5", "C6"), ("B6", "C8")],
+)
+def test_it_carries_each_suspected_victim_step_to_its_confirmed_step(shipped, b_code, c_code):
+    escalation = shipped.escalation("suspected_victim", "confirmed_victim")
+    assert escalation is not None
+    b_step = next(s for s in shipped.pathway("suspected_victim").steps if s.code == b_code)
+    c_step = next(s for s in shipped.pathway("confirmed_victim").steps if s.code == c_code)
+    assert b_step.id == c_step.id
+    assert b_step.id in escalation.carries
+
+
+def test_it_escalates_only_from_suspected_to_confirmed_with_c4_and_c7_new(shipped: Protocol):
+    assert [(e.from_pathway, e.to_pathway) for e in shipped.escalations] == [
+        ("suspected_victim", "confirmed_victim")
+    ]
+    escalation = shipped.escalations[0]
+    assert escalation.carries == (
+        "police_involved",
+        "cws_report",
+        "campus_impact",
+        "le_trafficking_entry",
+        "parent_contact",
+        "service_referral",
+    )
+    confirmed = shipped.pathway("confirmed_victim")
+    new = [s.code for s in confirmed.steps if s.id not in escalation.carries]
+    assert new == ["C4", "C7"]
+
+
+def test_it_ships_screening_indicators_that_choose_nothing(shipped: Protocol):
+    assert 15 <= len(shipped.indicators) <= 20
+    groups = {indicator.group for indicator in shipped.indicators}
+    assert groups == {"behavioral", "physical", "social", "school"}
+    assert len({i.id for i in shipped.indicators}) == len(shipped.indicators)
+    # Indicators inform a person; no condition may depend on one.
+    assert not {i.id for i in shipped.indicators} & {f.id for f in shipped.facts}

@@ -59,9 +59,26 @@ def event_record(
     step_id: str = "",
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event to the chain. Must run inside the caller's transaction."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("event_record must run inside the service's transaction")
+    """Append one event to the chain.
+
+    Inside a service this joins the service's transaction, so the event and the change it
+    records commit or roll back together. Called on its own (an audited read) it commits
+    in a transaction of its own.
+    """
+    with transaction.atomic():
+        return _append(
+            actor=actor, action=action, case_id=case_id, step_id=step_id, payload=payload
+        )
+
+
+def _append(
+    *,
+    actor: User | None,
+    action: str,
+    case_id: int | None,
+    step_id: str,
+    payload: dict[str, Any] | None,
+) -> Event:
     _lock_chain()
     last = Event.objects.order_by("-seq").values("seq", "hash").first()
     prev_hash = last["hash"] if last else GENESIS_HASH

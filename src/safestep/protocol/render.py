@@ -446,7 +446,7 @@ def render_svg(
             f'text-anchor="middle" fill="#6a1b9a">{escape("escalate: " + title)}</text>'
         )
     columns = len(diagram.columns)
-    width = _MARGIN * 2 + columns * _COLUMN_WIDTH + (columns - 1) * _COLUMN_GAP
+    width: float = _MARGIN * 2 + columns * _COLUMN_WIDTH + (columns - 1) * _COLUMN_GAP
     width += _DEPENDENCY_ROOM  # the last column's dashed curves bulge to its right
     width = max(width, _MARGIN * 2 + len(diagram.title) * _TITLE_CHAR_WIDTH)
     if diagram.show_legend:

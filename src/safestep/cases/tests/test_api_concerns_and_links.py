@@ -59,16 +59,21 @@ def test_it_keeps_the_triage_queue_to_the_admins_own_schools(api_as):
 
 
 def test_it_lets_only_a_triager_of_that_school_open_or_dismiss_a_concern(api_as):
-    concern_id = api_as("reporter").post("/api/v1/concerns", concern_body(), format="json").json()["id"]
+    concern_id = (
+        api_as("reporter").post("/api/v1/concerns", concern_body(), format="json").json()["id"]
+    )
     outsider = api_as("outsider_admin").post(
         "/api/v1/cases",
         {"concern": concern_id, "pathway": "suspected_victim", "suspicion_formed_at": iso()},
         format="json",
     )
     assert outsider.status_code == 404
-    assert api_as("counselor").post(
-        f"/api/v1/concerns/{concern_id}/dismiss", {"reason": "x"}, format="json"
-    ).status_code == 403
+    assert (
+        api_as("counselor")
+        .post(f"/api/v1/concerns/{concern_id}/dismiss", {"reason": "x"}, format="json")
+        .status_code
+        == 403
+    )
     dismissed = api_as("site_admin").post(
         f"/api/v1/concerns/{concern_id}/dismiss", {"reason": "A visiting sibling."}, format="json"
     )
@@ -86,7 +91,8 @@ def test_it_hides_links_to_cases_the_reader_may_not_see(api_as, open_case):
     theirs = open_case(school="ROO", sis_id="R-1", by="outsider_admin")
     coordinator = api_as("district_coordinator")
     linked = coordinator.post(
-        f"/api/v1/cases/{mine.pk}/links", {"case": theirs.pk, "relation": "same_incident"},
+        f"/api/v1/cases/{mine.pk}/links",
+        {"case": theirs.pk, "relation": "same_incident"},
         format="json",
     )
     assert linked.status_code == 201
@@ -112,43 +118,61 @@ def test_it_reopens_a_step_and_a_case_through_the_api(api_as, open_case):
     for step_id, details in [
         ("police_involved", {"agency": "sdpd"}),
         ("campus_impact", {"findings": "None.", "other_students_involved": False}),
-        ("school_consequences", {"consequence": "none", "expulsion_recommended": False,
-                                 "referred_for_criminal_investigation": False}),
+        (
+            "school_consequences",
+            {
+                "consequence": "none",
+                "expulsion_recommended": False,
+                "referred_for_criminal_investigation": False,
+            },
+        ),
     ]:
         version = admin.post(
             f"/api/v1/cases/{case.pk}/steps/{step_id}/complete",
-            {"occurred_at": iso(), "details": details, "version": version}, format="json",
+            {"occurred_at": iso(), "details": details, "version": version},
+            format="json",
         ).json()["version"]
     reopened = admin.post(
         f"/api/v1/cases/{case.pk}/steps/campus_impact/reopen",
-        {"reason": "Two more students named.", "version": version}, format="json",
+        {"reason": "Two more students named.", "version": version},
+        format="json",
     )
     assert reopened.status_code == 200
     body = reopened.json()
     assert next(s for s in body["steps"] if s["id"] == "campus_impact")["state"] == "pending"
     version = admin.post(
         f"/api/v1/cases/{case.pk}/steps/campus_impact/complete",
-        {"occurred_at": iso(0.5), "details": {"findings": "Two students; linked.",
-         "other_students_involved": True}, "version": body["version"]}, format="json",
+        {
+            "occurred_at": iso(0.5),
+            "details": {"findings": "Two students; linked.", "other_students_involved": True},
+            "version": body["version"],
+        },
+        format="json",
     ).json()["version"]
-    closed = admin.post(f"/api/v1/cases/{case.pk}/close", {"outcome": "Done.", "version": version},
-                        format="json")
+    closed = admin.post(
+        f"/api/v1/cases/{case.pk}/close", {"outcome": "Done.", "version": version}, format="json"
+    )
     assert closed.status_code == 200
     reopened_case = admin.post(
         f"/api/v1/cases/{case.pk}/reopen",
-        {"reason": "New disclosure.", "version": closed.json()["version"]}, format="json",
+        {"reason": "New disclosure.", "version": closed.json()["version"]},
+        format="json",
     )
     assert reopened_case.status_code == 200 and reopened_case.json()["status"] == "open"
-    assert api_as("counselor").post(
-        f"/api/v1/cases/{case.pk}/reopen", {"reason": "x", "version": 1}, format="json"
-    ).status_code == 403  # the role is checked before the case's state
+    assert (
+        api_as("counselor")
+        .post(f"/api/v1/cases/{case.pk}/reopen", {"reason": "x", "version": 1}, format="json")
+        .status_code
+        == 403
+    )  # the role is checked before the case's state
 
 
 def test_it_answers_404_for_an_unknown_step(api_as, open_case):
     case = open_case()
     answer = api_as("site_admin").post(
         f"/api/v1/cases/{case.pk}/steps/placement_review/complete",
-        {"occurred_at": iso(), "details": {}, "version": case.version}, format="json",
+        {"occurred_at": iso(), "details": {}, "version": case.version},
+        format="json",
     )
     assert answer.status_code == 404
     assert "no step 'placement_review'" in answer.json()["detail"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -95,6 +96,14 @@ def test_it_serves_pages_api_and_static_files_with_gunicorn(install):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{base}/api/v1/cases", timeout=5)
         assert refused.value.code == 401
+        # A real read through the real server, outside any test transaction, is audited.
+        assert safestep(install, "demo").returncode == 0
+        token = safestep(install, "user", "token", "site_admin").stdout.strip()
+        request = urllib.request.Request(
+            f"{base}/api/v1/cases/1", headers={"Authorization": f"Token {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert json.loads(answer.read())["reference"].startswith("CSEC-")
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)

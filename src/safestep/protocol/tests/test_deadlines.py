@@ -19,8 +19,8 @@ PT36H = parse_duration("PT36H")
 P1D = parse_duration("P1D")
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=LOS_ANGELES)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LOS_ANGELES)
 
 
 def test_it_adds_36_real_hours_across_the_march_change():

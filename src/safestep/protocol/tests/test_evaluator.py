@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -49,7 +50,7 @@ def run(
     protocol: Protocol,
     pathway_id: str,
     *,
-    facts: dict[str, bool | None] | None = None,
+    facts: Mapping[str, bool | None] | None = None,
     records: list[RecordInput] | None = None,
     now: datetime = T0 + timedelta(hours=1),
 ) -> Evaluation:

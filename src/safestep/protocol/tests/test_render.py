@@ -113,21 +113,28 @@ def parse(svg: str) -> ET.Element:
     return ET.fromstring(svg.encode("utf-8"))
 
 
+def find(element: ET.Element, path: str) -> ET.Element:
+    found = element.find(path)
+    assert found is not None, f"nothing at {path}"
+    return found
+
+
+def text_of(element: ET.Element, path: str) -> str:
+    return find(element, path).text or ""
+
+
 def test_it_renders_valid_svg_with_titles_for_screen_readers(shipped: Protocol):
     root = parse(render_svg(shipped))
     assert root.tag == f"{SVG}svg"
     assert root.get("role") == "img"
     assert root.get("aria-labelledby") == "diagram-title diagram-desc"
-    assert root.find(f"{SVG}title").text == (
-        "CSEC Reporting Protocol (sdusd-csec, version 2012-03)"
-    )
+    assert text_of(root, f"{SVG}title") == ("CSEC Reporting Protocol (sdusd-csec, version 2012-03)")
     steps = [g for g in root.iter(f"{SVG}g") if g.get("class", "").startswith("step")]
     assert len(steps) == 3 + 7 + 8
     for group in steps:
-        title = group.find(f"{SVG}title")
-        assert title is not None and "Who acts:" in title.text
+        assert "Who acts:" in text_of(group, f"{SVG}title")
     b2 = next(g for g in steps if g.get("id") == "step-suspected_victim__cws_report")
-    assert b2.find(f"{SVG}title").text.startswith(
+    assert text_of(b2, f"{SVG}title").startswith(
         "B2 · Submit a Child Welfare Services report (SS 8572). Who acts: site_admin, counselor"
     )
     assert root.find(f"{SVG}desc") is not None
@@ -139,18 +146,18 @@ def test_it_wraps_long_titles_in_the_svg(shipped: Protocol):
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
     assert max(len(t) for t in texts if not t.startswith("CSEC Reporting")) <= 50
     # B6's long title spans several lines of one box.
-    b6 = root.find(f".//{SVG}g[@id='step-suspected_victim__service_referral']")
+    b6 = find(root, f".//{SVG}g[@id='step-suspected_victim__service_referral']")
     assert len([t for t in b6.iter(f"{SVG}text") if t.get("font-weight") == "bold"]) >= 3
 
 
 def test_it_colours_svg_boxes_by_state_and_adds_a_legend(shipped: Protocol):
     root = parse(render_svg(shipped, states=CASE_STATES, pathway_id="suspected_victim"))
     for step_id, state in CASE_STATES.items():
-        group = root.find(f".//{SVG}g[@id='step-suspected_victim__{step_id}']")
+        group = find(root, f".//{SVG}g[@id='step-suspected_victim__{step_id}']")
         assert group.get("class") == f"step state-{state}"
-        assert group.find(f"{SVG}rect").get("fill") == STATE_STYLES[state].fill
-        assert group.find(f"{SVG}title").text.endswith(f"State: {STATE_STYLES[state].label}.")
-    legend = root.find(f".//{SVG}g[@id='legend']")
+        assert find(group, f"{SVG}rect").get("fill") == STATE_STYLES[state].fill
+        assert text_of(group, f"{SVG}title").endswith(f"State: {STATE_STYLES[state].label}.")
+    legend = find(root, f".//{SVG}g[@id='legend']")
     labels = [t.text for t in legend.iter(f"{SVG}text")]
     assert labels == ["Legend", *(style.label for style in STATE_STYLES.values())]
     assert root.find(f".//{SVG}g[@id='pathway-confirmed_victim']") is None
@@ -170,7 +177,7 @@ def test_it_draws_dependency_and_escalation_arrows_in_the_svg(shipped: Protocol)
 def test_it_escapes_svg_text():
     svg = render_svg(tricky_protocol())
     root = parse(svg)  # would fail on a raw "<" or "&"
-    assert root.find(f"{SVG}title").text.startswith("Tom & Jerry's <protocol>")
+    assert text_of(root, f"{SVG}title").startswith("Tom & Jerry's <protocol>")
     assert "Call &lt;police&gt; &amp;" in svg
 
 

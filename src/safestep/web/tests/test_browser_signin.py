@@ -37,3 +37,12 @@ def test_it_shows_a_reporter_a_404_for_a_case_url(page, live_server, district, o
     page.wait_for_url(f"{live_server.url}/")
     answer = page.goto(f"{live_server.url}/cases/{case.pk}/")
     assert answer is not None and answer.status == 404
+
+
+def test_it_shows_a_site_admin_their_case_with_its_steps(page, live_server, district, open_case):
+    case = open_case("confirmed_victim")
+    sign_in(page, live_server, "site_admin")
+    page.wait_for_url(f"{live_server.url}/")
+    page.get_by_role("link", name=case.reference).click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith(case.reference)
+    assert page.locator("ol.steps > li").count() == 8

@@ -7,12 +7,15 @@ into a clean exit instead of a traceback, so an operator sees exactly what to fi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import secrets
 import stat
 import time
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,13 @@ class Config:
     debug: bool
     allowed_hosts: list[str]
     time_zone: str
+    # Encryption at rest: (key id, 32-byte key) pairs, the current key first.
+    encryption_keys: tuple[tuple[str, bytes], ...] = ()
+    # The file the keys were read from (None when they came from the environment): a
+    # rotation writes its new key there, and running processes notice the change.
+    encryption_keys_file: Path | None = None
+    session_idle_minutes: int = 15
+    max_upload_mb: int = 20
 
 
 def parse_bool(variable: str, raw: str) -> bool:
@@ -228,6 +238,72 @@ def owner_only_file(variable: str, path: Path, make_value: Any) -> str:
     raise ConfigError(variable, f"{path} is empty")
 
 
+KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+ENCRYPTION_KEY_BYTES = 32
+
+
+def new_encryption_key() -> bytes:
+    return secrets.token_bytes(ENCRYPTION_KEY_BYTES)
+
+
+def format_encryption_keys(keys: Sequence[tuple[str, bytes]]) -> str:
+    """Keys as SAFESTEP_ENCRYPTION_KEYS spells them: one ``id:base64`` per line, current first."""
+    return "\n".join(f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in keys)
+
+
+def parse_encryption_keys(variable: str, raw: str) -> tuple[tuple[str, bytes], ...]:
+    """``id:base64key`` entries separated by commas or new lines; the first is current.
+
+    Messages name the entry by position and never echo key material.
+    """
+    entries = [entry.strip() for entry in re.split(r"[,\n]", raw) if entry.strip()]
+    if not entries:
+        raise ConfigError(variable, "no keys given; expected id:base64key[,id:base64key...]")
+    keys: list[tuple[str, bytes]] = []
+    for position, entry in enumerate(entries, start=1):
+        key_id, separator, encoded = entry.partition(":")
+        if not separator or not KEY_ID_PATTERN.match(key_id):
+            raise ConfigError(
+                variable,
+                f"entry {position} is not id:base64key (an id is 1-32 letters, digits, - or _)",
+            )
+        # Standard or URL-safe alphabet, padding optional.
+        normal = encoded.strip().replace("-", "+").replace("_", "/").rstrip("=")
+        try:
+            key = base64.b64decode(normal + "=" * (-len(normal) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(variable, f"key {key_id!r} is not valid base64") from None
+        if len(key) != ENCRYPTION_KEY_BYTES:
+            raise ConfigError(
+                variable,
+                f"key {key_id!r} is {len(key)} bytes; AES-256 needs {ENCRYPTION_KEY_BYTES}",
+            )
+        if any(key_id == known for known, _ in keys):
+            raise ConfigError(variable, f"key id {key_id!r} appears twice")
+        keys.append((key_id, key))
+    return tuple(keys)
+
+
+def load_encryption_keys(
+    environ: Mapping[str, str], data_dir: Path
+) -> tuple[tuple[tuple[str, bytes], ...], Path | None]:
+    """The keys, and the file they came from (None for the environment variable).
+
+    The embedded default makes one key on first run, in DATA_DIR/encryption_keys (0600).
+    """
+    variable = "SAFESTEP_ENCRYPTION_KEYS"
+    raw = read_secret(environ, variable)
+    if raw is not None:
+        file_name = environ.get(f"{variable}_FILE")
+        source = Path(file_name).expanduser().resolve() if file_name else None
+        return parse_encryption_keys(f"{variable}_FILE" if source else variable, raw), source
+    path = data_dir / "encryption_keys"
+    raw = owner_only_file(
+        variable, path, lambda: format_encryption_keys([("k1", new_encryption_key())])
+    )
+    return parse_encryption_keys(variable, raw), path
+
+
 def ensure_data_dir(variable: str, raw: str) -> Path:
     path = Path(raw).expanduser().resolve()
     try:
@@ -249,6 +325,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
     )
     if len(secret_key) < 32:
         raise ConfigError("SAFESTEP_SECRET_KEY", "must be at least 32 characters long")
+    encryption_keys, encryption_keys_file = load_encryption_keys(env, data_dir)
     return Config(
         data_dir=data_dir,
         database=database,
@@ -263,4 +340,10 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         time_zone=parse_time_zone(
             "SAFESTEP_TIME_ZONE", env.get("SAFESTEP_TIME_ZONE", "America/Los_Angeles")
         ),
+        encryption_keys=encryption_keys,
+        encryption_keys_file=encryption_keys_file,
+        session_idle_minutes=parse_int(
+            "SAFESTEP_SESSION_IDLE_MINUTES", env.get("SAFESTEP_SESSION_IDLE_MINUTES", "15")
+        ),
+        max_upload_mb=parse_int("SAFESTEP_MAX_UPLOAD_MB", env.get("SAFESTEP_MAX_UPLOAD_MB", "20")),
     )

@@ -34,6 +34,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _own_checkpoint_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's database starts empty, so its file of audit checkpoints must too."""
+    monkeypatch.setenv("SAFESTEP_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_allow_test_flush(request: pytest.FixtureRequest) -> Any:
+    """Let transactional tests empty the database afterwards despite append-only triggers.
+
+    Between transactional tests the test database is emptied with DELETE/TRUNCATE, which the
+    audit triggers refuse. This fixture tears down before that flush (it is set up after
+    pytest-django's own database fixture), drops the triggers for the flush, and the next
+    test that needs them gets them back.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction", False)) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if not transactional:
+        yield
+        return
+    from django.db import connection
+
+    from safestep.audit.triggers import create_triggers, drop_triggers
+
+    create_triggers(connection)
+    yield
+    drop_triggers(connection)
+
+
 @dataclass
 class District:
     lin: School

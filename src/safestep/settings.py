@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from safestep import config
@@ -25,6 +26,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "safestep.core",
     "safestep.accounts",
     "safestep.definitions",
@@ -32,18 +38,28 @@ INSTALLED_APPS = [
     "safestep.cases",
     "safestep.api",
     "safestep.web",
+    "safestep.attachments",
+    "safestep.reports",
+    "safestep.notify",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "safestep.accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safestep.core.context.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "safestep.audit.middleware.AccessDenialAuditMiddleware",
+    "safestep.accounts.middleware.SessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "safestep.urls"
@@ -81,9 +97,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "web:login"
+LOGIN_URL = "accounts:signin"
 LOGIN_REDIRECT_URL = "web:home"
-LOGOUT_REDIRECT_URL = "web:login"
+LOGOUT_REDIRECT_URL = "accounts:signin"
+# django-axes checks every password sign-in first and refuses while it is locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = CONFIG.time_zone
@@ -115,6 +136,58 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sent on every response outside debug (SecurityHeadersMiddleware), not only on requests
+# Django itself sees as HTTPS: behind a TLS proxy the browser still gets it.
+SECURE_HSTS_SECONDS = 0 if DEBUG else 31_536_000
+
+# A session ends after this long without a request (SessionGuardMiddleware says why). The
+# stored session lives a little longer so the guard, not a silent expiry, ends it.
+SESSION_IDLE_SECONDS = CONFIG.session_idle_minutes * 60
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 300
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Strict: only SafeStep's own files, no inline script or style, no framing. The API
+# documentation page relaxes styles and images for Swagger UI (see api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Lockout: five failed sign-ins (passwords or second-factor codes) for one username from
+# one address lock that pair out for 15 minutes. Other people at the same school (one
+# address behind a NAT) keep signing in.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "safestep.accounts.views.locked_out"
+# The address the connection came from, as the audit log records it; forwarded headers are
+# not trusted, since anyone can send them.
+AXES_CLIENT_IP_CALLABLE = "safestep.accounts.views.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# Second factor: TOTP apps show "SafeStep" as the issuer.
+OTP_TOTP_ISSUER = "SafeStep"
+
+# Encryption at rest (core/crypto.py): the first key encrypts, every listed key decrypts.
+ENCRYPTION_KEYS = CONFIG.encryption_keys
+ENCRYPTION_KEYS_FILE = CONFIG.encryption_keys_file
+
+# Attachments are stored encrypted on local disk.
+ATTACHMENTS_DIR = DATA_DIR / "attachments"
+MAX_UPLOAD_BYTES = CONFIG.max_upload_mb * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

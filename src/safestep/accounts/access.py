@@ -33,6 +33,8 @@ class Capability(StrEnum):
     CHECKIN_PLAN = "checkin_plan"
     CHECKIN_RECORD = "checkin_record"
     NOTE_ADD = "note_add"
+    ATTACHMENT_ADD = "attachment_add"
+    ATTACHMENT_READ = "attachment_read"
     SCAR_GENERATE = "scar_generate"
     PROTOCOL_READ = "protocol_read"
     PROTOCOL_MANAGE = "protocol_manage"
@@ -53,6 +55,8 @@ _SITE_ADMIN_WORK = {
     Capability.CHECKIN_PLAN,
     Capability.CHECKIN_RECORD,
     Capability.NOTE_ADD,
+    Capability.ATTACHMENT_ADD,
+    Capability.ATTACHMENT_READ,
     Capability.SCAR_GENERATE,
 }
 
@@ -69,9 +73,19 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.CHECKIN_PLAN,
             Capability.CHECKIN_RECORD,
             Capability.NOTE_ADD,
+            Capability.ATTACHMENT_ADD,
+            Capability.ATTACHMENT_READ,
         }
     ),
-    Role.SCHOOL_POLICE: frozenset(_EVERY_STAFF | {Capability.CASE_READ, Capability.NOTE_ADD}),
+    Role.SCHOOL_POLICE: frozenset(
+        _EVERY_STAFF
+        | {
+            Capability.CASE_READ,
+            Capability.NOTE_ADD,
+            Capability.ATTACHMENT_ADD,
+            Capability.ATTACHMENT_READ,
+        }
+    ),
     Role.PLACEMENT_OFFICE: frozenset(_EVERY_STAFF | {Capability.CASE_READ}),
     Role.DISTRICT_COORDINATOR: frozenset(
         _EVERY_STAFF
@@ -89,6 +103,9 @@ DISTRICT_WIDE_ROLES = frozenset({Role.SCHOOL_POLICE, Role.DISTRICT_COORDINATOR})
 POLICE_DETAIL_ROLES = frozenset({Role.SCHOOL_POLICE})
 # The placement office sees only cases whose pathway has this step.
 PLACEMENT_STEP_ID = "placement_review"
+# Roles that may sign in on the web with a password alone; every other role needs a
+# second factor (TOTP). A reporter sees only the status of their own concerns.
+PASSWORD_ONLY_ROLES = frozenset({Role.REPORTER})
 
 
 def has_capability(user: User, capability: Capability) -> bool:
@@ -115,6 +132,10 @@ def case_scope(user: User, *, placement_pathways: frozenset[str] = frozenset()) 
     if user.role == Role.PLACEMENT_OFFICE:
         return Q(pathway__in=sorted(placement_pathways)) if placement_pathways else nothing
     return Q(school__in=user.schools.all())
+
+
+def needs_second_factor(user: User) -> bool:
+    return user.role not in PASSWORD_ONLY_ROLES
 
 
 def may_resolve_step(user: User, actor_roles: tuple[str, ...]) -> bool:

@@ -1,7 +1,11 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from safestep.api import views
+from safestep.audit import api as audit_api
+from safestep.attachments import views as attachment_views
+from safestep.reports import views as report_views
 
 app_name = "api"
 
@@ -43,6 +47,33 @@ urlpatterns = [
     path("v1/cases/<int:case_id>/timeline", views.CaseTimeline.as_view(), name="timeline"),
     path("v1/cases/<int:case_id>/close", views.CaseClose.as_view(), name="case-close"),
     path("v1/cases/<int:case_id>/reopen", views.CaseReopen.as_view(), name="case-reopen"),
+    path(
+        "v1/cases/<int:case_id>/attachments",
+        attachment_views.AttachmentCollection.as_view(),
+        name="attachments",
+    ),
+    path(
+        "v1/cases/<int:case_id>/attachments/<int:attachment_id>",
+        attachment_views.AttachmentDownload.as_view(),
+        name="attachment",
+    ),
+    path("v1/cases/<int:case_id>/scar.pdf", report_views.ScarPdf.as_view(), name="case-scar"),
+    path("v1/stats", report_views.Stats.as_view(), name="stats"),
+    path("v1/stats.csv", report_views.StatsCsv.as_view(), name="stats-csv"),
+    path("v1/audit", audit_api.AuditTrail.as_view(), name="audit"),
+    path(
+        "v1/students/<str:sis_id>/disclosures",
+        audit_api.StudentDisclosures.as_view(),
+        name="student-disclosures",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI's start-up script comes from its own URL (no inline script); the page
+    # still needs inline styles and data: images, allowed here and nowhere else.
+    path(
+        "docs/",
+        csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
 ]

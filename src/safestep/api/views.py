@@ -27,7 +27,7 @@ from safestep.api.outputs import (
     note_output,
     protocol_output,
 )
-from safestep.audit.models import Event
+from safestep.audit.selectors import case_timeline, event_output, sees_sealed_payloads
 from safestep.cases import services
 from safestep.cases.models import CaseStatus
 from safestep.cases.selectors import (
@@ -341,18 +341,7 @@ class CaseTimeline(APIView):
     def get(self, request: Request, case_id: int) -> Response:
         user = acting(request)
         case = case_get_for_user(user, case_id, channel="timeline")
-        events = Event.objects.filter(case_id=case.pk).order_by("seq")
+        with_sealed = sees_sealed_payloads(user)
         return Response(
-            [
-                {
-                    "seq": event.seq,
-                    "at": event.at.isoformat(),
-                    "actor": event.actor_username,
-                    "role": event.actor_role,
-                    "action": event.action,
-                    "step": event.step_id or None,
-                    "payload": event.payload,
-                }
-                for event in events
-            ]
+            [event_output(event, with_sealed=with_sealed) for event in case_timeline(case.pk)]
         )

@@ -1,46 +1,39 @@
-"""Appending to the event log. Callers are services, inside their own transaction."""
+"""Appending to the event log, and the checkpoints and disclosures that go with it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from safestep.audit.models import Event
+from safestep.audit.chain import (
+    GENESIS_HASH,
+    append_checkpoint_file,
+    canonical_json,
+    chain_hash,
+    checkpoint_key,
+    checkpoint_signature,
+)
+from safestep.audit.models import Checkpoint, Disclosure, Event, to_microseconds
 from safestep.core.context import current_request_context
+from safestep.core.crypto import encrypt_json
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from safestep.accounts.models import User
 
-GENESIS_HASH = "0" * 64
 # Any fixed number: every appender takes the same PostgreSQL advisory lock, so appends are
 # serialized and each event links to the one committed just before it.
 _CHAIN_LOCK_KEY = 0x5AFE57E9
-
-
-def canonical_encoding(event: Event) -> bytes:
-    """The bytes an event's hash covers: every field but the hash, in a fixed JSON form."""
-    body = {
-        "seq": event.seq,
-        "at": event.at.isoformat(),
-        "actor": event.actor_id,
-        "actor_username": event.actor_username,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "case": event.case_id,
-        "step": event.step_id,
-        "source_ip": event.source_ip,
-        "request_id": event.request_id,
-        "payload": event.payload,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def chain_hash(prev_hash: str, event: Event) -> str:
-    return hashlib.sha256(prev_hash.encode() + canonical_encoding(event)).hexdigest()
+# A signed checkpoint every so many events; `safestep audit checkpoint` adds one on demand
+# (run it from cron so a quiet tail is covered too).
+CHECKPOINT_EVERY = getattr(settings, "SAFESTEP_AUDIT_CHECKPOINT_EVERY", 1000)
+_SAFE_REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")
 
 
 def _lock_chain() -> None:
@@ -51,6 +44,12 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
+def _seal(sensitive: dict[str, Any] | None) -> str:
+    # Sealed values are never re-encrypted (the row may not change); key rotation keeps old
+    # keys listed so that these stay readable.
+    return encrypt_json(sensitive) if sensitive else ""
+
+
 def event_record(
     *,
     actor: User | None,
@@ -58,45 +57,111 @@ def event_record(
     case_id: int | None = None,
     step_id: str = "",
     payload: dict[str, Any] | None = None,
+    sensitive: dict[str, Any] | None = None,
 ) -> Event:
     """Append one event to the chain.
 
     Inside a service this joins the service's transaction, so the event and the change it
     records commit or roll back together. Called on its own (an audited read) it commits
-    in a transaction of its own.
+    in a transaction of its own. ``sensitive`` (reasons, narratives) is stored encrypted
+    and shown only to roles that may read case narratives.
     """
     with transaction.atomic():
-        return _append(
-            actor=actor, action=action, case_id=case_id, step_id=step_id, payload=payload
+        _lock_chain()
+        last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
+        prev_seq, prev_hash = last if last else (0, GENESIS_HASH)
+        context = current_request_context()
+        actor_role = actor.role if actor is not None else ""
+        event = Event(
+            seq=prev_seq + 1,
+            at_us=to_microseconds(timezone.now()),
+            actor=actor,
+            actor_username=actor.username if actor is not None else "",
+            actor_role=actor_role,
+            action=action,
+            case_id=case_id,
+            step_id=step_id,
+            source_ip=(context.source_ip or "") if context else "",
+            request_id=_SAFE_REQUEST_ID.sub("", context.request_id) if context else "",
+            payload_json=canonical_json(payload or {}),
+            sealed=_seal(sensitive),
+            prev_hash=prev_hash,
         )
-
-
-def _append(
-    *,
-    actor: User | None,
-    action: str,
-    case_id: int | None,
-    step_id: str,
-    payload: dict[str, Any] | None,
-) -> Event:
-    _lock_chain()
-    last = Event.objects.order_by("-seq").values("seq", "hash").first()
-    prev_hash = last["hash"] if last else GENESIS_HASH
-    context = current_request_context()
-    event = Event(
-        seq=(last["seq"] + 1) if last else 1,
-        at=timezone.now(),
-        actor=actor,
-        actor_username=actor.username if actor else "",
-        actor_role=actor.role if actor else "",
-        action=action,
-        case_id=case_id,
-        step_id=step_id,
-        source_ip=context.source_ip if context else None,
-        request_id=context.request_id if context else "",
-        payload=json.loads(json.dumps(payload or {}, default=str)),
-        prev_hash=prev_hash,
-    )
-    event.hash = chain_hash(prev_hash, event)
-    event.save(force_insert=True)
+        event.hash = chain_hash(prev_hash, chained_values(event))
+        event.save(force_insert=True)
+        if event.seq % CHECKPOINT_EVERY == 0:
+            _checkpoint(event)
     return event
+
+
+def chained_values(event: Event) -> Sequence[Any]:
+    return (
+        event.seq,
+        event.at_us,
+        event.actor_id,
+        event.actor_username,
+        event.actor_role,
+        event.action,
+        event.case_id,
+        event.step_id,
+        event.source_ip,
+        event.request_id,
+        event.payload_json,
+        event.sealed,
+    )
+
+
+def _checkpoint(event: Event) -> Checkpoint:
+    at_us = to_microseconds(timezone.now())
+    signature = checkpoint_signature(event.seq, event.hash, at_us, checkpoint_key())
+    checkpoint = Checkpoint(seq=event.seq, hash=event.hash, at_us=at_us, signature=signature)
+    checkpoint.save(force_insert=True)
+    # The file copy is written only once the checkpoint is committed: a rolled-back event
+    # must not leave a checkpoint behind that the trail can never cover.
+    transaction.on_commit(lambda: append_checkpoint_file(event.seq, event.hash, at_us, signature))
+    return checkpoint
+
+
+def audit_checkpoint() -> Checkpoint | None:
+    """Sign the current end of the trail (idempotent when it is already signed)."""
+    with transaction.atomic():
+        _lock_chain()
+        last = Event.objects.order_by("-seq").first()
+        if last is None:
+            return None
+        existing = Checkpoint.objects.filter(seq=last.seq).first()
+        return existing or _checkpoint(last)
+
+
+def disclosure_record(
+    *,
+    acting_user: User,
+    student_id: int,
+    case_id: int,
+    step_id: str,
+    recipient: str,
+    categories: Sequence[str],
+    legal_basis: str,
+    disclosed_at: datetime,
+) -> Disclosure:
+    """Log a disclosure outside the school (with its own event), in the caller's transaction."""
+    with transaction.atomic():
+        event = event_record(
+            actor=acting_user,
+            action="disclosure.record",
+            case_id=case_id,
+            step_id=step_id,
+            payload={"categories": list(categories), "legal_basis": legal_basis},
+            sensitive={"recipient": recipient},
+        )
+        return Disclosure.objects.create(
+            student_id=student_id,
+            case_id=case_id,
+            step_id=step_id,
+            event_seq=event.seq,
+            recipient=recipient,
+            categories=list(categories),
+            legal_basis=legal_basis,
+            disclosed_at=disclosed_at,
+            recorded_by=acting_user,
+        )

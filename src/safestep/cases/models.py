@@ -1,5 +1,8 @@
 """Students, concerns, cases and everything recorded on a case.
 
+Free text (descriptions, summaries, notes, reasons, step details) is encrypted at rest
+(core/crypto.py); code reads and writes it as plain values.
+
 Rows here are written only by cases.services, each write with its event in the same
 transaction. Nothing is deleted: a reopened step keeps its old record, marked reopened.
 """
@@ -10,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from safestep.accounts.models import School
+from safestep.core.crypto import EncryptedJSONField, EncryptedTextField
 from safestep.definitions.models import ProtocolVersion
 
 USER = settings.AUTH_USER_MODEL
@@ -42,7 +46,7 @@ class Concern(models.Model):
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="concerns")
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="concerns")
     observed_at = models.DateTimeField()
-    description = models.TextField()
+    description = EncryptedTextField()
     indicators = models.JSONField(default=list)
     # The reporter's own call to CWS or law enforcement: {agency, phoned_at, reference}.
     own_report = models.JSONField(null=True, blank=True)
@@ -53,7 +57,7 @@ class Concern(models.Model):
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
-    dismissed_reason = models.TextField(blank=True)
+    dismissed_reason = EncryptedTextField(blank=True)
     case = models.ForeignKey(
         "Case", null=True, blank=True, on_delete=models.PROTECT, related_name="concerns"
     )
@@ -75,7 +79,7 @@ class Case(models.Model):
     protocol = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="cases")
     pathway = models.CharField(max_length=64)
     status = models.CharField(max_length=8, choices=CaseStatus.choices, default=CaseStatus.OPEN)
-    summary = models.TextField(blank=True)
+    summary = EncryptedTextField(blank=True)
     suspicion_formed_at = models.DateTimeField()
     opened_at = models.DateTimeField()
     opened_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
@@ -83,7 +87,7 @@ class Case(models.Model):
     closed_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    outcome = models.TextField(blank=True)
+    outcome = EncryptedTextField(blank=True)
     # Optimistic concurrency: every write names the version it read and bumps it.
     version = models.PositiveIntegerField(default=1)
     # The earliest due time among unresolved steps, kept current by every service so that
@@ -92,7 +96,7 @@ class Case(models.Model):
     # Set when a decision needs a second look by the district coordinator (for example a
     # CWS report marked "does not apply" on a suspected victim).
     needs_review = models.BooleanField(default=False)
-    review_reasons = models.JSONField(default=list)
+    review_reasons = EncryptedJSONField(default=list)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -117,7 +121,7 @@ class CaseFact(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="facts")
     fact_id = models.CharField(max_length=64)
     value = models.BooleanField(null=True)
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True)
     set_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     set_at = models.DateTimeField()
 
@@ -140,14 +144,14 @@ class StepRecord(models.Model):
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField()
     actor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    details = models.JSONField(default=dict)
-    reason = models.TextField(blank=True)
+    details = EncryptedJSONField(default=dict)
+    reason = EncryptedTextField(blank=True)
     # A reopened record is kept for the trail; only records with no reopened_at count.
     reopened_at = models.DateTimeField(null=True, blank=True)
     reopened_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    reopen_reason = models.TextField(blank=True)
+    reopen_reason = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["recorded_at", "id"]
@@ -193,7 +197,7 @@ class CheckIn(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="check_ins")
     occurred_at = models.DateTimeField()
     method = models.CharField(max_length=16, choices=CheckInMethod.choices)
-    notes = models.TextField(blank=True)
+    notes = EncryptedTextField(blank=True)
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
 
@@ -230,7 +234,7 @@ class CaseLink(models.Model):
 class Note(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
+    text = EncryptedTextField()
     created_at = models.DateTimeField()
 
     class Meta:

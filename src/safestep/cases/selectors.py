@@ -18,6 +18,7 @@ from safestep.accounts.access import (
     Capability,
     case_scope,
     has_capability,
+    may_resolve_step,
     sees_police_details,
 )
 from safestep.accounts.models import Role, User
@@ -29,12 +30,23 @@ from safestep.cases.models import (
     CaseStatus,
     CheckIn,
     Concern,
+    ConcernStatus,
+    Note,
     StepRecord,
+    Student,
 )
 from safestep.core.errors import NotFound, PermissionDenied
 from safestep.definitions.models import ProtocolVersion
 from safestep.definitions.selectors import definition_of
-from safestep.protocol import Evaluation, Protocol, RecordInput, Step, evaluate, next_check_in_due
+from safestep.protocol import (
+    Evaluation,
+    Protocol,
+    RecordInput,
+    Step,
+    StepState,
+    evaluate,
+    next_check_in_due,
+)
 
 
 @lru_cache(maxsize=64)
@@ -257,3 +269,160 @@ def case_progress_for_render(*, case_id: int) -> RenderProgress:
         for status in evaluation.steps
     }
     return RenderProgress(case_definition(case), case.pathway, states)
+
+
+# --- reads for the web pages ---------------------------------------------------------------
+
+
+def concern_triage_queue_for_user(user: User) -> QuerySet[Concern]:
+    """Submitted concerns that USER may triage now, oldest first (first come, first seen)."""
+    if not has_capability(user, Capability.CONCERN_TRIAGE):
+        return Concern.objects.none()
+    concerns = Concern.objects.select_related("school", "student", "submitted_by").filter(
+        status=ConcernStatus.SUBMITTED
+    )
+    if user.role != Role.DISTRICT_COORDINATOR:
+        concerns = concerns.filter(school__in=user.schools.all())
+    return concerns.order_by("submitted_at", "id")
+
+
+def concern_own_list(user: User) -> QuerySet[Concern]:
+    """The concerns USER reported, newest first: each reporter follows their own."""
+    if not has_capability(user, Capability.CONCERN_READ_OWN):
+        return Concern.objects.none()
+    return Concern.objects.select_related("school").filter(submitted_by=user)
+
+
+def student_search_for_user(
+    user: User, *, school_code: str, query: str, limit: int = 10
+) -> list[Student]:
+    """Students of SCHOOL_CODE matching QUERY (SIS id or name) that USER already knows of.
+
+    Every student row exists because someone reported a concern about them, so a match
+    would itself tell that a student is the subject of a CSEC concern. Only students with a
+    case USER may read, or a concern USER may triage, are found; a reporter finds none and
+    types the student's details instead.
+    """
+    words = query.split()
+    if not words:
+        return []
+    students = _students_known_to(user, school_code)
+    for word in words:
+        students = students.filter(
+            Q(sis_id__istartswith=word)
+            | Q(first_name__istartswith=word)
+            | Q(last_name__istartswith=word)
+        )
+    return list(students.distinct().order_by("last_name", "first_name", "sis_id")[:limit])
+
+
+def student_visible_for_user(user: User, *, school_code: str, sis_id: str) -> Student | None:
+    """The student with SIS_ID, if student_search_for_user would find them for USER."""
+    return _students_known_to(user, school_code).filter(sis_id=sis_id).distinct().first()
+
+
+def _students_known_to(user: User, school_code: str) -> QuerySet[Student]:
+    visible = Q(cases__in=Case.objects.filter(case_scope_for(user)))
+    if has_capability(user, Capability.CONCERN_TRIAGE):
+        triage = Concern.objects.all()
+        if user.role != Role.DISTRICT_COORDINATOR:
+            triage = triage.filter(school__in=user.schools.all())
+        visible |= Q(concerns__in=triage)
+    return Student.objects.select_related("school").filter(visible, school__code=school_code)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One thing USER can act on now: a step of a case, or a check-in that is due."""
+
+    case: Case
+    step: Step | None  # None for a check-in
+    state: str
+    due_at: datetime | None
+    overdue: bool
+
+
+def work_for_user(user: User, *, now: datetime | None = None) -> list[WorkItem]:
+    """Steps USER may resolve, and check-ins USER keeps, across their open cases.
+
+    Overdue first, then by due time (soonest first), then work without a due time.
+    """
+    if not has_capability(user, Capability.CASE_READ):
+        return []
+    moment = now or timezone.now()
+    items: list[WorkItem] = []
+    for case in case_list_for_user(user, status=CaseStatus.OPEN):
+        for status in case_evaluation(case, now=moment).steps:
+            if status.state != StepState.PENDING:
+                continue
+            if not may_resolve_step(user, status.step.actor_roles):
+                continue
+            items.append(
+                WorkItem(case, status.step, str(status.state), status.due_at, status.overdue)
+            )
+        plan = getattr(case, "check_in_plan", None)
+        if plan is not None and plan.assignee_id == user.pk:
+            due = case_next_check_in_due(case)
+            if due is not None:
+                items.append(WorkItem(case, None, "check_in", due, due < moment))
+
+    def order(item: WorkItem) -> tuple[bool, bool, datetime, str, int]:
+        number = item.step.number if item.step is not None else 0
+        return (
+            not item.overdue,
+            item.due_at is None,
+            item.due_at or moment,
+            item.case.reference,
+            number,
+        )
+
+    return sorted(items, key=order)
+
+
+def case_find_for_user(user: User, reference: str) -> Case:
+    """A case USER may see, by its reference (``CSEC-2026-0001``) or numeric id."""
+    text = reference.strip()
+    cases = Case.objects.filter(case_scope_for(user))
+    found = (
+        cases.filter(pk=int(text)).first()
+        if text.isdigit()
+        else cases.filter(reference__iexact=text).first()
+    )
+    if found is None:
+        raise NotFound(f"no case {text}")
+    return found
+
+
+def case_notes_for_user(user: User, case: Case) -> list[Note]:
+    """Notes on CASE (already authorized for USER); none for those who see no narrative."""
+    if not sees_case_narrative(user):
+        return []
+    return list(Note.objects.filter(case=case).select_related("author"))
+
+
+def case_own_report(case: Case) -> dict[str, object] | None:
+    """The reporter's own call to CWS or law enforcement, from the concern behind CASE."""
+    concern = Concern.objects.filter(case=case).exclude(own_report=None).first()
+    return dict(concern.own_report) if concern is not None and concern.own_report else None
+
+
+def checkin_assignee_choices(case: Case) -> list[User]:
+    """People who may keep check-ins on CASE: staff of its school who record check-ins."""
+    people = User.objects.filter(is_active=True).filter(
+        Q(role=Role.DISTRICT_COORDINATOR) | Q(schools=case.school_id)
+    )
+    return [
+        person
+        for person in people.distinct().order_by("username")
+        if has_capability(person, Capability.CHECKIN_RECORD)
+    ]
+
+
+def cases_linkable_for_user(user: User, case: Case, *, limit: int = 200) -> list[Case]:
+    """Other cases USER may see at the same school, to offer as link targets."""
+    return list(
+        Case.objects.filter(case_scope_for(user), school=case.school_id)
+        .exclude(pk=case.pk)
+        .select_related("student")
+        .order_by("-opened_at", "-id")[:limit]
+    )

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from safestep.accounts.access import Capability, has_capability, may_resolve_step
 from safestep.accounts.models import Role, School, User
-from safestep.audit.services import event_record
+from safestep.audit.disclosures import DISCLOSING_STEPS
+from safestep.audit.services import disclosure_record, event_record
 from safestep.cases.models import (
     Case,
     CaseFact,
@@ -275,7 +276,12 @@ def concern_dismiss(*, acting_user: User, concern_id: int, reason: str) -> Conce
         concern.triaged_by = acting_user
         concern.triaged_at = timezone.now()
         concern.save(update_fields=["status", "dismissed_reason", "triaged_by", "triaged_at"])
-        event_record(actor=acting_user, action="concern.dismiss", payload={"concern": concern.pk})
+        event_record(
+            actor=acting_user,
+            action="concern.dismiss",
+            payload={"concern": concern.pk},
+            sensitive={"reason": text},
+        )
     return concern
 
 
@@ -437,6 +443,7 @@ def case_facts_set(
             action="case.facts_set",
             case_id=case.pk,
             payload={"facts": changed, "reason_given": bool(reason_text)},
+            sensitive={"reason": reason_text} if reason_text else None,
         )
     return case
 
@@ -536,7 +543,28 @@ def step_complete(
             step_id=step.id,
             payload={"occurred_at": occurred_at.isoformat()},
         )
+        _record_disclosure(acting_user, case, step, cleaned, occurred_at)
     return case
+
+
+def _record_disclosure(
+    acting_user: User, case: Case, step: Step, details: Mapping[str, Any], occurred_at: datetime
+) -> None:
+    """Log the disclosure outside the school that this step made, if it made one."""
+    rule = DISCLOSING_STEPS.get(step.id)
+    recipient = rule.recipient(details) if rule is not None else None
+    if rule is None or recipient is None:
+        return
+    disclosure_record(
+        acting_user=acting_user,
+        student_id=case.student_id,
+        case_id=case.pk,
+        step_id=step.id,
+        recipient=recipient,
+        categories=rule.categories,
+        legal_basis=rule.legal_basis,
+        disclosed_at=occurred_at,
+    )
 
 
 def step_mark_not_applicable(
@@ -590,6 +618,7 @@ def step_mark_not_applicable(
             case_id=case.pk,
             step_id=step.id,
             payload={"review": step.review_when_not_applicable},
+            sensitive={"reason": reason_text},
         )
     return case
 
@@ -624,6 +653,7 @@ def step_reopen(
             case_id=case.pk,
             step_id=step.id,
             payload={"record": record.pk},
+            sensitive={"reason": reason_text},
         )
     return case
 
@@ -670,8 +700,8 @@ def case_escalate(
                 "carried": [record.step_id for record in plan.carried],
                 "left_behind": [record.step_id for record in plan.left_behind],
                 "new_steps": list(plan.new_step_ids),
-                "reason": reason_text,
             },
+            sensitive={"reason": reason_text},
         )
     return case
 
@@ -883,7 +913,9 @@ def case_close(*, acting_user: User, case_id: int, outcome: str, expected_versio
         case.closed_by = acting_user
         case.outcome = text
         _bump(case, "status", "closed_at", "closed_by", "outcome")
-        event_record(actor=acting_user, action="case.close", case_id=case.pk, payload={})
+        event_record(
+            actor=acting_user, action="case.close", case_id=case.pk, sensitive={"outcome": text}
+        )
     return case
 
 
@@ -907,6 +939,6 @@ def case_reopen(*, acting_user: User, case_id: int, reason: str, expected_versio
         case.closed_by = None
         _bump(case, "status", "closed_at", "closed_by")
         event_record(
-            actor=acting_user, action="case.reopen", case_id=case.pk, payload={"reason": text}
+            actor=acting_user, action="case.reopen", case_id=case.pk, sensitive={"reason": text}
         )
     return case

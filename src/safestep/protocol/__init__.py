@@ -8,7 +8,9 @@ Modules:
 
 * ``model``: the definition model (frozen dataclasses); ``conditions``: step
   conditions and their three-valued evaluation; ``durations``: ISO 8601 durations.
-* ``loader``: reads and strictly checks definition files (``definitions/*.yaml``).
+* ``loader``: reads and strictly checks definition files (``definitions/*.yaml``),
+  reporting ``issues`` with their line and column; ``reading`` and ``yamlnodes`` are
+  its first pass over the YAML nodes.
 * ``details``: checks the details recorded when a step is resolved.
 * ``evaluator``: step states, due dates, closability and escalation planning.
 * ``deadlines``: due dates in the protocol's time zone, check-in schedules.

@@ -226,6 +226,9 @@ def validate_details(
     require_aware(now, "now")
     cleaned: dict[str, object] = {}
     errors: dict[str, list[str]] = {}
+    if not isinstance(details, Mapping):
+        # e.g. a JSON list where an object was expected: say so instead of crashing.
+        return cleaned, {"details": ["Send the details as named fields (a JSON object)."]}
     known = set(step.field_names)
     for key in details:
         if key not in known:

@@ -83,12 +83,13 @@ class StepStatus:
     condition: bool | None  # the step's condition on the facts; True when it has none
 
     @property
-    def resolved(self) -> bool:
+    def is_resolved(self) -> bool:
+        """Done or marked "does not apply"."""
         return self.state in RESOLVED_STATES
 
     @property
-    def open(self) -> bool:
-        """Still to be dealt with: pending or waiting."""
+    def is_open(self) -> bool:
+        """Still to be dealt with: pending or waiting (this keeps a case open)."""
         return self.state in UNRESOLVED_STATES
 
 

@@ -91,7 +91,11 @@ IDENTITY_KEY_NAMES = {"actor_roles": "actors"}
 
 
 def _is_protocol_id(value: str) -> bool:
-    return bool(value) and value[0].isalnum() and all(c.isalnum() or c == "-" for c in value)
+    return (
+        value.isascii()
+        and value[:1].isalnum()
+        and all(char.isalnum() or char == "-" for char in value)
+    )
 
 
 # Drafts: what the reading pass produces ------------------------------------------------

@@ -1,21 +1,43 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from safestep.web import views
+from safestep.web.views import cases, concerns, protocol
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "signin/",
-        auth_views.LoginView.as_view(
-            template_name="web/signin.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("signout/", auth_views.LogoutView.as_view(), name="logout"),
     path("concerns/new/", views.concern_new, name="concern-new"),
+    path("concerns/students/", concerns.student_search, name="student-search"),
+    path("triage/", concerns.triage, name="triage"),
+    path("triage/<int:concern_id>/open/", concerns.triage_open, name="triage-open"),
+    path("triage/<int:concern_id>/dismiss/", concerns.triage_dismiss, name="triage-dismiss"),
+    path("protocol/", protocol.protocol, name="protocol"),
+    path("cases/", views.case_list, name="cases"),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
+    path("cases/<int:case_id>/protocol/", protocol.case_protocol, name="case-protocol"),
+    path("cases/<int:case_id>/facts/", cases.case_facts, name="case-facts"),
+    path(
+        "cases/<int:case_id>/steps/<slug:step_id>/complete/",
+        cases.step_complete,
+        name="step-complete",
+    ),
+    path(
+        "cases/<int:case_id>/steps/<slug:step_id>/not-applicable/",
+        cases.step_not_applicable,
+        name="step-not-applicable",
+    ),
+    path(
+        "cases/<int:case_id>/steps/<slug:step_id>/reopen/",
+        cases.step_reopen,
+        name="step-reopen",
+    ),
+    path("cases/<int:case_id>/escalate/", cases.case_escalate, name="case-escalate"),
+    path("cases/<int:case_id>/links/", cases.case_link, name="case-link"),
+    path("cases/<int:case_id>/check-in-plan/", cases.checkin_plan, name="check-in-plan"),
+    path("cases/<int:case_id>/check-ins/", cases.checkin_add, name="check-in-add"),
+    path("cases/<int:case_id>/notes/", cases.note_add, name="note-add"),
+    path("cases/<int:case_id>/close/", cases.case_close, name="case-close"),
+    path("cases/<int:case_id>/reopen/", cases.case_reopen, name="case-reopen"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -33,7 +33,8 @@ def complete(district, case, step_id, details, *, by="site_admin", **extra):
 def test_it_writes_one_event_per_service_call_in_the_same_transaction(district, open_case):
     case = open_case()
     before = Event.objects.count()
-    complete(district, case, "police_involved", {"agency": "sdpd"})
+    # School Police are the district's own: no disclosure outside the school, one event.
+    complete(district, case, "police_involved", {"agency": "school_police"})
     assert Event.objects.count() == before + 1
     event = Event.objects.order_by("-seq")[0]
     assert (event.action, event.case_id, event.step_id) == (

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from safestep.protocol import FieldSpec, Protocol, Step, validate_details
-from safestep.protocol.tests.conftest import T0
+from safestep.protocol.tests.support import T0
 
 NOW = T0
 EARLIER = "2026-03-02T08:15:00-08:00"
@@ -272,3 +272,15 @@ def test_it_compares_times_in_different_offsets_correctly(shipped: Protocol):
         now=NOW,
     )
     assert errors == {}
+
+
+def test_it_answers_details_that_are_not_named_fields_with_an_error(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    cleaned, errors = validate_details(
+        step,
+        ["cws"],  # type: ignore[arg-type]
+        resolution="done",
+        now=NOW,
+    )
+    assert cleaned == {}
+    assert errors == {"details": ["Send the details as named fields (a JSON object)."]}

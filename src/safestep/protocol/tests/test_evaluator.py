@@ -17,7 +17,7 @@ from safestep.protocol import (
     load_protocol_text,
     plan_escalation,
 )
-from safestep.protocol.tests.conftest import MINI, T0
+from safestep.protocol.tests.support import MINI, T0
 
 SUSPICION = T0 - timedelta(hours=2)
 ANCHORS = {"suspicion_formed_at": SUSPICION, "case_opened_at": T0}

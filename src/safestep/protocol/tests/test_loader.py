@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from safestep.protocol import Issue, ProtocolInvalid, load_protocol_file, load_protocol_text
-from safestep.protocol.tests.conftest import MINI, SHIPPED_TEXT, edit, locate
+from safestep.protocol.tests.support import MINI, SHIPPED_TEXT, edit, locate
 
 
 def issues_for(text: str) -> list[Issue]:
@@ -539,6 +539,64 @@ def test_it_reports_an_escalation_to_the_same_pathway():
     )
 
 
+def test_it_reports_a_duplicate_escalation():
+    text = MINI + "  - from: one\n    to: two\n    carries: [first, second]\n"
+    assert_issue(
+        only_issue(text),
+        locate(text, "from: one", 2),
+        "duplicate escalation from 'one' to 'two' (first at line 38)",
+    )
+
+
+def test_it_reports_a_duplicate_pathway_code():
+    text = edit(MINI, "    code: B", "    code: A")
+    line, column = locate(text, "code: A", 2)
+    assert_issue(
+        only_issue(text),
+        (line, column + len("code: ")),
+        "duplicate pathway code 'A' (first at line 27)",
+    )
+
+
+def test_it_lets_a_pathway_override_title_guidance_condition_and_deadline():
+    text = edit(
+        MINI,
+        "    steps: [first, second, third]",
+        "    steps:\n"
+        "      - id: first\n"
+        "        title: First, in pathway two\n"
+        "        guidance: Do it now.\n"
+        "        deadline: null\n"
+        "      - id: second\n"
+        "        deadline: {from: 'step:first', within: PT2H}\n"
+        "      - third",
+    )
+    protocol = load_protocol_text(text, "t.yaml")
+    first_in_one, first_in_two = protocol.step("one", "first"), protocol.step("two", "first")
+    assert (first_in_one.title, first_in_two.title) == ("First step", "First, in pathway two")
+    assert (first_in_one.guidance, first_in_two.guidance) == ("", "Do it now.")
+    assert first_in_one.deadline is not None and first_in_two.deadline is None
+    assert protocol.step("two", "second").deadline.anchor == "step:first"  # type: ignore[union-attr]
+    assert protocol.step("two", "second").condition is None
+    assert protocol.step("one", "second").condition is not None
+
+
+def test_it_lets_a_pathway_remove_a_library_condition():
+    text = edit(
+        MINI,
+        "    actors: [admin]\n    deadline",
+        "    actors: [admin]\n    condition: {fact: danger}\n    deadline",
+    )
+    text = edit(
+        text,
+        "steps: [first, second, third]",
+        "steps: [{id: first, condition: null}, second, third]",
+    )
+    protocol = load_protocol_text(text, "t.yaml")
+    assert protocol.step("one", "first").condition is not None
+    assert protocol.step("two", "first").condition is None
+
+
 # All at once -----------------------------------------------------------------------
 
 
@@ -584,3 +642,17 @@ def test_it_reports_every_error_at_once_sorted_by_position_and_loads_nothing():
     # The exception's text is the full report, one line per issue.
     assert str(caught.value).splitlines() == [str(issue) for issue in issues]
     assert str(caught.value).startswith("sdusd-csec.yaml:")
+
+
+# The format documentation ------------------------------------------------------------
+
+FORMAT_DOC = Path(__file__).resolve().parents[4] / "docs" / "protocol-format.md"
+
+
+@pytest.mark.skipif(not FORMAT_DOC.exists(), reason="runs from a source checkout only")
+def test_it_loads_the_minimal_example_of_the_format_documentation():
+    doc = FORMAT_DOC.read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    protocol = load_protocol_text(example, "protocol-format.md")
+    assert protocol.id == "example-district"
+    assert protocol.pathway("suspected_victim").step("cws_report").code == "B2"

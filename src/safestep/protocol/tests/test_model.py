@@ -24,7 +24,7 @@ from safestep.protocol import (
     load_protocol_text,
     parse_duration,
 )
-from safestep.protocol.tests.conftest import MINI
+from safestep.protocol.tests.support import MINI
 
 ANSWERS = (True, False, None)
 

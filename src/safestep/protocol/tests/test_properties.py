@@ -27,7 +27,7 @@ from safestep.protocol import (
     evaluate,
     plan_escalation,
 )
-from safestep.protocol.tests.conftest import T0, shipped_protocol
+from safestep.protocol.tests.support import T0, shipped_protocol
 
 PROTOCOL = shipped_protocol()
 FACT_IDS = [fact.id for fact in PROTOCOL.facts]

@@ -15,7 +15,7 @@ from safestep.protocol import (
     render_mermaid,
     render_svg,
 )
-from safestep.protocol.tests.conftest import MINI, edit
+from safestep.protocol.tests.support import MINI, edit
 
 SVG = "{http://www.w3.org/2000/svg}"
 CASE_STATES = {

@@ -49,3 +49,13 @@ def page(chromium: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def people(chromium: Any, live_server: Any) -> Iterator[Any]:
+    """Signed-in browser pages by username: ``people.page("counselor")``."""
+    from safestep.web.tests.browser import People
+
+    crowd = People(chromium, live_server)
+    yield crowd
+    crowd.close()

@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 
 from safestep.accounts.models import Role
+from safestep.web.tests.signin import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/signin/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("a long test password")
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.mark.parametrize("role", [role.value for role in Role])

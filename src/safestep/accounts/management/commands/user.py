@@ -5,7 +5,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from safestep.accounts.models import Role
-from safestep.accounts.services import user_add, user_password_reset, user_token, user_token_revoke
+from safestep.accounts.services import (
+    mfa_reset,
+    user_add,
+    user_password_reset,
+    user_token,
+    user_token_revoke,
+)
 from safestep.core.commands import one_line_errors
 
 
@@ -32,6 +38,10 @@ class Command(BaseCommand):
         revoke.add_argument("username")
         reset = actions.add_parser("reset-password", help="print a new one-time password")
         reset.add_argument("username")
+        reset_mfa = actions.add_parser(
+            "reset-mfa", help="remove the user's second factor; they set up a new one at sign-in"
+        )
+        reset_mfa.add_argument("username")
 
     @one_line_errors
     def handle(self, *args: Any, **options: Any) -> None:
@@ -50,6 +60,11 @@ class Command(BaseCommand):
         elif action == "revoke-token":
             revoked = user_token_revoke(username=options["username"])
             self.stdout.write("token revoked" if revoked else "no token to revoke")
+        elif action == "reset-mfa":
+            mfa_reset(username=options["username"])
+            self.stdout.write(
+                f"second factor removed; {options['username']} sets up a new one at next sign-in"
+            )
         elif action == "reset-password":
             self.stdout.write(
                 f"one-time password: {user_password_reset(username=options['username'])}"

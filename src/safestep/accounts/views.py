@@ -1,0 +1,255 @@
+"""Signing in and out: password, then a second factor for every role but reporter.
+
+A password alone never signs a second-factor role in: it only opens a short "pending"
+step held in the session, and the account is signed in (Django's ``login``) once the code
+is accepted. So nothing else in SafeStep ever sees a half-signed-in user.
+"""
+
+from __future__ import annotations
+
+import time
+from base64 import b32encode
+from typing import Any
+
+import segno
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.models import Device
+
+from safestep.accounts import services
+from safestep.accounts.access import needs_second_factor
+from safestep.accounts.models import User
+from safestep.core.errors import Conflict, ValidationFailed
+
+PENDING_KEY = "safestep_signin_pending"
+# The second step of a sign-in must follow the first within this many seconds.
+PENDING_SECONDS = 300
+LAST_SEEN_KEY = "safestep_last_seen"
+# Model backend for login() after the second factor: the password was already checked.
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+SIGNED_OUT_REASONS = {
+    "idle": "You were signed out after {minutes} minutes without activity. Sign in again.",
+    "second_factor": "Your session needs a second factor. Sign in again.",
+}
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The connecting address, for lockout. Forwarded headers are not trusted."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _complete(request: HttpRequest, user: User, device: Device | None) -> None:
+    login(request, user, backend=MODEL_BACKEND)
+    if device is not None:
+        otp_login(request, device)
+    request.session.pop(PENDING_KEY, None)
+    request.session[LAST_SEEN_KEY] = time.time()
+    services.user_signed_in(acting_user=user, second_factor=device is not None)
+
+
+def _pending(request: HttpRequest) -> tuple[User, str] | None:
+    """The user who gave a correct password moments ago, and where they were going."""
+    pending = request.session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        request.session.pop(PENDING_KEY, None)
+        return None
+    user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    if user is None:
+        return None
+    return user, str(pending.get("next") or "")
+
+
+def _signin_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    reason = request.GET.get("reason", "")
+    notice = SIGNED_OUT_REASONS.get(reason, "").format(
+        minutes=settings.SESSION_IDLE_SECONDS // 60
+    )
+    base = {"next": request.POST.get("next") or request.GET.get("next", ""), "notice": notice}
+    return render(request, "accounts/signin.html", base | context, status=status)
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """What django-axes shows when a username and address are locked out."""
+    if hasattr(request, "session"):
+        request.session.pop(PENDING_KEY, None)
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return _signin_page(
+        request,
+        {"locked": True, "lock_minutes": minutes, "username": (credentials or {}).get("username")},
+        status=429,
+    )
+
+
+@never_cache
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def signin(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request, request.GET.get("next")))
+    if request.method == "GET":
+        return _signin_page(request, {})
+    username = request.POST.get("username", "").strip()
+    next_url = request.POST.get("next", "")
+    user = authenticate(request, username=username, password=request.POST.get("password", ""))
+    if not isinstance(user, User):
+        # django-axes replaces this page with the lockout page once the limit is reached.
+        return _signin_page(request, {"failed": True, "username": username}, status=400)
+    if not needs_second_factor(user):
+        _complete(request, user, None)
+        return redirect(_safe_next(request, next_url))
+    # A fresh session id before anything is tied to this sign-in.
+    request.session.cycle_key()
+    request.session[PENDING_KEY] = {"user": user.pk, "at": time.time(), "next": next_url}
+    step = "accounts:second-factor" if services.mfa_has_device(user) else "accounts:enrol"
+    return redirect(step)
+
+
+def _refused_code(request: HttpRequest, user: User) -> None:
+    """A wrong code counts towards the same lockout as a wrong password."""
+    user_login_failed.send(
+        sender=__name__, credentials={"username": user.username}, request=request
+    )
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+def second_factor(request: HttpRequest) -> HttpResponse:
+    pending = _pending(request)
+    if pending is None:
+        return redirect("accounts:signin")
+    user, next_url = pending
+    if not services.mfa_has_device(user):
+        return redirect("accounts:enrol")
+    credentials = {"username": user.username}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return locked_out(request, None, credentials)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            device = services.mfa_verify(acting_user=user, code=request.POST.get("code", ""))
+        except ValidationFailed as error:
+            errors = error.errors
+            _refused_code(request, user)
+        else:
+            _complete(request, user, device)
+            return redirect(_safe_next(request, next_url))
+    return render(
+        request,
+        "accounts/second_factor.html",
+        {"errors": errors, "username": user.username},
+        status=400 if errors else 200,
+    )
+
+
+def _qr_svg(uri: str) -> str:
+    # Generated here from the secret alone: an inline SVG needs no image source, no
+    # script and no outside service.
+    svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, title="QR code", dark="#000")
+    return mark_safe(svg)  # noqa: S308 - built by segno from our own URI
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    pending = _pending(request)
+    if pending is None:
+        return redirect("accounts:signin")
+    user, next_url = pending
+    if services.mfa_has_device(user):
+        return redirect("accounts:second-factor")
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            device, codes = services.mfa_enrolment_confirm(
+                acting_user=user, code=request.POST.get("code", "")
+            )
+        except ValidationFailed as error:
+            errors = error.errors
+        except Conflict:
+            return redirect("accounts:enrol")
+        else:
+            _complete(request, user, device)
+            return render(
+                request,
+                "accounts/backup_codes.html",
+                {"codes": codes, "continue_to": _safe_next(request, next_url)},
+            )
+    device = services.mfa_enrolment_start(acting_user=user)
+    return render(
+        request,
+        "accounts/enrol.html",
+        {
+            "errors": errors,
+            "qr_svg": _qr_svg(device.config_url),
+            "secret": b32encode(device.bin_key).decode("ascii").rstrip("="),
+            "username": user.username,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            services.user_password_change(
+                acting_user=user,
+                old_password=request.POST.get("old_password", ""),
+                new_password=request.POST.get("new_password1", ""),
+                repeat=request.POST.get("new_password2", ""),
+            )
+        except ValidationFailed as error:
+            errors = error.errors
+        else:
+            # Keep this session signed in; other sessions of the user end.
+            update_session_auth_hash(request, user)
+            return redirect(_safe_next(request, request.POST.get("next")))
+    return render(
+        request,
+        "accounts/password_change.html",
+        {
+            "errors": errors,
+            "required": user.must_change_password,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect(settings.LOGOUT_REDIRECT_URL)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from tqdm import tqdm
+
+from safestep.audit.selectors import audit_verify, event_count
+from safestep.audit.services import audit_checkpoint
+from safestep.core.commands import one_line_errors
+
+
+class Command(BaseCommand):
+    help = "Check the audit trail, or sign its current end."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        verify = actions.add_parser("verify", help="check the whole trail (exit 1 if damaged)")
+        verify.add_argument(
+            "--progress",
+            choices=["auto", "always", "never"],
+            default="auto",
+            help="progress bar on stderr (auto: when stderr is a terminal)",
+        )
+        actions.add_parser("checkpoint", help="sign the current end of the trail")
+
+    @one_line_errors
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "checkpoint":
+            checkpoint = audit_checkpoint()
+            if checkpoint is None:
+                self.stdout.write("the audit trail is empty; nothing to sign")
+            else:
+                self.stdout.write(f"signed checkpoint at event #{checkpoint.seq}")
+            return
+        show = options["progress"] == "always" or (
+            options["progress"] == "auto" and sys.stderr.isatty()
+        )
+        bar = tqdm(total=event_count(), unit="event", disable=not show, file=sys.stderr)
+        started = time.perf_counter()
+        result = audit_verify(progress=bar.update)
+        bar.close()
+        elapsed = time.perf_counter() - started
+        if not result.ok:
+            self.stderr.write(result.describe())
+            sys.exit(1)
+        rate = result.events / elapsed if elapsed > 0 else 0.0
+        self.stdout.write(f"{result.describe()} ({rate:,.0f} events/s)")

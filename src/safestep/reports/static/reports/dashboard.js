@@ -1,0 +1,66 @@
+/* Draws the dashboard's charts from the JSON data block (not executed, so it passes a
+   Content-Security-Policy without inline scripts). Each chart keeps its table: hidden from
+   sight once the chart is drawn, still read by screen readers, and shown again on request. */
+(function () {
+  "use strict";
+  var source = document.getElementById("dashboard-data");
+  if (!source || typeof window.Chart === "undefined") {
+    return; // without the chart library the tables stay in view
+  }
+  var data = JSON.parse(source.textContent);
+  var palette = ["#0b5cad", "#c25400", "#1d6b2f", "#6a3d9a", "#a4000f", "#555555"];
+
+  function styled(datasets, kind) {
+    return datasets.map(function (dataset, index) {
+      var colour = palette[index % palette.length];
+      return Object.assign({}, dataset, {
+        backgroundColor: colour,
+        borderColor: colour,
+        fill: false,
+        tension: kind === "line" ? 0.2 : 0
+      });
+    });
+  }
+
+  function addToggle(table) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "table-toggle";
+    button.textContent = "Show the numbers";
+    button.setAttribute("aria-expanded", "false");
+    button.addEventListener("click", function () {
+      var shown = table.classList.toggle("visually-hidden") === false;
+      button.textContent = shown ? "Hide the numbers" : "Show the numbers";
+      button.setAttribute("aria-expanded", shown ? "true" : "false");
+    });
+    table.parentNode.insertBefore(button, table);
+  }
+
+  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    var name = canvas.getAttribute("data-chart");
+    var kind = canvas.getAttribute("data-kind");
+    var chartData = data[name];
+    if (!chartData) {
+      return;
+    }
+    var stacked = kind === "stacked";
+    new window.Chart(canvas, {
+      type: kind === "line" ? "line" : "bar",
+      data: { labels: chartData.labels, datasets: styled(chartData.datasets, kind) },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        plugins: { legend: { display: chartData.datasets.length > 1 } },
+        scales: {
+          x: { stacked: stacked },
+          y: { stacked: stacked, beginAtZero: true, ticks: { precision: 0 } }
+        }
+      }
+    });
+    var table = document.querySelector('table[data-table-for="' + name + '"]');
+    if (table) {
+      table.classList.add("visually-hidden");
+      addToggle(table);
+    }
+  });
+})();

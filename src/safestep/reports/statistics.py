@@ -1,0 +1,125 @@
+"""De-identified counts of cases for publication (GET /api/v1/stats).
+
+A cell counts the cases *opened* in a month (local time), at a school, on a pathway (the
+case's pathway now, so an escalated case counts as a confirmed victim). Every school and
+every pathway appears, with every month of the period, so a missing row never gives away
+a zero. What is hidden is decided once for all groupings of the period
+(:mod:`safestep.reports.suppression`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+
+from safestep.accounts.models import School
+from safestep.cases.models import Case
+from safestep.core.errors import ValidationFailed
+from safestep.definitions.selectors import definition_of, protocols_current
+from safestep.reports.periods import Period
+from safestep.reports.suppression import THRESHOLD, suppress
+
+DIMENSIONS = ("school", "pathway", "month")
+
+
+@dataclass(frozen=True)
+class StatisticsRow:
+    where: dict[str, str]  # the grouping's values, e.g. {"school": "LIN", "month": "2026-03"}
+    cases: int | None  # None when suppressed
+
+    @property
+    def suppressed(self) -> bool:
+        return self.cases is None
+
+
+@dataclass(frozen=True)
+class Statistics:
+    period: Period
+    by: tuple[str, ...]
+    rows: list[StatisticsRow]
+    suppressed_below: int = THRESHOLD
+
+
+def parse_by(raw: str | None) -> tuple[str, ...]:
+    """The grouping named by a `by` parameter, in the fixed order school, pathway, month."""
+    names = [name.strip() for name in (raw or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in DIMENSIONS]
+    if unknown:
+        raise ValidationFailed(
+            {"by": [f"Unknown grouping {name!r}; use school, pathway, month." for name in unknown]}
+        )
+    return tuple(name for name in DIMENSIONS if name in names)
+
+
+def _pathway_ids(found_in_data: Iterable[str]) -> list[str]:
+    ordered: list[str] = []
+    for stored in protocols_current():
+        for pathway in definition_of(stored).pathways:
+            if pathway.id not in ordered:
+                ordered.append(pathway.id)
+    extra = sorted(set(found_in_data) - set(ordered))
+    return ordered + extra
+
+
+def statistics_compute(*, period: Period, by: tuple[str, ...]) -> Statistics:
+    start, end = period.bounds()
+    zone = ZoneInfo(settings.TIME_ZONE)
+    grouped = (
+        Case.objects.filter(opened_at__gte=start, opened_at__lt=end)
+        .annotate(month=TruncMonth("opened_at", tzinfo=zone))
+        .values("school__code", "pathway", "month")
+        .annotate(cases=Count("id"))
+        .order_by()
+    )
+    counts: dict[tuple[str, ...], int] = {}
+    for item in grouped:
+        month = item["month"].astimezone(zone).strftime("%Y-%m")
+        key = (item["school__code"], item["pathway"], month)
+        counts[key] = counts.get(key, 0) + item["cases"]
+    values = {
+        "school": list(School.objects.order_by("code").values_list("code", flat=True)),
+        "pathway": _pathway_ids(pathway for _school, pathway, _month in counts),
+        "month": period.months,
+    }
+    decided = suppress(DIMENSIONS, values, counts)
+    rows = [
+        StatisticsRow(
+            where=dict(zip(cell.grouping, cell.key, strict=True)),
+            cases=decided.published(cell),
+        )
+        for cell in decided.cells(by)
+    ]
+    return Statistics(period=period, by=by, rows=rows)
+
+
+def statistics_output(statistics: Statistics) -> dict[str, object]:
+    """The JSON answer of interfaces.md."""
+    return {
+        "from": statistics.period.first.isoformat(),
+        "to": statistics.period.last.isoformat(),
+        "by": list(statistics.by),
+        "suppressed_below": statistics.suppressed_below,
+        "rows": [
+            {**row.where, "cases": row.cases, "suppressed": row.suppressed}
+            for row in statistics.rows
+        ],
+    }
+
+
+def statistics_csv_rows(statistics: Statistics) -> list[list[str]]:
+    """The same answer as CSV rows, header first; a suppressed count is an empty field."""
+    header = [*statistics.by, "cases", "suppressed"]
+    body = [
+        [
+            *(row.where[name] for name in statistics.by),
+            "" if row.cases is None else str(row.cases),
+            "true" if row.suppressed else "false",
+        ]
+        for row in statistics.rows
+    ]
+    return [header, *body]

@@ -1,0 +1,234 @@
+"""Report endpoints and the dashboard page. Thin: parse, call a service or selector, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as PageForbidden
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from safestep.accounts.models import User
+from safestep.core.errors import ValidationFailed
+from safestep.reports import services
+from safestep.reports.periods import (
+    local_today,
+    month_end,
+    month_start,
+    months_back,
+    parse_period,
+)
+from safestep.reports.selectors import Dashboard, dashboard_for_user, may_see_dashboard
+from safestep.reports.statistics import parse_by, statistics_csv_rows, statistics_output
+
+
+class _FileRenderer(BaseRenderer):
+    """Lets a client ask for the file type; errors still go out as problem+json."""
+
+    charset = None
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Any = None,
+    ) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data).encode()
+
+
+class PdfRenderer(_FileRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+class CsvRenderer(_FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+def _user(request: Request | HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # Reports must not linger in shared caches or the browser's back-forward cache.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ScarPdf(APIView):
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(
+        summary="The pre-filled Suspected Child Abuse Report (SS 8572) as PDF",
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request: Request, case_id: int) -> HttpResponse:
+        document = services.scar_generate(acting_user=_user(request), case_id=case_id)
+        response = HttpResponse(document.content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+        return _no_store(response)
+
+
+STATS_PARAMETERS = [
+    OpenApiParameter("from", str, description="first month: YYYY-MM or YYYY-MM-01"),
+    OpenApiParameter("to", str, description="last month: YYYY-MM or its last day"),
+    OpenApiParameter("by", str, description="comma-separated: school, pathway, month"),
+]
+
+
+def _statistics(request: Request, file_format: str) -> Any:
+    today = local_today(timezone.now())
+    params = request.query_params
+    period = parse_period(
+        params.get("from"),
+        params.get("to"),
+        default_first=today.replace(month=1, day=1),
+        default_last=month_end(today),
+    )
+    return services.statistics_export(
+        acting_user=_user(request),
+        period=period,
+        by=parse_by(params.get("by")),
+        file_format=file_format,
+    )
+
+
+class Stats(APIView):
+    @extend_schema(
+        summary="De-identified case counts; cells under 11 suppressed",
+        parameters=STATS_PARAMETERS,
+    )
+    def get(self, request: Request) -> Response:
+        return Response(statistics_output(_statistics(request, "json")))
+
+
+class StatsCsv(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        summary="The same counts as CSV",
+        parameters=STATS_PARAMETERS,
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        statistics = _statistics(request, "csv")
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(statistics_csv_rows(statistics))
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        name = f"safestep-stats-{statistics.period.first:%Y-%m}-{statistics.period.last:%Y-%m}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return _no_store(response)
+
+
+# --- the dashboard page --------------------------------------------------------------------
+
+
+def _chart_data(board: Dashboard) -> dict[str, Any]:
+    """What the charts draw: the same numbers as the tables beside them."""
+    pathway_titles = dict(board.pathways)
+    overdue_by_step: dict[str, int] = {}
+    for item in board.overdue:
+        label = f"{item.step_title}"
+        overdue_by_step[label] = overdue_by_step.get(label, 0) + 1
+    return {
+        "open": {
+            "labels": [code for code, _name in board.schools],
+            "datasets": [
+                {
+                    "label": pathway_titles[pathway],
+                    "data": [board.open_cases.get((code, pathway), 0) for code, _ in board.schools],
+                }
+                for pathway, _title in board.pathways
+            ],
+        },
+        "overdue": {
+            "labels": list(overdue_by_step),
+            "datasets": [{"label": "Overdue steps", "data": list(overdue_by_step.values())}],
+        },
+        "monthly": {
+            "labels": [month for month, _counts in board.opened_by_month],
+            "datasets": [
+                {
+                    "label": pathway_titles[pathway],
+                    "data": [counts.get(pathway, 0) for _month, counts in board.opened_by_month],
+                }
+                for pathway, _title in board.pathways
+            ],
+        },
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not may_see_dashboard(user):
+        raise PageForbidden("The dashboard is for site administrators and district coordinators.")
+    now = timezone.now()
+    today = local_today(now)
+    errors: dict[str, list[str]] = {}
+    try:
+        period = parse_period(
+            request.GET.get("from"),
+            request.GET.get("to"),
+            default_first=months_back(month_start(today), 11),
+            default_last=month_end(today),
+        )
+    except ValidationFailed as error:
+        errors = error.errors
+        period = parse_period(
+            None,
+            None,
+            default_first=months_back(month_start(today), 11),
+            default_last=month_end(today),
+        )
+    board = dashboard_for_user(user, period=period, now=now)
+    overdue_by_step: dict[tuple[str, str], int] = {}
+    for item in board.overdue:
+        key = (item.step_id, item.step_title)
+        overdue_by_step[key] = overdue_by_step.get(key, 0) + 1
+    context = {
+        "board": board,
+        "errors": errors,
+        "chart_data": _chart_data(board),
+        "open_rows": [
+            (
+                code,
+                name,
+                [board.open_cases.get((code, pathway), 0) for pathway, _t in board.pathways],
+                board.open_total(school=code),
+            )
+            for code, name in board.schools
+        ],
+        "open_totals": [board.open_total(pathway=pathway) for pathway, _t in board.pathways],
+        "open_total": board.open_total(),
+        "overdue_by_step": [(title, count) for (_id, title), count in overdue_by_step.items()],
+        "monthly_rows": [
+            (
+                month,
+                [counts.get(pathway, 0) for pathway, _t in board.pathways],
+                sum(counts.values()),
+            )
+            for month, counts in board.opened_by_month
+        ],
+        "from_value": f"{period.first:%Y-%m}",
+        "to_value": f"{period.last:%Y-%m}",
+    }
+    return render(request, "reports/dashboard.html", context, status=400 if errors else 200)

@@ -1,0 +1,525 @@
+"""What the case page shows: the case as the protocol sees it, and the forms the user may use.
+
+Everything a person may see comes from ``api.outputs.case_output`` (which already withholds
+police-only details), so the page and the API never disagree about visibility. Which forms
+appear follows the same capability checks the services make; the services still check again
+when a form is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from safestep.accounts.access import Capability, has_capability, may_resolve_step
+from safestep.accounts.models import User
+from safestep.api.outputs import case_output
+from safestep.audit.selectors import case_timeline, event_output, sees_sealed_payloads
+from safestep.cases.models import Case, CaseStatus, CheckInMethod, LinkRelation
+from safestep.cases.selectors import (
+    case_definition,
+    case_notes_for_user,
+    case_own_report,
+    cases_linkable_for_user,
+    checkin_assignee_choices,
+    sees_case_narrative,
+)
+from safestep.protocol import (
+    ANCHOR_SUSPICION_FORMED,
+    FactIs,
+    FieldSpec,
+    Protocol,
+    Step,
+    describe_condition,
+)
+from safestep.web.forms import (
+    ErrorItem,
+    FormField,
+    Option,
+    choice_label,
+    controls_of,
+    error_summary,
+    field_from_spec,
+    format_detail,
+    now_input_value,
+    step_fields,
+)
+
+LINK_RELATION_LABELS: dict[str, Any] = {
+    LinkRelation.RECRUITED: gettext_lazy("This student recruited the other student"),
+    LinkRelation.RECRUITED_BY: gettext_lazy("This student was recruited by the other student"),
+    LinkRelation.SAME_INCIDENT: gettext_lazy("Same incident"),
+    LinkRelation.SIBLING: gettext_lazy("Sibling"),
+    LinkRelation.OTHER: gettext_lazy("Other connection"),
+}
+LINK_RELATION_SHORT: dict[str, Any] = {
+    LinkRelation.RECRUITED: gettext_lazy("recruited"),
+    LinkRelation.RECRUITED_BY: gettext_lazy("was recruited by"),
+    LinkRelation.SAME_INCIDENT: gettext_lazy("same incident as"),
+    LinkRelation.SIBLING: gettext_lazy("sibling of"),
+    LinkRelation.OTHER: gettext_lazy("connected to"),
+}
+CHECK_IN_METHOD_LABELS: dict[str, Any] = {
+    CheckInMethod.IN_PERSON: gettext_lazy("In person"),
+    CheckInMethod.PHONE: gettext_lazy("Phone"),
+    CheckInMethod.VIDEO: gettext_lazy("Video call"),
+    CheckInMethod.OTHER: gettext_lazy("Other"),
+}
+
+# Names of the fields of the case page's own forms, for the error summaries.
+FIELD_LABELS: dict[str, Any] = {
+    "reason": gettext_lazy("Reason"),
+    "outcome": gettext_lazy("Outcome"),
+    "text": gettext_lazy("Note"),
+    "notes": gettext_lazy("Notes"),
+    "method": gettext_lazy("How"),
+    "occurred_at": gettext_lazy("When"),
+    "case": gettext_lazy("Case"),
+    "relation": gettext_lazy("How they are connected"),
+    "pathway": gettext_lazy("Pathway"),
+    "version": gettext_lazy("Version"),
+    "facts": gettext_lazy("Questions"),
+}
+
+
+@dataclass
+class FormState:
+    """What one form on the page shows after it was sent: the input, and what was wrong."""
+
+    posted: QueryDict | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def value(self, name: str, default: str = "") -> str:
+        if self.posted is None:
+            return default
+        return str(self.posted.get(name, default))
+
+
+@dataclass
+class StepView:
+    data: dict[str, Any]  # the step as case_output shows it to this user
+    step: Step
+    anchor: str
+    condition_text: str
+    waiting_on: list[str]
+    recorded: list[tuple[str, str]]
+    can_act: bool
+    can_reopen: bool
+    done_fields: list[FormField] = field(default_factory=list)
+    na_fields: list[FormField] = field(default_factory=list)
+    done_form: FormState = field(default_factory=FormState)
+    na_form: FormState = field(default_factory=FormState)
+    reopen_form: FormState = field(default_factory=FormState)
+    done_errors: list[ErrorItem] = field(default_factory=list)
+    na_errors: list[ErrorItem] = field(default_factory=list)
+    reopen_errors: list[ErrorItem] = field(default_factory=list)
+    occurred_value: str = ""
+    is_plan: bool = False  # resolved by setting a check-in plan
+    open_form: bool = False  # the form starts unfolded
+
+    @property
+    def open_not_applicable(self) -> bool:
+        return self.na_form.posted is not None
+
+    @property
+    def open_reopen(self) -> bool:
+        return self.reopen_form.posted is not None
+
+
+@dataclass
+class FactView:
+    id: str
+    question: str
+    help: str
+    value: bool | None
+    decides: list[str]
+    reason_required_when: bool | None
+    options: list[Option]
+
+
+@dataclass
+class ClockView:
+    code: str
+    title: str
+    state: str
+    due_at: str | None
+    overdue: bool
+    resolved_at: str | None
+
+
+def describe_event(event: dict[str, Any], steps: dict[str, str]) -> str:
+    """One line of the timeline, in words."""
+    action = event["action"]
+    payload = event.get("payload") or {}
+    sensitive = event.get("sensitive") or {}
+    step = steps.get(event.get("step") or "", event.get("step") or "")
+    reason = sensitive.get("reason") or payload.get("reason") or ""
+    if action == "case.open":
+        text = _("Opened the case on pathway “%(pathway)s”.") % {
+            "pathway": choice_label(payload.get("pathway", ""))
+        }
+    elif action == "case.read":
+        text = _("Viewed the case.")
+    elif action == "case.facts_set":
+        answers = ", ".join(
+            f"{choice_label(name)}: {_('yes') if value else (_('no') if value is False else '—')}"
+            for name, value in (payload.get("facts") or {}).items()
+        )
+        text = _("Answered: %(answers)s.") % {"answers": answers}
+    elif action == "step.complete":
+        text = _("Recorded %(step)s as done.") % {"step": step}
+    elif action == "step.not_applicable":
+        text = _("Recorded that %(step)s does not apply.") % {"step": step}
+    elif action == "step.reopen":
+        text = _("Reopened %(step)s.") % {"step": step}
+    elif action == "case.escalate":
+        text = _("Moved the case from “%(source)s” to “%(target)s”.") % {
+            "source": choice_label(payload.get("from", "")),
+            "target": choice_label(payload.get("to", "")),
+        }
+    elif action == "case.link":
+        text = _("Linked this case to another case.")
+    elif action == "checkin.plan_set":
+        text = _("Set the check-ins: every %(days)s days, kept by %(person)s.") % {
+            "days": payload.get("every_days", "?"),
+            "person": payload.get("assignee", "?"),
+        }
+    elif action == "checkin.record":
+        text = _("Recorded a check-in.")
+    elif action == "note.add":
+        text = _("Added a note.")
+    elif action == "case.close":
+        text = _("Closed the case.")
+    elif action == "case.reopen":
+        text = _("Reopened the case.")
+    else:
+        text = action
+    if reason:
+        text += " " + _("Reason: %(reason)s") % {"reason": reason}
+    return text
+
+
+def _condition_text(definition: Protocol, step: Step) -> str:
+    condition = step.condition
+    if condition is None:
+        return ""
+    if isinstance(condition, FactIs):
+        try:
+            question = definition.fact(condition.fact).question
+        except KeyError:
+            question = condition.fact
+        answer = _("yes") if condition.value else _("no")
+        return _("Only if the answer to “%(question)s” is %(answer)s.") % {
+            "question": question,
+            "answer": answer,
+        }
+    return _("Only if %(condition)s.") % {"condition": describe_condition(condition)}
+
+
+def _recorded(step: Step, details: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not details:
+        return []
+    specs: dict[str, FieldSpec] = {spec.name: spec for spec in step.fields}
+    shown = []
+    for name, value in details.items():
+        spec = specs.get(name)
+        shown.append((spec.label if spec else name, format_detail(spec, value)))
+    return shown
+
+
+def _assignee_pairs(case: Case) -> list[tuple[str, str]]:
+    return [
+        (
+            person.username,
+            f"{person.get_full_name() or person.username} · {person.get_role_display()}",
+        )
+        for person in checkin_assignee_choices(case)
+    ]
+
+
+def plan_fields(
+    step: Step | None, case: Case, state: FormState, initial: dict[str, Any]
+) -> list[FormField]:
+    """The check-in plan form: the recurring step's declared fields, or the plan's own."""
+    every = FieldSpec(
+        name="every_days",
+        label=_("Check in every (days)"),
+        type="integer",
+        required=True,
+        minimum=1,
+        maximum=90,
+    )
+    assignee = FieldSpec(
+        name="assignee", label=_("Person responsible for check-ins"), type="user", required=True
+    )
+    specs = list(step.fields) if step is not None and step.fields else [every, assignee]
+    controls = []
+    for spec in specs:
+        controls.append(
+            field_from_spec(
+                spec,
+                prefix="plan",
+                required=True,
+                posted=state.posted,
+                initial=initial,
+                errors=state.errors.get(spec.name, ()),
+                choices_override=_assignee_pairs(case) if spec.type == "user" else None,
+            )
+        )
+    return controls
+
+
+def build_case_context(
+    user: User,
+    case: Case,
+    *,
+    forms: dict[str, FormState] | None = None,
+    show_all_events: bool = False,
+) -> dict[str, Any]:
+    """Everything the case page and its fragment render."""
+    forms = forms or {}
+    data = case_output(user, case)
+    definition = case_definition(case)
+    pathway = definition.pathway(case.pathway)
+    is_open = case.status == CaseStatus.OPEN
+    narrative = sees_case_narrative(user)
+    codes = {step.id: step.code for step in pathway.steps}
+
+    own_report = case_own_report(case) if narrative else None
+    plan_exists = data["check_in_plan"] is not None
+    plan_state = forms.get("plan", FormState())
+    plan_in_step = False
+
+    steps: list[StepView] = []
+    for step_data, step in zip(data["steps"], pathway.steps, strict=True):
+        state = step_data["state"]
+        can_act = (
+            is_open
+            and state == "pending"
+            and has_capability(user, Capability.CASE_READ)
+            and may_resolve_step(user, step.actor_roles)
+        )
+        view = StepView(
+            data=step_data,
+            step=step,
+            anchor=f"step-{step.id}",
+            condition_text=_condition_text(definition, step),
+            waiting_on=[codes.get(item, item) for item in step_data["waiting_on"]],
+            recorded=_recorded(step, step_data["details"]),
+            can_act=can_act,
+            can_reopen=is_open
+            and state in ("done", "not_applicable")
+            and has_capability(user, Capability.STEP_REOPEN),
+            is_plan=step.recurring,
+        )
+        if can_act and step.recurring:
+            if has_capability(user, Capability.CHECKIN_PLAN) and not plan_exists:
+                plan_in_step = True
+                view.done_fields = plan_fields(step, case, plan_state, {})
+                view.done_form = plan_state
+                view.done_errors = error_summary(plan_state.errors, controls_of(view.done_fields))
+            else:
+                view.can_act = False
+        elif can_act:
+            done = forms.get(f"step:{step.id}:done", FormState())
+            not_applicable = forms.get(f"step:{step.id}:na", FormState())
+            initial: dict[str, Any] = {}
+            if step.id == "cws_report" and own_report:
+                # The reporter's own call pre-fills the report step (reference.md).
+                initial = dict(own_report)
+            view.done_form, view.na_form = done, not_applicable
+            view.done_fields = step_fields(
+                step,
+                prefix=f"done-{step.id}",
+                resolution="done",
+                posted=done.posted,
+                initial=initial,
+                errors=done.errors,
+            )
+            controls = controls_of(view.done_fields, key_prefix="details.")
+            controls["occurred_at"] = (f"done-{step.id}-occurred_at", _("When it happened"))
+            view.done_errors = error_summary(done.errors, controls)
+            view.occurred_value = done.value("occurred_at", now_input_value())
+            if step.may_not_apply:
+                view.na_fields = step_fields(
+                    step,
+                    prefix=f"na-{step.id}",
+                    resolution="not_applicable",
+                    posted=not_applicable.posted,
+                    errors=not_applicable.errors,
+                    only_required=True,
+                )
+                controls = controls_of(view.na_fields, key_prefix="details.")
+                controls["reason"] = (f"na-{step.id}-reason", _("Why it does not apply"))
+                view.na_errors = error_summary(not_applicable.errors, controls)
+        if view.can_reopen:
+            view.reopen_form = forms.get(f"step:{step.id}:reopen", FormState())
+            view.reopen_errors = error_summary(
+                view.reopen_form.errors,
+                {"reason": (f"reopen-{step.id}-reason", _("Why reopen it"))},
+            )
+        steps.append(view)
+
+    # Unfold the form someone just sent (to show what was wrong), else the first step the
+    # user can act on: the page opens on the next thing to do.
+    sent = [
+        view for view in steps if view.can_act and (view.done_form.posted or view.na_form.posted)
+    ]
+    actionable = [view for view in steps if view.can_act]
+    if sent:
+        sent[0].open_form = True
+    elif actionable:
+        actionable[0].open_form = True
+
+    clocks = [
+        ClockView(
+            code=view.step.code,
+            title=view.step.title,
+            state=view.data["state"],
+            due_at=view.data["due_at"],
+            overdue=view.data["overdue"],
+            resolved_at=view.data["resolved_at"],
+        )
+        for view in steps
+        if view.step.deadline is not None and view.step.deadline.anchor == ANCHOR_SUSPICION_FORMED
+    ]
+
+    facts_state = forms.get("facts", FormState())
+    facts = []
+    for fact in definition.facts:
+        value = data["facts"].get(fact.id)
+        chosen = facts_state.value(fact.id, {True: "yes", False: "no", None: ""}[value])
+        decides = [
+            step.code
+            for step in pathway.steps
+            if isinstance(step.condition, FactIs) and step.condition.fact == fact.id
+        ]
+        facts.append(
+            FactView(
+                id=fact.id,
+                question=fact.question,
+                help=fact.help,
+                value=value,
+                decides=decides,
+                reason_required_when=fact.reason_required_when,
+                options=[
+                    Option("yes", _("Yes"), chosen == "yes"),
+                    Option("no", _("No"), chosen == "no"),
+                    Option("", _("Not decided yet"), chosen == ""),
+                ],
+            )
+        )
+
+    escalations = []
+    for escalation in definition.escalations:
+        if escalation.from_pathway != case.pathway:
+            continue
+        target = definition.pathway(escalation.to_pathway)
+        escalations.append(
+            {
+                "to": target,
+                "title": escalation.title,
+                "carries": [codes[item] for item in escalation.carries if item in codes],
+                "new_steps": [
+                    step.code for step in target.steps if step.id not in pathway.step_ids
+                ],
+            }
+        )
+
+    linkable = (
+        cases_linkable_for_user(user, case)
+        if is_open and has_capability(user, Capability.CASE_LINK)
+        else []
+    )
+    plan_state_for_section = FormState() if plan_in_step else plan_state
+    plan = data["check_in_plan"]
+    section_plan_fields = plan_fields(
+        None,
+        case,
+        plan_state_for_section,
+        {"every_days": plan["every_days"], "assignee": plan["assignee"]} if plan else {},
+    )
+
+    events = []
+    step_names = {
+        step.id: f"{step.code} {step.title}" for item in definition.pathways for step in item.steps
+    } | {step.id: f"{step.code} {step.title}" for step in pathway.steps}
+    if narrative:
+        with_sealed = sees_sealed_payloads(user)
+        for event in case_timeline(case.pk):
+            if event.action == "case.read" and not show_all_events:
+                continue
+            shown = event_output(event, with_sealed=with_sealed)
+            shown["text"] = describe_event(shown, step_names)
+            events.append(shown)
+
+    forms_errors = {
+        key: error_summary(
+            state.errors,
+            {
+                name: (f"{key}-{name.removeprefix('facts.')}", str(FIELD_LABELS.get(name, name)))
+                for name in state.errors
+            },
+        )
+        for key, state in forms.items()
+        if not key.startswith("step:") and key != "plan"
+    }
+    unresolved = [
+        {"code": view.step.code, "title": view.step.title, "anchor": view.anchor}
+        for view in steps
+        if view.data["state"] in ("pending", "waiting")
+    ]
+    return {
+        "case": data,
+        "case_row": case,
+        "definition": definition,
+        "pathway": pathway,
+        "is_open": is_open,
+        "narrative": narrative,
+        "steps": steps,
+        "clocks": clocks,
+        "facts": facts,
+        "facts_form": facts_state,
+        "escalations": escalations,
+        "links": [
+            {**link, "label": LINK_RELATION_SHORT.get(link["relation"], link["relation"])}
+            for link in data["links"]
+        ],
+        "linkable": linkable,
+        "relations": [(value, LINK_RELATION_LABELS[value]) for value in LinkRelation.values],
+        "plan_in_step": plan_in_step,
+        "plan_fields": section_plan_fields,
+        "plan_errors": error_summary(
+            plan_state_for_section.errors, controls_of(section_plan_fields)
+        ),
+        "check_in_methods": [
+            (value, CHECK_IN_METHOD_LABELS[value]) for value in CheckInMethod.values
+        ],
+        "check_ins": [
+            {**item, "method_label": CHECK_IN_METHOD_LABELS.get(item["method"], item["method"])}
+            for item in data["check_ins"]
+        ],
+        "notes": case_notes_for_user(user, case),
+        "events": events,
+        "show_all_events": show_all_events,
+        "unresolved": unresolved,
+        "forms": forms,
+        "form_errors": forms_errors,
+        "now_value": now_input_value(),
+        "can": {
+            "facts": is_open and has_capability(user, Capability.CASE_SET_FACTS),
+            "escalate": is_open
+            and bool(escalations)
+            and has_capability(user, Capability.CASE_ESCALATE),
+            "link": is_open and has_capability(user, Capability.CASE_LINK),
+            "plan": is_open and has_capability(user, Capability.CHECKIN_PLAN),
+            "check_in": is_open and plan_exists and has_capability(user, Capability.CHECKIN_RECORD),
+            "note": is_open and has_capability(user, Capability.NOTE_ADD),
+            "close": is_open and has_capability(user, Capability.CASE_CLOSE),
+            "reopen": not is_open and has_capability(user, Capability.CASE_REOPEN),
+        },
+    }

@@ -1,0 +1,61 @@
+/* SafeStep's own script. Every page works without it; it only makes pages smoother:
+   focus follows what changed after htmx swaps part of a page, failures are said out loud,
+   and the "Print a summary" button appears. No inline script anywhere (strict CSP). */
+(function () {
+  "use strict";
+
+  function focusMarked(root) {
+    var target = (root || document).querySelector("[data-focus]");
+    if (!target) {
+      return;
+    }
+    target.removeAttribute("data-focus");
+    if (!target.hasAttribute("tabindex")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus({ preventScroll: false });
+  }
+
+  function say(message) {
+    var live = document.getElementById("live");
+    if (!live || !message) {
+      return;
+    }
+    var line = document.createElement("p");
+    line.className = "message message-error";
+    line.textContent = message;
+    live.replaceChildren(line);
+    live.scrollIntoView({ block: "nearest" });
+  }
+
+  function setUpPrint(root) {
+    (root || document).querySelectorAll("[data-print]").forEach(function (button) {
+      if (button.hasAttribute("data-ready")) {
+        return;
+      }
+      button.setAttribute("data-ready", "");
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        window.print();
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpPrint(document);
+    focusMarked(document);
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    setUpPrint(document);
+    focusMarked(document);
+  });
+
+  document.addEventListener("htmx:responseError", function () {
+    say(document.body.getAttribute("data-failed") || "");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    say(document.body.getAttribute("data-offline") || "");
+  });
+})();

@@ -1,0 +1,135 @@
+"""Small template helpers: times in the district's zone, state and role names, optional links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy, ngettext
+
+from safestep.accounts.models import Role
+from safestep.web.forms import MOMENT_FORMAT
+from safestep.web.forms import choice_label as _choice_label
+from safestep.web.navigation import NavLink, nav_links
+
+register = template.Library()
+
+
+STATE_LABELS: dict[str, Any] = {
+    "pending": gettext_lazy("To do"),
+    "waiting": gettext_lazy("Waiting for another step"),
+    "done": gettext_lazy("Done"),
+    "not_applicable": gettext_lazy("Does not apply"),
+    "not_required": gettext_lazy("Not required"),
+    "check_in": gettext_lazy("Check-in due"),
+}
+
+
+def as_moment(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@register.simple_tag
+def when(value: object) -> SafeString | str:
+    """A time, in the district's zone, inside a machine-readable <time> element."""
+    moment = as_moment(value)
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return format_html(
+        '<time datetime="{}">{}</time>', local.isoformat(), format_date(local, MOMENT_FORMAT)
+    )
+
+
+@register.filter
+def hours_until(value: object) -> int | None:
+    """Whole hours from now until VALUE; negative once it has passed."""
+    moment = as_moment(value)
+    if moment is None:
+        return None
+    seconds = (moment - timezone.now()).total_seconds()
+    return int(seconds // 3600) if seconds >= 0 else -int(-seconds // 3600)
+
+
+@register.filter
+def time_left(value: object) -> str:
+    """ "31 hours left", "overdue by 5 hours", in words people read at a glance."""
+    hours = hours_until(value)
+    if hours is None:
+        return ""
+    if hours >= 48:
+        days = hours // 24
+        return ngettext("%(count)d day left", "%(count)d days left", days) % {"count": days}
+    if hours >= 0:
+        return ngettext("%(count)d hour left", "%(count)d hours left", hours) % {"count": hours}
+    late = -hours
+    if late >= 48:
+        days = late // 24
+        return ngettext("overdue by %(count)d day", "overdue by %(count)d days", days) % {
+            "count": days
+        }
+    return ngettext("overdue by %(count)d hour", "overdue by %(count)d hours", late) % {
+        "count": late
+    }
+
+
+@register.filter
+def state_label(state: object) -> str:
+    return str(STATE_LABELS.get(str(state), str(state)))
+
+
+@register.filter
+def role_label(role: object) -> str:
+    try:
+        return str(Role(str(role)).label)
+    except ValueError:
+        return str(role)
+
+
+@register.filter
+def roles_label(roles: object) -> str:
+    if not isinstance(roles, list | tuple):
+        return ""
+    return ", ".join(role_label(role) for role in roles)
+
+
+@register.filter
+def choice_label(value: object) -> str:
+    return _choice_label(value)
+
+
+@register.filter
+def get(mapping: object, key: object) -> object:
+    if isinstance(mapping, dict):
+        return mapping.get(key)
+    return None
+
+
+@register.simple_tag
+def optional_url(*names: str) -> str:
+    """The first of NAMES that resolves, or "" when none does (a page not installed)."""
+    for name in names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+@register.simple_tag(takes_context=True)
+def navigation(context: template.Context) -> list[NavLink]:
+    request = context.get("request")
+    return nav_links(request) if request is not None else []

@@ -1,0 +1,89 @@
+"""Helpers for the browser tests: one signed-in page per person, and the accessibility check."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from axe_playwright_python.sync_playwright import Axe
+
+from safestep.web.tests.signin import sign_in
+
+DESKTOP = {"width": 1366, "height": 768}  # a school Chromebook
+PHONE = {"width": 390, "height": 844}
+# Impacts that fail a page (WCAG 2.1 AA): axe-core's two most severe levels.
+FAILING_IMPACTS = ("serious", "critical")
+
+_axe = Axe()
+
+
+def assert_accessible(page: Any, where: str = "") -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    results = _axe.run(
+        page,
+        options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            "resultTypes": ["violations"],
+        },
+    )
+    failing = [
+        violation
+        for violation in results.response["violations"]
+        if violation.get("impact") in FAILING_IMPACTS
+    ]
+    described = "\n".join(
+        f"- {item['id']} ({item['impact']}): {item['help']} at "
+        + "; ".join(" ".join(node["target"]) for node in item["nodes"][:3])
+        for item in failing
+    )
+    assert not failing, f"accessibility violations on {where or page.url}:\n{described}"
+
+
+class People:
+    """Signed-in pages by username, each in its own browser context (its own cookies)."""
+
+    def __init__(self, browser: Any, live_server: Any) -> None:
+        self.browser = browser
+        self.live_server = live_server
+        self.contexts: list[Any] = []
+        self.pages: dict[str, Any] = {}
+
+    def page(
+        self,
+        username: str | None = None,
+        *,
+        viewport: dict[str, int] | None = None,
+        javascript: bool = True,
+    ) -> Any:
+        key = f"{username}:{viewport}:{javascript}"
+        if key not in self.pages:
+            context = self.browser.new_context(
+                viewport=viewport or DESKTOP, java_script_enabled=javascript
+            )
+            self.contexts.append(context)
+            page = context.new_page()
+            if username is not None:
+                sign_in(page, self.live_server, username)
+            self.pages[key] = page
+        return self.pages[key]
+
+    def url(self, path: str) -> str:
+        return f"{self.live_server.url}{path}"
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+def screenshot_dir() -> Path | None:
+    """Where to write the documentation's screenshots (``SAFESTEP_SCREENSHOTS``), if asked."""
+    target = os.environ.get("SAFESTEP_SCREENSHOTS")
+    return Path(target) if target else None
+
+
+def snap(page: Any, name: str, *, full_page: bool = False) -> None:
+    target = screenshot_dir()
+    if target is not None:
+        target.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target / f"{name}.png"), full_page=full_page)

@@ -1,0 +1,399 @@
+"""The case page and every form on it. Each write is one service call.
+
+A form that is sent answers, without JavaScript, with a redirect back to the case (or the
+page again with the problems marked); with htmx, with the case body as a fragment. A stale
+version never overwrites: the page comes back with the current state and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.models import User
+from safestep.api.outputs import case_summary_output
+from safestep.cases import services
+from safestep.cases.models import Case, CaseStatus
+from safestep.cases.selectors import (
+    case_definition,
+    case_find_for_user,
+    case_get_for_user,
+    case_list_for_user,
+)
+from safestep.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+)
+from safestep.protocol import Step
+from safestep.web.case_page import FormState, build_case_context
+from safestep.web.forms import details_from_post, moment_from_post
+from safestep.web.pages import acting_user, is_htmx, render_page
+
+CASE_TEMPLATE = "web/case_detail.html"
+CASE_FRAGMENT = "web/case/_body.html"
+
+STALE_NOTICE = gettext_lazy(
+    "Someone else changed this case since you opened it. Nothing you sent was saved. "
+    "Here is the current state: check it, then send your change again if it still applies."
+)
+
+
+def _case_or_404(user: User, case_id: int, *, audit_read: bool = True) -> Case:
+    try:
+        return case_get_for_user(user, case_id, channel="page", audit_read=audit_read)
+    except NotFound:
+        raise Http404("No such case") from None
+
+
+@login_required
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    if not has_capability(user, Capability.CASE_READ):
+        raise Http404("No cases for this role")
+    status = request.GET.get("status", CaseStatus.OPEN)
+    if status not in (*CaseStatus.values, "all"):
+        status = CaseStatus.OPEN
+    cases = case_list_for_user(user, status=None if status == "all" else status)[:500]
+    return render_page(
+        request,
+        "web/case_list.html",
+        {
+            "cases": [case_summary_output(user, case) for case in cases],
+            "status": status,
+            "statuses": [
+                ("open", _("Open")),
+                ("closed", _("Closed")),
+                ("all", _("All")),
+            ],
+        },
+    )
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = acting_user(request)
+    case = _case_or_404(user, case_id)
+    context = build_case_context(user, case, show_all_events=request.GET.get("events") == "all")
+    return render_page(request, CASE_TEMPLATE, context, fragment=CASE_FRAGMENT)
+
+
+def _version(posted: QueryDict) -> int:
+    raw = str(posted.get("version", "")).strip()
+    if not raw.isdigit():
+        raise ValidationFailed({"version": [_("The form lost track of the case's version.")]})
+    return int(raw)
+
+
+def _answer(
+    request: HttpRequest,
+    user: User,
+    case_id: int,
+    *,
+    status: int,
+    forms: dict[str, FormState] | None = None,
+    notice: str = "",
+    done: str = "",
+    done_anchor: str = "",
+) -> HttpResponse:
+    # Re-read after the attempt: the page shows what is stored now. The write (or this
+    # refused attempt) is not a new read of the case worth a second audit event.
+    case = _case_or_404(user, case_id, audit_read=False)
+    context = build_case_context(user, case, forms=forms)
+    context["notice"] = notice
+    context["done_message"] = done
+    context["done_anchor"] = done_anchor
+    return render_page(request, CASE_TEMPLATE, context, fragment=CASE_FRAGMENT, status=status)
+
+
+def _write(
+    request: HttpRequest,
+    case_id: int,
+    *,
+    form: str,
+    anchor: str,
+    action: Callable[[User, QueryDict], str],
+) -> HttpResponse:
+    """Run ACTION (one service call) and answer with the outcome, whatever it was."""
+    user = acting_user(request)
+    posted = request.POST
+    try:
+        message = action(user, posted)
+    except ValidationFailed as error:
+        state = FormState(posted=posted.copy(), errors=error.errors)
+        return _answer(request, user, case_id, status=400, forms={form: state})
+    except StaleVersion:
+        # Keep what they typed (a version field is refreshed by the page itself).
+        state = FormState(posted=posted.copy())
+        return _answer(
+            request, user, case_id, status=409, forms={form: state}, notice=str(STALE_NOTICE)
+        )
+    except Conflict as error:
+        unresolved = error.extra.get("unresolved")
+        detail = error.detail
+        if isinstance(unresolved, list):
+            detail = _("These steps are not resolved yet: %(steps)s.") % {
+                "steps": ", ".join(_step_codes(user, case_id, unresolved))
+            }
+        state = FormState(posted=posted.copy(), errors={"__all__": [detail]})
+        return _answer(request, user, case_id, status=409, forms={form: state})
+    except PermissionDenied as error:
+        state = FormState(posted=posted.copy(), errors={"__all__": [error.detail]})
+        return _answer(request, user, case_id, status=403, forms={form: state})
+    except NotFound:
+        raise Http404("No such case") from None
+    if is_htmx(request):
+        return _answer(request, user, case_id, status=200, done=message, done_anchor=anchor)
+    messages.success(request, message)
+    return redirect(reverse("web:case", args=[case_id]) + f"#{anchor}")
+
+
+def _step_codes(user: User, case_id: int, step_ids: list[str]) -> list[str]:
+    case = _case_or_404(user, case_id, audit_read=False)
+    pathway = case_definition(case).pathway(case.pathway)
+    return [
+        f"{pathway.step(item).code} {pathway.step(item).title}" if pathway.has_step(item) else item
+        for item in step_ids
+    ]
+
+
+def _step_of(user: User, case_id: int, step_id: str) -> Step:
+    case = _case_or_404(user, case_id, audit_read=False)
+    pathway = case_definition(case).pathway(case.pathway)
+    if not pathway.has_step(step_id):
+        raise Http404("No such step")
+    return pathway.step(step_id)
+
+
+@login_required
+@require_POST
+def step_complete(request: HttpRequest, case_id: int, step_id: str) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        step = _step_of(user, case_id, step_id)
+        details, problems = details_from_post(step, posted)
+        occurred_at = moment_from_post(posted, "occurred_at", problems)
+        if problems or occurred_at is None:
+            raise ValidationFailed(problems)
+        services.step_complete(
+            acting_user=user,
+            case_id=case_id,
+            step_id=step.id,
+            occurred_at=occurred_at,
+            details=details,
+            expected_version=_version(posted),
+        )
+        return _("%(code)s is recorded as done.") % {"code": step.code}
+
+    return _write(
+        request, case_id, form=f"step:{step_id}:done", anchor=f"step-{step_id}", action=action
+    )
+
+
+@login_required
+@require_POST
+def step_not_applicable(request: HttpRequest, case_id: int, step_id: str) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        step = _step_of(user, case_id, step_id)
+        details, problems = details_from_post(step, posted)
+        if problems:
+            raise ValidationFailed(problems)
+        services.step_mark_not_applicable(
+            acting_user=user,
+            case_id=case_id,
+            step_id=step.id,
+            reason=str(posted.get("reason", "")),
+            details=details,
+            expected_version=_version(posted),
+        )
+        return _("%(code)s is recorded as not applying, with your reason.") % {"code": step.code}
+
+    return _write(
+        request, case_id, form=f"step:{step_id}:na", anchor=f"step-{step_id}", action=action
+    )
+
+
+@login_required
+@require_POST
+def step_reopen(request: HttpRequest, case_id: int, step_id: str) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        step = _step_of(user, case_id, step_id)
+        services.step_reopen(
+            acting_user=user,
+            case_id=case_id,
+            step_id=step.id,
+            reason=str(posted.get("reason", "")),
+            expected_version=_version(posted),
+        )
+        return _("%(code)s is open again; the earlier record is kept.") % {"code": step.code}
+
+    return _write(
+        request, case_id, form=f"step:{step_id}:reopen", anchor=f"step-{step_id}", action=action
+    )
+
+
+_ANSWERS: dict[str, bool | None] = {"yes": True, "no": False, "": None}
+
+
+@login_required
+@require_POST
+def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        case = _case_or_404(user, case_id, audit_read=False)
+        current = {fact.fact_id: fact.value for fact in case.facts.all()}
+        changed: dict[str, bool | None] = {}
+        for fact in case_definition(case).facts:
+            if fact.id not in posted:
+                continue
+            answer = _ANSWERS.get(str(posted.get(fact.id)))
+            if answer != current.get(fact.id):
+                changed[fact.id] = answer
+        if not changed:
+            return _("No answer changed.")
+        services.case_facts_set(
+            acting_user=user,
+            case_id=case_id,
+            facts=changed,
+            reason=str(posted.get("reason", "")),
+            expected_version=_version(posted),
+        )
+        return _("Your answers are saved.")
+
+    return _write(request, case_id, form="facts", anchor="facts", action=action)
+
+
+@login_required
+@require_POST
+def case_escalate(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        services.case_escalate(
+            acting_user=user,
+            case_id=case_id,
+            pathway=str(posted.get("pathway", "")),
+            reason=str(posted.get("reason", "")),
+            expected_version=_version(posted),
+        )
+        return _("The case has moved to its new pathway; the work already done is kept.")
+
+    return _write(request, case_id, form="escalate", anchor="top", action=action)
+
+
+@login_required
+@require_POST
+def case_link(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        reference = str(posted.get("case", "")).strip()
+        if not reference:
+            raise ValidationFailed({"case": [_("Give the other case's reference.")]})
+        try:
+            other = case_find_for_user(user, reference)
+        except NotFound:
+            raise ValidationFailed(
+                {"case": [_("No case %(reference)s.") % {"reference": reference}]}
+            ) from None
+        services.case_link(
+            acting_user=user,
+            case_id=case_id,
+            other_case_id=other.pk,
+            relation=str(posted.get("relation", "")),
+        )
+        return _("The cases are linked.")
+
+    return _write(request, case_id, form="link", anchor="links", action=action)
+
+
+@login_required
+@require_POST
+def checkin_plan(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        raw_days = str(posted.get("every_days", "")).strip()
+        if not raw_days.isdigit():
+            raise ValidationFailed({"every_days": [_("A whole number of days from 1 to 90.")]})
+        services.checkin_plan_set(
+            acting_user=user,
+            case_id=case_id,
+            every_days=int(raw_days),
+            assignee=str(posted.get("assignee", "")),
+            expected_version=_version(posted),
+        )
+        return _("The check-in plan is saved.")
+
+    return _write(request, case_id, form="plan", anchor="check-ins", action=action)
+
+
+@login_required
+@require_POST
+def checkin_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        problems: dict[str, list[str]] = {}
+        occurred_at = moment_from_post(posted, "occurred_at", problems)
+        if problems or occurred_at is None:
+            raise ValidationFailed(problems)
+        services.checkin_record(
+            acting_user=user,
+            case_id=case_id,
+            occurred_at=occurred_at,
+            method=str(posted.get("method", "")),
+            notes=str(posted.get("notes", "")),
+            expected_version=None,
+        )
+        return _("The check-in is recorded.")
+
+    return _write(request, case_id, form="checkin", anchor="check-ins", action=action)
+
+
+@login_required
+@require_POST
+def note_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        services.note_add(
+            acting_user=user,
+            case_id=case_id,
+            text=str(posted.get("text", "")),
+            expected_version=None,
+        )
+        return _("The note is added.")
+
+    return _write(request, case_id, form="note", anchor="notes", action=action)
+
+
+@login_required
+@require_POST
+def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        services.case_close(
+            acting_user=user,
+            case_id=case_id,
+            outcome=str(posted.get("outcome", "")),
+            expected_version=_version(posted),
+        )
+        return _("The case is closed.")
+
+    return _write(request, case_id, form="close", anchor="top", action=action)
+
+
+@login_required
+@require_POST
+def case_reopen(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        services.case_reopen(
+            acting_user=user,
+            case_id=case_id,
+            reason=str(posted.get("reason", "")),
+            expected_version=_version(posted),
+        )
+        return _("The case is open again.")
+
+    return _write(request, case_id, form="reopen", anchor="top", action=action)

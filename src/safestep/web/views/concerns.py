@@ -1,0 +1,337 @@
+"""Reporting a concern, and the triage queue where site administrators act on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.models import School, User
+from safestep.cases import services
+from safestep.cases.selectors import (
+    concern_own_list,
+    concern_triage_queue_for_user,
+    student_search_for_user,
+    student_visible_for_user,
+)
+from safestep.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from safestep.definitions.selectors import definition_of, protocol_current
+from safestep.protocol import Protocol
+from safestep.web.forms import error_summary, moment_from_post, now_input_value
+from safestep.web.pages import acting_user, render_page
+
+# Where each problem a service names is shown on the concern form: (control id, label).
+CONCERN_CONTROLS: dict[str, tuple[str, Any]] = {
+    "school": ("school", gettext_lazy("School")),
+    "student": ("student-search", gettext_lazy("Student")),
+    "student.sis_id": ("sis_id", gettext_lazy("Student's SIS id")),
+    "student.first_name": ("first_name", gettext_lazy("Student's first name")),
+    "student.last_name": ("last_name", gettext_lazy("Student's last name")),
+    "observed_at": ("observed_at", gettext_lazy("When you saw it")),
+    "description": ("description", gettext_lazy("What you saw or heard")),
+    "indicators": ("indicators", gettext_lazy("What you noticed")),
+    "own_report": ("own_agency", gettext_lazy("Your own report")),
+    "own_report.agency": ("own_agency", gettext_lazy("Agency you reported to")),
+    "own_report.phoned_at": ("own_phoned_at", gettext_lazy("When you phoned")),
+    "own_report.reference": ("own_reference", gettext_lazy("Their reference number")),
+}
+OWN_REPORT_AGENCIES: list[tuple[str, Any]] = [
+    ("cws", gettext_lazy("Child Welfare Services (CWS)")),
+    ("sdpd", gettext_lazy("San Diego Police Department (SDPD)")),
+    ("sheriff", gettext_lazy("Sheriff")),
+    ("other_law_enforcement", gettext_lazy("Other law enforcement")),
+]
+
+
+def _controls() -> dict[str, tuple[str, str]]:
+    return {key: (target, str(label)) for key, (target, label) in CONCERN_CONTROLS.items()}
+
+
+def _field_errors(errors: dict[str, list[str]]) -> dict[str, str]:
+    """Messages by the id of the control they belong to, to show next to it."""
+    shown: dict[str, list[str]] = {}
+    for key, messages_ in errors.items():
+        target = CONCERN_CONTROLS.get(key, ("", ""))[0]
+        if target:
+            shown.setdefault(target, []).extend(messages_)
+    return {target: " ".join(items) for target, items in shown.items()}
+
+
+def _current_protocol() -> Protocol:
+    return definition_of(protocol_current(services.DEFAULT_PROTOCOL_ID))
+
+
+def _schools_for(user: User) -> list[School]:
+    # Their own schools first: the usual case is reporting at the school where they work.
+    own = list(user.schools.all())
+    others = list(School.objects.exclude(pk__in=[school.pk for school in own]))
+    return own + others
+
+
+def _searches_students(user: User) -> bool:
+    return has_capability(user, Capability.CASE_READ) or has_capability(
+        user, Capability.CONCERN_TRIAGE
+    )
+
+
+def _concern_context(
+    user: User, form: QueryDict | None, errors: dict[str, list[str]], matches: list[Any] | None
+) -> dict[str, Any]:
+    definition = _current_protocol()
+    groups: dict[str, list[Any]] = {}
+    for indicator in definition.indicators:
+        groups.setdefault(indicator.group, []).append(indicator)
+    values = form if form is not None else QueryDict()
+    schools = _schools_for(user)
+    return {
+        "schools": schools,
+        "school_code": values.get("school", schools[0].code if schools else ""),
+        "indicator_groups": [
+            (INDICATOR_GROUP_LABELS.get(group, group.capitalize()), items)
+            for group, items in groups.items()
+        ],
+        "chosen_indicators": values.getlist("indicators"),
+        "form": values,
+        "field_errors": _field_errors(errors),
+        "summary": error_summary(errors, _controls()),
+        "searches_students": _searches_students(user),
+        "matches": matches,
+        "picked": values.get("student_pick", ""),
+        "observed_value": values.get("observed_at", ""),
+        "now_value": now_input_value(),
+        "agencies": OWN_REPORT_AGENCIES,
+        "own_report_open": bool(values.get("own_agency") or values.get("own_phoned_at")),
+    }
+
+
+INDICATOR_GROUP_LABELS: dict[str, Any] = {
+    "behavioral": gettext_lazy("Behavior"),
+    "physical": gettext_lazy("Physical signs"),
+    "social": gettext_lazy("Relationships and social life"),
+    "school": gettext_lazy("At school"),
+}
+
+
+def _student_input(user: User, form: QueryDict) -> services.StudentInput:
+    picked = str(form.get("student_pick", "")).strip()
+    if picked and picked != "new" and _searches_students(user):
+        student = student_visible_for_user(
+            user, school_code=str(form.get("school", "")), sis_id=picked
+        )
+        if student is None:
+            raise ValidationFailed({"student": [_("Choose the student again.")]})
+        return services.StudentInput(
+            sis_id=student.sis_id, first_name=student.first_name, last_name=student.last_name
+        )
+    return services.StudentInput(
+        sis_id=str(form.get("sis_id", "")),
+        first_name=str(form.get("first_name", "")),
+        last_name=str(form.get("last_name", "")),
+    )
+
+
+def _own_report(form: QueryDict, problems: dict[str, list[str]]) -> dict[str, Any] | None:
+    agency = str(form.get("own_agency", "")).strip()
+    phoned = str(form.get("own_phoned_at", "")).strip()
+    reference = str(form.get("own_reference", "")).strip()
+    if not (agency or phoned or reference):
+        return None
+    report: dict[str, Any] = {"agency": agency}
+    moment = moment_from_post(form, "own_phoned_at", problems)
+    if "own_phoned_at" in problems:
+        problems["own_report.phoned_at"] = problems.pop("own_phoned_at")
+    if moment is not None:
+        report["phoned_at"] = moment.isoformat()
+    if reference:
+        report["reference"] = reference
+    return report
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def concern_new(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    if not has_capability(user, Capability.CONCERN_SUBMIT):
+        raise Http404("This role does not report concerns")
+    if request.method != "POST":
+        return render_page(request, "web/concern_form.html", _concern_context(user, None, {}, None))
+    form = request.POST
+    if form.get("action") == "find":
+        matches = student_search_for_user(
+            user, school_code=str(form.get("school", "")), query=str(form.get("q", ""))
+        )
+        return render_page(
+            request, "web/concern_form.html", _concern_context(user, form, {}, matches)
+        )
+    problems: dict[str, list[str]] = {}
+    observed_at = moment_from_post(form, "observed_at", problems)
+    own_report = _own_report(form, problems)
+    errors: dict[str, list[str]] = dict(problems)
+    if not errors and observed_at is not None:
+        try:
+            services.concern_submit(
+                acting_user=user,
+                school_code=str(form.get("school", "")),
+                student=_student_input(user, form),
+                observed_at=observed_at,
+                description=str(form.get("description", "")),
+                indicators=[str(item) for item in form.getlist("indicators")],
+                own_report=own_report,
+            )
+        except ValidationFailed as error:
+            errors = error.errors
+        else:
+            messages.success(
+                request,
+                _(
+                    "Thank you. Your concern is with the site administrator. "
+                    "You can follow its status here."
+                ),
+            )
+            return redirect("web:home")
+    return render_page(
+        request, "web/concern_form.html", _concern_context(user, form, errors, None), status=400
+    )
+
+
+@login_required
+@require_GET
+def student_search(request: HttpRequest) -> HttpResponse:
+    """Matches for the concern form's student search (an htmx fragment, or nothing)."""
+    user = acting_user(request)
+    matches = student_search_for_user(
+        user,
+        school_code=str(request.GET.get("school", "")),
+        query=str(request.GET.get("q", "")),
+    )
+    return render_page(
+        request,
+        "web/concern/_students.html",
+        {"matches": matches, "picked": "", "searched": bool(request.GET.get("q", "").strip())},
+    )
+
+
+# --- triage -----------------------------------------------------------------------------
+
+TRIAGE_CONTROLS = {
+    "pathway": ("pathway", gettext_lazy("Pathway")),
+    "suspicion_formed_at": ("suspicion_formed_at", gettext_lazy("When the suspicion was formed")),
+    "summary": ("summary", gettext_lazy("Summary")),
+    "reason": ("reason", gettext_lazy("Why it is dismissed")),
+    "concern": ("", gettext_lazy("Concern")),
+    "school": ("", gettext_lazy("School")),
+}
+
+
+def _triage_context(
+    user: User, *, concern_id: int | None = None, form: QueryDict | None = None, errors: Any = None
+) -> dict[str, Any]:
+    definition = _current_protocol()
+    indicator_text = {indicator.id: indicator.text for indicator in definition.indicators}
+    items = []
+    for concern in concern_triage_queue_for_user(user):
+        mine = concern.pk == concern_id
+        problems = (errors or {}) if mine else {}
+        items.append(
+            {
+                "concern": concern,
+                "indicators": [indicator_text.get(item, item) for item in concern.indicators],
+                "form": form if mine else None,
+                "errors": problems,
+                "summary": error_summary(
+                    problems,
+                    {
+                        key: (f"{target}-{concern.pk}" if target else "", str(label))
+                        for key, (target, label) in TRIAGE_CONTROLS.items()
+                    },
+                ),
+            }
+        )
+    return {
+        "items": items,
+        "pathways": definition.pathways,
+        "now_value": now_input_value(),
+        "agency_label": dict(OWN_REPORT_AGENCIES),
+    }
+
+
+def _require_triage(user: User) -> None:
+    if not has_capability(user, Capability.CONCERN_TRIAGE):
+        raise Http404("This role does not triage concerns")
+
+
+@login_required
+@require_GET
+def triage(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    _require_triage(user)
+    return render_page(request, "web/triage.html", _triage_context(user))
+
+
+def _triage_refused(
+    request: HttpRequest, user: User, concern_id: int, errors: dict[str, list[str]], status: int
+) -> HttpResponse:
+    context = _triage_context(user, concern_id=concern_id, form=request.POST, errors=errors)
+    return render_page(request, "web/triage.html", context, status=status)
+
+
+@login_required
+@require_POST
+def triage_open(request: HttpRequest, concern_id: int) -> HttpResponse:
+    user = acting_user(request)
+    _require_triage(user)
+    form = request.POST
+    problems: dict[str, list[str]] = {}
+    formed_at = moment_from_post(form, "suspicion_formed_at", problems)
+    try:
+        if problems or formed_at is None:
+            raise ValidationFailed(problems)
+        case = services.case_open(
+            acting_user=user,
+            pathway=str(form.get("pathway", "")),
+            suspicion_formed_at=formed_at,
+            summary=str(form.get("summary", "")),
+            concern_id=concern_id,
+        )
+    except ValidationFailed as error:
+        return _triage_refused(request, user, concern_id, error.errors, 400)
+    except (Conflict, PermissionDenied) as error:
+        return _triage_refused(request, user, concern_id, {"concern": [error.detail]}, 409)
+    except NotFound:
+        raise Http404("No such concern") from None
+    messages.success(
+        request,
+        _("Case %(reference)s is open. Its first steps are below.") % {"reference": case.reference},
+    )
+    return redirect(reverse("web:case", args=[case.pk]))
+
+
+@login_required
+@require_POST
+def triage_dismiss(request: HttpRequest, concern_id: int) -> HttpResponse:
+    user = acting_user(request)
+    _require_triage(user)
+    try:
+        services.concern_dismiss(
+            acting_user=user, concern_id=concern_id, reason=str(request.POST.get("reason", ""))
+        )
+    except ValidationFailed as error:
+        return _triage_refused(request, user, concern_id, error.errors, 400)
+    except (Conflict, PermissionDenied) as error:
+        return _triage_refused(request, user, concern_id, {"concern": [error.detail]}, 409)
+    except NotFound:
+        raise Http404("No such concern") from None
+    messages.success(request, _("The concern is dismissed; your reason is recorded."))
+    return redirect("web:triage")
+
+
+def own_concerns(user: User) -> list[Any]:
+    return list(concern_own_list(user)[:50])

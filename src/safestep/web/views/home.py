@@ -1,0 +1,53 @@
+"""Each role's home: what needs doing now, and nothing a role should not see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from safestep.accounts.access import Capability, has_capability
+from safestep.api.outputs import case_summary_output
+from safestep.cases.selectors import (
+    case_list_for_user,
+    concern_own_list,
+    concern_triage_queue_for_user,
+    work_for_user,
+)
+from safestep.web.pages import acting_user, render_page
+
+# "Due soon": within this many hours, work is marked so it stands out from later work.
+DUE_SOON_HOURS = 24
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    now = timezone.now()
+    context: dict[str, Any] = {
+        "role": user.get_role_display(),
+        "can_report": has_capability(user, Capability.CONCERN_SUBMIT),
+        "my_concerns": list(concern_own_list(user)[:50]),
+        "can_read_cases": has_capability(user, Capability.CASE_READ),
+        "can_triage": has_capability(user, Capability.CONCERN_TRIAGE),
+    }
+    if context["can_read_cases"]:
+        work = work_for_user(user, now=now)
+        soon = now + timedelta(hours=DUE_SOON_HOURS)
+        context["work"] = [
+            {
+                "item": item,
+                "due_soon": not item.overdue and item.due_at is not None and item.due_at <= soon,
+            }
+            for item in work
+        ]
+        cases = case_list_for_user(user, status="open")[:100]
+        context["cases"] = [case_summary_output(user, case) for case in cases]
+    if context["can_triage"]:
+        context["triage_count"] = concern_triage_queue_for_user(user).count()
+    return render_page(request, "web/home.html", context)

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "safestep.attachments",
     "safestep.reports",
     "safestep.notify",
+    "safestep.bench",
+    "safestep.ops",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +51,8 @@ MIDDLEWARE = [
     "safestep.accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safestep.core.context.RequestContextMiddleware",
+    # An unreachable database answers 503 with problem+json (API) or a short page.
+    "safestep.core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -51,6 +51,8 @@ class SecurityHeadersMiddleware:
                 "Strict-Transport-Security", f"max-age={settings.SECURE_HSTS_SECONDS}"
             )
         response.headers.setdefault("Cache-Control", "no-store")
+        # Static files are answered before Django's clickjacking middleware runs.
+        response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
 

@@ -153,9 +153,7 @@ def mfa_enrolment_start(*, acting_user: User) -> TOTPDevice:
         pending = TOTPDevice.objects.filter(user=acting_user, confirmed=False).first()
         if pending is not None:
             return pending
-        device = TOTPDevice.objects.create(
-            user=acting_user, name=TOTP_DEVICE_NAME, confirmed=False
-        )
+        device = TOTPDevice.objects.create(user=acting_user, name=TOTP_DEVICE_NAME, confirmed=False)
         event_record(actor=acting_user, action="mfa.enrol_start", payload={})
     return device
 
@@ -167,9 +165,7 @@ def mfa_enrolment_confirm(*, acting_user: User, code: str) -> tuple[TOTPDevice, 
     """
     with transaction.atomic():
         device = (
-            TOTPDevice.objects.select_for_update()
-            .filter(user=acting_user, confirmed=False)
-            .first()
+            TOTPDevice.objects.select_for_update().filter(user=acting_user, confirmed=False).first()
         )
         if device is None:
             raise Conflict("there is no second factor waiting to be confirmed")
@@ -209,7 +205,11 @@ def mfa_verify(*, acting_user: User, code: str) -> Device:
             *TOTPDevice.objects.select_for_update().filter(user=acting_user, confirmed=True),
             *StaticDevice.objects.select_for_update().filter(user=acting_user, confirmed=True),
         ]
+        throttled = False
         for device in devices:
+            if not device.verify_is_allowed()[0]:
+                throttled = True
+                continue
             if token and device.verify_token(token):
                 used = "backup_code" if isinstance(device, StaticDevice) else "totp"
                 payload: dict[str, object] = {"second_factor": used}
@@ -217,6 +217,10 @@ def mfa_verify(*, acting_user: User, code: str) -> Device:
                     payload["backup_codes_left"] = device.token_set.count()
                 event_record(actor=acting_user, action="mfa.verify", payload=payload)
                 return device
+    if throttled:
+        raise ValidationFailed(
+            {"code": ["Too many wrong codes in a row: wait a few seconds, then try again."]}
+        )
     raise ValidationFailed(
         {"code": ["That code did not work. Use the current code from your app, or a backup code."]}
     )
@@ -236,9 +240,7 @@ def mfa_reset(*, username: str, acting_user: User | None = None) -> int:
 
 def user_signed_in(*, acting_user: User, second_factor: bool) -> None:
     """Record a completed web sign-in."""
-    event_record(
-        actor=acting_user, action="user.signin", payload={"second_factor": second_factor}
-    )
+    event_record(actor=acting_user, action="user.signin", payload={"second_factor": second_factor})
 
 
 def user_password_change(

@@ -74,7 +74,7 @@ def _pending(request: HttpRequest) -> tuple[User, str] | None:
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None
-    user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    user = User.objects.filter(pk=int(pending.get("user") or 0), is_active=True).first()
     if user is None:
         return None
     return user, str(pending.get("next") or "")
@@ -82,9 +82,7 @@ def _pending(request: HttpRequest) -> tuple[User, str] | None:
 
 def _signin_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
     reason = request.GET.get("reason", "")
-    notice = SIGNED_OUT_REASONS.get(reason, "").format(
-        minutes=settings.SESSION_IDLE_SECONDS // 60
-    )
+    notice = SIGNED_OUT_REASONS.get(reason, "").format(minutes=settings.SESSION_IDLE_SECONDS // 60)
     base = {"next": request.POST.get("next") or request.GET.get("next", ""), "notice": notice}
     return render(request, "accounts/signin.html", base | context, status=status)
 

@@ -1,10 +1,10 @@
-from django.urls import path
 from csp.decorators import csp_update
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from safestep.api import views
-from safestep.audit import api as audit_api
 from safestep.attachments import views as attachment_views
+from safestep.audit import api as audit_api
 from safestep.reports import views as report_views
 
 app_name = "api"

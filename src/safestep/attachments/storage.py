@@ -34,9 +34,7 @@ KINDS = (
     FileKind("application/pdf", (".pdf",), lambda head: head.startswith(b"%PDF-")),
     FileKind("image/png", (".png",), lambda head: head.startswith(b"\x89PNG\r\n\x1a\n")),
     FileKind("image/jpeg", (".jpg", ".jpeg"), lambda head: head.startswith(b"\xff\xd8\xff")),
-    FileKind(
-        "image/webp", (".webp",), lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    ),
+    FileKind("image/webp", (".webp",), lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP"),
     FileKind(
         "image/heic",
         (".heic",),

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.exceptions import ValidationError
 
 from safestep.accounts.models import User
+from safestep.api.errors import flatten_errors
 from safestep.audit.api import parse_audit_query
 from safestep.audit.selectors import audit_events_for_user, event_output, sees_sealed_payloads
 from safestep.audit.services import event_record
@@ -26,7 +27,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     try:
         filters = parse_audit_query({k: v for k, v in request.GET.items() if v and k != "page"})
     except ValidationError as error:
-        errors = {str(key): [str(m) for m in value] for key, value in dict(error.detail).items()}
+        errors = flatten_errors(error.detail)
         filters = {}
     try:
         events = audit_events_for_user(

@@ -192,15 +192,19 @@ def decrypt_bytes(blob: bytes) -> bytes:
     header = _file_header(key_id)
     nonce = blob[len(header) : len(header) + NONCE_BYTES]
     try:
-        return AESGCM(keyring().key(key_id)).decrypt(nonce, blob[len(header) + NONCE_BYTES :], header)
+        return AESGCM(keyring().key(key_id)).decrypt(
+            nonce, blob[len(header) + NONCE_BYTES :], header
+        )
     except InvalidTag:
-        raise EncryptionError(f"a file encrypted with key {key_id!r} failed its integrity check") from None
+        raise EncryptionError(
+            f"a file encrypted with key {key_id!r} failed its integrity check"
+        ) from None
 
 
 # --- model fields ----------------------------------------------------------------------
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """A TextField stored encrypted; code reads and writes plain strings as usual."""
 
     description = "Text, encrypted at rest"
@@ -224,12 +228,16 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
 
     def value_to_string(self, obj: models.Model) -> str:
         # Serialized copies (dumpdata) stay encrypted; loading them decrypts in to_python.
-        value = self.value_from_object(obj)
-        return encrypt_text(value) if value else (value or "")
+        value = str(self.value_from_object(obj) or "")
+        return encrypt_text(value) if value else ""
 
 
-class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
+class EncryptedJSONField(models.TextField):
     """A JSON value (dict, list ...) stored encrypted as text."""
+
+    # For type checkers: the attribute holds JSON values, not the text column's str.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     description = "JSON, encrypted at rest"
 
@@ -266,7 +274,8 @@ ENCRYPTED_FIELD_TYPES = (EncryptedTextField, EncryptedJSONField)
 class Reencryptor(Protocol):
     """Something holding encrypted values that can move them to the current key."""
 
-    label: str
+    @property
+    def label(self) -> str: ...
 
     def pending(self, current_key_id: str) -> int: ...
 
@@ -283,7 +292,7 @@ class ColumnReencryptor:
     so an interrupted run resumes where it stopped."""
 
     model: type[models.Model]
-    field: models.Field  # type: ignore[type-arg]
+    field: models.Field[Any, Any]
 
     @property
     def label(self) -> str:
@@ -348,7 +357,7 @@ def encrypted_columns() -> Iterator[ColumnReencryptor]:
 
 
 def reencryptors() -> list[Reencryptor]:
-    found: list[Reencryptor] = list(encrypted_columns())
+    found: list[Reencryptor] = [*encrypted_columns()]
     found.extend(factory() for factory in _extra_reencryptors)
     return found
 
@@ -357,7 +366,7 @@ def reencrypt_all(
     *,
     batch_size: int = 500,
     targets: Iterable[Reencryptor] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> int:
     """Move every value that is not under the current key to it, in batches.
 

@@ -128,15 +128,29 @@ def reminders_due(*, now: datetime, people: People) -> Iterator[Due]:
             if now >= due_at + ESCALATE_AFTER:
                 for pk in people.coordinators:
                     yield Due(
-                        case.pk, status.step.id, ReminderKind.OVERDUE_24H, due_at, pk, status.step.title
+                        case.pk,
+                        status.step.id,
+                        ReminderKind.OVERDUE_24H,
+                        due_at,
+                        pk,
+                        status.step.title,
                     )
         check_in_due = case_next_check_in_due(case)
         plan = getattr(case, "check_in_plan", None)
-        if check_in_due is not None and plan is not None and now >= check_in_due - AHEAD:
-            if plan.assignee_id in people.by_id:
-                yield Due(
-                    case.pk, "", ReminderKind.CHECK_IN_DUE, check_in_due, plan.assignee_id, CHECK_IN_TASK
-                )
+        if (
+            check_in_due is not None
+            and plan is not None
+            and now >= check_in_due - AHEAD
+            and plan.assignee_id in people.by_id
+        ):
+            yield Due(
+                case.pk,
+                "",
+                ReminderKind.CHECK_IN_DUE,
+                check_in_due,
+                plan.assignee_id,
+                CHECK_IN_TASK,
+            )
 
 
 def digest_preferences() -> dict[int, ReminderPreference]:

@@ -82,9 +82,10 @@ def _waiting() -> list[Reminder]:
 
 def _digest_is_due(preference: ReminderPreference, now: datetime) -> bool:
     local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
-    return local.hour >= preference.digest_hour and not Digest.objects.filter(
-        recipient_id=preference.user_id, day=local.date()
-    ).exists()
+    return (
+        local.hour >= preference.digest_hour
+        and not Digest.objects.filter(recipient_id=preference.user_id, day=local.date()).exists()
+    )
 
 
 def reminders_send(
@@ -107,7 +108,9 @@ def reminders_send(
         waiting = [r for r in _waiting() if _key(r) in current]
         recipients = {r.recipient_id for r in waiting} | {item.recipient_id for item in new}
         report.sent = sum(
-            1 for r in waiting if r.recipient_id not in preferences and r.recipient_id in people.by_id
+            1
+            for r in waiting
+            if r.recipient_id not in preferences and r.recipient_id in people.by_id
         ) + sum(1 for item in new if item.recipient_id not in preferences)
         report.digests = sum(
             1
@@ -143,7 +146,12 @@ def reminders_send(
     with mail.get_connection() as connection:
         for reminder in waiting:
             if reminder.recipient_id not in preferences and _deliver_one(
-                reminder, people.by_id[reminder.recipient_id], acting_user, base_url, now, connection
+                reminder,
+                people.by_id[reminder.recipient_id],
+                acting_user,
+                base_url,
+                now,
+                connection,
             ):
                 report.sent += 1
         for user_id, preference in preferences.items():
@@ -214,9 +222,7 @@ def _deliver_digest(
             payload={
                 "to": recipient.username,
                 "day": day.isoformat(),
-                "items": [
-                    {"case": r.case_id, "step": r.step_id, "kind": r.kind} for r in claimed
-                ],
+                "items": [{"case": r.case_id, "step": r.step_id, "kind": r.kind} for r in claimed],
             },
         )
     return True
@@ -226,12 +232,20 @@ def reminder_preference_set(
     *, acting_user: User, daily_digest: bool, digest_hour: int
 ) -> ReminderPreference:
     """A person chooses one e-mail per reminder, or one a day at DIGEST_HOUR (local)."""
-    if isinstance(digest_hour, bool) or not isinstance(digest_hour, int) or not 0 <= digest_hour <= 23:
+    if (
+        isinstance(digest_hour, bool)
+        or not isinstance(digest_hour, int)
+        or not 0 <= digest_hour <= 23
+    ):
         raise ValidationFailed({"digest_hour": ["An hour from 0 to 23."]})
     with transaction.atomic():
         preference, _created = ReminderPreference.objects.select_for_update().get_or_create(
             user=acting_user,
-            defaults={"daily_digest": daily_digest, "digest_hour": digest_hour, "updated_at": timezone.now()},
+            defaults={
+                "daily_digest": daily_digest,
+                "digest_hour": digest_hour,
+                "updated_at": timezone.now(),
+            },
         )
         preference.daily_digest = daily_digest
         preference.digest_hour = digest_hour

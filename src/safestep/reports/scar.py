@@ -91,7 +91,9 @@ def _age(birth_date: date | None, today: date) -> str:
     if birth_date is None:
         return ""
     years = (
-        today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
     )
     return f"{birth_date.isoformat()} (age {years})"
 
@@ -117,7 +119,9 @@ def _done_details(
     step = pathway.step(step_id)
     if step.police_only:
         return None, {}
-    return record, visible_details(user, case, step, record.details) or {}
+    stored: object = record.details  # decrypted JSON: a dict
+    details = dict(stored) if isinstance(stored, dict) else {}
+    return record, visible_details(user, case, step, details) or {}
 
 
 def _reporter_title(reporter: User | None) -> str:
@@ -203,7 +207,9 @@ def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
             "A",
             "Reporting party",
             [
-                ScarField("Name of mandated reporter", reporter.get_full_name() or reporter.username)
+                ScarField(
+                    "Name of mandated reporter", reporter.get_full_name() or reporter.username
+                )
                 if reporter
                 else ScarField("Name of mandated reporter"),
                 ScarField("Title", _reporter_title(reporter)),
@@ -349,6 +355,7 @@ def render_scar_pdf(form: ScarForm) -> bytes:
             new_y=YPos.NEXT,
         )
         pdf.set_font("DejaVu", "", 9)
+        pdf.set_fill_color(255, 255, 255)
         with pdf.table(
             col_widths=(0.38, 0.62),
             first_row_as_headings=False,
@@ -372,7 +379,5 @@ def render_scar_pdf(form: ScarForm) -> bytes:
             )
             pdf.set_font("DejaVu", "", 9)
             text = "\n\n".join(section.narrative) if section.narrative else " "
-            pdf.multi_cell(
-                width, 5, text, border=1, padding=1.5, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
+            pdf.multi_cell(width, 5, text, border=1, padding=2, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

@@ -137,7 +137,9 @@ def check_in_record(
     met = due_count = 0
     position = 0
     while True:
-        due = next_check_in_due(plan_started_at=anchor, every_days=every_days, check_ins=[], tz=zone)
+        due = next_check_in_due(
+            plan_started_at=anchor, every_days=every_days, check_ins=[], tz=zone
+        )
         while position < len(done) and done[position] <= anchor:
             position += 1
         following = done[position] if position < len(done) else None
@@ -146,10 +148,12 @@ def check_in_record(
             due_count += 1
             anchor = following
             continue
-        if due > until:
-            break
+        if until <= due:
+            break  # not missed yet: its due time has not passed
         due_count += 1
-        after_due = next_check_in_due(plan_started_at=due, every_days=every_days, check_ins=[], tz=zone)
+        after_due = next_check_in_due(
+            plan_started_at=due, every_days=every_days, check_ins=[], tz=zone
+        )
         anchor = following if following is not None and following <= after_due else due
     return Ratio(met, due_count)
 
@@ -210,7 +214,9 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
             cws_status = evaluation.status(CWS_STEP)
             cws = records.get(CWS_STEP)
             if cws is not None and cws.resolution == Resolution.DONE:
-                written = _parse_moment(cws.details.get("written_submitted_at")) or cws.occurred_at
+                stored: object = cws.details  # decrypted JSON: a dict
+                details = stored if isinstance(stored, dict) else {}
+                written = _parse_moment(details.get("written_submitted_at")) or cws.occurred_at
                 to_cws.append(max(0.0, _hours(case.suspicion_formed_at, written)))
                 if cws_status.due_at is not None:
                     cws_due += 1

@@ -194,7 +194,9 @@ class _Lattice:
         if not candidates:
             grouping = self.cells[index].grouping
             candidates = [
-                i for i, cell in enumerate(self.cells) if cell.grouping == grouping and not self.hidden[i]
+                i
+                for i, cell in enumerate(self.cells)
+                if cell.grouping == grouping and not self.hidden[i]
             ]
         if not candidates:
             candidates = [i for i in range(len(self.cells)) if not self.hidden[i]]
@@ -233,8 +235,8 @@ class _Lattice:
             if not variables or not constrained.issuperset(variables):
                 continue
             if len(variables) == 1:
-                row = basis.get(variables[0])
-                if row is not None and len(row) == 1:
+                alone = basis.get(variables[0])
+                if alone is not None and len(alone) == 1:
                     found.append(index)
                 continue
             if not _reduce(dict.fromkeys(variables, 1), basis):

@@ -14,7 +14,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -110,10 +116,34 @@ def _statistics(request: Request, file_format: str) -> Any:
     )
 
 
+STATS_OUT = inline_serializer(
+    "StatsOut",
+    fields={
+        "from": serializers.DateField(),
+        "to": serializers.DateField(),
+        "by": serializers.ListField(child=serializers.CharField()),
+        "suppressed_below": serializers.IntegerField(),
+        "rows": serializers.ListField(
+            child=inline_serializer(
+                "StatsRow",
+                fields={
+                    "school": serializers.CharField(required=False),
+                    "pathway": serializers.CharField(required=False),
+                    "month": serializers.CharField(required=False),
+                    "cases": serializers.IntegerField(allow_null=True),
+                    "suppressed": serializers.BooleanField(),
+                },
+            )
+        ),
+    },
+)
+
+
 class Stats(APIView):
     @extend_schema(
         summary="De-identified case counts; cells under 11 suppressed",
         parameters=STATS_PARAMETERS,
+        responses=STATS_OUT,
     )
     def get(self, request: Request) -> Response:
         return Response(statistics_output(_statistics(request, "json")))

@@ -40,9 +40,13 @@ def test_it_filters_by_case_actor_action_and_time(api_as, district, open_case):
 def test_it_shows_reasons_to_coordinators_but_not_to_auditors(api_as, district, open_case):
     case = open_case()
     services.step_mark_not_applicable(
-        acting_user=district["counselor"], case_id=case.pk, step_id="parent_contact",
-        reason="Stepfather arranges the meetings.", details={"victim_consulted": True},
-        expected_version=case.version)
+        acting_user=district["counselor"],
+        case_id=case.pk,
+        step_id="parent_contact",
+        reason="Stepfather arranges the meetings.",
+        details={"victim_consulted": True},
+        expected_version=case.version,
+    )
     query = f"/api/v1/audit?case={case.pk}&action=step.not_applicable"
     coordinator = api_as("district_coordinator").get(query).json()["results"][0]
     auditor = api_as("auditor").get(query)
@@ -67,7 +71,9 @@ def test_it_records_reads_writes_and_refusals(api_as, open_case):
     api_as("outsider_admin").get(f"/api/v1/cases/{case.pk}")
     api_as("counselor").post(
         f"/api/v1/cases/{case.pk}/escalate",
-        {"pathway": "confirmed_victim", "reason": "x", "version": case.version}, format="json")
+        {"pathway": "confirmed_victim", "reason": "x", "version": case.version},
+        format="json",
+    )
     actions = list(Event.objects.filter(case_id=case.pk).values_list("action", "actor_username"))
     assert ("case.open", "site_admin") in actions
     assert ("case.read", "counselor") in actions
@@ -78,7 +84,9 @@ def test_it_records_reads_writes_and_refusals(api_as, open_case):
 def test_it_records_sign_in_success_and_failure(client, district):
     client.post("/signin/", {"username": "reporter", "password": "wrong"})
     client.post("/signin/", {"username": "reporter", "password": "a long test password"})
-    actions = list(Event.objects.filter(action__startswith="signin").values_list("action", flat=True))
+    actions = list(
+        Event.objects.filter(action__startswith="signin").values_list("action", flat=True)
+    )
     assert actions[:2] == ["signin.failure", "signin.success"]
     failure = Event.objects.get(action="signin.failure")
     assert failure.payload == {"username": "reporter"} and "wrong" not in failure.payload_json
@@ -88,14 +96,26 @@ def test_it_logs_disclosures_outside_the_school_per_student(api_as, district, op
     case = open_case("confirmed_victim", sis_id="D-1")
     when = timezone.now() - timedelta(hours=1)
     services.step_complete(
-        acting_user=district["site_admin"], case_id=case.pk, step_id="police_involved",
-        occurred_at=when, details={"agency": "school_police"}, expected_version=case.version)
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        step_id="police_involved",
+        occurred_at=when,
+        details={"agency": "school_police"},
+        expected_version=case.version,
+    )
     case.refresh_from_db()
     services.step_complete(
-        acting_user=district["counselor"], case_id=case.pk, step_id="cws_report",
-        occurred_at=when, details={"agency": "cws", "phoned_at": when.isoformat(),
-                                   "written_submitted_at": when.isoformat()},
-        expected_version=case.version)
+        acting_user=district["counselor"],
+        case_id=case.pk,
+        step_id="cws_report",
+        occurred_at=when,
+        details={
+            "agency": "cws",
+            "phoned_at": when.isoformat(),
+            "written_submitted_at": when.isoformat(),
+        },
+        expected_version=case.version,
+    )
     # School Police are part of the district: only the CWS report left the school.
     assert list(Disclosure.objects.values_list("step_id", "recipient", "legal_basis")) == [
         ("cws_report", "cws", "canra_report")

@@ -24,7 +24,7 @@ def keys(*pairs: tuple[str, bytes]):
 
 def stored(table: str, column: str, pk: int) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
         return cursor.fetchone()[0]
 
 
@@ -55,7 +55,7 @@ def test_it_decrypts_old_values_after_a_rotation_while_the_old_key_stays_listed(
 def test_it_names_the_missing_key_when_an_old_key_was_dropped():
     with keys(K1):
         old = crypto.encrypt_text("needs t1")
-    with keys(K2), pytest.raises(crypto.EncryptionError, match="key 't1'.*not in"):
+    with keys(K2), pytest.raises(crypto.EncryptionError, match=r"key 't1'.*not in"):
         crypto.decrypt_text(old)
 
 
@@ -121,7 +121,10 @@ def test_it_keeps_working_with_the_startup_keys_if_the_key_file_breaks(tmp_path)
         ("k1:%%%", "key 'k1' is not valid base64"),
         ("k1:" + base64.b64encode(bytes(16)).decode(), "is 16 bytes; AES-256 needs 32"),
         (
-            "k1:" + base64.b64encode(bytes(32)).decode() + ",k1:" + base64.b64encode(bytes(32)).decode(),
+            "k1:"
+            + base64.b64encode(bytes(32)).decode()
+            + ",k1:"
+            + base64.b64encode(bytes(32)).decode(),
             "key id 'k1' appears twice",
         ),
     ],
@@ -164,7 +167,10 @@ def test_it_takes_keys_from_the_environment_or_a_file(tmp_path):
     key_file = tmp_path / "keys"
     key_file.write_text(entry)
     from_file = config.load(
-        {"SAFESTEP_DATA_DIR": str(tmp_path / "data"), "SAFESTEP_ENCRYPTION_KEYS_FILE": str(key_file)}
+        {
+            "SAFESTEP_DATA_DIR": str(tmp_path / "data"),
+            "SAFESTEP_ENCRYPTION_KEYS_FILE": str(key_file),
+        }
     )
     assert from_file.encryption_keys == (K2, K1)
     assert from_file.encryption_keys_file == key_file.resolve()
@@ -236,7 +242,9 @@ def test_it_reencrypts_only_what_is_not_under_the_current_key_and_can_resume(ope
 def test_it_seals_plain_text_written_before_encryption(open_case):
     case = open_case()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE cases_case SET summary = %s WHERE id = %s", ["legacy words", case.pk])
+        cursor.execute(
+            "UPDATE cases_case SET summary = %s WHERE id = %s", ["legacy words", case.pk]
+        )
     assert Case.objects.get(pk=case.pk).summary == "legacy words"
     column = crypto.ColumnReencryptor(Case, Case._meta.get_field("summary"))
     assert column.count_by_key().get("(not encrypted)") == 1

@@ -14,13 +14,13 @@ migration = importlib.import_module("safestep.cases.migrations.0002_encrypt_free
 
 def raw(table: str, column: str, pk: int) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
         return cursor.fetchone()[0]
 
 
 def set_raw(table: str, column: str, pk: int, value: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, pk])  # noqa: S608
+        cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, pk])
 
 
 def test_it_encrypts_text_and_json_written_before_the_upgrade(district, open_case):

@@ -27,7 +27,11 @@ PDF = b"%PDF-1.4\n" + f"scanned form: {PHRASE}".encode() + b"\n%%EOF\n"
 
 
 def write_the_phrase_everywhere(district) -> None:
-    admin, counselor, police = district["site_admin"], district["counselor"], district["school_police"]
+    admin, counselor, police = (
+        district["site_admin"],
+        district["counselor"],
+        district["school_police"],
+    )
     now = timezone.now()
     student = services.StudentInput(sis_id="S-77", first_name="Ana", last_name="Lopez")
     concern = services.concern_submit(
@@ -155,7 +159,7 @@ def test_it_leaves_no_narrative_in_any_column_of_any_table(district):
             for column in columns:
                 cast = f"CAST({quoted(column)} AS TEXT)"
                 cursor.execute(
-                    f"SELECT COUNT(*) FROM {quoted(table)} WHERE {cast} LIKE %s",  # noqa: S608
+                    f"SELECT COUNT(*) FROM {quoted(table)} WHERE {cast} LIKE %s",
                     ["%Quokka-Lantern%"],
                 )
                 if cursor.fetchone()[0]:

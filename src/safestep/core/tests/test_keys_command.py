@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -18,9 +19,7 @@ READ_SUMMARIES = (
 )
 
 
-@pytest.fixture
-def install(tmp_path):
-    data_dir = tmp_path / "install"
+def runner(data_dir: Path):
     base_env = {**os.environ, "SAFESTEP_DATA_DIR": str(data_dir)}
     for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SAFESTEP_ENCRYPTION_KEYS"):
         base_env.pop(name, None)
@@ -35,11 +34,26 @@ def install(tmp_path):
             check=False,
         )
 
+    run.data_dir = data_dir  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture(scope="module")
+def demo_install(tmp_path_factory) -> Path:
+    data_dir = tmp_path_factory.mktemp("demo") / "install"
+    run = runner(data_dir)
     for command in (("migrate", "--verbosity", "0"), ("demo",)):
         done = run(*command)
         assert done.returncode == 0, done.stderr
-    run.data_dir = data_dir  # type: ignore[attr-defined]
-    return run
+    return data_dir
+
+
+@pytest.fixture
+def install(demo_install, tmp_path):
+    """A copy of one demo install per test: each test may rotate keys as it likes."""
+    data_dir = tmp_path / "install"
+    shutil.copytree(demo_install, data_dir)
+    return runner(data_dir)
 
 
 def test_it_rotates_the_key_and_reencrypts_everything_with_a_progress_bar(install):

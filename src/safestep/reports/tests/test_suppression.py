@@ -20,7 +20,7 @@ def cell(suppression: Suppression, **where: str) -> Cell:
 
 def test_it_hides_a_small_cell_and_one_more_in_its_row_and_column():
     values = {"school": ["LIN", "ROO"], "pathway": ["a", "b", "c"]}
-    counts = {
+    counts: dict[tuple[str, ...], int] = {
         ("LIN", "a"): 20,
         ("LIN", "b"): 3,
         ("LIN", "c"): 15,
@@ -47,7 +47,9 @@ def test_it_hides_a_small_cell_and_one_more_in_its_row_and_column():
 
 
 def test_it_hides_a_second_cell_when_the_total_would_give_the_first_away():
-    result = suppress(("pathway",), {"pathway": ["a", "b", "c"]}, {("a",): 12, ("b",): 5, ("c",): 30})
+    result = suppress(
+        ("pathway",), {"pathway": ["a", "b", "c"]}, {("a",): 12, ("b",): 5, ("c",): 30}
+    )
     assert [result.published(c) for c in result.cells(["pathway"])] == [None, None, 30]
     assert result.published(cell(result)) == 47
 
@@ -55,7 +57,9 @@ def test_it_hides_a_second_cell_when_the_total_would_give_the_first_away():
 def test_it_hides_zero_cells_when_they_are_all_that_is_hidden_in_a_row():
     # 0 and 0 in a row whose total is published would add up to 0: both would be known.
     result = suppress(
-        ("pathway",), {"pathway": ["a", "b", "c", "d"]}, {("a",): 0, ("b",): 0, ("c",): 12, ("d",): 40}
+        ("pathway",),
+        {"pathway": ["a", "b", "c", "d"]},
+        {("a",): 0, ("b",): 0, ("c",): 12, ("d",): 40},
     )
     assert [result.published(c) for c in result.cells(["pathway"])] == [None, None, None, 40]
 
@@ -73,7 +77,9 @@ def test_it_breaks_a_chain_that_would_let_a_hidden_cell_be_computed():
     # linear audit finds it and hides s1/p2 as well, closing a loop through the join.
     values = {"school": ["s0", "s1", "s2", "s3"], "pathway": ["p0", "p1", "p2", "p3"]}
     rows = [[27, 40, 8, 52], [24, 13, 27, 49], [59, 40, 31, 7], [53, 41, 21, 43]]
-    counts = {(f"s{i}", f"p{j}"): rows[i][j] for i in range(4) for j in range(4)}
+    counts: dict[tuple[str, ...], int] = {
+        (f"s{i}", f"p{j}"): rows[i][j] for i in range(4) for j in range(4)
+    }
     result = suppress(("school", "pathway"), values, counts)
     hidden = sorted(c.key for c in result.hidden)
     assert hidden == [
@@ -139,7 +145,7 @@ def computable(result: Suppression, target: Cell) -> bool:
 
     rows = [row_for(c) for c in result.counts if c not in result.hidden]
     goal = row_for(target)
-    return rank(rows + [goal]) == rank(rows)
+    return rank([*rows, goal]) == rank(rows)
 
 
 def rank(rows: list[list[Fraction]]) -> int:

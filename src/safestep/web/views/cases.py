@@ -42,7 +42,7 @@ from safestep.web.forms import details_from_post, moment_from_post
 from safestep.web.pages import acting_user, is_htmx, render_page
 
 CASE_TEMPLATE = "web/case_detail.html"
-CASE_FRAGMENT = "web/case/_body.html"
+CASE_FRAGMENT = "web/case/_fragment.html"
 
 STALE_NOTICE = gettext_lazy(
     "Someone else changed this case since you opened it. Nothing you sent was saved. "

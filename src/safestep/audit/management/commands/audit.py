@@ -40,7 +40,11 @@ class Command(BaseCommand):
         )
         bar = tqdm(total=event_count(), unit="event", disable=not show, file=sys.stderr)
         started = time.perf_counter()
-        result = audit_verify(progress=bar.update)
+
+        def advance(done: int) -> None:
+            bar.update(done)
+
+        result = audit_verify(progress=advance)
         bar.close()
         elapsed = time.perf_counter() - started
         if not result.ok:

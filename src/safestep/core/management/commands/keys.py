@@ -21,7 +21,9 @@ from safestep.core.errors import Conflict, SafeStepError
 
 
 def next_key_id(existing: list[str]) -> str:
-    numbers = [int(match.group(1)) for key_id in existing if (match := re.match(r"^k(\d+)$", key_id))]
+    numbers = [
+        int(match.group(1)) for key_id in existing if (match := re.match(r"^k(\d+)$", key_id))
+    ]
     return f"k{max(numbers, default=0) + 1}"
 
 

@@ -17,7 +17,7 @@
         backgroundColor: colour,
         borderColor: colour,
         fill: false,
-        tension: kind === "line" ? 0.2 : 0
+        tension: 0
       });
     });
   }

@@ -1,0 +1,26 @@
+"""Routes that exist only while a benchmark runs (SAFESTEP_BENCH_FLOOR=true)."""
+
+from __future__ import annotations
+
+import os
+
+from django.urls import URLPattern, path
+
+from safestep.config import parse_bool
+
+FLOOR_VARIABLE = "SAFESTEP_BENCH_FLOOR"
+
+
+def floor_enabled() -> bool:
+    return parse_bool(FLOOR_VARIABLE, os.environ.get(FLOOR_VARIABLE, "false"))
+
+
+urlpatterns: list[URLPattern] = []
+
+if floor_enabled():
+    from safestep.bench import views
+
+    urlpatterns = [
+        path("bench/floor/<int:case_id>", views.floor_page, name="bench-floor-page"),
+        path("api/v1/bench/floor/<int:case_id>", views.FloorApi.as_view(), name="bench-floor-api"),
+    ]

@@ -1,0 +1,74 @@
+"""When the database cannot be reached: 503 and "try again", never a 500 or a traceback.
+
+A database restart, a failover or a network blip makes Django raise ``OperationalError`` or
+``InterfaceError``. The request's transaction did not commit (each service is one
+transaction), so nothing is half-written; the client is told to retry, with
+``Retry-After``. API clients get problem+json, people a short page. The broken connection
+is closed at the end of the request (``CONN_HEALTH_CHECKS``), so the next request
+reconnects by itself once the database is back.
+
+Errors inside a view reach :class:`DatabaseUnavailableMiddleware`; errors in other
+middleware (loading a session, saving it) reach :func:`server_error`, Django's
+``handler500``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.views import defaults
+
+RETRY_AFTER_SECONDS = 5
+DETAIL = "The database cannot be reached right now. Please try again in a moment."
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>SafeStep is unavailable for a moment</title></head>
+<body>
+<h1>SafeStep is unavailable for a moment</h1>
+<p>The database cannot be reached right now. Nothing is lost: please try again in a moment.
+If you were saving something, reload the case first to see whether it was saved.</p>
+</body>
+</html>
+"""
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"type": "about:blank", "title": "Service unavailable", "status": 503, "detail": DETAIL},
+            status=503,
+            content_type="application/problem+json",
+        )
+    else:
+        response = HttpResponse(PAGE, status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            return unavailable_response(request)
+        return None
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500: a 503 when the cause is the database, else the usual 500."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return unavailable_response(request)
+    return defaults.server_error(request)

@@ -238,11 +238,6 @@ def mfa_reset(*, username: str, acting_user: User | None = None) -> int:
     return removed
 
 
-def user_signed_in(*, acting_user: User, second_factor: bool) -> None:
-    """Record a completed web sign-in."""
-    event_record(actor=acting_user, action="user.signin", payload={"second_factor": second_factor})
-
-
 def user_password_change(
     *, acting_user: User, old_password: str, new_password: str, repeat: str
 ) -> None:

@@ -65,7 +65,6 @@ def _complete(request: HttpRequest, user: User, device: Device | None) -> None:
         otp_login(request, device)
     request.session.pop(PENDING_KEY, None)
     request.session[LAST_SEEN_KEY] = time.time()
-    services.user_signed_in(acting_user=user, second_factor=device is not None)
 
 
 def _pending(request: HttpRequest) -> tuple[User, str] | None:

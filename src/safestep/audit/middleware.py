@@ -32,7 +32,8 @@ class AccessDenialAuditMiddleware:
         event_record(
             actor=user,
             action="access.denied" if response.status_code == 403 else "access.not_found",
-            case_id=int(case_id) if case_id is not None else None,
+            # An id too large for the column cannot name a case; the path still shows it.
+            case_id=int(case_id) if case_id is not None and int(case_id) < 2**63 else None,
             payload={"method": request.method, "path": request.path[:300]},
         )
         return response

@@ -49,6 +49,10 @@ from safestep.protocol import (
 )
 
 
+# The largest primary key a 64-bit integer column holds (SQLite and PostgreSQL bigint).
+MAX_ROW_ID = 2**63 - 1
+
+
 @lru_cache(maxsize=64)
 def _placement_pathways(content_hash: str, protocol: Protocol) -> frozenset[str]:
     return frozenset(
@@ -78,7 +82,11 @@ def _with_everything(cases: QuerySet[Case]) -> QuerySet[Case]:
     return cases.prefetch_related(
         Prefetch("step_records", queryset=live_records, to_attr="live_records"),
         Prefetch("facts", queryset=CaseFact.objects.select_related("set_by")),
-        Prefetch("check_ins", queryset=CheckIn.objects.order_by("occurred_at", "id")),
+        # Each check-in shows who recorded it: one join, not a query per check-in.
+        Prefetch(
+            "check_ins",
+            queryset=CheckIn.objects.select_related("recorded_by").order_by("occurred_at", "id"),
+        ),
         Prefetch("links_out", queryset=CaseLink.objects.select_related("to_case")),
         Prefetch("links_in", queryset=CaseLink.objects.select_related("from_case")),
         "check_in_plan__assignee",
@@ -99,6 +107,9 @@ def case_get_for_user(
     written to the audit trail (``case.read``) unless the caller is a service that
     already records its own write event.
     """
+    if not 0 < case_id <= MAX_ROW_ID:
+        # Ids from a URL can be any size; one the database cannot hold names no case.
+        raise NotFound(f"no case {case_id}")
     cases = _case_queryset().filter(case_scope_for(user))
     if for_write:
         case = cases.select_for_update(of=("self",)).filter(pk=case_id).first()
@@ -240,6 +251,8 @@ def concern_list_for_user(user: User, *, status: str | None = None) -> QuerySet[
 def concern_get_for_triage(user: User, concern_id: int, *, for_write: bool = False) -> Concern:
     if not has_capability(user, Capability.CONCERN_TRIAGE):
         raise PermissionDenied("your role does not triage concerns")
+    if not 0 < concern_id <= MAX_ROW_ID:
+        raise NotFound(f"no concern {concern_id}")
     concerns = Concern.objects.select_related("school", "student")
     if user.role != Role.DISTRICT_COORDINATOR:
         concerns = concerns.filter(school__in=user.schools.all())

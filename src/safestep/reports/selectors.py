@@ -26,15 +26,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import School, User
-from safestep.cases.models import Case, CaseStatus, Resolution
+from safestep.cases.models import Case, CaseFact, CaseStatus, CheckIn, Resolution, StepRecord
 from safestep.cases.selectors import (
     case_definition,
     case_evaluation,
-    case_list_for_user,
     case_scope_for,
     live_record_by_step,
 )
@@ -168,14 +167,50 @@ def _pathway_titles(cases: Iterable[Case]) -> list[tuple[str, str]]:
     return list(titles.items())
 
 
+def _dashboard_cases(user: User, start: datetime, end: datetime) -> QuerySet[Case]:
+    """Open cases and cases opened in the period, within USER's scope, with what the
+    figures need and nothing more (no narratives, no step details)."""
+    live_records = StepRecord.objects.filter(reopened_at__isnull=True).defer("details", "reason")
+    return (
+        Case.objects.filter(case_scope_for(user))
+        .filter(Q(status=CaseStatus.OPEN) | Q(opened_at__gte=start, opened_at__lt=end))
+        .select_related("school", "check_in_plan")
+        .defer("summary", "outcome", "review_reasons")
+        .prefetch_related(
+            "protocol",
+            Prefetch("step_records", queryset=live_records, to_attr="live_records"),
+            Prefetch("facts", queryset=CaseFact.objects.defer("reason")),
+            Prefetch("check_ins", queryset=CheckIn.objects.only("id", "case_id", "occurred_at")),
+        )
+    )
+
+
+def _cws_written_at(user: User, start: datetime, end: datetime) -> dict[int, datetime]:
+    """When each written CWS report was sent, for the cases opened in the period."""
+    in_period = Case.objects.filter(case_scope_for(user)).filter(
+        opened_at__gte=start, opened_at__lt=end
+    )
+    found: dict[int, datetime] = {}
+    records = StepRecord.objects.filter(
+        case__in=in_period,
+        step_id=CWS_STEP,
+        resolution=Resolution.DONE,
+        reopened_at__isnull=True,
+    ).values_list("case_id", "details")
+    for case_id, details in records:
+        stored: object = details  # decrypted JSON: a dict
+        if isinstance(stored, dict):
+            moment = _parse_moment(stored.get("written_submitted_at"))
+            if moment is not None:
+                found[case_id] = moment
+    return found
+
+
 def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboard:
     """The dashboard over the cases USER may see. Callers check may_see_dashboard first."""
     start, end = period.bounds()
-    cases = list(
-        case_list_for_user(user).filter(
-            Q(status=CaseStatus.OPEN) | Q(opened_at__gte=start, opened_at__lt=end)
-        )
-    )
+    cases = list(_dashboard_cases(user, start, end))
+    written_at = _cws_written_at(user, start, end)
     zone = ZoneInfo(settings.TIME_ZONE)
     open_cases: Counter[tuple[str, str]] = Counter()
     overdue: list[OverdueStep] = []
@@ -214,9 +249,7 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
             cws_status = evaluation.status(CWS_STEP)
             cws = records.get(CWS_STEP)
             if cws is not None and cws.resolution == Resolution.DONE:
-                stored: object = cws.details  # decrypted JSON: a dict
-                details = stored if isinstance(stored, dict) else {}
-                written = _parse_moment(details.get("written_submitted_at")) or cws.occurred_at
+                written = written_at.get(case.pk) or cws.occurred_at
                 to_cws.append(max(0.0, _hours(case.suspicion_formed_at, written)))
                 if cws_status.due_at is not None:
                     cws_due += 1

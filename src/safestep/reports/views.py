@@ -175,8 +175,7 @@ def _chart_data(board: Dashboard) -> dict[str, Any]:
     pathway_titles = dict(board.pathways)
     overdue_by_step: dict[str, int] = {}
     for item in board.overdue:
-        label = f"{item.step_title}"
-        overdue_by_step[label] = overdue_by_step.get(label, 0) + 1
+        overdue_by_step[item.step_title] = overdue_by_step.get(item.step_title, 0) + 1
     return {
         "open": {
             "labels": [code for code, _name in board.schools],
@@ -203,6 +202,10 @@ def _chart_data(board: Dashboard) -> dict[str, Any]:
             ],
         },
     }
+
+
+# The longest overdue steps are listed one by one; the chart and its table count them all.
+OVERDUE_LISTED = 100
 
 
 @login_required
@@ -250,6 +253,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "open_totals": [board.open_total(pathway=pathway) for pathway, _t in board.pathways],
         "open_total": board.open_total(),
         "overdue_by_step": [(title, count) for (_id, title), count in overdue_by_step.items()],
+        "overdue_listed": board.overdue[:OVERDUE_LISTED],
         "monthly_rows": [
             (
                 month,

@@ -318,12 +318,16 @@ def test_it_sets_secure_http_only_same_site_session_cookies(district):
     assert answer.cookies["csrftoken"]["secure"] is True
 
 
-def test_it_records_each_completed_sign_in(district):
-    before = timezone.now() - timedelta(seconds=1)
-    post_password(Client(), "reporter")
-    event = Event.objects.get(action="user.signin", actor=district["reporter"])
-    assert event.at >= before
-    assert event.payload == {"second_factor": False}
+def test_it_records_a_sign_in_only_once_the_second_factor_is_accepted(district):
+    enrol(Client(), "site_admin")
+    before = Event.objects.filter(action="signin.success").count()
+    client = Client()
+    post_password(client, "site_admin")
+    assert Event.objects.filter(action="signin.success").count() == before
+    client.post("/signin/code/", {"code": fresh_totp_code("site_admin")})
+    assert Event.objects.filter(action="signin.success").count() == before + 1
+    verified = Event.objects.filter(action="mfa.verify", actor=district["site_admin"]).last()
+    assert verified is not None and verified.payload == {"second_factor": "totp"}
 
 
 @pytest.mark.parametrize("path", ["/signin/code/", "/signin/enrol/"])

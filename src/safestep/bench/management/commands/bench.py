@@ -32,6 +32,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--concurrency", type=int, default=8, help="clients in the concurrent phase")
         parser.add_argument("--seconds", type=float, default=None, help="length of the concurrent phase")
+        parser.add_argument(
+            "--rounds", type=int, default=None, help="timed requests per page in the sequential phase"
+        )
 
     @one_line_errors
     def handle(self, *args: Any, **options: Any) -> None:
@@ -45,6 +48,13 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
             seconds=options["seconds"],
         )
+        if options["rounds"] is not None:
+            if options["rounds"] < 1:
+                raise CommandError("--rounds must be at least 1", returncode=2)
+            settings.rounds = options["rounds"]
+            settings.warmup = min(settings.warmup, options["rounds"])
+            settings.read_pairs = min(settings.read_pairs, 4 * options["rounds"])
+            settings.write_pairs = min(settings.write_pairs, options["rounds"])
 
         def log(message: str) -> None:
             print(f"bench: {message}", file=sys.stderr, flush=True)

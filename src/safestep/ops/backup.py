@@ -1,0 +1,492 @@
+"""Online backup and restore: the database, attachments and key material in one archive.
+
+A backup is a gzip'd tar file, owner-only (0600), holding ``manifest.json`` (what is in it,
+with a SHA-256 per file, row counts per table and the end of the audit trail) and:
+
+- ``database/safestep.sqlite3``: a consistent copy made with SQLite's online backup API,
+  or ``database/safestep.pgdump``: ``pg_dump --format=custom`` of one exported snapshot,
+  the same snapshot the manifest's counts were taken from. Both keep every row exactly
+  as stored (the audit chain's hashes cover stored values, so a dump that re-serialized
+  them could break it);
+- ``attachments/``: the encrypted attachment files;
+- ``keys/``: the secret key, encryption keys and audit checkpoint key, where they are
+  files; ``audit/audit-checkpoints.jsonl``: the signed checkpoints kept outside the
+  database.
+
+The order is deliberate, for a backup taken while SafeStep runs: the checkpoint file is
+copied first (every checkpoint in it names an event the later database snapshot holds),
+attachments after the snapshot (every attachment row in it has its file), keys last (keys
+are only ever added, so every value in the snapshot can be decrypted).
+
+Restore goes into an empty install only: a database without tables, no attachments and no
+checkpoint file. It checks every file against the manifest before it writes anything, and
+afterwards compares row counts and verifies the audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, connections, transaction
+
+from safestep.audit.chain import checkpoint_file
+from safestep.audit.selectors import audit_verify
+from safestep.core.errors import SafeStepError
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+SQLITE_MEMBER = "database/safestep.sqlite3"
+PGDUMP_MEMBER = "database/safestep.pgdump"
+CHECKPOINTS_MEMBER = "audit/audit-checkpoints.jsonl"
+# Key files: (member name, environment variable, file name in the data directory).
+KEY_FILES = (
+    ("keys/secret_key", "SAFESTEP_SECRET_KEY", "secret_key"),
+    ("keys/encryption_keys", "SAFESTEP_ENCRYPTION_KEYS", "encryption_keys"),
+    ("keys/audit_key", "SAFESTEP_AUDIT_KEY", "audit_key"),
+)
+
+
+class BackupError(SafeStepError):
+    title = "Backup or restore refused"
+
+
+@dataclass(frozen=True)
+class BackupSummary:
+    path: Path
+    tables: dict[str, int]
+    files: int
+    audit_last_seq: int
+    notes: list[str]
+
+    def describe(self) -> str:
+        cases = self.tables.get("cases_case", 0)
+        events = self.tables.get("audit_event", 0)
+        return (
+            f"backup written to {self.path}: {cases} cases, {events} audit events "
+            f"(last #{self.audit_last_seq}), {self.files} files"
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _safestep_version() -> str:
+    try:
+        return version("safestep")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _tables() -> list[str]:
+    return sorted({model._meta.db_table for model in apps.get_models() if model._meta.managed})
+
+
+def _copy_private(source: Path, target: Path) -> None:
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out, source.open("rb") as src:
+        shutil.copyfileobj(src, out)
+
+
+def _key_source(variable: str, file_name: str) -> Path | None | str:
+    """Where a key comes from: a file (Path), the environment ("environment"), or nowhere."""
+    if os.environ.get(variable):
+        return "environment"
+    configured = os.environ.get(f"{variable}_FILE")
+    path = Path(configured) if configured else Path(settings.DATA_DIR) / file_name
+    return path if path.exists() else None
+
+
+# --- taking a backup ------------------------------------------------------------------
+
+
+def _snapshot_sqlite(staging: Path) -> tuple[str, dict[str, int], tuple[int, str]]:
+    target = staging / SQLITE_MEMBER
+    target.parent.mkdir(parents=True)
+    source = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]), timeout=30)
+    copy = sqlite3.connect(str(target))
+    try:
+        # The online backup API copies a consistent state, WAL included, while others write.
+        source.backup(copy)
+    finally:
+        source.close()
+    try:
+        existing = {row[0] for row in copy.execute("SELECT name FROM sqlite_master")}
+        counts = {
+            table: int(copy.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])  # noqa: S608
+            for table in _tables()
+            if table in existing
+        }
+        tail = copy.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
+    finally:
+        copy.close()
+    os.chmod(target, 0o600)
+    return SQLITE_MEMBER, counts, (int(tail[0]), str(tail[1])) if tail else (0, "")
+
+
+def _pg_environment() -> tuple[list[str], dict[str, str]]:
+    database = settings.DATABASES["default"]
+    arguments = [f"--dbname={database['NAME']}"]
+    if database.get("HOST"):
+        arguments.append(f"--host={database['HOST']}")
+    if database.get("PORT"):
+        arguments.append(f"--port={database['PORT']}")
+    if database.get("USER"):
+        arguments.append(f"--username={database['USER']}")
+    env = dict(os.environ)
+    if database.get("PASSWORD"):
+        env["PGPASSWORD"] = str(database["PASSWORD"])
+    return arguments, env
+
+
+def _pg_tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(
+            f"{name} not found: install the PostgreSQL client tools (e.g. postgresql-client)"
+        )
+    return found
+
+
+def _snapshot_postgres(staging: Path) -> tuple[str, dict[str, int], tuple[int, str]]:
+    target = staging / PGDUMP_MEMBER
+    target.parent.mkdir(parents=True)
+    tool = _pg_tool("pg_dump")
+    arguments, env = _pg_environment()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One snapshot for the dump and the counts: they describe exactly the same rows.
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = str(cursor.fetchone()[0])
+        done = subprocess.run(  # noqa: S603
+            [tool, *arguments, "--format=custom", f"--snapshot={snapshot}", f"--file={target}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BackupError(f"pg_dump failed: {done.stderr.strip().splitlines()[-1:]}")
+        cursor.execute(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+        counts = {}
+        for table in _tables():
+            if table in existing:
+                cursor.execute(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608
+                counts[table] = int(cursor.fetchone()[0])
+        cursor.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+        tail = cursor.fetchone()
+    os.chmod(target, 0o600)
+    return PGDUMP_MEMBER, counts, (int(tail[0]), str(tail[1])) if tail else (0, "")
+
+
+def backup_create(path: Path) -> BackupSummary:
+    """Write a backup archive to PATH (which must not exist yet)."""
+    path = path.expanduser().resolve()
+    if path.exists():
+        raise BackupError(f"{path} already exists; choose a new file name")
+    if not path.parent.is_dir():
+        raise BackupError(f"{path.parent} is not a directory")
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="safestep-backup-") as temporary:
+        staging = Path(temporary)
+        os.chmod(staging, 0o700)
+        members: list[str] = []
+        checkpoints = checkpoint_file()
+        if checkpoints.exists():
+            _copy_private(checkpoints, staging / CHECKPOINTS_MEMBER)
+            members.append(CHECKPOINTS_MEMBER)
+        if connection.vendor == "sqlite":
+            database_member, counts, tail = _snapshot_sqlite(staging)
+        elif connection.vendor == "postgresql":
+            database_member, counts, tail = _snapshot_postgres(staging)
+        else:
+            raise BackupError(f"cannot back up a {connection.vendor} database")
+        members.insert(0, database_member)
+        attachments = Path(settings.ATTACHMENTS_DIR)
+        if attachments.is_dir():
+            for item in sorted(attachments.iterdir()):
+                # Dot-files are uploads still being written; their rows do not exist yet.
+                if item.is_file() and not item.name.startswith("."):
+                    member = f"attachments/{item.name}"
+                    _copy_private(item, staging / member)
+                    members.append(member)
+        keys: dict[str, str] = {}
+        for member, variable, file_name in KEY_FILES:
+            source = _key_source(variable, file_name)
+            if isinstance(source, Path):
+                _copy_private(source, staging / member)
+                members.append(member)
+                keys[member] = "included"
+            elif source == "environment":
+                keys[member] = "set in the environment: not included, keep it with the backup"
+                notes.append(f"{variable} comes from the environment and is not in the backup")
+            else:
+                keys[member] = "none"
+        manifest = {
+            "format": FORMAT,
+            "safestep_version": _safestep_version(),
+            "created_at": datetime.now(UTC).isoformat(),
+            "database": {
+                "vendor": connection.vendor,
+                "member": database_member,
+                "tables": counts,
+                "audit": {"last_seq": tail[0], "last_hash": tail[1]},
+            },
+            "keys": keys,
+            "files": {
+                member: {"sha256": _sha256(staging / member), "size": (staging / member).stat().st_size}
+                for member in members
+            },
+        }
+        partial = path.with_name(f".{path.name}.partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+                encoded = json.dumps(manifest, indent=2, sort_keys=True).encode()
+                info = tarfile.TarInfo(MANIFEST)
+                info.size, info.mode = len(encoded), 0o600
+                tar.addfile(info, io.BytesIO(encoded))
+                for member in members:
+                    tar.add(staging / member, arcname=member, recursive=False)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    return BackupSummary(path, counts, len(members) - 1, tail[0], notes)
+
+
+# --- restoring ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestoreSummary:
+    tables: dict[str, int]
+    files: int
+    audit: str
+    notes: list[str]
+
+    def describe(self) -> str:
+        return (
+            f"restored {self.tables.get('cases_case', 0)} cases and "
+            f"{self.tables.get('audit_event', 0)} audit events, {self.files} files; {self.audit}"
+        )
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
+    try:
+        tar = tarfile.open(path, mode="r:gz")
+    except (OSError, tarfile.TarError) as error:
+        raise BackupError(f"cannot read {path}: {error}") from None
+    with tar:
+        try:
+            extracted = tar.extractfile(MANIFEST)
+            if extracted is None:
+                raise KeyError(MANIFEST)
+            manifest = json.loads(extracted.read())
+        except (KeyError, ValueError):
+            raise BackupError(f"{path} is not a SafeStep backup (no readable manifest)") from None
+        if manifest.get("format") != FORMAT:
+            raise BackupError(f"{path} has backup format {manifest.get('format')}; expected {FORMAT}")
+        yield tar, manifest
+
+
+def _database_is_empty() -> tuple[bool, str]:
+    database = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        name = Path(str(database["NAME"]))
+        if not name.exists() or name.stat().st_size == 0:
+            return True, str(name)
+        # Read-only: looking must not create or change anything.
+        probe = sqlite3.connect(f"file:{name}?mode=ro", uri=True)
+        try:
+            tables = probe.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+        finally:
+            probe.close()
+        return tables == 0, str(name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+        )
+        tables = cursor.fetchone()[0]
+    connections.close_all()
+    return tables == 0, f"database {database['NAME']}"
+
+
+def _check_empty_target(manifest: dict[str, Any]) -> None:
+    vendor = manifest["database"]["vendor"]
+    if vendor != connection.vendor:
+        raise BackupError(
+            f"this backup holds a {vendor} database but DATABASE_URL points at {connection.vendor}"
+        )
+    empty, where = _database_is_empty()
+    if not empty:
+        raise BackupError(f"restore needs an empty install: {where} already has tables")
+    attachments = Path(settings.ATTACHMENTS_DIR)
+    if attachments.is_dir() and any(attachments.iterdir()):
+        raise BackupError(f"restore needs an empty install: {attachments} holds files")
+    checkpoints = checkpoint_file()
+    if checkpoints.exists() and checkpoints.stat().st_size:
+        raise BackupError(f"restore needs an empty install: {checkpoints} exists")
+
+
+def _verified_members(tar: tarfile.TarFile, manifest: dict[str, Any], staging: Path) -> None:
+    """Extract every file the manifest lists into STAGING, checking size and SHA-256."""
+    for member, expected in manifest["files"].items():
+        if member.startswith("/") or ".." in Path(member).parts:
+            raise BackupError(f"the backup names an unsafe path: {member}")
+        try:
+            source = tar.extractfile(member)
+        except KeyError:
+            source = None
+        if source is None:
+            raise BackupError(f"the backup is missing {member}")
+        target = staging / member
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            shutil.copyfileobj(source, out)
+        if target.stat().st_size != expected["size"] or _sha256(target) != expected["sha256"]:
+            raise BackupError(f"{member} does not match its checksum: the backup is damaged")
+
+
+def _restore_database(staging: Path, manifest: dict[str, Any]) -> None:
+    member = manifest["database"]["member"]
+    connections.close_all()
+    if connection.vendor == "sqlite":
+        name = Path(str(settings.DATABASES["default"]["NAME"]))
+        for leftover in (name, Path(f"{name}-wal"), Path(f"{name}-shm")):
+            leftover.unlink(missing_ok=True)
+        name.parent.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(str(staging / member))
+        target = sqlite3.connect(str(name))
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        os.chmod(name, 0o600)
+        return
+    tool = _pg_tool("pg_restore")
+    arguments, env = _pg_environment()
+    done = subprocess.run(  # noqa: S603
+        [
+            tool,
+            *arguments,
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            str(staging / member),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise BackupError(f"pg_restore failed: {last}")
+
+
+def _write_private(source: Path, target: Path) -> None:
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.restoring")
+    temporary.unlink(missing_ok=True)
+    _copy_private(source, temporary)
+    os.replace(temporary, target)
+
+
+def _restore_files(staging: Path, manifest: dict[str, Any]) -> tuple[int, list[str]]:
+    notes: list[str] = []
+    count = 0
+    attachments = Path(settings.ATTACHMENTS_DIR)
+    for member in manifest["files"]:
+        if member.startswith("attachments/"):
+            _write_private(staging / member, attachments / Path(member).name)
+            count += 1
+    if attachments.is_dir():
+        os.chmod(attachments, 0o700)
+    if CHECKPOINTS_MEMBER in manifest["files"]:
+        _write_private(staging / CHECKPOINTS_MEMBER, checkpoint_file())
+        count += 1
+    for member, variable, file_name in KEY_FILES:
+        if member not in manifest["files"]:
+            continue
+        count += 1
+        if os.environ.get(variable) or os.environ.get(f"{variable}_FILE"):
+            # The operator configured this key elsewhere: leave it, and say so.
+            aside = Path(settings.DATA_DIR) / "restored-keys" / file_name
+            _write_private(staging / member, aside)
+            notes.append(f"{variable} is configured in the environment; the backed-up key is in {aside}")
+        else:
+            _write_private(staging / member, Path(settings.DATA_DIR) / file_name)
+    return count, notes
+
+
+def _current_counts(tables: list[str]) -> dict[str, int]:
+    counts = {}
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608
+            counts[table] = int(cursor.fetchone()[0])
+    return counts
+
+
+def backup_restore(path: Path, *, log: Callable[[str], None] | None = None) -> RestoreSummary:
+    """Restore the archive at PATH into this (empty) install, then check it."""
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist")
+    with _opened(path) as (tar, manifest):
+        _check_empty_target(manifest)
+        with tempfile.TemporaryDirectory(prefix="safestep-restore-") as temporary:
+            staging = Path(temporary)
+            os.chmod(staging, 0o700)
+            _verified_members(tar, manifest, staging)
+            if log:
+                log("every file matches its checksum; restoring ...")
+            _restore_database(staging, manifest)
+            files, notes = _restore_files(staging, manifest)
+    connections.close_all()
+    expected: dict[str, int] = manifest["database"]["tables"]
+    found = _current_counts(sorted(expected))
+    differing = [table for table in expected if found.get(table) != expected[table]]
+    if differing:
+        first = differing[0]
+        raise BackupError(
+            f"restored {first} has {found.get(first)} rows; the backup says {expected[first]}"
+        )
+    result = audit_verify()
+    if not result.ok:
+        raise BackupError(f"the restored audit trail does not verify: {result.describe()}")
+    return RestoreSummary(found, files, result.describe(), notes)

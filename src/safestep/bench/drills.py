@@ -82,7 +82,9 @@ class Install:
             env["DATABASE_URL"] = self.database_url
         return env
 
-    def safestep(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def safestep(
+        self, *args: str, check: bool = True, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "safestep", *args],
             env=self.env(),
@@ -92,7 +94,9 @@ class Install:
             check=False,
         )
         if check and done.returncode != 0:
-            raise DrillFailed(f"safestep {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+            raise DrillFailed(
+                f"safestep {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-500:]}"
+            )
         return done
 
     def query(self, code: str) -> Any:
@@ -116,7 +120,9 @@ def _with_database(url: str, name: str) -> str:
 def _admin_sql(url: str, statement: str) -> None:
     import psycopg
 
-    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(
+        url.replace("postgres://", "postgresql://", 1), autocommit=True, connect_timeout=5
+    ) as conn:
         conn.execute(statement)
 
 
@@ -146,13 +152,18 @@ import json
 from rest_framework.authtoken.models import Token
 from safestep.accounts.models import User
 names = {[ADMIN, COUNSELOR, COORDINATOR]!r}
-print(json.dumps({{n: Token.objects.get_or_create(user=User.objects.get(username=n))[0].key for n in names}}))
+tokens = {{}}
+for name in names:
+    tokens[name] = Token.objects.get_or_create(user=User.objects.get(username=name))[0].key
+print(json.dumps(tokens))
 """
 
 
 def prepare(target: Install, cases: int = 30) -> None:
     target.safestep("migrate", "--verbosity", "0")
-    target.safestep("seed-bench", "--cases", str(cases), "--events-per-case", "10", "--progress", "never")
+    target.safestep(
+        "seed-bench", "--cases", str(cases), "--events-per-case", "10", "--progress", "never"
+    )
     target.tokens = target.query(TOKENS_QUERY)
 
 
@@ -241,7 +252,9 @@ class Traffic:
         elif roll < 0.45:
             self._call(admin, "GET", "/api/v1/cases")
         elif roll < 0.65:
-            status, body = self._call(admin, "POST", f"/api/v1/cases/{case_id}/notes", {"text": "Drill note."})
+            status, body = self._call(
+                admin, "POST", f"/api/v1/cases/{case_id}/notes", {"text": "Drill note."}
+            )
             if status == 201 and body:
                 with self.ledger.lock:
                     self.ledger.notes.add(int(body["id"]))
@@ -271,7 +284,11 @@ class Traffic:
                 admin,
                 "POST",
                 f"/api/v1/cases/{case_id}/steps/{step_id}/complete",
-                {"occurred_at": _now_iso(), "details": SIMPLE_STEPS[step_id], "version": body["version"]},
+                {
+                    "occurred_at": _now_iso(),
+                    "details": SIMPLE_STEPS[step_id],
+                    "version": body["version"],
+                },
             )
             if status == 200:
                 with self.ledger.lock:
@@ -300,7 +317,7 @@ class Traffic:
                     self.cases.append(int(body["id"]))
 
     def _run(self, number: int) -> None:
-        rng = random.Random(self.seed * 1000 + number)
+        rng = random.Random(self.seed * 1000 + number)  # noqa: S311 (traffic, not secrets)
         clients: dict[str, Client] = {}
         port = 0
         while not self.stop.is_set():
@@ -308,7 +325,10 @@ class Traffic:
                 for client in clients.values():
                     client.close()
                 port = self.port()
-                clients = {name: Client(port, headers=self._headers(name), timeout=30) for name in (ADMIN, COUNSELOR)}
+                clients = {
+                    name: Client(port, headers=self._headers(name), timeout=30)
+                    for name in (ADMIN, COUNSELOR)
+                }
             self._one(rng, clients)
         for client in clients.values():
             client.close()
@@ -317,7 +337,10 @@ class Traffic:
     def running(self, clients: int) -> Iterator[None]:
         if not self.cases:
             self.load_cases()
-        threads = [threading.Thread(target=self._run, args=(number,), daemon=True) for number in range(clients)]
+        threads = [
+            threading.Thread(target=self._run, args=(number,), daemon=True)
+            for number in range(clients)
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -335,15 +358,18 @@ import json
 from safestep.audit.models import Event
 from safestep.cases.models import Case, CheckIn, Note, StepRecord
 def ids(action, key):
-    return sorted(json.loads(p).get(key) for p in Event.objects.filter(action=action).values_list("payload_json", flat=True))
+    payloads = Event.objects.filter(action=action).values_list("payload_json", flat=True)
+    return sorted(json.loads(payload).get(key) for payload in payloads)
+live = StepRecord.objects.filter(reopened_at__isnull=True)
+opened = Event.objects.filter(action="case.open")
 print(json.dumps({
     "notes": sorted(Note.objects.values_list("id", flat=True)),
     "check_ins": sorted(CheckIn.objects.values_list("id", flat=True)),
     "cases": sorted(Case.objects.values_list("id", flat=True)),
-    "steps": [[c, s] for c, s in StepRecord.objects.filter(reopened_at__isnull=True).values_list("case_id", "step_id")],
+    "steps": [list(pair) for pair in live.values_list("case_id", "step_id")],
     "note_events": ids("note.add", "note"),
     "check_in_events": ids("checkin.record", "check_in"),
-    "case_events": sorted(Event.objects.filter(action="case.open").values_list("case_id", flat=True)),
+    "case_events": sorted(opened.values_list("case_id", flat=True)),
 }))
 """
 
@@ -381,11 +407,17 @@ def check_state(target: Install, ledger: Ledger, report: Report) -> None:
         ("cases", ledger.cases),
         ("steps", ledger.steps),
     ):
-        missing = acknowledged - stored[kind]  # type: ignore[operator]
+        missing = acknowledged - stored[kind]
         if missing:
-            report.problems.append(f"{len(missing)} acknowledged {kind} missing, e.g. {sorted(missing)[:3]}")
+            report.problems.append(
+                f"{len(missing)} acknowledged {kind} missing, e.g. {sorted(missing)[:3]}"
+            )
     # A row without its event, or an event without its row, would be a half-written write.
-    for kind, events in (("notes", "note_events"), ("check_ins", "check_in_events"), ("cases", "case_events")):
+    for kind, events in (
+        ("notes", "note_events"),
+        ("check_ins", "check_in_events"),
+        ("cases", "case_events"),
+    ):
         rows, logged = set(state[kind]), set(state[events])
         if rows != logged or len(state[events]) != len(logged):
             report.problems.append(
@@ -394,7 +426,9 @@ def check_state(target: Install, ledger: Ledger, report: Report) -> None:
             )
     verify = target.safestep("audit", "verify", "--progress", "never", check=False)
     if verify.returncode != 0:
-        report.problems.append(f"audit verify failed: {verify.stderr.strip() or verify.stdout.strip()}")
+        report.problems.append(
+            f"audit verify failed: {verify.stderr.strip() or verify.stdout.strip()}"
+        )
     else:
         report.facts.append(verify.stdout.strip())
     report.facts.append(
@@ -408,11 +442,17 @@ def check_state(target: Install, ledger: Ledger, report: Report) -> None:
 def _traffic_facts(ledger: Ledger, report: Report, seconds: float) -> None:
     total = sum(ledger.statuses.values())
     answers = ", ".join(f"{status}: {count}" for status, count in sorted(ledger.statuses.items()))
-    report.facts.append(f"{total} answers in {seconds:.0f} s ({answers}); {ledger.no_answer} without an answer")
+    report.facts.append(
+        f"{total} answers in {seconds:.0f} s ({answers}); {ledger.no_answer} without an answer"
+    )
     if ledger.server_errors:
-        report.problems.append(f"{len(ledger.server_errors)} server errors, e.g. {ledger.server_errors[0]}")
+        report.problems.append(
+            f"{len(ledger.server_errors)} server errors, e.g. {ledger.server_errors[0]}"
+        )
     if ledger.unexpected:
-        report.facts.append(f"note: {len(ledger.unexpected)} refused requests, e.g. {ledger.unexpected[0]}")
+        report.facts.append(
+            f"note: {len(ledger.unexpected)} refused requests, e.g. {ledger.unexpected[0]}"
+        )
 
 
 # --- the drills -----------------------------------------------------------------------
@@ -455,7 +495,9 @@ def drill_crash(*, seconds: float = 20, clients: int = 4, postgres: str | None =
                 before = ledger.acknowledged_writes
                 holder["server"].kill()
                 holder["server"].process.wait(10)
-                report.facts.append(f"killed the server (SIGKILL) after {before} acknowledged writes")
+                report.facts.append(
+                    f"killed the server (SIGKILL) after {before} acknowledged writes"
+                )
                 holder["server"] = target.serve("server-restarted", port=port, migrate=False)
                 report.facts.append("restarted it")
                 time.sleep(seconds / 2)
@@ -470,7 +512,13 @@ def drill_crash(*, seconds: float = 20, clients: int = 4, postgres: str | None =
     return report
 
 
-def drill_fuzz(*, examples: int = 40, min_cases: int = 1000, postgres: str | None = None, seconds: float | None = None) -> Report:
+def drill_fuzz(
+    *,
+    examples: int = 40,
+    min_cases: int = 1000,
+    postgres: str | None = None,
+    seconds: float | None = None,
+) -> Report:
     """schemathesis against /api/schema/: no 5xx, every answer matches the schema."""
     report = Report("fuzz" + (" (PostgreSQL)" if postgres else " (SQLite)"))
     executable = Path(sys.executable).with_name("schemathesis")
@@ -515,7 +563,9 @@ def drill_fuzz(*, examples: int = 40, min_cases: int = 1000, postgres: str | Non
             with_server.stop()
         output = done.stdout + done.stderr
         generated = sum(int(found) for found in re.findall(r"(\d+) generated", output))
-        report.facts.append(f"schemathesis generated {generated} test cases (exit {done.returncode})")
+        report.facts.append(
+            f"schemathesis generated {generated} test cases (exit {done.returncode})"
+        )
         if generated < min_cases:
             report.problems.append(f"only {generated} test cases, fewer than {min_cases}")
         if done.returncode != 0:
@@ -534,9 +584,13 @@ PNG = (
 def _upload(port: int, token: str, case_id: int, content: bytes) -> int:
     boundary = uuid.uuid4().hex
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo.png\"\r\n"
-        f"Content-Type: image/png\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="photo.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     client = Client(port, headers={"Authorization": f"Token {token}"})
     status, _, data = client.request(
         "POST",
@@ -588,7 +642,9 @@ def drill_backup(*, seconds: float = 6, postgres: str | None = None) -> Report:
         target.tokens = dict(source.tokens)
         restored_server = target.serve("restored", migrate=False)
         try:
-            client = Client(restored_server.port, headers={"Authorization": f"Token {source.tokens[ADMIN]}"})
+            client = Client(
+                restored_server.port, headers={"Authorization": f"Token {source.tokens[ADMIN]}"}
+            )
             status, _, data = client.get(f"/api/v1/cases/{case_id}/attachments/{attachment}")
             if status != 200 or data != content:
                 report.problems.append(f"the attachment did not come back intact ({status})")
@@ -608,7 +664,9 @@ def drill_backup(*, seconds: float = 6, postgres: str | None = None) -> Report:
 def pg_cluster_command(action: str) -> list[str]:
     versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if not versions or shutil.which("pg_ctlcluster") is None:
-        raise DrillFailed("pg_ctlcluster and /etc/postgresql are needed to stop and start PostgreSQL")
+        raise DrillFailed(
+            "pg_ctlcluster and /etc/postgresql are needed to stop and start PostgreSQL"
+        )
     return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", action]
 
 
@@ -649,21 +707,33 @@ def drill_database_down(*, postgres: str, down_seconds: float = 4, clients: int 
                 before = ledger.acknowledged_writes
                 unavailable_before = ledger.statuses[503]
                 try:
-                    subprocess.run(pg_cluster_command("stop"), capture_output=True, check=True, timeout=120)  # noqa: S603
+                    subprocess.run(  # noqa: S603
+                        pg_cluster_command("stop"), capture_output=True, check=True, timeout=120
+                    )
                     report.facts.append(f"stopped PostgreSQL after {before} acknowledged writes")
                     time.sleep(down_seconds)
-                    probe = Client(server.port, headers={"Authorization": f"Token {target.tokens[ADMIN]}"})
+                    probe = Client(
+                        server.port, headers={"Authorization": f"Token {target.tokens[ADMIN]}"}
+                    )
                     status, headers, body = probe.request(
-                        "POST", f"/api/v1/cases/{traffic.cases[0]}/notes", body={"text": "While down."}
+                        "POST",
+                        f"/api/v1/cases/{traffic.cases[0]}/notes",
+                        body={"text": "While down."},
                     )
                     probe.close()
                     kind = headers.get("content-type", "")
                     if status != 503 or "application/problem+json" not in kind:
-                        report.problems.append(f"a write while the database was down answered {status} {kind}")
+                        report.problems.append(
+                            f"a write while the database was down answered {status} {kind}"
+                        )
                     else:
-                        report.facts.append(f"a write while down answered 503 {kind}: {json.loads(body)['detail']}")
+                        report.facts.append(
+                            f"a write while down answered 503 {kind}: {json.loads(body)['detail']}"
+                        )
                     if ledger.statuses[503] == unavailable_before:
-                        report.problems.append("no 503 seen by the clients while the database was down")
+                        report.problems.append(
+                            "no 503 seen by the clients while the database was down"
+                        )
                 finally:
                     ensure_postgres_running(postgres)
                 report.facts.append("started PostgreSQL again")
@@ -672,7 +742,9 @@ def drill_database_down(*, postgres: str, down_seconds: float = 4, clients: int 
                 while ledger.acknowledged_writes == recovered and time.monotonic() < deadline:
                     time.sleep(0.2)
                 if ledger.acknowledged_writes == recovered:
-                    report.problems.append("no write succeeded within 30 s after the database returned")
+                    report.problems.append(
+                        "no write succeeded within 30 s after the database returned"
+                    )
                 else:
                     report.facts.append("writes succeed again without restarting the app")
                 time.sleep(1)
@@ -706,13 +778,21 @@ def main(argv: list[str] | None = None) -> int:
         elif options.drill == "crash":
             report = drill_crash(postgres=options.postgres, **extra)
         elif options.drill == "fuzz":
-            report = drill_fuzz(postgres=options.postgres, examples=options.examples, seconds=options.seconds)
+            report = drill_fuzz(
+                postgres=options.postgres, examples=options.examples, seconds=options.seconds
+            )
         elif options.drill == "backup":
-            report = drill_backup(postgres=options.postgres, **({"seconds": options.seconds} if options.seconds else {}))
+            report = drill_backup(
+                postgres=options.postgres,
+                **({"seconds": options.seconds} if options.seconds else {}),
+            )
         else:
             if not options.postgres:
                 parser.error("database-down needs --postgres URL (or SAFESTEP_DRILL_POSTGRES_URL)")
-            report = drill_database_down(postgres=options.postgres, **({"down_seconds": options.seconds} if options.seconds else {}))
+            report = drill_database_down(
+                postgres=options.postgres,
+                **({"down_seconds": options.seconds} if options.seconds else {}),
+            )
     except DrillFailed as error:
         print(f"drill {options.drill}: FAILED: {error}", file=sys.stderr)
         return 1

@@ -54,7 +54,6 @@ from safestep.cases.models import (
     ConcernStatus,
     Note,
     ReferenceCounter,
-    Resolution,
     StepRecord,
     Student,
 )
@@ -80,7 +79,11 @@ DISTRICT_USERS = {
     "bench_coordinator": Role.DISTRICT_COORDINATOR,
     "bench_auditor": Role.AUDITOR,
 }
-PATHWAY_MIX = (("recruitment_by_student", 0.2), ("suspected_victim", 0.55), ("confirmed_victim", 0.25))
+PATHWAY_MIX = (
+    ("recruitment_by_student", 0.2),
+    ("suspected_victim", 0.55),
+    ("confirmed_victim", 0.25),
+)
 FIRST_NAMES = ("Ana", "Maya", "Jordan", "Lee", "Sam", "Noor", "Diego", "Priya", "Kai", "Zoe")
 LAST_NAMES = ("Lopez", "Reyes", "Cole", "Park", "Nguyen", "Smith", "Ali", "Garcia", "Kim", "Brown")
 READ_CHANNELS = ("page", "page", "page", "api", "timeline")
@@ -170,7 +173,7 @@ def district_ensure(school_total: int) -> District:
             role=role,
             email=f"{username}@bench.invalid",
             # No password: benchmarks sign in with tokens and sessions made for them.
-            password="!",  # noqa: S106
+            password="!",
             first_name=username.split("_")[-1].capitalize(),
             last_name=username.split("_")[0].upper(),
         )
@@ -340,7 +343,9 @@ def _details(
             "done",
             {
                 "offered_to": rng.choice(("student", "family", "both")),
-                "services": rng.sample(["School counseling", "Social services", "Victim advocacy"], 2),
+                "services": rng.sample(
+                    ["School counseling", "Social services", "Victim advocacy"], 2
+                ),
                 "response": rng.choice(("accepted", "accepted", "declined", "pending")),
             },
             "",
@@ -464,7 +469,7 @@ def plan_case(
     )
     # A case moves through its steps in the protocol's order; open cases stop part-way.
     clock = opened_at
-    resolvable = [step for step in pathway.steps]
+    resolvable = list(pathway.steps)
     target = len(resolvable) if shape.closed else int(shape.progress * len(resolvable))
     facts: dict[str, bool | None] = {}
 
@@ -487,7 +492,9 @@ def plan_case(
         if position >= target:
             break
         if step.condition is not None:
-            fact_name = "abuse_or_neglect_suspected" if step.id == "cws_report" else "reliable_evidence"
+            fact_name = (
+                "abuse_or_neglect_suspected" if step.id == "cws_report" else "reliable_evidence"
+            )
             if fact_name not in facts:
                 if fact_name == "abuse_or_neglect_suspected" and rng.random() < 0.1:
                     reason = "The student's account points to a peer, not to a caregiver."
@@ -509,9 +516,7 @@ def plan_case(
                 set_by=staff.counselor,
             )
             details = {"every_days": every, "assignee": staff.counselor.username}
-            story.records.append(
-                PlannedRecord(step, "done", at, at, staff.counselor, details)
-            )
+            story.records.append(PlannedRecord(step, "done", at, at, staff.counselor, details))
             event(at, staff.counselor, "checkin.plan_set", payload=dict(details))
             continue
         resolution, details, reason = _details(rng, step, at, story, district)
@@ -582,7 +587,9 @@ def plan_case(
         at = story.opened_at + (end - story.opened_at) * ((number + 1) / (note_count + 1))
         author = staff.counselor if number % 2 else staff.admin
         story.notes.append(
-            Note(author=author, text="Met with the student; will follow up next week.", created_at=at)
+            Note(
+                author=author, text="Met with the student; will follow up next week.", created_at=at
+            )
         )
         planned = event(at, author, "note.add")
         planned.payload_ids["note"] = str(len(story.notes) - 1)
@@ -693,14 +700,14 @@ def write_batch(
         concerns = []
         for story in stories:
             if story.concern is not None:
-                story.concern.case = story.case
+                story.concern.case = _case_of(story)
                 story.concern.student = story.student
                 concerns.append(story.concern)
         Concern.objects.bulk_create(concerns)
         facts = []
         for story in stories:
             for fact in story.facts:
-                fact.case = story.case
+                fact.case = _case_of(story)
                 facts.append(fact)
         CaseFact.objects.bulk_create(facts)
         StepRecord.objects.bulk_create(
@@ -723,17 +730,17 @@ def write_batch(
         plans = []
         for story in stories:
             if story.plan is not None:
-                story.plan.case = story.case
+                story.plan.case = _case_of(story)
                 plans.append(story.plan)
         CheckInPlan.objects.bulk_create(plans)
         check_ins = []
         notes = []
         for story in stories:
             for check_in in story.check_ins:
-                check_in.case = story.case
+                check_in.case = _case_of(story)
                 check_ins.append(check_in)
             for note in story.notes:
-                note.case = story.case
+                note.case = _case_of(story)
                 notes.append(note)
         CheckIn.objects.bulk_create(check_ins, batch_size=2000)
         Note.objects.bulk_create(notes, batch_size=2000)
@@ -749,14 +756,17 @@ def _links(stories: Sequence[CaseStory], rng: random.Random, share: float) -> li
     for story in stories:
         earlier = last_at_school.get(story.school.pk)
         if earlier is not None and rng.random() < share:
-            assert story.case is not None and earlier.case is not None
+            assert story.case is not None
+            assert earlier.case is not None
             at = max(story.opened_at, earlier.opened_at) + timedelta(hours=2)
             at = min(at, timezone.now())
             rows.append(
                 CaseLink(
                     from_case=earlier.case,
                     to_case=story.case,
-                    relation="recruited" if earlier.pathway == "recruitment_by_student" else "same_incident",
+                    relation="recruited"
+                    if earlier.pathway == "recruitment_by_student"
+                    else "same_incident",
                     created_by=story.staff.admin,
                     created_at=at,
                 )
@@ -829,7 +839,12 @@ def _write_events(
         )
         row_hash = chain_hash(prev_hash, values)
         rows.append((*values, prev_hash, row_hash))
-        if event.action == "disclosure.record" and story is not None and actor is not None:
+        if (
+            event.action == "disclosure.record"
+            and story is not None
+            and actor is not None
+            and case_id is not None
+        ):
             disclosures.append(
                 Disclosure(
                     student_id=story.student.pk,
@@ -853,10 +868,22 @@ def _write_events(
     Checkpoint.objects.bulk_create(checkpoints)
     for checkpoint in checkpoints:
         # As event_record does: the file copy only once the rows are committed.
-        transaction.on_commit(
-            lambda c=checkpoint: append_checkpoint_file(c.seq, c.hash, c.at_us, c.signature)
-        )
+        transaction.on_commit(_file_copy(checkpoint))
     return len(rows)
+
+
+def _file_copy(checkpoint: Checkpoint) -> Callable[[], None]:
+    def append() -> None:
+        append_checkpoint_file(
+            checkpoint.seq, checkpoint.hash, checkpoint.at_us, checkpoint.signature
+        )
+
+    return append
+
+
+def _case_of(story: CaseStory) -> Case:
+    assert story.case is not None, "cases are inserted before the rows that point at them"
+    return story.case
 
 
 def insert_events(rows: Sequence[tuple[Any, ...]]) -> None:
@@ -903,7 +930,8 @@ def seed_bench(
     definition = definition_of(protocol)
     existing = bench_case_count()
     district = district_ensure(school_count_for(existing + cases))
-    rng = random.Random(f"{seed}:{existing}")
+    # Reproducible synthetic data, not secrets.
+    rng = random.Random(f"{seed}:{existing}")  # noqa: S311
     now = timezone.now()
     serial = Student.objects.filter(sis_id__startswith=SIS_PREFIX).count() + 1
     events = 0

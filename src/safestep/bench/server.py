@@ -8,6 +8,7 @@ client, reused for every request (keep-alive), timed around the full request and
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -44,10 +45,8 @@ class Server:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group: the gunicorn master and every worker."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self, timeout: float = 20) -> None:
         if self.process.poll() is None:

@@ -48,7 +48,6 @@ from safestep.protocol import (
     next_check_in_due,
 )
 
-
 # The largest primary key a 64-bit integer column holds (SQLite and PostgreSQL bigint).
 MAX_ROW_ID = 2**63 - 1
 
@@ -437,5 +436,8 @@ def cases_linkable_for_user(user: User, case: Case, *, limit: int = 200) -> list
         Case.objects.filter(case_scope_for(user), school=case.school_id)
         .exclude(pk=case.pk)
         .select_related("student")
+        # Offered by reference and name only: not decrypting every summary and outcome
+        # keeps the case page's cost flat as the school's cases grow.
+        .only("id", "reference", "opened_at", "student__first_name", "student__last_name")
         .order_by("-opened_at", "-id")[:limit]
     )

@@ -43,7 +43,12 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(
-            {"type": "about:blank", "title": "Service unavailable", "status": 503, "detail": DETAIL},
+            {
+                "type": "about:blank",
+                "title": "Service unavailable",
+                "status": 503,
+                "detail": DETAIL,
+            },
             status=503,
             content_type="application/problem+json",
         )

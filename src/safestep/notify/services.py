@@ -63,7 +63,8 @@ def _not_yet_in_outbox(due: list[Due]) -> list[Due]:
     existing: set[Key] = set()
     for start in range(0, len(case_ids), _CHUNK):
         chunk = case_ids[start : start + _CHUNK]
-        earliest = min(item.due_at for item in due if item.case_id in set(chunk))
+        in_chunk = set(chunk)
+        earliest = min(item.due_at for item in due if item.case_id in in_chunk)
         existing.update(
             Reminder.objects.filter(case_id__in=chunk, due_at__gte=earliest).values_list(
                 "case_id", "step_id", "kind", "due_at", "recipient_id"

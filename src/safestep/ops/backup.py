@@ -110,7 +110,7 @@ def _copy_private(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, out)
 
 
-def _key_source(variable: str, file_name: str) -> Path | None | str:
+def _key_source(variable: str, file_name: str) -> Path | str | None:
     """Where a key comes from: a file (Path), the environment ("environment"), or nowhere."""
     if os.environ.get(variable):
         return "environment"
@@ -139,7 +139,9 @@ def _snapshot_sqlite(staging: Path) -> tuple[str, dict[str, int], tuple[int, str
             for table in _tables()
             if table in existing
         }
-        tail = copy.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
+        tail = copy.execute(
+            "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
     finally:
         copy.close()
     os.chmod(target, 0o600)
@@ -259,7 +261,10 @@ def backup_create(path: Path) -> BackupSummary:
             },
             "keys": keys,
             "files": {
-                member: {"sha256": _sha256(staging / member), "size": (staging / member).stat().st_size}
+                member: {
+                    "sha256": _sha256(staging / member),
+                    "size": (staging / member).stat().st_size,
+                }
                 for member in members
             },
         }
@@ -302,7 +307,7 @@ class RestoreSummary:
 @contextmanager
 def _opened(path: Path) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
     try:
-        tar = tarfile.open(path, mode="r:gz")
+        tar = tarfile.open(path, mode="r:gz")  # noqa: SIM115 (closed by the with below)
     except (OSError, tarfile.TarError) as error:
         raise BackupError(f"cannot read {path}: {error}") from None
     with tar:
@@ -314,7 +319,9 @@ def _opened(path: Path) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
         except (KeyError, ValueError):
             raise BackupError(f"{path} is not a SafeStep backup (no readable manifest)") from None
         if manifest.get("format") != FORMAT:
-            raise BackupError(f"{path} has backup format {manifest.get('format')}; expected {FORMAT}")
+            raise BackupError(
+                f"{path} has backup format {manifest.get('format')}; expected {FORMAT}"
+            )
         yield tar, manifest
 
 
@@ -338,7 +345,6 @@ def _database_is_empty() -> tuple[bool, str]:
             "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
         )
         tables = cursor.fetchone()[0]
-    connections.close_all()
     return tables == 0, f"database {database['NAME']}"
 
 
@@ -447,7 +453,9 @@ def _restore_files(staging: Path, manifest: dict[str, Any]) -> tuple[int, list[s
             # The operator configured this key elsewhere: leave it, and say so.
             aside = Path(settings.DATA_DIR) / "restored-keys" / file_name
             _write_private(staging / member, aside)
-            notes.append(f"{variable} is configured in the environment; the backed-up key is in {aside}")
+            notes.append(
+                f"{variable} is configured in the environment; the backed-up key is in {aside}"
+            )
         else:
             _write_private(staging / member, Path(settings.DATA_DIR) / file_name)
     return count, notes

@@ -35,6 +35,7 @@ from safestep.protocol import (
     Protocol,
     Step,
     describe_condition,
+    iter_condition_facts,
 )
 from safestep.web.forms import (
     ErrorItem,
@@ -120,6 +121,7 @@ class StepView:
     occurred_value: str = ""
     is_plan: bool = False  # resolved by setting a check-in plan
     open_form: bool = False  # the form starts unfolded
+    condition_open: bool = False  # its condition waits on an unanswered question
 
     @property
     def open_not_applicable(self) -> bool:
@@ -315,6 +317,10 @@ def build_case_context(
             and state in ("done", "not_applicable")
             and has_capability(user, Capability.STEP_REOPEN),
             is_plan=step.recurring,
+            condition_open=step.condition is not None
+            and any(
+                data["facts"].get(name) is None for name in iter_condition_facts(step.condition)
+            ),
         )
         if can_act and step.recurring:
             if has_capability(user, Capability.CHECKIN_PLAN) and not plan_exists:

@@ -26,7 +26,7 @@ class NavItem:
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem(("web:home",), _("My work"), None),
+    NavItem(("web:home",), _("Home"), None),
     NavItem(("web:concern-new",), _("Report a concern"), Capability.CONCERN_SUBMIT),
     NavItem(("web:triage",), _("Triage"), Capability.CONCERN_TRIAGE),
     NavItem(("web:cases",), _("Cases"), Capability.CASE_READ),

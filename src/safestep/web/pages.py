@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from safestep.accounts.models import User
 
@@ -43,5 +44,5 @@ def render_page(
     chosen = fragment if fragment is not None and is_htmx(request) else template
     response = render(request, chosen, dict(context), status=status)
     # The same URL answers with a fragment or a page: caches must keep them apart.
-    response["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response

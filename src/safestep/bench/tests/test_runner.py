@@ -16,8 +16,20 @@ def test_it_judges_pages_against_the_floor_of_their_own_authentication():
         "floor": {"p50_ms": 2.0},
         "floor_session": {"p50_ms": 4.0},
         "pages": {
-            "case_detail_api": {"auth": "token", "p50_ms": 5.0, "p95_ms": 9.0, "queries": 9, "queries_long_history": 13},
-            "case_detail_html": {"auth": "session", "p50_ms": 7.0, "p95_ms": 60.0, "queries": 12, "queries_long_history": 12},
+            "case_detail_api": {
+                "auth": "token",
+                "p50_ms": 5.0,
+                "p95_ms": 9.0,
+                "queries": 9,
+                "queries_long_history": 13,
+            },
+            "case_detail_html": {
+                "auth": "session",
+                "p50_ms": 7.0,
+                "p95_ms": 60.0,
+                "queries": 12,
+                "queries_long_history": 12,
+            },
             "my_work": {"missing": "no URL"},
         },
         "audit": {"verify": {"events_per_second": 310_000}},

@@ -26,7 +26,9 @@ def test_it_routes_the_floor_only_when_asked(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_the_floor_answers_a_case_version_with_one_query(district, open_case, django_assert_num_queries):
+def test_the_floor_answers_a_case_version_with_one_query(
+    district, open_case, django_assert_num_queries
+):
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from safestep.bench.views import FloorApi

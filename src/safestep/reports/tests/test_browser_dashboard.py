@@ -39,7 +39,9 @@ def in_a_browser(live_server: Any, username: str, scenario: Any) -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
-                    page = browser.new_context(viewport=DESKTOP).new_page()
+                    page = browser.new_context(
+                        viewport={"width": DESKTOP["width"], "height": DESKTOP["height"]}
+                    ).new_page()
                     sign_in(page, live_server, username)
                     scenario(page)
                 finally:

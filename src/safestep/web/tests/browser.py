@@ -63,6 +63,8 @@ class People:
             )
             self.contexts.append(context)
             page = context.new_page()
+            # Fail fast instead of hanging a test run when something never appears.
+            page.set_default_timeout(15_000)
             if username is not None:
                 sign_in(page, self.live_server, username)
             self.pages[key] = page

@@ -30,10 +30,17 @@ class Command(BaseCommand):
             default=None,
             help="seed up to this many cases first (default 1,000 quick, 10,000 full)",
         )
-        parser.add_argument("--concurrency", type=int, default=8, help="clients in the concurrent phase")
-        parser.add_argument("--seconds", type=float, default=None, help="length of the concurrent phase")
         parser.add_argument(
-            "--rounds", type=int, default=None, help="timed requests per page in the sequential phase"
+            "--concurrency", type=int, default=8, help="clients in the concurrent phase"
+        )
+        parser.add_argument(
+            "--seconds", type=float, default=None, help="length of the concurrent phase"
+        )
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=None,
+            help="timed requests per page in the sequential phase",
         )
 
     @one_line_errors

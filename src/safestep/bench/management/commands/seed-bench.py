@@ -35,7 +35,9 @@ class Command(BaseCommand):
     @one_line_errors
     def handle(self, *args: Any, **options: Any) -> None:
         if options["cases"] < 0 or options["batch"] < 1 or options["events_per_case"] < 0:
-            raise CommandError("--cases and --events-per-case must be >= 0, --batch >= 1", returncode=2)
+            raise CommandError(
+                "--cases and --events-per-case must be >= 0, --batch >= 1", returncode=2
+            )
         real = foreign_case_count()
         if real:
             raise CommandError(
@@ -48,11 +50,15 @@ class Command(BaseCommand):
         )
         started = time.perf_counter()
         with tqdm(total=options["cases"], unit="case", disable=not show, file=sys.stderr) as bar:
+
+            def advance(done: int) -> None:
+                bar.update(done)
+
             result = seed_bench(
                 cases=options["cases"],
                 events_per_case=options["events_per_case"],
                 batch_size=options["batch"],
-                progress=bar.update,
+                progress=advance,
             )
         elapsed = time.perf_counter() - started
         self.stdout.write(

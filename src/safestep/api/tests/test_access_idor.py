@@ -104,6 +104,23 @@ def test_it_refuses_a_link_to_another_schools_case_as_if_it_did_not_exist(
     assert from_theirs.status_code == 404
 
 
+def test_it_keeps_another_schools_students_out_of_search(district, lin_and_roo):
+    services.case_open(
+        acting_user=district["outsider_admin"],
+        pathway="suspected_victim",
+        suspicion_formed_at=timezone.now() - timedelta(hours=2),
+        summary="",
+        school_code="ROO",
+        student=services.StudentInput(sis_id="S-QUILL", first_name="Zed", last_name="Quill"),
+    )
+    query = "/concerns/students/?school=ROO&q=Quill"
+    theirs = sign_in_client(Client(), district["site_admin"]).get(query)
+    assert theirs.status_code == 200
+    assert "S-QUILL" not in theirs.content.decode()
+    coordinator = sign_in_client(Client(), district["district_coordinator"]).get(query)
+    assert "S-QUILL" in coordinator.content.decode()
+
+
 def test_it_refuses_the_timeline_of_another_schools_case(district, lin_and_roo, api_as):
     _lin, roo = lin_and_roo
     assert api_as("site_admin").get(f"/api/v1/cases/{roo.pk}/timeline").status_code == 404

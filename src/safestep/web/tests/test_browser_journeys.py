@@ -124,8 +124,13 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     expect(box.get_by_label("Child Welfare Services (CWS)")).to_be_checked()
     expect(box.get_by_label("Agency reference number")).to_have_value("CWS-77")
     box.get_by_label("When the written SS 8572 was sent").fill(local(5))
+    counselor.evaluate("window.stillTheSamePage = true")
     box.get_by_role("button", name="Record B2 as done").click()
     expect_state(counselor, "cws_report", "Done")
+    # htmx swapped the case in place (no page load), and focus moved to the step just done.
+    assert counselor.evaluate("window.stillTheSamePage === true")
+    expect(step(counselor, "cws_report")).to_be_focused()
+    expect(counselor.locator("#live")).to_contain_text("B2 is recorded as done")
     expect(counselor.locator(".clock")).to_contain_text("Done")
 
     box = unfold(counselor, "parent_contact")

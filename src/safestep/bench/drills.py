@@ -13,6 +13,7 @@ the scripts in ``scripts/drills/``; bounded versions run in the test suite.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import random
@@ -20,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -604,6 +606,20 @@ def _upload(port: int, token: str, case_id: int, content: bytes) -> int:
     return int(json.loads(data)["id"])
 
 
+def _damaged_copy(archive: Path) -> Path:
+    """The same archive with one byte added to one member: its checksum no longer matches."""
+    damaged = archive.with_name("damaged.tar.gz")
+    with tarfile.open(archive, "r:gz") as source, tarfile.open(damaged, "w:gz") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member)
+            content = data.read() if data is not None else b""
+            if member.name.startswith(("keys/", "audit/")):
+                content += b"\n"
+            member.size = len(content)
+            target.addfile(member, io.BytesIO(content))
+    return damaged
+
+
 def drill_backup(*, seconds: float = 6, postgres: str | None = None) -> Report:
     """Back up while writes go on, restore into an empty install, compare."""
     report = Report("backup" + (" (PostgreSQL)" if postgres else " (SQLite)"))
@@ -628,6 +644,12 @@ def drill_backup(*, seconds: float = 6, postgres: str | None = None) -> Report:
         mode = archive.stat().st_mode & 0o777
         if mode != 0o600:
             report.problems.append(f"the archive has mode {mode:o}, not 600")
+        damaged = _damaged_copy(archive)
+        refused = target.safestep("restore", str(damaged), check=False)
+        if refused.returncode != 1 or "checksum" not in refused.stderr:
+            report.problems.append(f"a damaged backup was not refused: {refused.stderr.strip()}")
+        else:
+            report.facts.append("a damaged copy was refused and left the install empty")
         restored = target.safestep("restore", str(archive), check=False)
         if restored.returncode != 0:
             report.problems.append(f"restore failed: {restored.stderr.strip()}")

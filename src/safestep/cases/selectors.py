@@ -121,6 +121,28 @@ def case_get_for_user(
     return case
 
 
+def _for_lists(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """What a list of cases needs: the protocol's verdict and the next check-in.
+
+    Free text is encrypted, and decrypting it is most of what loading a row costs, so lists
+    leave out the narratives, step details and reasons they never show, and the links.
+    """
+    live_records = StepRecord.objects.filter(reopened_at__isnull=True).defer(
+        "details", "reason", "reopen_reason"
+    )
+    return cases.defer("summary", "outcome", "review_reasons").prefetch_related(
+        Prefetch("step_records", queryset=live_records, to_attr="live_records"),
+        Prefetch("facts", queryset=CaseFact.objects.defer("reason")),
+        Prefetch(
+            "check_ins",
+            queryset=CheckIn.objects.only("id", "case_id", "occurred_at").order_by(
+                "occurred_at", "id"
+            ),
+        ),
+        "check_in_plan__assignee",
+    )
+
+
 def case_list_for_user(
     user: User,
     *,
@@ -135,7 +157,7 @@ def case_list_for_user(
         cases = cases.filter(school__code=school)
     if pathway:
         cases = cases.filter(pathway=pathway)
-    return _with_everything(cases)
+    return _for_lists(cases)
 
 
 def case_definition(case: Case) -> Protocol:

@@ -34,6 +34,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -379,8 +380,11 @@ def _verified_members(tar: tarfile.TarFile, manifest: dict[str, Any], staging: P
         target = staging / member
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            shutil.copyfileobj(source, out)
+        try:
+            with os.fdopen(descriptor, "wb") as out:
+                shutil.copyfileobj(source, out)
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+            raise BackupError(f"cannot read {member} from the backup: {error}") from None
         if target.stat().st_size != expected["size"] or _sha256(target) != expected["sha256"]:
             raise BackupError(f"{member} does not match its checksum: the backup is damaged")
 

@@ -86,6 +86,9 @@ FIELD_LABELS: dict[str, Any] = {
     "facts": gettext_lazy("Questions"),
 }
 
+# Problems that belong to the form as a whole, not to one control to jump to.
+UNLINKED_ERRORS = frozenset({"__all__", "facts", "version", "pathway"})
+
 
 @dataclass
 class FormState:
@@ -153,16 +156,21 @@ class ClockView:
     resolved_at: str | None
 
 
-def describe_event(event: dict[str, Any], steps: dict[str, str]) -> str:
+def describe_event(
+    event: dict[str, Any], steps: dict[str, str], pathways: dict[str, str] | None = None
+) -> str:
     """One line of the timeline, in words."""
     action = event["action"]
     payload = event.get("payload") or {}
     sensitive = event.get("sensitive") or {}
     step = steps.get(event.get("step") or "", event.get("step") or "")
+    names = pathways or {}
     reason = sensitive.get("reason") or payload.get("reason") or ""
     if action == "case.open":
         text = _("Opened the case on pathway “%(pathway)s”.") % {
-            "pathway": choice_label(payload.get("pathway", ""))
+            "pathway": names.get(
+                payload.get("pathway", ""), choice_label(payload.get("pathway", ""))
+            )
         }
     elif action == "case.read":
         text = _("Viewed the case.")
@@ -180,8 +188,8 @@ def describe_event(event: dict[str, Any], steps: dict[str, str]) -> str:
         text = _("Reopened %(step)s.") % {"step": step}
     elif action == "case.escalate":
         text = _("Moved the case from “%(source)s” to “%(target)s”.") % {
-            "source": choice_label(payload.get("from", "")),
-            "target": choice_label(payload.get("to", "")),
+            "source": names.get(payload.get("from", ""), choice_label(payload.get("from", ""))),
+            "target": names.get(payload.get("to", ""), choice_label(payload.get("to", ""))),
         }
     elif action == "case.link":
         text = _("Linked this case to another case.")
@@ -454,13 +462,14 @@ def build_case_context(
     step_names = {
         step.id: f"{step.code} {step.title}" for item in definition.pathways for step in item.steps
     } | {step.id: f"{step.code} {step.title}" for step in pathway.steps}
+    pathway_names = {item.id: f"{item.code} · {item.title}" for item in definition.pathways}
     if narrative:
         with_sealed = sees_sealed_payloads(user)
         for event in case_timeline(case.pk):
             if event.action == "case.read" and not show_all_events:
                 continue
             shown = event_output(event, with_sealed=with_sealed)
-            shown["text"] = describe_event(shown, step_names)
+            shown["text"] = describe_event(shown, step_names, pathway_names)
             events.append(shown)
 
     forms_errors = {
@@ -469,6 +478,7 @@ def build_case_context(
             {
                 name: (f"{key}-{name.removeprefix('facts.')}", str(FIELD_LABELS.get(name, name)))
                 for name in state.errors
+                if name not in UNLINKED_ERRORS
             },
         )
         for key, state in forms.items()

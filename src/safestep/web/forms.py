@@ -43,6 +43,8 @@ CHOICE_LABELS: dict[str, Any] = {
     "pending": gettext_lazy("No answer yet"),
     "stays": gettext_lazy("The student stays at this school"),
     "transfer": gettext_lazy("Transfer to another school"),
+    "open": gettext_lazy("Open"),
+    "closed": gettext_lazy("Closed"),
 }
 
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"

@@ -88,8 +88,6 @@ def test_every_page_has_no_serious_accessibility_violation(people, district, ope
     box.get_by_role("button", name="Record B2 as done").click()
     expect(box.get_by_role("alert")).to_contain_text("required")
     assert_accessible(principal, "case page with a refused form")
-    principal.goto(people.url(f"/cases/{case.pk}/?events=all"))
-    assert_accessible(principal, "case page with every event")
     principal.goto(people.url(f"/cases/{case.pk}/protocol/"))
     assert_accessible(principal, "case on the protocol flowchart")
     snap(principal, "case-protocol", full_page=True)

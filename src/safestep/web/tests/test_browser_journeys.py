@@ -1,7 +1,7 @@
 """Whole cases in a real browser, each step done by the person the protocol names.
 
-Every page on the way is checked with axe-core: no serious or critical accessibility
-violation is allowed.
+Pages in states the accessibility walk does not reach (a refused form, a closed or an
+escalated case) are checked with axe-core on the way.
 """
 
 from __future__ import annotations
@@ -73,12 +73,10 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     teacher.get_by_role("button", name="Send to the site administrator").click()
     expect(teacher.locator("#live")).to_contain_text("Thank you")
     expect(teacher.get_by_role("cell", name="Submitted")).to_be_visible()
-    assert_accessible(teacher, "reporter home")
 
     # The principal triages it into a suspected-victim case.
     principal = people.page("site_admin")
     principal.get_by_role("link", name=re.compile("concern waits for triage")).click()
-    assert_accessible(principal, "triage queue")
     principal.get_by_label(re.compile("B · Suspected victim")).check()
     principal.get_by_role("button", name="Open the case").click()
     expect(principal.locator("#live")).to_contain_text("is open")
@@ -112,7 +110,6 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     box.get_by_role("button", name="Record B4 as done").click()
     expect_state(police, "le_trafficking_entry", "Done")
     expect(step(police, "le_trafficking_entry")).to_contain_text("LE-2026-17")
-    assert_accessible(police, "case as School Police")
 
     # The counselor does the CWS report (pre-filled from the teacher's call), the parent
     # decision, the referral and the check-ins.
@@ -161,7 +158,6 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     checkins.get_by_label("Notes").fill("Doing better; attends every day.")
     checkins.get_by_role("button", name="Record the check-in").click()
     expect(counselor.locator("#check-ins")).to_contain_text("Doing better")
-    assert_accessible(counselor, "case as counselor")
 
     # The principal closes the case; the teacher sees only that it was triaged.
     open_case_page(principal, people, case)
@@ -291,7 +287,6 @@ def test_it_takes_a_confirmed_victim_to_closure_with_police_and_placement(
     box.get_by_label("New school").fill("ROO")
     box.get_by_role("button", name="Record C7 as done").click()
     expect_state(placement, "placement_review", "Done")
-    assert_accessible(placement, "case as placement office")
 
     open_case_page(principal, people, case)
     principal.get_by_label("Outcome").fill("Transferred; services in place.")

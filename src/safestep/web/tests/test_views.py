@@ -113,6 +113,8 @@ def test_it_refuses_a_stale_version_and_shows_the_current_state(as_user, open_ca
     assert answer.status_code == 409
     assert "Someone else changed this case" in html(answer)
     assert CaseFact.objects.get(case=case, fact_id="abuse_or_neglect_suspected").value is True
+    # The questions show the answer now stored, not the one that was refused.
+    assert re.search(r'name="abuse_or_neglect_suspected" value="yes"[^>]*checked', html(answer))
     # The page now carries the current version, so sending again is deliberate.
     assert f'name="version" value="{read_version + 1}"' in html(answer)
 

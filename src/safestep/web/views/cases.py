@@ -42,6 +42,8 @@ from safestep.web.forms import details_from_post, moment_from_post
 from safestep.web.pages import acting_user, is_htmx, render_page
 
 CASE_TEMPLATE = "web/case_detail.html"
+# Forms whose fields show the case's current values rather than a draft.
+CURRENT_STATE_FORMS = frozenset({"facts", "plan"})
 CASE_FRAGMENT = "web/case/_fragment.html"
 
 STALE_NOTICE = gettext_lazy(
@@ -136,8 +138,9 @@ def _write(
         state = FormState(posted=posted.copy(), errors=error.errors)
         return _answer(request, user, case_id, status=400, forms={form: state})
     except StaleVersion:
-        # Keep what they typed (a version field is refreshed by the page itself).
-        state = FormState(posted=posted.copy())
+        # Keep what they typed, except where the form shows the case's current answers
+        # (the questions, the check-in plan): those must show what is stored now.
+        state = FormState(posted=None if form in CURRENT_STATE_FORMS else posted.copy())
         return _answer(
             request, user, case_id, status=409, forms={form: state}, notice=str(STALE_NOTICE)
         )

@@ -78,7 +78,8 @@ def _case_queryset() -> QuerySet[Case]:
 
 def _with_everything(cases: QuerySet[Case]) -> QuerySet[Case]:
     live_records = StepRecord.objects.filter(reopened_at__isnull=True).select_related("actor")
-    return cases.prefetch_related(
+    # The check-in plan is at most one row: joined, not two more queries.
+    return cases.select_related("check_in_plan__assignee").prefetch_related(
         Prefetch("step_records", queryset=live_records, to_attr="live_records"),
         Prefetch("facts", queryset=CaseFact.objects.select_related("set_by")),
         # Each check-in shows who recorded it: one join, not a query per check-in.
@@ -88,7 +89,6 @@ def _with_everything(cases: QuerySet[Case]) -> QuerySet[Case]:
         ),
         Prefetch("links_out", queryset=CaseLink.objects.select_related("to_case")),
         Prefetch("links_in", queryset=CaseLink.objects.select_related("from_case")),
-        "check_in_plan__assignee",
     )
 
 
@@ -130,16 +130,19 @@ def _for_lists(cases: QuerySet[Case]) -> QuerySet[Case]:
     live_records = StepRecord.objects.filter(reopened_at__isnull=True).defer(
         "details", "reason", "reopen_reason"
     )
-    return cases.defer("summary", "outcome", "review_reasons").prefetch_related(
-        Prefetch("step_records", queryset=live_records, to_attr="live_records"),
-        Prefetch("facts", queryset=CaseFact.objects.defer("reason")),
-        Prefetch(
-            "check_ins",
-            queryset=CheckIn.objects.only("id", "case_id", "occurred_at").order_by(
-                "occurred_at", "id"
+    return (
+        cases.defer("summary", "outcome", "review_reasons")
+        .select_related("check_in_plan__assignee")
+        .prefetch_related(
+            Prefetch("step_records", queryset=live_records, to_attr="live_records"),
+            Prefetch("facts", queryset=CaseFact.objects.defer("reason")),
+            Prefetch(
+                "check_ins",
+                queryset=CheckIn.objects.only("id", "case_id", "occurred_at").order_by(
+                    "occurred_at", "id"
+                ),
             ),
-        ),
-        "check_in_plan__assignee",
+        )
     )
 
 

@@ -142,9 +142,10 @@ def test_it_goes_where_the_user_was_going_but_never_off_site(district, open_case
     answer = client.post("/signin/code/", {"code": fresh_totp_code("site_admin")})
     assert answer["Location"] == f"/cases/{case.pk}/"
     elsewhere = Client()
-    elsewhere.post(
+    answer = elsewhere.post(
         "/signin/", {"username": "reporter", "password": PASSWORD, "next": "https://evil.test/"}
     )
+    assert answer["Location"] == "/"
     assert elsewhere.get("/signin/?next=https://evil.test/")["Location"] == "/"
 
 

@@ -192,7 +192,7 @@ def describe_event(
             "target": names.get(payload.get("to", ""), choice_label(payload.get("to", ""))),
         }
     elif action == "case.link":
-        text = _("Linked this case to another case.")
+        text = _("Linked this case to %(reference)s.") % {"reference": payload.get("reference", "")}
     elif action == "checkin.plan_set":
         text = _("Set the check-ins: every %(days)s days, kept by %(person)s.") % {
             "days": payload.get("every_days", "?"),
@@ -465,10 +465,18 @@ def build_case_context(
     pathway_names = {item.id: f"{item.code} · {item.title}" for item in definition.pathways}
     if narrative:
         with_sealed = sees_sealed_payloads(user)
+        # A link to a case outside the reader's scope is left out entirely: even "linked to
+        # another case" would tell them that a case they may not see exists.
+        visible_links = {link["case"]: link["reference"] for link in data["links"]}
         for event in case_timeline(case.pk):
             if event.action == "case.read" and not show_all_events:
                 continue
             shown = event_output(event, with_sealed=with_sealed)
+            if event.action == "case.link":
+                other = (shown.get("payload") or {}).get("other_case")
+                if other not in visible_links:
+                    continue
+                shown["payload"] = {"reference": visible_links[other]}
             shown["text"] = describe_event(shown, step_names, pathway_names)
             events.append(shown)
 

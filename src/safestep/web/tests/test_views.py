@@ -341,3 +341,21 @@ def test_it_keeps_every_page_free_of_inline_script_style_and_handlers(as_user, o
         assert not re.search(r"\sstyle=", body), path
         assert not re.search(r"\son[a-z]+=", body), path
         assert "<style" not in body, path
+
+
+def test_it_leaves_links_to_cases_outside_my_scope_off_the_timeline(
+    as_user, open_case, district
+):
+    mine = open_case("suspected_victim", sis_id="S-40")
+    theirs = open_case("recruitment_by_student", sis_id="S-41", school="ROO", by="outsider_admin")
+    services.case_link(
+        acting_user=district["district_coordinator"],
+        case_id=mine.pk,
+        other_case_id=theirs.pk,
+        relation="recruited_by",
+    )
+    coordinator = html(as_user("district_coordinator").get(f"/cases/{mine.pk}/"))
+    assert f"Linked this case to {theirs.reference}." in coordinator
+    principal = html(as_user("site_admin").get(f"/cases/{mine.pk}/"))
+    assert "Linked this case" not in principal
+    assert theirs.reference not in principal

@@ -85,6 +85,9 @@ def headline(result: dict[str, Any]) -> str:
         if "missing" in page:
             lines.append(f"  {name:<24} missing: {page['missing']}")
             continue
+        if "p50_ms" not in page:
+            lines.append(f"  {name:<24} no timing: answers {page.get('http_statuses')}")
+            continue
         lines.append(
             f"  {name:<24} p50 {page['p50_ms']:8.2f} ms  p95 {page['p95_ms']:8.2f} ms  "
             f"queries {page.get('queries')}/{page.get('queries_long_history')}"

@@ -27,7 +27,7 @@ from safestep.api.outputs import (
     note_output,
     protocol_output,
 )
-from safestep.audit.selectors import case_timeline, event_output, sees_sealed_payloads
+from safestep.audit.selectors import case_timeline_for_user, event_output, sees_sealed_payloads
 from safestep.cases import services
 from safestep.cases.models import CaseStatus
 from safestep.cases.selectors import (
@@ -343,5 +343,8 @@ class CaseTimeline(APIView):
         case = case_get_for_user(user, case_id, channel="timeline")
         with_sealed = sees_sealed_payloads(user)
         return Response(
-            [event_output(event, with_sealed=with_sealed) for event in case_timeline(case.pk)]
+            [
+                event_output(event, with_sealed=with_sealed)
+                for event in case_timeline_for_user(user, case)
+            ]
         )

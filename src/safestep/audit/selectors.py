@@ -136,8 +136,29 @@ def unseal(sealed: str) -> dict[str, Any] | None:
 
 
 def case_timeline(case_id: int) -> QuerySet[Event]:
-    """Every event on one case, oldest first. The caller has already authorized the case."""
+    """Every event on one case, oldest first, unfiltered: for auditors' tools only.
+
+    People read a timeline through :func:`case_timeline_for_user`, which hides what they
+    may not know.
+    """
     return Event.objects.filter(case_id=case_id).order_by("seq")
+
+
+def case_timeline_for_user(user: User, case: Any) -> list[Event]:
+    """A case's events as USER may see them (the caller has already authorized CASE).
+
+    A link to a case outside the user's scope is left out entirely: out of scope means the
+    other case does not exist for them, so neither may the link.
+    """
+    from safestep.cases.selectors import linked_cases_visible
+
+    visible = {other.pk for _, other in linked_cases_visible(user, case)}
+    shown = []
+    for event in case_timeline(case.pk):
+        if event.action == "case.link" and event.payload.get("other_case") not in visible:
+            continue
+        shown.append(event)
+    return shown
 
 
 def disclosures_for_user(user: User, *, sis_id: str) -> QuerySet[Disclosure]:

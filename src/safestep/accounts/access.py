@@ -39,6 +39,9 @@ class Capability(StrEnum):
     PROTOCOL_READ = "protocol_read"
     PROTOCOL_MANAGE = "protocol_manage"
     STATISTICS = "statistics"
+    # The district dashboard: identifying figures (overdue steps by case), so only for the
+    # people who run cases, over the schools they may see.
+    DASHBOARD_READ = "dashboard_read"
     AUDIT_READ = "audit_read"
 
 
@@ -58,6 +61,7 @@ _SITE_ADMIN_WORK = {
     Capability.ATTACHMENT_ADD,
     Capability.ATTACHMENT_READ,
     Capability.SCAR_GENERATE,
+    Capability.DASHBOARD_READ,
 }
 
 # Every staff member may report a concern and follow their own reports.

@@ -43,7 +43,7 @@ from safestep.reports.periods import Period
 
 # The dashboard is for the people who run cases: site administrators (their schools) and
 # district coordinators (every school). Opening cases is the capability that marks them.
-DASHBOARD_CAPABILITY = Capability.CASE_OPEN
+DASHBOARD_CAPABILITY = Capability.DASHBOARD_READ
 POLICE_STEP = "police_involved"
 CWS_STEP = "cws_report"
 

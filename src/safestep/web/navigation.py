@@ -33,7 +33,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(("web:protocol",), _("Protocol"), Capability.PROTOCOL_READ),
     # Pages of the reports and audit parts of SafeStep, shown once their routes exist.
     NavItem(
-        ("reports:dashboard", "reports:district"), _("District dashboard"), Capability.DASHBOARD_READ
+        ("reports:dashboard", "reports:district"),
+        _("District dashboard"),
+        Capability.DASHBOARD_READ,
     ),
     NavItem(
         ("audit:trail", "audit:events", "audit:index"), _("Audit trail"), Capability.AUDIT_READ

@@ -343,9 +343,7 @@ def test_it_keeps_every_page_free_of_inline_script_style_and_handlers(as_user, o
         assert "<style" not in body, path
 
 
-def test_it_leaves_links_to_cases_outside_my_scope_off_the_timeline(
-    as_user, open_case, district
-):
+def test_it_leaves_links_to_cases_outside_my_scope_off_the_timeline(as_user, open_case, district):
     mine = open_case("suspected_victim", sis_id="S-40")
     theirs = open_case("recruitment_by_student", sis_id="S-41", school="ROO", by="outsider_admin")
     services.case_link(

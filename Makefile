@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SAFESTEP_DATA_DIR ?= $(CURDIR)/safestep-data
 
-.PHONY: run test lint serve demo bench clean
+.PHONY: run test lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -32,6 +32,9 @@ lint: $(VENV)/.dev-installed
 
 test: $(VENV)/.dev-installed lint
 	scripts/test
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/safestep bench --quick --out bench-quick.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -490,6 +490,10 @@ def backup_restore(path: Path, *, log: Callable[[str], None] | None = None) -> R
             _restore_database(staging, manifest)
             files, notes = _restore_files(staging, manifest)
     connections.close_all()
+    if connection.vendor == "postgresql":
+        # pg_restore leaves the planner without statistics until autovacuum comes by.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     expected: dict[str, int] = manifest["database"]["tables"]
     found = _current_counts(sorted(expected))
     differing = [table for table in expected if found.get(table) != expected[table]]

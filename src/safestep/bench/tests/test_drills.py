@@ -76,8 +76,11 @@ def test_the_benchmark_writes_its_figures(tmp_path: Path):
         )
         assert done.returncode == 0, done.stderr[-2000:]
         result = json.loads(out.read_text())
+    # The floor: its authentication's queries, and one indexed query of its own.
     assert result["floor"]["p50_ms"] > 0
+    assert result["floor"]["queries"] == 2  # the token with its user, the case's version
     assert result["floor_session"]["p50_ms"] > 0
+    assert result["floor_session"]["queries"] == 4  # session, user, second factor, version
     for name in ("case_detail_html", "case_detail_api", "case_list_api", "my_work", "dashboard"):
         page = result["pages"][name]
         assert "missing" in page or {"p50_ms", "p95_ms", "queries", "queries_long_history"} <= set(

@@ -43,6 +43,10 @@ class Capability(StrEnum):
     # people who run cases, over the schools they may see.
     DASHBOARD_READ = "dashboard_read"
     AUDIT_READ = "audit_read"
+    # Move a case's reporting clock (with a reason; it opens a review).
+    CASE_MOVE_CLOCK = "case_move_clock"
+    # Read and decide the reviews of decisions that could stop a mandated report.
+    REVIEW_DECIDE = "review_decide"
 
 
 _SITE_ADMIN_WORK = {
@@ -62,6 +66,7 @@ _SITE_ADMIN_WORK = {
     Capability.ATTACHMENT_READ,
     Capability.SCAR_GENERATE,
     Capability.DASHBOARD_READ,
+    Capability.CASE_MOVE_CLOCK,
 }
 
 # Every staff member may report a concern and follow their own reports.
@@ -79,6 +84,8 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.NOTE_ADD,
             Capability.ATTACHMENT_ADD,
             Capability.ATTACHMENT_READ,
+            # A counselor resolves the child abuse report step, so may print its form.
+            Capability.SCAR_GENERATE,
         }
     ),
     Role.SCHOOL_POLICE: frozenset(
@@ -94,7 +101,12 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.DISTRICT_COORDINATOR: frozenset(
         _EVERY_STAFF
         | _SITE_ADMIN_WORK
-        | {Capability.PROTOCOL_MANAGE, Capability.STATISTICS, Capability.AUDIT_READ}
+        | {
+            Capability.PROTOCOL_MANAGE,
+            Capability.STATISTICS,
+            Capability.AUDIT_READ,
+            Capability.REVIEW_DECIDE,
+        }
     ),
     Role.AUDITOR: frozenset(
         {Capability.PROTOCOL_READ, Capability.STATISTICS, Capability.AUDIT_READ}
@@ -107,6 +119,11 @@ DISTRICT_WIDE_ROLES = frozenset({Role.SCHOOL_POLICE, Role.DISTRICT_COORDINATOR})
 POLICE_DETAIL_ROLES = frozenset({Role.SCHOOL_POLICE})
 # The placement office sees only cases whose pathway has this step.
 PLACEMENT_STEP_ID = "placement_review"
+# Roles that still see who reported a concern when the reporter withheld their identity
+# from school staff (PC 11166(i)(2)): the district, the auditors and law enforcement.
+SEES_WITHHELD_REPORTER_ROLES = frozenset(
+    {Role.DISTRICT_COORDINATOR, Role.AUDITOR, Role.SCHOOL_POLICE}
+)
 # Roles that may sign in on the web with a password alone; every other role needs a
 # second factor (TOTP). A reporter sees only the status of their own concerns.
 PASSWORD_ONLY_ROLES = frozenset({Role.REPORTER})
@@ -145,3 +162,28 @@ def needs_second_factor(user: User) -> bool:
 def may_resolve_step(user: User, actor_roles: tuple[str, ...]) -> bool:
     """Whether USER may resolve a step whose protocol names ACTOR_ROLES."""
     return user.is_active and user.role in actor_roles
+
+
+def may_answer_fact(user: User, actor_roles: tuple[str, ...]) -> bool:
+    """Whether USER may answer a protocol fact whose definition names ACTOR_ROLES.
+
+    A fact that names who judges it (School Police judge the evidence) is answered by those
+    roles alone; any other fact by whoever may set a case's facts.
+    """
+    if not user.is_active:
+        return False
+    if actor_roles:
+        return user.role in actor_roles
+    return has_capability(user, Capability.CASE_SET_FACTS)
+
+
+def may_reopen_step(user: User, *, police_only: bool) -> bool:
+    """Reopening undoes a resolution. A police-only step, whose details only School Police
+    can see, is reopened by School Police alone."""
+    if police_only:
+        return user.is_active and user.role in POLICE_DETAIL_ROLES
+    return has_capability(user, Capability.STEP_REOPEN)
+
+
+def sees_withheld_reporter(user: User) -> bool:
+    return user.is_active and user.role in SEES_WITHHELD_REPORTER_ROLES

@@ -16,6 +16,7 @@ class StudentIn(serializers.Serializer):
 class OwnReportIn(serializers.Serializer):
     agency = serializers.CharField()
     phoned_at = serializers.CharField()
+    written_submitted_at = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     reference = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -26,10 +27,15 @@ class ConcernIn(serializers.Serializer):
     description = serializers.CharField(max_length=20_000)
     indicators = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     own_report = OwnReportIn(required=False, allow_null=True)
+    withhold_identity = serializers.BooleanField(required=False, default=False)
 
 
 class ConcernDismissIn(serializers.Serializer):
     reason = serializers.CharField()
+
+
+class ConcernOwnReportIn(OwnReportIn):
+    pass
 
 
 class CaseOpenIn(serializers.Serializer):
@@ -55,6 +61,22 @@ class FactsIn(VersionedIn):
 class StepCompleteIn(VersionedIn):
     occurred_at = serializers.DateTimeField()
     details = serializers.DictField(required=False, default=dict)
+    # Needed when the child abuse report is completed after its legal deadline.
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class StepProgressIn(VersionedIn):
+    details = serializers.DictField()
+
+
+class ClockIn(VersionedIn):
+    suspicion_formed_at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ReviewDecideIn(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["upheld", "overruled"])
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
 
 
 class StepNotApplicableIn(VersionedIn):

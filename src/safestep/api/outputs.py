@@ -7,12 +7,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from safestep.accounts.models import User
-from safestep.cases.models import Case, CaseLink, CheckIn, Concern, Note
+from safestep.accounts.access import sees_withheld_reporter
+from safestep.accounts.models import Role, User
+from safestep.cases.models import Case, CaseLink, CheckIn, Concern, Note, Review
 from safestep.cases.selectors import (
     case_definition,
     case_evaluation,
     case_next_check_in_due,
+    case_reviews,
     linked_cases_visible,
     live_record_by_step,
     sees_case_narrative,
@@ -86,8 +88,11 @@ def _step(user: User, case: Case, status: StepStatus, records: dict[str, Any]) -
         "required": status.state != StepState.NOT_REQUIRED,
         "due_at": iso(status.due_at),
         "overdue": status.overdue,
+        # Resolved after its due time: stays true for good.
+        "late": status.late,
         "waiting_on": list(status.waiting_on),
         "may_not_apply": step.may_not_apply,
+        "progress": step.progress.title if step.progress is not None else None,
         "resolved_at": iso(record.occurred_at) if record else None,
         "recorded_at": iso(record.recorded_at) if record else None,
         "resolved_by": record.actor.username if record else None,
@@ -153,7 +158,9 @@ def case_output(user: User, case: Case) -> dict[str, Any]:
         | {fact.fact_id: fact.value for fact in case.facts.all()},
         "closable": evaluation.closable,
         "unresolved": list(evaluation.unresolved),
+        "late": list(evaluation.late),
         "needs_review": case.needs_review,
+        "reviews": [review_summary_output(review) for review in case_reviews(case)],
         "steps": [_step(user, case, status, records) for status in evaluation.steps],
         "links": [_link(link, other, case) for link, other in linked_cases_visible(user, case)],
         "check_in_plan": (
@@ -189,6 +196,20 @@ def note_output(note: Note) -> dict[str, Any]:
     }
 
 
+WITHHELD_REPORTER = "a staff member"
+
+
+def reporter_name_for(user: User, concern: Concern) -> str:
+    """Who reported CONCERN, as USER may know it (PC 11166(i)(2))."""
+    if (
+        concern.withhold_identity
+        and concern.submitted_by_id != user.pk
+        and not sees_withheld_reporter(user)
+    ):
+        return WITHHELD_REPORTER
+    return concern.submitted_by.username
+
+
 def concern_output(user: User, concern: Concern) -> dict[str, Any]:
     own = concern.submitted_by_id == user.pk
     body: dict[str, Any] = {
@@ -197,8 +218,15 @@ def concern_output(user: User, concern: Concern) -> dict[str, Any]:
         "school": concern.school.code,
         "submitted_at": iso(concern.submitted_at),
         "observed_at": iso(concern.observed_at),
+        # The written report's legal deadline, running from the observation.
+        "report_due_at": iso(concern.report_due_at),
+        "withhold_identity": concern.withhold_identity if own else None,
     }
-    if user.role == "reporter" or (own and user.role not in ("site_admin", "district_coordinator")):
+    if own:
+        body["own_report"] = concern.own_report
+    if user.role == Role.REPORTER or (
+        own and user.role not in (Role.SITE_ADMIN, Role.DISTRICT_COORDINATOR)
+    ):
         # A reporter follows the status of what they reported, nothing about any case.
         return body
     return body | {
@@ -206,10 +234,43 @@ def concern_output(user: User, concern: Concern) -> dict[str, Any]:
             "sis_id": concern.student.sis_id,
             "name": f"{concern.student.first_name} {concern.student.last_name}",
         },
-        "submitted_by": concern.submitted_by.username,
+        "submitted_by": reporter_name_for(user, concern),
         "description": concern.description,
         "indicators": list(concern.indicators),
         "own_report": concern.own_report,
         "case": concern.case_id,
         "dismissed_reason": concern.dismissed_reason,
+    }
+
+
+def review_summary_output(review: Review) -> dict[str, Any]:
+    """What a case's team sees of a review: that it is open, and how it was decided."""
+    return {
+        "id": review.pk,
+        "kind": review.kind,
+        "status": review.status,
+        "decision": review.decision or None,
+        "opened_at": iso(review.opened_at),
+        "decided_at": iso(review.decided_at),
+    }
+
+
+def review_output(review: Review) -> dict[str, Any]:
+    """A review as the district coordinator reads it."""
+    return review_summary_output(review) | {
+        "case": review.case_id,
+        "case_reference": review.case.reference if review.case is not None else None,
+        "concern": review.concern_id,
+        "school": (
+            review.case.school.code
+            if review.case is not None
+            else review.concern.school.code
+            if review.concern is not None
+            else None
+        ),
+        "reason": review.reason,
+        "subject": review.subject,
+        "opened_by": review.opened_by.username,
+        "decided_by": review.decided_by.username if review.decided_by else None,
+        "comment": review.comment or None,
     }

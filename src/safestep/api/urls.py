@@ -12,6 +12,19 @@ app_name = "api"
 urlpatterns = [
     path("v1/protocols", views.ProtocolList.as_view(), name="protocols"),
     path("v1/concerns", views.ConcernCollection.as_view(), name="concerns"),
+    path("v1/concerns/<int:concern_id>", views.ConcernDetail.as_view(), name="concern"),
+    path(
+        "v1/concerns/<int:concern_id>/own-report",
+        views.ConcernOwnReport.as_view(),
+        name="concern-own-report",
+    ),
+    path(
+        "v1/concerns/<int:concern_id>/scar.pdf",
+        report_views.ConcernScarPdf.as_view(),
+        name="concern-scar",
+    ),
+    path("v1/reviews", views.ReviewCollection.as_view(), name="reviews"),
+    path("v1/reviews/<int:review_id>/decide", views.ReviewDecide.as_view(), name="review-decide"),
     path(
         "v1/concerns/<int:concern_id>/dismiss",
         views.ConcernDismiss.as_view(),
@@ -25,6 +38,12 @@ urlpatterns = [
         views.StepComplete.as_view(),
         name="step-complete",
     ),
+    path(
+        "v1/cases/<int:case_id>/steps/<slug:step_id>/progress",
+        views.StepProgress.as_view(),
+        name="step-progress",
+    ),
+    path("v1/cases/<int:case_id>/clock", views.CaseClock.as_view(), name="case-clock"),
     path(
         "v1/cases/<int:case_id>/steps/<slug:step_id>/not-applicable",
         views.StepNotApplicable.as_view(),

@@ -26,6 +26,7 @@ from safestep.api.outputs import (
     concern_output,
     note_output,
     protocol_output,
+    review_output,
 )
 from safestep.audit.selectors import case_timeline_for_user, event_output, sees_sealed_payloads
 from safestep.cases import services
@@ -33,7 +34,9 @@ from safestep.cases.models import CaseStatus
 from safestep.cases.selectors import (
     case_get_for_user,
     case_list_for_user,
+    concern_get_for_user,
     concern_list_for_user,
+    review_list_for_user,
 )
 from safestep.core.errors import PermissionDenied, ValidationFailed
 from safestep.definitions.selectors import protocols_current
@@ -113,8 +116,41 @@ class ConcernCollection(APIView):
             description=data["description"],
             indicators=data["indicators"],
             own_report=data.get("own_report"),
+            withhold_identity=data["withhold_identity"],
         )
-        return Response({"id": concern.pk, "status": concern.status}, status=201)
+        return Response(
+            {
+                "id": concern.pk,
+                "status": concern.status,
+                "report_due_at": concern_output(acting(request), concern)["report_due_at"],
+            },
+            status=201,
+        )
+
+
+class ConcernDetail(APIView):
+    def get(self, request: Request, concern_id: int) -> Response:
+        user = acting(request)
+        return Response(concern_output(user, concern_get_for_user(user, concern_id)))
+
+
+class ConcernOwnReport(APIView):
+    @extend_schema(
+        request=inputs.ConcernOwnReportIn,
+        summary="The reporter records or updates their own report to CWS or law enforcement",
+    )
+    def post(self, request: Request, concern_id: int) -> Response:
+        data = parse(inputs.ConcernOwnReportIn, request)
+        user = acting(request)
+        concern = services.concern_own_report_set(
+            acting_user=user,
+            concern_id=concern_id,
+            agency=data["agency"],
+            phoned_at=data["phoned_at"],
+            written_submitted_at=data.get("written_submitted_at") or None,
+            reference=data.get("reference") or "",
+        )
+        return Response(concern_output(user, concern))
 
 
 class ConcernDismiss(APIView):
@@ -205,9 +241,69 @@ class StepComplete(APIView):
             step_id=step_id,
             occurred_at=data["occurred_at"],
             details=data["details"],
+            reason=data["reason"],
             expected_version=expected_version(request, data),
         )
         return case_response(request, case_id)
+
+
+class StepProgress(APIView):
+    @extend_schema(
+        request=inputs.StepProgressIn,
+        summary="Record partial progress on a step (the phone call before the written report)",
+    )
+    def post(self, request: Request, case_id: int, step_id: str) -> Response:
+        data = parse(inputs.StepProgressIn, request)
+        services.step_progress(
+            acting_user=acting(request),
+            case_id=case_id,
+            step_id=step_id,
+            details=data["details"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseClock(APIView):
+    @extend_schema(
+        request=inputs.ClockIn,
+        summary="Correct when the suspicion was formed (opens a review)",
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.ClockIn, request)
+        services.case_clock_move(
+            acting_user=acting(request),
+            case_id=case_id,
+            suspicion_formed_at=data["suspicion_formed_at"],
+            reason=data["reason"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class ReviewCollection(APIView):
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=["open", "decided"])])
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status")
+        if status and status not in ("open", "decided"):
+            raise ValidationFailed({"status": ["One of: open, decided."]})
+        reviews = review_list_for_user(acting(request), status=status)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(reviews, request, view=self) or []
+        return paginator.get_paginated_response([review_output(review) for review in page])
+
+
+class ReviewDecide(APIView):
+    @extend_schema(request=inputs.ReviewDecideIn, summary="Uphold or overrule a decision")
+    def post(self, request: Request, review_id: int) -> Response:
+        data = parse(inputs.ReviewDecideIn, request)
+        review = services.review_decide(
+            acting_user=acting(request),
+            review_id=review_id,
+            decision=data["decision"],
+            comment=data["comment"],
+        )
+        return Response(review_output(review))
 
 
 class StepNotApplicable(APIView):

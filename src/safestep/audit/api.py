@@ -18,6 +18,7 @@ from safestep.audit.selectors import (
     disclosures_for_user,
     event_output,
     sees_sealed_payloads,
+    withheld_reporter_concerns,
 )
 from safestep.audit.services import event_record
 
@@ -89,16 +90,28 @@ class StudentDisclosures(APIView):
         user = _user(request)
         disclosures = disclosures_for_user(user, sis_id=sis_id)
         event_record(actor=user, action="disclosure.read", payload={"student": sis_id})
+        # The threat is narrative: shown to those who read sealed reasons, and otherwise only
+        # whether it was recorded, which is what an auditor checks (34 CFR 99.32(a)(5)).
+        with_sealed = sees_sealed_payloads(user)
+        withheld = withheld_reporter_concerns(user, disclosures)
         return Response(
             [
                 {
-                    "case": item.case_id,
+                    "at": item.disclosed_at.isoformat(),
+                    "recipient_type": item.recipient_type,
+                    "recipient_name": item.recipient,
+                    "basis": item.legal_basis,
                     "step": item.step_id or None,
-                    "recipient": item.recipient,
+                    "by": (
+                        "a staff member"
+                        if item.concern_id in withheld and item.recorded_by_id != user.pk
+                        else item.recorded_by.username
+                    ),
+                    "threat": (item.threat or None) if with_sealed else None,
+                    "threat_recorded": bool(item.threat),
+                    "case": item.case_id,
+                    "concern": item.concern_id,
                     "categories": item.categories,
-                    "legal_basis": item.legal_basis,
-                    "disclosed_at": item.disclosed_at.isoformat(),
-                    "recorded_by": item.recorded_by.username,
                 }
                 for item in disclosures
             ]

@@ -19,6 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from safestep.core.crypto import EncryptedTextField
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -135,12 +137,32 @@ class Disclosure(models.Model):
         CONSENT = "consent", "Written consent"
         COURT_ORDER = "court_order", "Court order or subpoena"
         LAW_ENFORCEMENT_UNIT = "law_enforcement_unit", "Law-enforcement unit record (34 CFR 99.8)"
+        PARENT = "parent_of_minor", "Parent or guardian of a minor (FERPA 34 CFR 99.10)"
+        SCHOOL_TRANSFER = "school_transfer", "School the student transfers to (34 CFR 99.31(a)(2))"
+
+    class RecipientType(models.TextChoices):
+        CHILD_WELFARE = "child_welfare", "Child welfare agency"
+        LAW_ENFORCEMENT = "law_enforcement", "Law enforcement agency"
+        PARENT = "parent", "Parent or guardian"
+        SCHOOL = "school", "Another school"
+        SERVICE_PROVIDER = "service_provider", "Service provider"
+        OTHER = "other", "Other"
 
     student_id = models.BigIntegerField(db_index=True)
-    case_id = models.BigIntegerField(db_index=True)
+    # A disclosure belongs to a case, or to a concern that has none yet (the reporter's own
+    # report, made before triage).
+    case_id = models.BigIntegerField(db_index=True, null=True, blank=True)
+    concern_id = models.BigIntegerField(null=True, blank=True)
     step_id = models.CharField(max_length=64, blank=True)
     event_seq = models.BigIntegerField()
+    # The recipient's name (the agency, the person) as recorded.
     recipient = models.CharField(max_length=200)
+    recipient_type = models.CharField(
+        max_length=20, choices=RecipientType.choices, default=RecipientType.OTHER
+    )
+    # Under the health-or-safety exception (34 CFR 99.32(a)(5)), the articulable and
+    # significant threat that justified it.
+    threat = EncryptedTextField(blank=True)
     categories = models.JSONField(default=list)
     legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
     disclosed_at = models.DateTimeField()

@@ -161,6 +161,21 @@ def case_timeline_for_user(user: User, case: Any) -> list[Event]:
     return shown
 
 
+def withheld_reporter_concerns(user: User, disclosures: QuerySet[Disclosure]) -> set[int]:
+    """Concerns among DISCLOSURES whose reporter USER may not know (PC 11166(i)(2))."""
+    from safestep.accounts.access import sees_withheld_reporter
+    from safestep.cases.models import Concern
+
+    if sees_withheld_reporter(user):
+        return set()
+    concern_ids = {item.concern_id for item in disclosures if item.concern_id is not None}
+    return set(
+        Concern.objects.filter(pk__in=concern_ids, withhold_identity=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def disclosures_for_user(user: User, *, sis_id: str) -> QuerySet[Disclosure]:
     """A student's disclosure log: for auditors and coordinators, and for staff who can see
     one of that student's cases. Otherwise the student "does not exist" (404)."""

@@ -137,12 +137,15 @@ def disclosure_record(
     *,
     acting_user: User,
     student_id: int,
-    case_id: int,
+    case_id: int | None,
     step_id: str,
     recipient: str,
     categories: Sequence[str],
     legal_basis: str,
     disclosed_at: datetime,
+    recipient_type: str = Disclosure.RecipientType.OTHER,
+    concern_id: int | None = None,
+    threat: str = "",
 ) -> Disclosure:
     """Log a disclosure outside the school (with its own event), in the caller's transaction."""
     with transaction.atomic():
@@ -151,15 +154,25 @@ def disclosure_record(
             action="disclosure.record",
             case_id=case_id,
             step_id=step_id,
-            payload={"categories": list(categories), "legal_basis": legal_basis},
-            sensitive={"recipient": recipient},
+            payload={
+                "categories": list(categories),
+                "legal_basis": legal_basis,
+                "recipient_type": recipient_type,
+                "concern": concern_id,
+            },
+            sensitive={"recipient": recipient, "threat": threat}
+            if threat
+            else {"recipient": recipient},
         )
         return Disclosure.objects.create(
             student_id=student_id,
             case_id=case_id,
+            concern_id=concern_id,
             step_id=step_id,
             event_seq=event.seq,
             recipient=recipient,
+            recipient_type=recipient_type,
+            threat=threat,
             categories=list(categories),
             legal_basis=legal_basis,
             disclosed_at=disclosed_at,

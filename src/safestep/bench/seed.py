@@ -270,7 +270,11 @@ def _details(
     ref = f"{rng.randrange(10**7):07d}"
     if step.id == "police_involved":
         agency = rng.choice(("school_police", "school_police", "sdpd"))
-        return "done", {"agency": agency, "officer": f"Ofc. {rng.choice(LAST_NAMES)}"}, ""
+        details = {"agency": agency, "officer": f"Ofc. {rng.choice(LAST_NAMES)}"}
+        if agency != "school_police":
+            # A disclosure under FERPA's health-or-safety exception records the threat.
+            details["threat"] = "An adult outside the school is exploiting the student."
+        return "done", details, ""
     if step.id == "cws_report":
         phoned = at - timedelta(hours=rng.randint(1, 20))
         details = {
@@ -539,10 +543,15 @@ def plan_case(
                     actor,
                     "disclosure.record",
                     step_id=step.id,
-                    payload={"categories": list(rule.categories), "legal_basis": rule.legal_basis},
-                    sensitive={"recipient": recipient},
+                    payload={
+                        "categories": list(rule.categories),
+                        "legal_basis": rule.legal_basis,
+                        "recipient_type": recipient.type,
+                        "concern": None,
+                    },
+                    sensitive={"recipient": recipient.name},
                 )
-                planned.payload_ids["recipient"] = recipient
+                planned.payload_ids["recipient"] = recipient.name
         else:
             event(
                 at,
@@ -852,6 +861,7 @@ def _write_events(
                     step_id=event.step_id,
                     event_seq=seq,
                     recipient=ids.get("recipient", ""),
+                    recipient_type=event.payload.get("recipient_type", "other"),
                     categories=event.payload.get("categories", []),
                     legal_basis=event.payload.get("legal_basis", ""),
                     disclosed_at=event.at,

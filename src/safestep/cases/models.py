@@ -48,8 +48,17 @@ class Concern(models.Model):
     observed_at = models.DateTimeField()
     description = EncryptedTextField()
     indicators = models.JSONField(default=list)
-    # The reporter's own call to CWS or law enforcement: {agency, phoned_at, reference}.
+    # The reporter's own report to CWS or law enforcement (PC 11166(i)): {agency, phoned_at,
+    # written_submitted_at?, reference?}. The reporter may record or update it at any time.
     own_report = models.JSONField(null=True, blank=True)
+    own_report_updated_at = models.DateTimeField(null=True, blank=True)
+    # When the written report is due by law: 36 hours (the protocol's clock) after the
+    # reporter saw it, set on submission so that a concern waiting for triage has a
+    # deadline and reminders of its own.
+    report_due_at = models.DateTimeField(null=True, blank=True)
+    # The reporter asked that school staff not learn who reported (PC 11166(i)(2)); district
+    # coordinators, auditors and School Police still see it.
+    withhold_identity = models.BooleanField(default=False)
     status = models.CharField(
         max_length=16, choices=ConcernStatus.choices, default=ConcernStatus.SUBMITTED
     )
@@ -64,7 +73,10 @@ class Concern(models.Model):
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
-        indexes = [models.Index(fields=["school", "status"], name="concern_school_status")]
+        indexes = [
+            models.Index(fields=["school", "status"], name="concern_school_status"),
+            models.Index(fields=["status", "report_due_at"], name="concern_status_due"),
+        ]
 
 
 class CaseStatus(models.TextChoices):
@@ -93,9 +105,9 @@ class Case(models.Model):
     # The earliest due time among unresolved steps, kept current by every service so that
     # "overdue" can be filtered in the database instead of evaluating every case.
     next_due_at = models.DateTimeField(null=True, blank=True)
-    # Set when a decision needs a second look by the district coordinator (for example a
-    # CWS report marked "does not apply" on a suspected victim).
+    # True while a review of this case is open (see Review), so lists can filter on it.
     needs_review = models.BooleanField(default=False)
+    # Reasons flagged before reviews existed; new decisions open a Review instead.
     review_reasons = EncryptedJSONField(default=list)
 
     class Meta:
@@ -134,6 +146,8 @@ class CaseFact(models.Model):
 class Resolution(models.TextChoices):
     DONE = "done", "Done"
     NOT_APPLICABLE = "not_applicable", "Does not apply"
+    # Partial progress the protocol declares (the phone call before the written report).
+    IN_PROGRESS = "in_progress", "In progress"
 
 
 class StepRecord(models.Model):
@@ -152,6 +166,9 @@ class StepRecord(models.Model):
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reopen_reason = EncryptedTextField(blank=True)
+    # An in-progress record replaced by a later one of the same step (the step was completed,
+    # or its progress updated). It stops counting like a reopened record, but nobody undid it.
+    superseded = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["recorded_at", "id"]
@@ -164,7 +181,7 @@ class StepRecord(models.Model):
                 name="one_live_record_per_step",
             ),
             models.CheckConstraint(
-                condition=models.Q(resolution__in=["done", "not_applicable"]),
+                condition=models.Q(resolution__in=["done", "not_applicable", "in_progress"]),
                 name="step_resolution_is_known",
             ),
         ]
@@ -239,3 +256,67 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class ReviewKind(models.TextChoices):
+    """Actions that could stop a mandated report, each reviewed by the district coordinator."""
+
+    ABUSE_NOT_SUSPECTED = "abuse_not_suspected", "Abuse or neglect answered as not suspected"
+    REPORT_WAIVED = "report_waived", "Child abuse report marked as not applicable"
+    REPORT_REOPENED = "report_reopened", "Completed child abuse report reopened"
+    CONCERN_DISMISSED = "concern_dismissed", "Concern dismissed without a case"
+    CLOCK_MOVED = "clock_moved", "Reporting clock moved"
+    CASE_VOIDED = "case_voided", "Case voided"
+    PATHWAY_LOWERED = "pathway_lowered", "Case moved to a lower pathway"
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DECIDED = "decided", "Decided"
+
+
+class ReviewDecision(models.TextChoices):
+    UPHELD = "upheld", "Upheld"
+    OVERRULED = "overruled", "Overruled"
+
+
+class Review(models.Model):
+    """A decision that could suppress a report, waiting for the district coordinator.
+
+    ``subject`` holds what an overruling restores (the fact, the step record, the previous
+    clock), never narrative: the reason and the comment are encrypted.
+    """
+
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    concern = models.ForeignKey(
+        Concern, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    kind = models.CharField(max_length=32, choices=ReviewKind.choices)
+    subject = models.JSONField(default=dict)
+    reason = EncryptedTextField()
+    opened_at = models.DateTimeField()
+    opened_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=8, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    decision = models.CharField(max_length=12, choices=ReviewDecision.choices, blank=True)
+    comment = EncryptedTextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        indexes = [models.Index(fields=["status", "opened_at"], name="review_status_opened")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(case__isnull=False) | models.Q(concern__isnull=False),
+                name="review_is_about_something",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="open", decision="")
+                | models.Q(status="decided", decision__in=["upheld", "overruled"]),
+                name="review_decision_matches_status",
+            ),
+        ]

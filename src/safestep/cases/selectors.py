@@ -32,6 +32,8 @@ from safestep.cases.models import (
     Concern,
     ConcernStatus,
     Note,
+    Review,
+    ReviewStatus,
     StepRecord,
     Student,
 )
@@ -177,25 +179,32 @@ def case_facts(case: Case) -> dict[str, bool | None]:
     return {fact.fact_id: fact.value for fact in case.facts.all()}
 
 
+def record_input(record: StepRecord) -> RecordInput:
+    """A stored step record as the protocol engine reads it."""
+    return RecordInput(
+        step_id=record.step_id,
+        resolution=record.resolution,  # type: ignore[arg-type]
+        occurred_at=record.occurred_at,
+        recorded_at=record.recorded_at,
+        key=f"{record.pk:012d}",
+    )
+
+
+def case_clock_anchor(case: Case) -> datetime:
+    """When staff first knew: the case's suspicion time. Services keep it no later than any
+    of the case's concerns' observations, so the legal clock never starts late."""
+    return case.suspicion_formed_at
+
+
 def case_evaluation(case: Case, *, now: datetime | None = None) -> Evaluation:
     """The protocol's verdict on this case: each step's state, due time, closability."""
-    records = [
-        RecordInput(
-            step_id=record.step_id,
-            resolution=record.resolution,  # type: ignore[arg-type]
-            occurred_at=record.occurred_at,
-            recorded_at=record.recorded_at,
-            key=f"{record.pk:012d}",
-        )
-        for record in _live_records(case)
-    ]
     return evaluate(
         case_definition(case),
         case.pathway,
         facts=case_facts(case),
-        records=records,
+        records=[record_input(record) for record in _live_records(case)],
         now=now or timezone.now(),
-        anchors={"suspicion_formed_at": case.suspicion_formed_at, "case_opened_at": case.opened_at},
+        anchors={"suspicion_formed_at": case_clock_anchor(case), "case_opened_at": case.opened_at},
         tz=settings.TIME_ZONE,
     )
 
@@ -464,4 +473,70 @@ def cases_linkable_for_user(user: User, case: Case, *, limit: int = 200) -> list
         # keeps the case page's cost flat as the school's cases grow.
         .only("id", "reference", "opened_at", "student__first_name", "student__last_name")
         .order_by("-opened_at", "-id")[:limit]
+    )
+
+
+def concern_get_own(user: User, concern_id: int, *, for_write: bool = False) -> Concern:
+    """A concern USER reported; anyone else's is 404 (a reporter's duty is their own)."""
+    if not has_capability(user, Capability.CONCERN_READ_OWN):
+        raise PermissionDenied("your role does not report concerns")
+    if not 0 < concern_id <= MAX_ROW_ID:
+        raise NotFound(f"no concern {concern_id}")
+    concerns = Concern.objects.select_related("school", "student", "submitted_by").filter(
+        submitted_by=user
+    )
+    if for_write:
+        concerns = concerns.select_for_update(of=("self",))
+    concern = concerns.filter(pk=concern_id).first()
+    if concern is None:
+        raise NotFound(f"no concern {concern_id}")
+    return concern
+
+
+def concern_get_for_user(user: User, concern_id: int) -> Concern:
+    """A concern USER reported, or one USER may triage; otherwise 404."""
+    if not 0 < concern_id <= MAX_ROW_ID:
+        raise NotFound(f"no concern {concern_id}")
+    concern = concern_list_for_user(user).filter(pk=concern_id).first()
+    if concern is None:
+        raise NotFound(f"no concern {concern_id}")
+    return concern
+
+
+def _reviews() -> QuerySet[Review]:
+    return Review.objects.select_related(
+        "case", "case__school", "concern", "concern__school", "opened_by", "decided_by"
+    )
+
+
+def review_list_for_user(user: User, *, status: str | None = None) -> QuerySet[Review]:
+    """Reviews for the district coordinator: open ones oldest first, so none waits long."""
+    if not has_capability(user, Capability.REVIEW_DECIDE):
+        raise PermissionDenied("only the district coordinator reads reviews")
+    reviews = _reviews()
+    if status:
+        reviews = reviews.filter(status=status)
+    return reviews.order_by("opened_at", "id")
+
+
+def review_get_for_decision(user: User, review_id: int) -> Review:
+    """The review, locked for deciding, if USER decides reviews."""
+    if not has_capability(user, Capability.REVIEW_DECIDE):
+        raise PermissionDenied("only the district coordinator decides reviews")
+    if not 0 < review_id <= MAX_ROW_ID:
+        raise NotFound(f"no review {review_id}")
+    review = Review.objects.select_for_update(of=("self",)).filter(pk=review_id).first()
+    if review is None:
+        raise NotFound(f"no review {review_id}")
+    return review
+
+
+def case_reviews(case: Case) -> list[Review]:
+    """The reviews of a case the reader may already see: that one is open, and its outcome."""
+    return list(Review.objects.filter(case=case).order_by("opened_at", "id"))
+
+
+def case_open_review_ids(case: Case) -> list[int]:
+    return list(
+        Review.objects.filter(case=case, status=ReviewStatus.OPEN).values_list("pk", flat=True)
     )

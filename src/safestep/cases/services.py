@@ -12,12 +12,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from safestep.accounts.access import Capability, has_capability, may_resolve_step
+from safestep.accounts.access import (
+    Capability,
+    has_capability,
+    may_answer_fact,
+    may_reopen_step,
+    may_resolve_step,
+)
 from safestep.accounts.models import Role, School, User
-from safestep.audit.disclosures import DISCLOSING_STEPS
+from safestep.audit.disclosures import (
+    CHILD_ABUSE_REPORT_RULE,
+    DISCLOSING_STEPS,
+    own_report_disclosure,
+)
 from safestep.audit.services import disclosure_record, event_record
 from safestep.cases.models import (
     Case,
@@ -33,14 +44,23 @@ from safestep.cases.models import (
     Note,
     ReferenceCounter,
     Resolution,
+    Review,
+    ReviewDecision,
+    ReviewKind,
+    ReviewStatus,
+    StepRecord,
     Student,
 )
 from safestep.cases.selectors import (
+    case_clock_anchor,
     case_definition,
     case_evaluation,
     case_get_for_user,
     concern_get_for_triage,
+    concern_get_own,
     live_record_by_step,
+    record_input,
+    review_get_for_decision,
 )
 from safestep.core.errors import (
     Conflict,
@@ -50,11 +70,18 @@ from safestep.core.errors import (
     ValidationFailed,
 )
 from safestep.definitions.selectors import definition_of, protocol_current
+from safestep.notify.services import (
+    notice_concern_submitted,
+    notice_reporter_duty_stands,
+    notice_review_opened,
+)
 from safestep.protocol import (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
     EscalationNotAllowed,
     Protocol,
     Step,
     StepState,
+    compute_due,
     iter_condition_facts,
     plan_escalation,
     validate_details,
@@ -146,9 +173,62 @@ def _step_of(definition: Protocol, case: Case, step_id: str) -> Step:
     return pathway.step(step_id)
 
 
-def _flag_for_review(case: Case, reason: str) -> None:
-    case.needs_review = True
-    case.review_reasons = [*case.review_reasons, reason]
+def _report_step(definition: Protocol) -> Step | None:
+    """The protocol's child abuse report step (its first pathway's version), if it has one."""
+    step_id = definition.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+    for pathway in definition.pathways:
+        if step_id is not None and pathway.has_step(step_id):
+            return pathway.step(step_id)
+    return None
+
+
+def _is_report_step(definition: Protocol, step: Step) -> bool:
+    return step.id == definition.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+
+
+def _review_open(
+    *,
+    acting_user: User,
+    kind: ReviewKind,
+    reason: str,
+    case: Case | None = None,
+    concern: Concern | None = None,
+    subject: Mapping[str, Any] | None = None,
+) -> Review:
+    """Open a review for the district coordinator, in the caller's transaction.
+
+    The caller saves the case (``needs_review`` is set here) with its own version bump.
+    """
+    review = Review.objects.create(
+        case=case,
+        concern=concern,
+        kind=kind,
+        subject=dict(subject or {}),
+        reason=reason,
+        opened_at=timezone.now(),
+        opened_by=acting_user,
+    )
+    if case is not None:
+        case.needs_review = True
+    event_record(
+        actor=acting_user,
+        action="review.open",
+        case_id=case.pk if case is not None else None,
+        payload={
+            "review": review.pk,
+            "kind": kind.value,
+            "concern": concern.pk if concern is not None else None,
+        },
+        sensitive={"reason": reason},
+    )
+    notice_review_opened(review=review)
+    return review
+
+
+def _tell_reporters_their_duty_stands(case: Case, kind: str) -> None:
+    """The school will not make the report: each reporter's own duty stands (PC 11166(h))."""
+    for concern in Concern.objects.filter(case=case).select_related("submitted_by"):
+        notice_reporter_duty_stands(concern=concern, kind=kind)
 
 
 # --- concerns ---------------------------------------------------------------------------
@@ -183,35 +263,80 @@ def _school(code: str) -> School:
     return school
 
 
+OWN_REPORT_FIELDS = ("agency", "phoned_at", "written_submitted_at", "reference")
+
+
 def _check_own_report(
-    definition: Protocol, own_report: Mapping[str, Any] | None, now: datetime
+    definition: Protocol,
+    own_report: Mapping[str, Any] | None,
+    *,
+    observed_at: datetime,
+    now: datetime,
 ) -> dict[str, Any] | None:
+    """The reporter's own report, checked against the protocol's child abuse report step.
+
+    The call alone is partial progress; with the written report's time it is complete. The
+    reporter cannot have reported before they saw what they report.
+    """
     if own_report is None:
         return None
-    step = next(
-        (
-            pathway.step("cws_report")
-            for pathway in definition.pathways
-            if "cws_report" in pathway.step_ids
-        ),
-        None,
-    )
+    step = _report_step(definition)
     if step is None:
-        raise ValidationFailed({"own_report": ["This protocol has no CWS report step."]})
-    subset = {
-        key: own_report[key] for key in ("agency", "phoned_at", "reference") if key in own_report
-    }
-    unknown = sorted(set(own_report) - {"agency", "phoned_at", "reference"})
-    cleaned, problems = validate_details(step, subset, resolution="not_applicable", now=now)
+        raise ValidationFailed({"own_report": ["This protocol has no child abuse report step."]})
+    given = {key: value for key, value in own_report.items() if value not in (None, "")}
+    subset = {key: given[key] for key in OWN_REPORT_FIELDS if key in given}
+    written = "written_submitted_at" in subset
+    cleaned, problems = validate_details(
+        step,
+        subset,
+        resolution="done" if written else "in_progress",
+        now=now,
+        anchors={"suspicion_formed_at": observed_at},
+    )
     errors = {f"own_report.{name}": messages for name, messages in problems.items()}
     for name in ("agency", "phoned_at"):
         if not subset.get(name):
             errors.setdefault(f"own_report.{name}", ["This field is required."])
-    for name in unknown:
+    for name in sorted(set(own_report) - set(OWN_REPORT_FIELDS)):
         errors[f"own_report.{name}"] = ["Unknown field."]
     if errors:
         raise ValidationFailed(errors)
-    return cleaned
+    return {key: cleaned[key] for key in OWN_REPORT_FIELDS if key in cleaned}
+
+
+def _report_due(definition: Protocol, observed_at: datetime) -> datetime | None:
+    """When the written report is due for something seen at OBSERVED_AT (PC 11166(a))."""
+    step = _report_step(definition)
+    if step is None or step.deadline is None or step.deadline.anchor_step is not None:
+        return None
+    return compute_due(observed_at, step.deadline.within, settings.TIME_ZONE)
+
+
+def _record_own_report_disclosure(
+    acting_user: User, concern: Concern, report: Mapping[str, Any], *, previous: Mapping[str, Any]
+) -> None:
+    """The reporter's call (and later the written report) released the student's information."""
+    for moment_field in ("phoned_at", "written_submitted_at"):
+        moment = report.get(moment_field)
+        if not moment or (
+            previous.get(moment_field) == moment and previous.get("agency") == report["agency"]
+        ):
+            continue
+        recipient = own_report_disclosure(report)
+        disclosure_record(
+            acting_user=acting_user,
+            student_id=concern.student_id,
+            # The concern's, not its case's: a case's timeline must not name a reporter who
+            # withheld their identity from the school's staff.
+            case_id=None,
+            concern_id=concern.pk,
+            step_id="",
+            recipient=recipient.name,
+            recipient_type=recipient.type,
+            categories=CHILD_ABUSE_REPORT_RULE.categories,
+            legal_basis=CHILD_ABUSE_REPORT_RULE.legal_basis,
+            disclosed_at=datetime.fromisoformat(str(moment)),
+        )
 
 
 def concern_submit(
@@ -223,8 +348,13 @@ def concern_submit(
     description: str,
     indicators: list[str],
     own_report: Mapping[str, Any] | None = None,
+    withhold_identity: bool = False,
 ) -> Concern:
-    """A staff member reports what they saw. Any active staff member may."""
+    """A staff member reports what they saw. Any active staff member may.
+
+    The written report's legal clock starts when they saw it, so the concern carries its due
+    time from this moment on, and the school's site administrators hear of it at once.
+    """
     _require(acting_user, Capability.CONCERN_SUBMIT)
     now = timezone.now()
     errors: dict[str, list[str]] = {}
@@ -235,9 +365,11 @@ def concern_submit(
     unknown = [item for item in indicators if item not in known]
     if unknown:
         errors["indicators"] = [f"Unknown indicator {item!r}." for item in unknown]
+    if not isinstance(withhold_identity, bool):
+        errors["withhold_identity"] = ["Must be true or false."]
     if errors:
         raise ValidationFailed(errors)
-    report = _check_own_report(definition, own_report, now)
+    report = _check_own_report(definition, own_report, observed_at=observed_at, now=now)
     with transaction.atomic():
         school = _school(school_code)
         concern = Concern.objects.create(
@@ -249,6 +381,9 @@ def concern_submit(
             description=text,
             indicators=list(dict.fromkeys(indicators)),
             own_report=report,
+            own_report_updated_at=now if report is not None else None,
+            report_due_at=_report_due(definition, observed_at),
+            withhold_identity=withhold_identity,
         )
         event_record(
             actor=acting_user,
@@ -257,12 +392,70 @@ def concern_submit(
                 "concern": concern.pk,
                 "school": school.code,
                 "own_report": report is not None,
+                "withhold_identity": withhold_identity,
             },
         )
+        if report is not None:
+            _record_own_report_disclosure(acting_user, concern, report, previous={})
+        notice_concern_submitted(concern=concern)
+    return concern
+
+
+def concern_own_report_set(
+    *,
+    acting_user: User,
+    concern_id: int,
+    agency: str,
+    phoned_at: datetime | str,
+    written_submitted_at: datetime | str | None = None,
+    reference: str = "",
+) -> Concern:
+    """The reporter records or updates their own report (PC 11166(i)): nobody else may, and
+    nobody's approval is needed."""
+    with transaction.atomic():
+        concern = concern_get_own(acting_user, concern_id, for_write=True)
+        definition = definition_of(protocol_current(DEFAULT_PROTOCOL_ID))
+        now = timezone.now()
+        report = _check_own_report(
+            definition,
+            {
+                "agency": agency,
+                "phoned_at": phoned_at,
+                "written_submitted_at": written_submitted_at,
+                "reference": reference,
+            },
+            observed_at=concern.observed_at,
+            now=now,
+        )
+        assert report is not None
+        previous = dict(concern.own_report or {})
+        if previous.get("written_submitted_at") and not report.get("written_submitted_at"):
+            raise ValidationFailed(
+                {
+                    "written_submitted_at": [
+                        "The written report was already recorded; give its time again."
+                    ]
+                }
+            )
+        concern.own_report = report
+        concern.own_report_updated_at = now
+        concern.save(update_fields=["own_report", "own_report_updated_at"])
+        event_record(
+            actor=acting_user,
+            action="concern.own_report",
+            payload={
+                "concern": concern.pk,
+                "agency": report["agency"],
+                "written": "written_submitted_at" in report,
+            },
+        )
+        _record_own_report_disclosure(acting_user, concern, report, previous=previous)
     return concern
 
 
 def concern_dismiss(*, acting_user: User, concern_id: int, reason: str) -> Concern:
+    """Decide that a concern needs no case. The district coordinator reviews it, and the
+    reporter is told that their own duty to report stands."""
     errors: dict[str, list[str]] = {}
     text = _text("reason", reason, required=True, errors=errors)
     if errors:
@@ -282,6 +475,13 @@ def concern_dismiss(*, acting_user: User, concern_id: int, reason: str) -> Conce
             payload={"concern": concern.pk},
             sensitive={"reason": text},
         )
+        _review_open(
+            acting_user=acting_user,
+            kind=ReviewKind.CONCERN_DISMISSED,
+            reason=text,
+            concern=concern,
+        )
+        notice_reporter_duty_stands(concern=concern, kind="concern_not_opened")
     return concern
 
 
@@ -329,6 +529,18 @@ def case_open(
             concern = concern_get_for_triage(acting_user, concern_id, for_write=True)
             if concern.status != ConcernStatus.SUBMITTED:
                 raise Conflict(f"concern {concern.pk} was already {concern.status}")
+            if suspicion_formed_at > concern.observed_at:
+                # The clock runs from when staff first knew (PC 11166(a)); triage may not
+                # restart it.
+                raise ValidationFailed(
+                    {
+                        "suspicion_formed_at": [
+                            "May not be later than when the concern was observed "
+                            f"({timezone.localtime(concern.observed_at):%Y-%m-%d %H:%M %Z}): "
+                            "the 36-hour clock runs from the reporter's knowledge."
+                        ]
+                    }
+                )
             school, student_row = concern.school, concern.student
         else:
             assert school_code is not None
@@ -384,12 +596,15 @@ def case_facts_set(
     reason: str = "",
     expected_version: int,
 ) -> Case:
-    """Answer the protocol's yes/no questions. Some answers need a reason and a review."""
+    """Answer the protocol's yes/no questions. Some answers need a reason and a review.
+
+    A fact may name who judges it (School Police judge the evidence); anyone else is refused.
+    """
     with transaction.atomic():
         case = _locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
-            capability=Capability.CASE_SET_FACTS,
+            capability=Capability.CASE_READ,
             expected_version=expected_version,
         )
         definition = case_definition(case)
@@ -402,6 +617,10 @@ def case_facts_set(
                 errors[f"facts.{name}"] = [f"Unknown fact; one of: {', '.join(known)}."]
             elif value is not None and not isinstance(value, bool):
                 errors[f"facts.{name}"] = ["Must be true, false or null."]
+        for name in facts:
+            if name in known and not may_answer_fact(acting_user, known[name].actor_roles):
+                who = ", ".join(known[name].actor_roles) or "the case's administrators"
+                raise PermissionDenied(f"{name} is answered by: {who}; you are {acting_user.role}")
         reason_text = _text("reason", reason, required=False, errors=errors)
         gating = _facts_gating(definition, case.pathway)
         needs_reason = [
@@ -417,27 +636,15 @@ def case_facts_set(
             raise ValidationFailed(errors)
         now = timezone.now()
         changed: dict[str, bool | None] = {}
+        previous: dict[str, bool | None] = {}
         existing = {fact.fact_id: fact for fact in case.facts.all()}
         for name, value in facts.items():
             row = existing.get(name)
             if row is not None and row.value == value:
                 continue
             changed[name] = value
-            if row is None:
-                CaseFact.objects.create(
-                    case=case,
-                    fact_id=name,
-                    value=value,
-                    reason=reason_text,
-                    set_by=acting_user,
-                    set_at=now,
-                )
-            else:
-                row.value, row.reason, row.set_by, row.set_at = value, reason_text, acting_user, now
-                row.save(update_fields=["value", "reason", "set_by", "set_at"])
-            if value is not None and value == known[name].review_when and name in gating:
-                _flag_for_review(case, f"fact {name} answered {value}: {reason_text}")
-        _bump(case, "needs_review", "review_reasons")
+            previous[name] = row.value if row is not None else None
+            _fact_write(case, name, value, reason_text, acting_user, now, row)
         event_record(
             actor=acting_user,
             action="case.facts_set",
@@ -445,7 +652,36 @@ def case_facts_set(
             payload={"facts": changed, "reason_given": bool(reason_text)},
             sensitive={"reason": reason_text} if reason_text else None,
         )
+        for name, value in changed.items():
+            if value is not None and value == known[name].review_when and name in gating:
+                _review_open(
+                    acting_user=acting_user,
+                    kind=ReviewKind.ABUSE_NOT_SUSPECTED,
+                    reason=reason_text,
+                    case=case,
+                    subject={"fact": name, "value": value, "previous": previous[name]},
+                )
+                _tell_reporters_their_duty_stands(case, "report_waived")
+        _bump(case, "needs_review")
     return case
+
+
+def _fact_write(
+    case: Case,
+    name: str,
+    value: bool | None,
+    reason: str,
+    acting_user: User,
+    now: datetime,
+    row: CaseFact | None,
+) -> None:
+    if row is None:
+        CaseFact.objects.create(
+            case=case, fact_id=name, value=value, reason=reason, set_by=acting_user, set_at=now
+        )
+    else:
+        row.value, row.reason, row.set_by, row.set_at = value, reason, acting_user, now
+        row.save(update_fields=["value", "reason", "set_by", "set_at"])
 
 
 def _facts_gating(definition: Protocol, pathway_id: str) -> set[str]:
@@ -460,7 +696,7 @@ def _facts_gating(definition: Protocol, pathway_id: str) -> set[str]:
 # --- steps ------------------------------------------------------------------------------
 
 
-def _check_resolvable(acting_user: User, case: Case, step: Step) -> None:
+def _check_resolvable(acting_user: User, case: Case, step: Step) -> StepState:
     if not may_resolve_step(acting_user, step.actor_roles):
         allowed = ", ".join(step.actor_roles)
         raise PermissionDenied(
@@ -471,6 +707,22 @@ def _check_resolvable(acting_user: User, case: Case, step: Step) -> None:
         raise Conflict(f"step {step.id} is already resolved ({status.state}); reopen it first")
     if status.state == StepState.WAITING:
         raise Conflict(f"step {step.id} waits on: {', '.join(status.waiting_on)}")
+    return status.state
+
+
+def _step_to_resolve(
+    acting_user: User, case_id: int, step_id: str, expected_version: int
+) -> tuple[Case, Protocol, Step, StepState]:
+    """The locked case, its protocol, the step and its state, once USER may resolve it."""
+    case = _locked_open_case(
+        acting_user=acting_user,
+        case_id=case_id,
+        capability=Capability.CASE_READ,
+        expected_version=expected_version,
+    )
+    definition = case_definition(case)
+    step = _step_of(definition, case, step_id)
+    return case, definition, step, _check_resolvable(acting_user, case, step)
 
 
 def _record(
@@ -482,10 +734,10 @@ def _record(
     occurred_at: datetime,
     details: dict[str, Any],
     reason: str,
-) -> None:
+) -> StepRecord:
     try:
         with transaction.atomic():
-            case.step_records.create(
+            return case.step_records.create(
                 step_id=step.id,
                 pathway=case.pathway,
                 resolution=resolution,
@@ -499,6 +751,100 @@ def _record(
         raise Conflict(f"step {step.id} is already resolved") from None
 
 
+def _supersede_progress(case: Case, step: Step, acting_user: User) -> dict[str, Any]:
+    """Retire the step's in-progress record (kept for the trail); its details carry on."""
+    record = live_record_by_step(case).get(step.id)
+    if record is None or record.resolution != Resolution.IN_PROGRESS:
+        return {}
+    record.reopened_at = timezone.now()
+    record.reopened_by = acting_user
+    record.superseded = True
+    record.save(update_fields=["reopened_at", "reopened_by", "superseded"])
+    return dict(record.details)
+
+
+def _step_anchors(case: Case) -> dict[str, datetime]:
+    """The case's own times that a step's times may not precede."""
+    return {"suspicion_formed_at": case_clock_anchor(case), "case_opened_at": case.opened_at}
+
+
+def _details_errors(problems: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    return {f"details.{name}": messages for name, messages in problems.items()}
+
+
+def _check_threat(step: Step, details: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A disclosure under the health-or-safety exception must say what the threat was."""
+    rule = DISCLOSING_STEPS.get(step.id)
+    if rule is None or not rule.needs_threat or rule.recipient(details) is None:
+        return {}
+    if str(details.get("threat") or "").strip():
+        return {}
+    return {
+        "details.threat": [
+            "Describe the articulable and significant threat to the student's health or "
+            "safety that this disclosure answers (FERPA 34 CFR 99.36)."
+        ]
+    }
+
+
+def step_progress(
+    *,
+    acting_user: User,
+    case_id: int,
+    step_id: str,
+    details: Mapping[str, Any],
+    expected_version: int,
+) -> Case:
+    """Record partial progress the protocol declares (the phone call before the written
+    report). The step stays open, and due, until it is completed."""
+    with transaction.atomic():
+        case, _definition, step, _state = _step_to_resolve(
+            acting_user, case_id, step_id, expected_version
+        )
+        if step.progress is None:
+            raise Conflict(f"step {step.id} has no partial progress to record; complete it")
+        now = timezone.now()
+        cleaned, problems = validate_details(
+            step, dict(details), resolution="in_progress", now=now, anchors=_step_anchors(case)
+        )
+        errors = _details_errors(problems)
+        if errors:
+            raise ValidationFailed(errors)
+        previous = _supersede_progress(case, step, acting_user)
+        occurred_at = _progress_time(step, cleaned, now)
+        _record(
+            acting_user=acting_user,
+            case=case,
+            step=step,
+            resolution=Resolution.IN_PROGRESS,
+            occurred_at=occurred_at,
+            details=cleaned,
+            reason="",
+        )
+        _bump(case)
+        event_record(
+            actor=acting_user,
+            action="step.progress",
+            case_id=case.pk,
+            step_id=step.id,
+            payload={"occurred_at": occurred_at.isoformat(), "updated": bool(previous)},
+        )
+        if previous.get("agency") != cleaned.get("agency"):
+            _record_disclosure(acting_user, case, step, cleaned, occurred_at)
+    return case
+
+
+def _progress_time(step: Step, details: Mapping[str, Any], now: datetime) -> datetime:
+    """When the partial progress happened: the latest time among its declared fields."""
+    assert step.progress is not None
+    moments = [
+        datetime.fromisoformat(str(details[name]))
+        for name in step.progress.fields
+        if step.field(name).type == "datetime" and details.get(name)
+    ]
+    return max(moments, default=now)
+
+
 def step_complete(
     *,
     acting_user: User,
@@ -507,25 +853,46 @@ def step_complete(
     occurred_at: datetime,
     details: Mapping[str, Any],
     expected_version: int,
+    reason: str = "",
 ) -> Case:
-    """Record that a step was done, with the details the protocol asks for."""
+    """Record that a step was done, with the details the protocol asks for.
+
+    Details already given as progress (the phone call) carry over. When the protocol names
+    the field that says when the step was done, that field is the time it happened, and a
+    child abuse report done after its legal deadline needs a reason.
+    """
     with transaction.atomic():
-        case = _locked_open_case(
-            acting_user=acting_user,
-            case_id=case_id,
-            capability=Capability.CASE_READ,
-            expected_version=expected_version,
+        case, definition, step, state = _step_to_resolve(
+            acting_user, case_id, step_id, expected_version
         )
-        step = _step_of(case_definition(case), case, step_id)
-        _check_resolvable(acting_user, case, step)
         if step.recurring:
             raise Conflict(f"step {step.id} is done by setting a check-in plan for the case")
         now = timezone.now()
         errors = _not_in_future("occurred_at", occurred_at, now)
-        cleaned, problems = validate_details(step, dict(details), resolution="done", now=now)
-        errors |= {f"details.{name}": messages for name, messages in problems.items()}
+        progress = (
+            dict(live_record_by_step(case)[step.id].details)
+            if state == StepState.IN_PROGRESS
+            else {}
+        )
+        given = progress | {key: value for key, value in details.items() if value not in (None, "")}
+        cleaned, problems = validate_details(
+            step, given, resolution="done", now=now, anchors=_step_anchors(case)
+        )
+        errors |= _details_errors(problems)
+        errors |= _check_threat(step, cleaned)
+        reason_text = _text("reason", reason, required=False, errors=errors)
+        if step.done_at_field and cleaned.get(step.done_at_field):
+            occurred_at = datetime.fromisoformat(str(cleaned[step.done_at_field]))
+        due_at = case_evaluation(case).status(step.id).due_at
+        late = due_at is not None and occurred_at > due_at
+        if late and _is_report_step(definition, step) and not reason_text:
+            errors["reason"] = [
+                f"This report was made after its legal deadline "
+                f"({timezone.localtime(due_at):%Y-%m-%d %H:%M %Z}); explain why it was late."
+            ]
         if errors:
             raise ValidationFailed(errors)
+        _supersede_progress(case, step, acting_user)
         _record(
             acting_user=acting_user,
             case=case,
@@ -533,7 +900,7 @@ def step_complete(
             resolution=Resolution.DONE,
             occurred_at=occurred_at,
             details=cleaned,
-            reason="",
+            reason=reason_text,
         )
         _bump(case)
         event_record(
@@ -541,7 +908,8 @@ def step_complete(
             action="step.complete",
             case_id=case.pk,
             step_id=step.id,
-            payload={"occurred_at": occurred_at.isoformat()},
+            payload={"occurred_at": occurred_at.isoformat(), "late": late},
+            sensitive={"reason": reason_text} if reason_text else None,
         )
         _record_disclosure(acting_user, case, step, cleaned, occurred_at)
     return case
@@ -560,10 +928,12 @@ def _record_disclosure(
         student_id=case.student_id,
         case_id=case.pk,
         step_id=step.id,
-        recipient=recipient,
+        recipient=recipient.name,
+        recipient_type=recipient.type,
         categories=rule.categories,
         legal_basis=rule.legal_basis,
         disclosed_at=occurred_at,
+        threat=str(details.get("threat") or "") if rule.needs_threat else "",
     )
 
 
@@ -577,30 +947,39 @@ def step_mark_not_applicable(
     occurred_at: datetime | None = None,
     expected_version: int,
 ) -> Case:
-    """Record a conscious decision that a step does not apply, with the reason why."""
+    """Record a conscious decision that a step does not apply, with the reason why.
+
+    Waiving the child abuse report opens a review, and its reporters are told that their own
+    duty stands. A pathway may forbid the decision altogether (a confirmed victim's report
+    is always made).
+    """
     with transaction.atomic():
-        case = _locked_open_case(
-            acting_user=acting_user,
-            case_id=case_id,
-            capability=Capability.CASE_READ,
-            expected_version=expected_version,
+        case, definition, step, state = _step_to_resolve(
+            acting_user, case_id, step_id, expected_version
         )
-        step = _step_of(case_definition(case), case, step_id)
-        _check_resolvable(acting_user, case, step)
         if not step.may_not_apply:
-            raise Conflict(f"step {step.id} cannot be marked as not applicable; it must be done")
+            raise Conflict(
+                f"step {step.id} is always required on this pathway and cannot be marked "
+                "as not applicable; it must be done"
+            )
         now = timezone.now()
         errors: dict[str, list[str]] = {}
         reason_text = _text("reason", reason, required=True, errors=errors)
         decided_at = occurred_at or now
         errors |= _not_in_future("occurred_at", decided_at, now)
         cleaned, problems = validate_details(
-            step, dict(details or {}), resolution="not_applicable", now=now
+            step,
+            dict(details or {}),
+            resolution="not_applicable",
+            now=now,
+            anchors=_step_anchors(case),
         )
-        errors |= {f"details.{name}": messages for name, messages in problems.items()}
+        errors |= _details_errors(problems)
         if errors:
             raise ValidationFailed(errors)
-        _record(
+        if state == StepState.IN_PROGRESS:
+            _supersede_progress(case, step, acting_user)
+        record = _record(
             acting_user=acting_user,
             case=case,
             step=step,
@@ -609,9 +988,6 @@ def step_mark_not_applicable(
             details=cleaned,
             reason=reason_text,
         )
-        if step.review_when_not_applicable:
-            _flag_for_review(case, f"step {step.id} marked not applicable: {reason_text}")
-        _bump(case, "needs_review", "review_reasons")
         event_record(
             actor=acting_user,
             action="step.not_applicable",
@@ -620,21 +996,41 @@ def step_mark_not_applicable(
             payload={"review": step.review_when_not_applicable},
             sensitive={"reason": reason_text},
         )
+        if step.review_when_not_applicable or _is_report_step(definition, step):
+            _review_open(
+                acting_user=acting_user,
+                kind=ReviewKind.REPORT_WAIVED,
+                reason=reason_text,
+                case=case,
+                subject={"step": step.id, "record": record.pk},
+            )
+            _tell_reporters_their_duty_stands(case, "report_waived")
+        _bump(case, "needs_review")
     return case
 
 
 def step_reopen(
     *, acting_user: User, case_id: int, step_id: str, reason: str, expected_version: int
 ) -> Case:
-    """Undo a resolution (a mistake, new information). The old record stays, marked reopened."""
+    """Undo a resolution (a mistake, new information). The old record stays, marked reopened.
+
+    Only School Police reopen a police-only step. Reopening a resolved child abuse report
+    opens a review: the report could otherwise be undone quietly.
+    """
     with transaction.atomic():
         case = _locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
-            capability=Capability.STEP_REOPEN,
+            capability=Capability.CASE_READ,
             expected_version=expected_version,
         )
-        step = _step_of(case_definition(case), case, step_id)
+        definition = case_definition(case)
+        step = _step_of(definition, case, step_id)
+        if not may_reopen_step(acting_user, police_only=step.police_only):
+            who = "School Police" if step.police_only else "site administrators and coordinators"
+            raise PermissionDenied(
+                f"step {step.id} is reopened by {who}; you are {acting_user.role}"
+            )
         errors: dict[str, list[str]] = {}
         reason_text = _text("reason", reason, required=True, errors=errors)
         if errors:
@@ -646,7 +1042,6 @@ def step_reopen(
         record.reopened_by = acting_user
         record.reopen_reason = reason_text
         record.save(update_fields=["reopened_at", "reopened_by", "reopen_reason"])
-        _bump(case)
         event_record(
             actor=acting_user,
             action="step.reopen",
@@ -655,6 +1050,15 @@ def step_reopen(
             payload={"record": record.pk},
             sensitive={"reason": reason_text},
         )
+        if _is_report_step(definition, step) and record.resolution == Resolution.DONE:
+            _review_open(
+                acting_user=acting_user,
+                kind=ReviewKind.REPORT_REOPENED,
+                reason=reason_text,
+                case=case,
+                subject={"step": step.id, "record": record.pk},
+            )
+        _bump(case, "needs_review")
     return case
 
 
@@ -664,7 +1068,11 @@ def step_reopen(
 def case_escalate(
     *, acting_user: User, case_id: int, pathway: str, reason: str, expected_version: int
 ) -> Case:
-    """Move the case to another pathway, keeping every record whose step exists there."""
+    """Move the case to another pathway, keeping every record whose step exists there.
+
+    A "does not apply" decision that the new pathway forbids (a confirmed victim's report is
+    always made) is not carried: its record is reopened, so the step must be decided again.
+    """
     with transaction.atomic():
         case = _locked_open_case(
             acting_user=acting_user,
@@ -677,16 +1085,29 @@ def case_escalate(
         if errors:
             raise ValidationFailed(errors)
         definition = case_definition(case)
-        records = case_evaluation(case)
+        live = live_record_by_step(case)
+        inputs = [status.record for status in case_evaluation(case).steps if status.record]
+        # A decision this pathway already ignores is still a live record to re-ask.
+        inputs += [
+            record_input(record)
+            for step_id, record in live.items()
+            if step_id not in {item.step_id for item in inputs}
+        ]
         try:
-            plan = plan_escalation(
-                definition,
-                case.pathway,
-                pathway,
-                [status.record for status in records.steps if status.record is not None],
-            )
+            plan = plan_escalation(definition, case.pathway, pathway, inputs)
         except EscalationNotAllowed as error:
             raise ValidationFailed({"pathway": [str(error)]}) from None
+        now = timezone.now()
+        target = definition.pathway(pathway)
+        for asked in plan.reasked:
+            record = live[asked.step_id]
+            record.reopened_at = now
+            record.reopened_by = acting_user
+            record.reopen_reason = (
+                f"{target.step(asked.step_id).code} is always required on "
+                f"{target.title}; decide it again."
+            )
+            record.save(update_fields=["reopened_at", "reopened_by", "reopen_reason"])
         previous = case.pathway
         case.pathway = pathway
         _bump(case, "pathway")
@@ -699,6 +1120,7 @@ def case_escalate(
                 "to": pathway,
                 "carried": [record.step_id for record in plan.carried],
                 "left_behind": [record.step_id for record in plan.left_behind],
+                "reasked": [record.step_id for record in plan.reasked],
                 "new_steps": list(plan.new_step_ids),
             },
             sensitive={"reason": reason_text},
@@ -902,6 +1324,15 @@ def case_close(*, acting_user: User, case_id: int, outcome: str, expected_versio
         text = _text("outcome", outcome, required=True, errors=errors)
         if errors:
             raise ValidationFailed(errors)
+        open_reviews = list(
+            Review.objects.filter(case=case, status=ReviewStatus.OPEN).values_list("pk", flat=True)
+        )
+        if open_reviews:
+            raise Conflict(
+                f"case {case.reference} has open reviews; the district coordinator decides "
+                "them before the case can close",
+                open_reviews=open_reviews,
+            )
         evaluation = case_evaluation(case)
         if not evaluation.closable:
             raise Conflict(
@@ -942,3 +1373,169 @@ def case_reopen(*, acting_user: User, case_id: int, reason: str, expected_versio
             actor=acting_user, action="case.reopen", case_id=case.pk, sensitive={"reason": text}
         )
     return case
+
+
+# --- the reporting clock ------------------------------------------------------------------
+
+
+def case_clock_move(
+    *,
+    acting_user: User,
+    case_id: int,
+    suspicion_formed_at: datetime,
+    reason: str,
+    expected_version: int,
+) -> Case:
+    """Correct when the suspicion was formed. It moves the legal clock, so it needs a reason
+    and the district coordinator reviews it; it can never start later than a concern's
+    observation (the clock runs from the earliest knowledge)."""
+    with transaction.atomic():
+        case = _locked_open_case(
+            acting_user=acting_user,
+            case_id=case_id,
+            capability=Capability.CASE_MOVE_CLOCK,
+            expected_version=expected_version,
+        )
+        now = timezone.now()
+        errors = _not_in_future("suspicion_formed_at", suspicion_formed_at, now)
+        reason_text = _text("reason", reason, required=True, errors=errors)
+        earliest = (
+            Concern.objects.filter(case=case)
+            .order_by("observed_at")
+            .values_list("observed_at", flat=True)
+        ).first()
+        if not errors and earliest is not None and suspicion_formed_at > earliest:
+            errors["suspicion_formed_at"] = [
+                "May not be later than the earliest concern's observation "
+                f"({timezone.localtime(earliest):%Y-%m-%d %H:%M %Z})."
+            ]
+        if not errors and suspicion_formed_at == case.suspicion_formed_at:
+            errors["suspicion_formed_at"] = ["This is already the case's time."]
+        if errors:
+            raise ValidationFailed(errors)
+        previous = case.suspicion_formed_at
+        case.suspicion_formed_at = suspicion_formed_at
+        event_record(
+            actor=acting_user,
+            action="case.clock_move",
+            case_id=case.pk,
+            payload={"from": previous.isoformat(), "to": suspicion_formed_at.isoformat()},
+            sensitive={"reason": reason_text},
+        )
+        _review_open(
+            acting_user=acting_user,
+            kind=ReviewKind.CLOCK_MOVED,
+            reason=reason_text,
+            case=case,
+            subject={"previous": previous.isoformat(), "moved_to": suspicion_formed_at.isoformat()},
+        )
+        _bump(case, "suspicion_formed_at", "needs_review")
+    return case
+
+
+# --- reviews ------------------------------------------------------------------------------
+
+
+def review_decide(*, acting_user: User, review_id: int, decision: str, comment: str) -> Review:
+    """The district coordinator upholds a decision, or overrules it and restores what it
+    switched off: the report is due again, the concern goes back to triage, the clock returns.
+    """
+    errors: dict[str, list[str]] = {}
+    if decision not in ReviewDecision.values:
+        errors["decision"] = [f"One of: {', '.join(ReviewDecision.values)}."]
+    text = _text("comment", comment, required=decision == ReviewDecision.OVERRULED, errors=errors)
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        review = review_get_for_decision(acting_user, review_id)
+        if review.status != ReviewStatus.OPEN:
+            raise Conflict(f"review {review.pk} was already decided ({review.decision})")
+        if review.opened_by_id == acting_user.pk:
+            raise PermissionDenied("a review is decided by someone other than who opened it")
+        now = timezone.now()
+        case = (
+            case_get_for_user(acting_user, review.case_id, for_write=True)
+            if review.case_id is not None
+            else None
+        )
+        restored = ""
+        if decision == ReviewDecision.OVERRULED:
+            restored = _overrule(review, case, acting_user, text, now)
+        review.status = ReviewStatus.DECIDED
+        review.decision = decision
+        review.comment = text
+        review.decided_at = now
+        review.decided_by = acting_user
+        review.save(update_fields=["status", "decision", "comment", "decided_at", "decided_by"])
+        event_record(
+            actor=acting_user,
+            action="review.decide",
+            case_id=review.case_id,
+            payload={
+                "review": review.pk,
+                "kind": review.kind,
+                "decision": decision,
+                "restored": restored,
+                "concern": review.concern_id,
+            },
+            sensitive={"comment": text} if text else None,
+        )
+        if case is not None:
+            case.needs_review = Review.objects.filter(case=case, status=ReviewStatus.OPEN).exists()
+            _bump(case, "needs_review", "suspicion_formed_at")
+    return review
+
+
+def _overrule(
+    review: Review, case: Case | None, acting_user: User, comment: str, now: datetime
+) -> str:
+    """Undo what the reviewed action switched off; say what was restored."""
+    subject = review.subject
+    if review.kind == ReviewKind.CONCERN_DISMISSED:
+        concern = Concern.objects.select_for_update().filter(pk=review.concern_id).first()
+        if concern is None or concern.status != ConcernStatus.DISMISSED:
+            return ""
+        concern.status = ConcernStatus.SUBMITTED
+        concern.triaged_by = None
+        concern.triaged_at = None
+        concern.save(update_fields=["status", "triaged_by", "triaged_at"])
+        notice_concern_submitted(concern=concern)
+        return "concern back in triage"
+    if case is None:
+        return ""
+    if case.status != CaseStatus.OPEN:
+        raise Conflict(f"case {case.reference} is closed; reopen it before overruling")
+    if review.kind == ReviewKind.ABUSE_NOT_SUSPECTED:
+        name = str(subject["fact"])
+        row = case.facts.filter(fact_id=name).first()
+        _fact_write(case, name, not subject["value"], comment, acting_user, now, row)
+        return f"fact {name} answered {not subject['value']}"
+    if review.kind == ReviewKind.REPORT_WAIVED:
+        record = StepRecord.objects.filter(
+            pk=subject["record"], case=case, reopened_at__isnull=True
+        ).first()
+        if record is None:
+            return ""
+        record.reopened_at, record.reopened_by, record.reopen_reason = now, acting_user, comment
+        record.save(update_fields=["reopened_at", "reopened_by", "reopen_reason"])
+        return f"step {record.step_id} due again"
+    if review.kind == ReviewKind.REPORT_REOPENED:
+        original = StepRecord.objects.get(pk=subject["record"], case=case)
+        if original.step_id in live_record_by_step(case):
+            return ""  # the step was resolved again since; that record stands
+        StepRecord.objects.create(
+            case=case,
+            step_id=original.step_id,
+            pathway=case.pathway,
+            resolution=original.resolution,
+            occurred_at=original.occurred_at,
+            recorded_at=now,
+            actor=original.actor,
+            details=original.details,
+            reason=original.reason,
+        )
+        return f"step {original.step_id} restored as {original.resolution}"
+    if review.kind == ReviewKind.CLOCK_MOVED:
+        case.suspicion_formed_at = datetime.fromisoformat(str(subject["previous"]))
+        return "reporting clock restored"
+    return ""

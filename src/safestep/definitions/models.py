@@ -15,6 +15,10 @@ class ProtocolVersion(models.Model):
     version = models.CharField(max_length=64)
     title = models.CharField(max_length=200)
     content_hash = models.CharField(max_length=64, unique=True)
+    # A shipped definition revised by a SafeStep release keeps its protocol version (the
+    # district's document is unchanged) and is stored as its next revision; open cases stay
+    # on the revision they were opened with. Files an operator loads get new versions.
+    revision = models.PositiveIntegerField(default=1)
     source_text = models.TextField()
     source_name = models.CharField(max_length=300)
     loaded_at = models.DateTimeField(auto_now_add=True)
@@ -26,7 +30,8 @@ class ProtocolVersion(models.Model):
         ordering = ["protocol_id", "-loaded_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["protocol_id", "version"], name="one_content_per_protocol_version"
+                fields=["protocol_id", "version", "revision"],
+                name="one_content_per_protocol_revision",
             )
         ]
 

@@ -23,21 +23,31 @@ class LoadResult:
     created: bool
 
 
-def protocol_load(*, text: str, source_name: str, acting_user: User | None = None) -> LoadResult:
+def protocol_load(
+    *,
+    text: str,
+    source_name: str,
+    acting_user: User | None = None,
+    new_revision_allowed: bool = False,
+) -> LoadResult:
     """Validate TEXT and store it as a new immutable version; identical content is a no-op.
 
     Raises ProtocolInvalid (nothing stored) or Conflict when the same id and version are
-    already stored with different content: a changed definition needs a new version.
+    already stored with different content: a changed definition needs a new version. Only
+    SafeStep's own shipped definitions (``new_revision_allowed``) are stored as the next
+    revision of the same version instead.
     """
     definition = load_protocol_text(text, source_name)
     existing = ProtocolVersion.objects.filter(content_hash=definition.content_hash).first()
     if existing is not None:
         return LoadResult(existing, created=False)
     with transaction.atomic():
-        clash = ProtocolVersion.objects.filter(
-            protocol_id=definition.id, version=definition.version
-        ).exists()
-        if clash:
+        latest = (
+            ProtocolVersion.objects.filter(protocol_id=definition.id, version=definition.version)
+            .order_by("-revision")
+            .first()
+        )
+        if latest is not None and not new_revision_allowed:
             raise Conflict(
                 f"protocol {definition.id} version {definition.version} is already loaded "
                 "with different content; give the changed definition a new version"
@@ -47,6 +57,7 @@ def protocol_load(*, text: str, source_name: str, acting_user: User | None = Non
                 stored = ProtocolVersion.objects.create(
                     protocol_id=definition.id,
                     version=definition.version,
+                    revision=latest.revision + 1 if latest is not None else 1,
                     title=definition.title,
                     content_hash=definition.content_hash,
                     source_text=definition.source_text,
@@ -64,6 +75,7 @@ def protocol_load(*, text: str, source_name: str, acting_user: User | None = Non
             payload={
                 "protocol": definition.id,
                 "version": definition.version,
+                "revision": stored.revision,
                 "content_hash": definition.content_hash,
                 "source": source_name,
             },
@@ -80,6 +92,10 @@ def protocol_load_file(*, path: Path, acting_user: User | None = None) -> LoadRe
 def protocol_load_shipped() -> list[LoadResult]:
     """Load every definition that ships with SafeStep (idempotent; run at each start)."""
     return [
-        protocol_load(text=path.read_text(encoding="utf-8"), source_name=f"shipped:{path.name}")
+        protocol_load(
+            text=path.read_text(encoding="utf-8"),
+            source_name=f"shipped:{path.name}",
+            new_revision_allowed=True,
+        )
         for path in shipped_protocol_paths()
     ]

@@ -3,10 +3,16 @@ see it: never a student's name, a SIS id, a case summary or any step details. Th
 names the case by its database id, which means nothing without signing in; the readable
 reference (CSEC-2026-0001) is left out too, because it is printed on the SS 8572 beside
 the student's name and would let a forwarded e-mail be matched to a child.
+
+Notices (a concern waits for triage, a review was opened, a reporter's own duty stands)
+follow the same rule: what kind of task it is, when it is due, and a link. Not even the
+school is named, nor who reported the concern (a reporter may have withheld their identity
+from school staff).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -19,7 +25,7 @@ from django.urls import reverse
 
 from safestep.accounts.models import User
 from safestep.core.errors import ValidationFailed
-from safestep.notify.models import Reminder, ReminderKind
+from safestep.notify.models import Notice, NoticeKind, Reminder, ReminderKind
 
 SUBJECTS = {
     ReminderKind.DUE_SOON: "SafeStep: a task is due within 24 hours",
@@ -34,6 +40,7 @@ HEADLINES = {
     ReminderKind.CHECK_IN_DUE: "A check-in you are responsible for is due.",
 }
 DEFAULT_BASE_URL = "http://localhost:8000"
+BASE_URL_VARIABLE = "SAFESTEP_BASE_URL"
 
 
 def check_base_url(raw: str) -> str:
@@ -45,6 +52,12 @@ def check_base_url(raw: str) -> str:
             {"base_url": [f"{raw!r} is not an http(s) address, e.g. https://safestep.example.org"]}
         )
     return url
+
+
+def configured_base_url() -> str:
+    """The link address for e-mails sent outside `safestep remind` (right after a change
+    commits); raises ValidationFailed when SAFESTEP_BASE_URL is not an http(s) address."""
+    return check_base_url(os.environ.get(BASE_URL_VARIABLE, DEFAULT_BASE_URL))
 
 
 @dataclass(frozen=True)
@@ -102,3 +115,122 @@ def digest_message(reminders: list[Reminder], recipient: User, base_url: str) ->
     count = len(reminders)
     subject = f"SafeStep: your daily list ({count} task{'s' if count != 1 else ''})"
     return EmailMessage(subject=subject, body=body, to=[recipient.email])
+
+
+# --- notices ----------------------------------------------------------------------------
+
+_DUTY_STANDS = (
+    "Your own duty to report stands. As a mandated reporter you must report a reasonable "
+    "suspicion of child abuse to Child Welfare Services or law enforcement yourself (Penal "
+    "Code 11166): by phone at once, and in writing (SS 8572) within 36 hours of learning of "
+    "it. Telling the school does not meet that duty, and nobody may stop you from reporting."
+)
+_TO_TRIAGE = "Triage it in SafeStep (you will be asked to sign in):"
+_TO_OWN_REPORT = (
+    "Record your own report on your concern in SafeStep (you will be asked to sign in):"
+)
+
+
+@dataclass(frozen=True)
+class NoticeText:
+    subject: str
+    headline: str
+    lines: list[str]
+    action: str
+    link: str
+
+
+def _report_due_line(notice: Notice, now: datetime, whose: str = "The") -> list[str]:
+    if notice.due_at is None:
+        return []
+    due = _local(notice.due_at)
+    if now >= notice.due_at:
+        return [f"{whose} written child abuse report (SS 8572) was due by {due}: it is overdue."]
+    return [f"{whose} written child abuse report (SS 8572) is due by {due}."]
+
+
+def notice_text(notice: Notice, base_url: str, now: datetime) -> NoticeText:
+    """What a notice says: the kind of task, its due time and a link, nothing more."""
+    kind = NoticeKind(notice.kind)
+    overdue = notice.due_at is not None and now >= notice.due_at
+    triage = base_url + reverse("web:triage")
+    own_concern = base_url + reverse("web:concern", args=[notice.concern_id])
+    due = _report_due_line(notice, now)
+    if kind == NoticeKind.CONCERN_SUBMITTED:
+        return NoticeText(
+            "SafeStep: a concern at your school waits for triage",
+            "A staff member reported a concern at a school you look after. It waits for triage.",
+            due,
+            _TO_TRIAGE,
+            triage,
+        )
+    if kind == NoticeKind.CONCERN_WAITING:
+        return NoticeText(
+            "SafeStep: a concern waits for triage and its report is "
+            + ("overdue" if overdue else "due within 24 hours"),
+            "A concern reported at a school you look after still waits for triage.",
+            due,
+            _TO_TRIAGE,
+            triage,
+        )
+    if kind == NoticeKind.CONCERN_WAITING_COORDINATOR:
+        return NoticeText(
+            "SafeStep: a concern's report is overdue and it waits for triage",
+            "A concern reported in the district has not been triaged, and the child abuse "
+            "report it needs is overdue.",
+            due,
+            _TO_TRIAGE,
+            triage,
+        )
+    if kind == NoticeKind.OWN_REPORT_DUE:
+        return NoticeText(
+            "SafeStep: your written child abuse report is "
+            + ("overdue" if overdue else "due within 24 hours"),
+            "You phoned in a report of suspected child abuse. The law asks for your written "
+            "report within 36 hours of when you learned of it.",
+            _report_due_line(notice, now, whose="Your"),
+            "When you have sent it, record it on your concern in SafeStep (you will be asked "
+            "to sign in):",
+            own_concern,
+        )
+    if kind == NoticeKind.CONCERN_NOT_OPENED:
+        return NoticeText(
+            "SafeStep: a concern you reported was not opened as a case",
+            "A concern you reported was not opened as a case.",
+            [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
+            _TO_OWN_REPORT,
+            own_concern,
+        )
+    if kind == NoticeKind.REPORT_WAIVED:
+        return NoticeText(
+            "SafeStep: the school will not make the report for a concern you reported",
+            "The school has decided not to make the child abuse report for a concern you reported.",
+            [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
+            _TO_OWN_REPORT,
+            own_concern,
+        )
+    assert kind == NoticeKind.REVIEW_OPENED
+    label = notice.review.get_kind_display() if notice.review is not None else ""
+    return NoticeText(
+        "SafeStep: a decision needs your review",
+        "A decision that could stop a child abuse report needs your review.",
+        [f"Decision: {label}"] if label else [],
+        "Review it in SafeStep (you will be asked to sign in):",
+        base_url + reverse("web:reviews"),
+    )
+
+
+def notice_message(notice: Notice, recipient: User, base_url: str, now: datetime) -> EmailMessage:
+    """The e-mail for a notice, worded for the moment it is sent ("due by" or "overdue")."""
+    text = notice_text(notice, base_url, now)
+    body = render_to_string(
+        "notify/email/notice.txt",
+        {
+            "name": _name(recipient),
+            "headline": text.headline,
+            "lines": text.lines,
+            "action": text.action,
+            "link": text.link,
+        },
+    )
+    return EmailMessage(subject=text.subject, body=body, to=[recipient.email])

@@ -1,8 +1,13 @@
-"""The reminder outbox, daily digests, and each person's choice between them.
+"""The reminder outbox, the notice outbox, daily digests, and each person's choice.
 
 A reminder row is written before its e-mail is sent, keyed by what it is about (case, step,
 kind, due time) and who gets it. The database refuses a second row with the same key, so
 running `safestep remind` twice, or twice at once, never sends the same reminder twice.
+
+A notice is a one-off e-mail about a concern or a review (a concern waits for triage, a
+review was opened, a reporter's own duty to report stands). It is written in the same
+transaction as the change it announces, so it cannot be lost once that change commits, and
+its unique ``key`` makes it once.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from safestep.cases.models import Case
+from safestep.cases.models import Case, Concern, Review
 
 USER = settings.AUTH_USER_MODEL
 
@@ -82,5 +87,66 @@ class ReminderPreference(models.Model):
             models.CheckConstraint(
                 condition=models.Q(digest_hour__gte=0, digest_hour__lte=23),
                 name="digest_hour_0_to_23",
+            )
+        ]
+
+
+class NoticeKind(models.TextChoices):
+    CONCERN_SUBMITTED = "concern_submitted", "A concern waits for triage"
+    CONCERN_WAITING = "concern_waiting", "A concern still waits for triage"
+    CONCERN_WAITING_COORDINATOR = (
+        "concern_waiting_coordinator",
+        "A concern's report is overdue and it waits for triage",
+    )
+    OWN_REPORT_DUE = "own_report_due", "Your written report is due"
+    CONCERN_NOT_OPENED = "concern_not_opened", "Your concern was not opened as a case"
+    REPORT_WAIVED = "report_waived", "The school will not make the report"
+    REVIEW_OPENED = "review_opened", "A decision needs your review"
+
+
+class Notice(models.Model):
+    """One e-mail that must not be lost, to one person.
+
+    ``key`` says what it is about and for whom (``concern:12:submitted:user:5``); the
+    database refuses a second row with the same key, so a notice is written once however
+    often the code that wants it runs. It never holds anything about the student: the
+    e-mail is built from the kind, the due time and a link.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32, choices=NoticeKind.choices)
+    concern = models.ForeignKey(
+        Concern, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review = models.ForeignKey(
+        Review, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The written report's due time, when the notice is about one.
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Set instead when it stopped being true before it went out (the concern was triaged,
+    # the review decided, the written report recorded).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[kind.value for kind in NoticeKind]),
+                name="notice_kind_is_known",
+            ),
+        ]
+        indexes = [
+            # Every `remind` run reads the notices still waiting; once sent or withdrawn a
+            # row leaves this (small) index, so the run does not slow as the table grows.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True, withdrawn_at__isnull=True),
+                name="notice_waiting",
             )
         ]

@@ -2,7 +2,9 @@
 
 The sweep reads every open case that could need a reminder in a handful of queries (the
 cases with their step records, facts, check-ins and plan prefetched; every person once), then
-asks the protocol engine about each case in memory.
+asks the protocol engine about each case in memory. The concern and reporter notices read
+the concerns near or past their report's due time through the (status, report_due_at)
+index: two queries, however many concerns there are.
 """
 
 from __future__ import annotations
@@ -10,15 +12,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from safestep.accounts.access import DISTRICT_WIDE_ROLES
 from safestep.accounts.models import Role, User
-from safestep.cases.models import Case, CaseStatus, CheckIn, StepRecord
+from safestep.cases.models import (
+    Case,
+    CaseStatus,
+    CheckIn,
+    Concern,
+    ConcernStatus,
+    StepRecord,
+)
 from safestep.cases.selectors import case_evaluation, case_next_check_in_due
-from safestep.notify.models import ReminderKind, ReminderPreference
+from safestep.notify.models import NoticeKind, ReminderKind, ReminderPreference
 from safestep.protocol import StepState
 
 AHEAD = timedelta(hours=24)  # "due soon" starts this long before a due time
@@ -99,6 +108,14 @@ class People:
                 self._at_school[(user.role, school.pk)].append(user.pk)
         self.coordinators = list(self._by_role[Role.DISTRICT_COORDINATOR])
 
+    def site_admins(self, school_id: int) -> list[int]:
+        """Who triages the school's concerns: its site administrators, or, when it has
+        none who can be e-mailed, the district coordinators (who may triage anywhere), so
+        that a concern never waits unseen."""
+        return list(self._at_school.get((Role.SITE_ADMIN, school_id), [])) or list(
+            self.coordinators
+        )
+
     def step_actors(self, actor_roles: tuple[str, ...], school_id: int) -> list[int]:
         """The people who may resolve the step and work at the case's school. When nobody
         there can (a step only district-wide roles act on, or a school without anyone in
@@ -163,3 +180,158 @@ def digest_preferences() -> dict[int, ReminderPreference]:
 
 def reminder_preference_of(user: User) -> ReminderPreference | None:
     return ReminderPreference.objects.filter(user=user).first()
+
+
+# --- notices about concerns -------------------------------------------------------------
+
+
+def emailable_users() -> QuerySet[User]:
+    """People an e-mail can reach: active accounts with an address."""
+    return User.objects.filter(is_active=True).exclude(email="")
+
+
+def site_admins_for_notice(school_id: int) -> list[User]:
+    """The one-off form of ``People.site_admins``: a submission notice needs only these."""
+    admins = list(emailable_users().filter(role=Role.SITE_ADMIN, schools__id=school_id).distinct())
+    return admins or coordinators_for_notice()
+
+
+def coordinators_for_notice() -> list[User]:
+    return list(emailable_users().filter(role=Role.DISTRICT_COORDINATOR))
+
+
+def due_key(moment: datetime) -> str:
+    """A due time as it appears in a notice's key: UTC, to the microsecond, so that the same
+    moment always gives the same key and a moved clock gives a new one."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def notice_key(*, about: str, about_id: int, what: str, recipient_id: int) -> str:
+    return f"{about}:{about_id}:{what}:user:{recipient_id}"
+
+
+@dataclass(frozen=True)
+class NoticeDue:
+    """One reminder about a concern that should exist now: the outbox key and its row."""
+
+    key: str
+    kind: str
+    concern_id: int
+    case_id: int | None
+    due_at: datetime
+    recipient_id: int
+
+
+# The notice kinds the sweep decides on; an unsent one of these that the sweep no longer
+# finds due is withdrawn. The other kinds are written by the services at the moment
+# something happens.
+SWEPT_NOTICE_KINDS = frozenset(
+    {
+        NoticeKind.CONCERN_WAITING,
+        NoticeKind.CONCERN_WAITING_COORDINATOR,
+        NoticeKind.OWN_REPORT_DUE,
+    }
+)
+
+
+def _waiting_for_triage(concern: Concern, now: datetime, people: People) -> Iterator[NoticeDue]:
+    """Site admins at 24 hours left and again once overdue; coordinators once overdue.
+
+    A threshold already passed when the concern was submitted is skipped for the site
+    admins: the submission notice told them the due time a moment before.
+    """
+    due_at = concern.report_due_at
+    assert due_at is not None
+    overdue = now >= due_at
+    phase, threshold = ("overdue", due_at) if overdue else ("due-soon", due_at - AHEAD)
+    admins = people.site_admins(concern.school_id)
+    if concern.submitted_at < threshold:
+        for pk in admins:
+            yield NoticeDue(
+                notice_key(
+                    about="concern",
+                    about_id=concern.pk,
+                    what=f"waiting:{phase}:{due_key(due_at)}",
+                    recipient_id=pk,
+                ),
+                NoticeKind.CONCERN_WAITING,
+                concern.pk,
+                concern.case_id,
+                due_at,
+                pk,
+            )
+    if overdue:
+        for pk in people.coordinators:
+            if pk in admins and concern.submitted_at < threshold:
+                continue  # told already as the school's stand-in site admin
+            yield NoticeDue(
+                notice_key(
+                    about="concern",
+                    about_id=concern.pk,
+                    what=f"waiting-coordinator:{due_key(due_at)}",
+                    recipient_id=pk,
+                ),
+                NoticeKind.CONCERN_WAITING_COORDINATOR,
+                concern.pk,
+                concern.case_id,
+                due_at,
+                pk,
+            )
+
+
+def _own_report_outstanding(own_report: object) -> bool:
+    """The reporter phoned their report in but has not recorded the written one."""
+    return (
+        isinstance(own_report, dict)
+        and bool(own_report.get("phoned_at"))
+        and not own_report.get("written_submitted_at")
+    )
+
+
+def notices_due(*, now: datetime, people: People) -> list[NoticeDue]:
+    """Every sweep-made notice that should exist now, whether or not it was already sent.
+
+    Two queries, both ranges on the (status, report_due_at) index: concerns waiting for
+    triage whose report is due within a day or overdue, and concerns of any status whose
+    report is due within the next day (for the reporter's own written report).
+    """
+    found: list[NoticeDue] = []
+    waiting = (
+        Concern.objects.filter(status=ConcernStatus.SUBMITTED, report_due_at__lte=now + AHEAD)
+        .only("id", "school_id", "case_id", "submitted_at", "report_due_at")
+        .order_by("report_due_at", "id")
+    )
+    for concern in waiting.iterator(chunk_size=500):
+        found.extend(_waiting_for_triage(concern, now, people))
+    # Every status named, so the database can walk the index by status and due time.
+    reporters_due = (
+        Concern.objects.filter(
+            status__in=list(ConcernStatus.values),
+            report_due_at__gt=now,
+            report_due_at__lte=now + AHEAD,
+        )
+        .only("id", "case_id", "submitted_by_id", "report_due_at", "own_report")
+        .order_by("report_due_at", "id")
+    )
+    for concern in reporters_due.iterator(chunk_size=500):
+        if concern.submitted_by_id not in people.by_id or not _own_report_outstanding(
+            concern.own_report
+        ):
+            continue
+        assert concern.report_due_at is not None
+        found.append(
+            NoticeDue(
+                notice_key(
+                    about="concern",
+                    about_id=concern.pk,
+                    what=f"own-report-due:{due_key(concern.report_due_at)}",
+                    recipient_id=concern.submitted_by_id,
+                ),
+                NoticeKind.OWN_REPORT_DUE,
+                concern.pk,
+                concern.case_id,
+                concern.report_due_at,
+                concern.submitted_by_id,
+            )
+        )
+    return found

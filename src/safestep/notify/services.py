@@ -12,10 +12,21 @@
    at once exactly one claims it; if the e-mail cannot be sent, the claim rolls back and the
    next run tries again. People who chose a daily digest get one e-mail a day instead, once
    their digest hour has passed; the (person, day) key makes that once.
+
+Notices (one-off e-mails about concerns and reviews) use the same three phases through their
+own outbox, ``Notice``. The services in cases/ write a notice inside their own transaction
+(``notice_concern_submitted`` and friends), so a refused change writes none and a committed
+change never loses its notice; delivery is tried as soon as that transaction commits, and
+every `safestep remind` run delivers whatever is still unsent (the mail server was down) and
+adds the notices that come due with time (a concern waiting for triage, a reporter's written
+report). Notices are always sent one by one at once, never held for a daily digest: they are
+about the 36-hour legal deadline.
 """
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,13 +40,32 @@ from django.utils import timezone
 
 from safestep.accounts.models import User
 from safestep.audit.services import event_record
+from safestep.cases.models import Concern, ConcernStatus, Review, ReviewStatus
 from safestep.core.errors import ValidationFailed
-from safestep.notify.mail import digest_message, reminder_message
-from safestep.notify.models import Digest, Reminder, ReminderPreference
-from safestep.notify.selectors import Due, People, digest_preferences, reminders_due
+from safestep.notify.mail import (
+    configured_base_url,
+    digest_message,
+    notice_message,
+    reminder_message,
+)
+from safestep.notify.models import Digest, Notice, NoticeKind, Reminder, ReminderPreference
+from safestep.notify.selectors import (
+    SWEPT_NOTICE_KINDS,
+    Due,
+    NoticeDue,
+    People,
+    coordinators_for_notice,
+    digest_preferences,
+    emailable_users,
+    notice_key,
+    notices_due,
+    reminders_due,
+    site_admins_for_notice,
+)
 
 Key = tuple[int, str, str, datetime, int]
 _CHUNK = 500
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,6 +76,10 @@ class RemindReport:
     withdrawn: int = 0  # waiting reminders that stopped being true
     waiting_for_digest: int = 0
     planned: list[Due] = field(default_factory=list)  # dry run: what would be added
+    notices_created: int = 0  # concern reminders added to the notice outbox
+    notices_sent: int = 0  # notice e-mails sent (new ones, and ones left unsent before)
+    notices_withdrawn: int = 0  # unsent notices that stopped being true
+    notices_planned: list[NoticeDue] = field(default_factory=list)  # dry run
 
 
 def _key(reminder: Reminder) -> Key:
@@ -102,10 +136,14 @@ def reminders_send(
     due = list(reminders_due(now=now, people=people))
     current = {item.key for item in due}
     new = _not_yet_in_outbox(due)
+    notices = notices_due(now=now, people=people)
+    current_notices = {item.key for item in notices}
+    new_notices = _notices_not_yet_in_outbox(notices)
     report = RemindReport()
     preferences = digest_preferences()
     if dry_run:
         report.planned = new
+        report.notices_planned = new_notices
         waiting = [r for r in _waiting() if _key(r) in current]
         recipients = {r.recipient_id for r in waiting} | {item.recipient_id for item in new}
         report.sent = sum(
@@ -117,6 +155,11 @@ def reminders_send(
             1
             for user_id in recipients
             if user_id in preferences and _digest_is_due(preferences[user_id], now)
+        )
+        report.notices_sent = len(new_notices) + sum(
+            1
+            for notice in _notices_waiting(made_by=now)
+            if notice.recipient_id in people.by_id and _still_true(notice, current_notices)
         )
         return report
 
@@ -138,13 +181,59 @@ def reminders_send(
     )
     report.created = len(new)
     waiting = _waiting()
-    stale = [r.pk for r in waiting if _key(r) not in current]
+    # A reminder added after this run began was added by a run that saw a later time (the
+    # step became overdue meanwhile): not this run's to withdraw, or it would never be sent.
+    stale = [r.pk for r in waiting if _key(r) not in current and r.created_at <= now]
     if stale:
         report.withdrawn = Reminder.objects.filter(pk__in=stale, sent_at__isnull=True).update(
             withdrawn_at=now
         )
     waiting = [r for r in waiting if _key(r) in current and r.recipient_id in people.by_id]
+
+    Notice.objects.bulk_create(
+        [
+            Notice(
+                key=item.key,
+                recipient_id=item.recipient_id,
+                kind=item.kind,
+                concern_id=item.concern_id,
+                case_id=item.case_id,
+                due_at=item.due_at,
+                created_at=now,
+            )
+            for item in new_notices
+        ],
+        batch_size=_CHUNK,
+        ignore_conflicts=True,
+    )
+    report.notices_created = len(new_notices)
+    waiting_notices = _notices_waiting(made_by=now)
+    # A notice to someone who can no longer be e-mailed (left, lost their address) is
+    # withdrawn like one that stopped being true: nobody else should get it instead.
+    stale = [
+        notice.pk
+        for notice in waiting_notices
+        if notice.recipient_id not in people.by_id or not _still_true(notice, current_notices)
+    ]
+    if stale:
+        report.notices_withdrawn = Notice.objects.filter(pk__in=stale, sent_at__isnull=True).update(
+            withdrawn_at=now
+        )
+    stale_set = set(stale)
+    waiting_notices = [notice for notice in waiting_notices if notice.pk not in stale_set]
+
     with mail.get_connection() as connection:
+        # Notices first: they are about the 36-hour legal deadline.
+        for notice in waiting_notices:
+            if _deliver_notice(
+                notice,
+                people.by_id[notice.recipient_id],
+                acting_user,
+                base_url,
+                now,
+                connection,
+            ):
+                report.notices_sent += 1
         for reminder in waiting:
             if reminder.recipient_id not in preferences and _deliver_one(
                 reminder,
@@ -227,6 +316,241 @@ def _deliver_digest(
             },
         )
     return True
+
+
+# --- notices ----------------------------------------------------------------------------
+
+# A notice sent right after a change commits is sent while the person who made the change
+# waits for their page: a mail server that does not answer must not hold them for minutes.
+# What times out is sent by the next `safestep remind`.
+_SEND_NOW_TIMEOUT_SECONDS = 10
+
+
+def _notices_not_yet_in_outbox(due: list[NoticeDue]) -> list[NoticeDue]:
+    keys = list(dict.fromkeys(item.key for item in due))
+    existing: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        existing.update(
+            Notice.objects.filter(key__in=keys[start : start + _CHUNK]).values_list(
+                "key", flat=True
+            )
+        )
+    new: dict[str, NoticeDue] = {}
+    for item in due:
+        if item.key not in existing:
+            new.setdefault(item.key, item)
+    return list(new.values())
+
+
+def _notices_waiting(*, made_by: datetime) -> list[Notice]:
+    """Every notice not yet sent nor withdrawn, with what decides whether it is still true.
+
+    Only those written by ``made_by`` (when this run began): a notice written since belongs
+    to a later view of time (another run saw a concern become overdue, a service wrote one
+    that it is sending now). Judging it by this run's view could withdraw it for good.
+    """
+    return list(
+        Notice.objects.filter(
+            sent_at__isnull=True, withdrawn_at__isnull=True, created_at__lte=made_by
+        )
+        .select_related("concern", "review")
+        .only(
+            "key",
+            "kind",
+            "recipient",
+            "concern",
+            "case",
+            "review",
+            "due_at",
+            "created_at",
+            "concern__status",
+            "review__status",
+            "review__kind",
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def _still_true(notice: Notice, current: set[str] | None) -> bool:
+    """Whether a waiting notice should still go out.
+
+    ``current`` is the set of keys the sweep finds due now; the notices it makes (a concern
+    waiting, a written report due) are true only while it still finds them, so a "due
+    soon" that became "overdue", or a written report since recorded, is withdrawn.
+    """
+    kind = notice.kind
+    if kind in SWEPT_NOTICE_KINDS:
+        return current is None or notice.key in current
+    if kind == NoticeKind.CONCERN_SUBMITTED:
+        return notice.concern is not None and notice.concern.status == ConcernStatus.SUBMITTED
+    if kind == NoticeKind.CONCERN_NOT_OPENED:
+        # A dismissal overruled on review puts the concern back in the triage queue.
+        return notice.concern is not None and notice.concern.status == ConcernStatus.DISMISSED
+    if kind == NoticeKind.REVIEW_OPENED:
+        return notice.review is not None and notice.review.status == ReviewStatus.OPEN
+    # report_waived: the reporter's own duty stands whatever the case does next.
+    return True
+
+
+def _deliver_notice(
+    notice: Notice,
+    recipient: User,
+    acting_user: User | None,
+    base_url: str,
+    now: datetime,
+    connection: BaseEmailBackend,
+) -> bool:
+    """Claim, send and audit one notice in one transaction: exactly like ``_deliver_one``,
+    so of two senders at once one sends it, and a failed send leaves it unsent."""
+    with transaction.atomic():
+        claimed = Notice.objects.filter(
+            pk=notice.pk, sent_at__isnull=True, withdrawn_at__isnull=True
+        ).update(sent_at=now)
+        if not claimed:
+            return False  # sent a moment ago by another run, or withdrawn
+        connection.send_messages([notice_message(notice, recipient, base_url, now)])
+        event_record(
+            actor=acting_user,
+            action="notice.send",
+            case_id=notice.case_id,
+            payload={
+                "notice": notice.pk,
+                "kind": notice.kind,
+                "to": recipient.username,
+                "concern": notice.concern_id,
+                "review": notice.review_id,
+                "due_at": notice.due_at.isoformat() if notice.due_at is not None else None,
+            },
+        )
+    return True
+
+
+def _notices_send_now(keys: list[str]) -> int:
+    """Send the notices a transaction just committed. Runs after the commit, so a failure
+    here changes nothing that was saved: the notices stay unsent for `safestep remind`."""
+    try:
+        base_url = configured_base_url()
+    except ValidationFailed as error:
+        logger.warning(
+            "not sending %d notice(s) now: %s; `safestep remind` will send them",
+            len(keys),
+            error.errors,
+        )
+        return 0
+    now = timezone.now()
+    notices = list(
+        Notice.objects.filter(key__in=keys, sent_at__isnull=True, withdrawn_at__isnull=True)
+        .select_related("recipient", "concern", "review")
+        .order_by("id")
+    )
+    sent = 0
+    try:
+        with mail.get_connection(timeout=_SEND_NOW_TIMEOUT_SECONDS) as connection:
+            for notice in notices:
+                recipient = notice.recipient
+                if not (recipient.is_active and recipient.email):
+                    continue
+                if _still_true(notice, None) and _deliver_notice(
+                    notice, recipient, None, base_url, now, connection
+                ):
+                    sent += 1
+    except (smtplib.SMTPException, OSError) as error:
+        logger.warning(
+            "could not send %d notice(s) now (%s); the next `safestep remind` run sends them",
+            len(notices) - sent,
+            error,
+        )
+    return sent
+
+
+def _notices_write(notices: list[Notice]) -> None:
+    """Add notices to the outbox in the caller's transaction; send them once it commits.
+
+    A rolled-back transaction takes its notices with it and sends nothing; a committed one
+    keeps them even if the send fails. The unique key drops a notice written twice.
+    """
+    if not notices:
+        return
+    with transaction.atomic():
+        Notice.objects.bulk_create(notices, ignore_conflicts=True)
+    keys = [notice.key for notice in notices]
+    # robust: whatever goes wrong while sending must not turn a saved change into an error
+    # page; the notices wait in the outbox for `safestep remind`.
+    transaction.on_commit(lambda: _notices_send_now(keys), robust=True)
+
+
+def _concern_notice(
+    concern: Concern, kind: NoticeKind, what: str, recipient: User, now: datetime
+) -> Notice:
+    return Notice(
+        key=notice_key(about="concern", about_id=concern.pk, what=what, recipient_id=recipient.pk),
+        recipient=recipient,
+        kind=kind,
+        concern=concern,
+        case_id=concern.case_id,
+        due_at=concern.report_due_at,
+        created_at=now,
+    )
+
+
+def notice_concern_submitted(*, concern: Concern) -> None:
+    """Tell the school's site administrators at once that a concern waits for triage.
+
+    When the school has no site administrator who can be e-mailed, the district
+    coordinators are told instead, so that no concern waits unseen. Call it inside the
+    transaction that saves the concern.
+    """
+    now = timezone.now()
+    _notices_write(
+        [
+            _concern_notice(concern, NoticeKind.CONCERN_SUBMITTED, "submitted", user, now)
+            for user in site_admins_for_notice(concern.school_id)
+        ]
+    )
+
+
+def notice_review_opened(*, review: Review) -> None:
+    """Tell every district coordinator that a decision waits for their review."""
+    now = timezone.now()
+    _notices_write(
+        [
+            Notice(
+                key=notice_key(
+                    about="review", about_id=review.pk, what="opened", recipient_id=user.pk
+                ),
+                recipient=user,
+                kind=NoticeKind.REVIEW_OPENED,
+                concern_id=review.concern_id,
+                case_id=review.case_id,
+                review=review,
+                created_at=now,
+            )
+            for user in coordinators_for_notice()
+        ]
+    )
+
+
+_DUTY_KINDS = {
+    NoticeKind.CONCERN_NOT_OPENED.value: "not-opened",
+    NoticeKind.REPORT_WAIVED.value: "report-waived",
+}
+
+
+def notice_reporter_duty_stands(*, concern: Concern, kind: str) -> None:
+    """Tell the concern's reporter that the school will not report it (``kind``
+    "concern_not_opened": the concern was dismissed; "report_waived": the report on its
+    case was marked not applicable), and that their own duty to report stands. Once per
+    concern and kind, however often it is called."""
+    if kind not in _DUTY_KINDS:
+        raise ValueError(f"kind must be one of {sorted(_DUTY_KINDS)}, not {kind!r}")
+    reporter = emailable_users().filter(pk=concern.submitted_by_id).first()
+    if reporter is None:
+        return
+    notice = _concern_notice(concern, NoticeKind(kind), _DUTY_KINDS[kind], reporter, timezone.now())
+    own_report = concern.own_report if isinstance(concern.own_report, dict) else {}
+    if own_report.get("written_submitted_at"):
+        notice.due_at = None  # their written report is in: no deadline left to tell them of
+    _notices_write([notice])
 
 
 def reminder_preference_set(

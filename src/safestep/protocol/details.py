@@ -3,21 +3,23 @@
 ``validate_details`` takes what a person entered (from a form or the API) and returns
 the cleaned, JSON-safe values plus plain-English error messages per field, in the
 shape the API answers with (``{"field": ["message", ...]}``). It never raises for bad
-input: every problem is reported at once, so a form can show them all.
+input: every problem is reported at once, so a form can show them all. It raises
+``ValueError`` only for mistakes in the calling code (an unknown resolution, a naive
+datetime, ``in_progress`` for a step that declares no progress).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from safestep.protocol.deadlines import require_aware
-from safestep.protocol.model import FieldSpec, Step
+from safestep.protocol.model import CASE_ANCHORS, FieldSpec, Step, describe_anchor
 
-Resolution = Literal["done", "not_applicable"]
-RESOLUTIONS: tuple[str, ...] = ("done", "not_applicable")
+Resolution = Literal["done", "not_applicable", "in_progress"]
+RESOLUTIONS: tuple[str, ...] = ("done", "not_applicable", "in_progress")
 
 # Generous limits that still keep a single record a sane size.
 MAX_TEXT_LENGTH = 20_000
@@ -196,11 +198,66 @@ _CLEANERS: dict[str, Callable[[object, FieldSpec, datetime], object]] = {
 }
 
 
-def is_field_required(spec: FieldSpec, resolution: Resolution) -> bool:
-    """Whether a field must be filled in to resolve its step this way."""
+def _progress_fields(step: Step | None) -> tuple[str, ...]:
+    if step is None:
+        raise ValueError("pass the step to know which fields recording progress requires")
+    if step.progress is None:
+        raise ValueError(
+            f"step {step.id!r} declares no progress, so it cannot be recorded as in progress"
+        )
+    return step.progress.fields
+
+
+def is_field_required(spec: FieldSpec, resolution: Resolution, *, step: Step | None = None) -> bool:
+    """Whether a field must be filled in to resolve its step this way.
+
+    For ``"in_progress"`` pass the field's ``step``: exactly the fields its progress
+    names are required. Raises ``ValueError`` if the step declares no progress.
+    """
+    if resolution == "in_progress":
+        return spec.name in _progress_fields(step)
     if resolution == "not_applicable":
         return spec.record_either_way
     return spec.required
+
+
+def _label_in_sentence(label: str) -> str:
+    # "When the report was phoned in" reads as "... before when the report was ...",
+    # but an abbreviation such as "SS 8572 sent" keeps its capitals.
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _check_not_before(
+    step: Step,
+    cleaned: Mapping[str, object],
+    anchors: Mapping[str, datetime],
+    errors: dict[str, list[str]],
+) -> None:
+    """Add an error on each datetime field that is earlier than a time it may not precede.
+
+    Only values that were given and are valid are compared; a missing other field or
+    anchor is skipped, because there is nothing to contradict.
+    """
+    for spec in step.fields:
+        value = cleaned.get(spec.name)
+        if not spec.not_before or not isinstance(value, str):
+            continue
+        moment = datetime.fromisoformat(value)
+        for name in spec.not_before:
+            if name in CASE_ANCHORS:
+                anchor = anchors.get(name)
+                if anchor is not None and anchor > moment:
+                    shown = anchor.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+                    errors.setdefault(spec.name, []).append(
+                        f"May not be before {describe_anchor(name)} ({shown})."
+                    )
+                continue
+            other = cleaned.get(name)
+            if isinstance(other, str) and datetime.fromisoformat(other) > moment:
+                label = _label_in_sentence(step.field(name).label)
+                errors.setdefault(spec.name, []).append(f"May not be before {label}.")
 
 
 def validate_details(
@@ -209,6 +266,7 @@ def validate_details(
     *,
     resolution: Resolution,
     now: datetime,
+    anchors: Mapping[str, datetime] | None = None,
 ) -> tuple[dict[str, object], dict[str, list[str]]]:
     """Check a step's details; return ``(cleaned, errors)``.
 
@@ -218,12 +276,24 @@ def validate_details(
     that was sent) to messages; it is empty when the details are acceptable.
 
     For ``"done"`` every required field must be filled in. For ``"not_applicable"``
-    only fields marked ``record_either_way`` are required; others may still be given
-    and are checked the same way.
+    only fields marked ``record_either_way`` are required. For ``"in_progress"``
+    exactly the fields named by the step's ``progress`` are required; a step without
+    ``progress`` raises ``ValueError`` (the caller should not have offered it). Fields
+    that are not required may still be given and are checked the same way.
+
+    Datetime fields with ``not_before`` must not be earlier than the other fields
+    they name (when those were given and are valid) nor than the case times in
+    ``anchors`` (``suspicion_formed_at``, ``case_opened_at``; timezone-aware). The
+    error goes on the earlier field, e.g. "May not be before when the report was
+    phoned in." Times missing from ``anchors`` are not compared.
     """
     if resolution not in RESOLUTIONS:
-        raise ValueError(f"resolution must be 'done' or 'not_applicable', got {resolution!r}")
+        raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
+    if resolution == "in_progress":
+        _progress_fields(step)  # raises for a step that declares no progress
     require_aware(now, "now")
+    for name, moment in (anchors or {}).items():
+        require_aware(moment, f"anchor {name!r}")
     cleaned: dict[str, object] = {}
     errors: dict[str, list[str]] = {}
     if not isinstance(details, Mapping):
@@ -237,11 +307,12 @@ def validate_details(
     for spec in step.fields:
         value = details.get(spec.name)
         if _is_empty(value):
-            if is_field_required(spec, resolution):
+            if is_field_required(spec, resolution, step=step):
                 errors[spec.name] = [REQUIRED_MESSAGE]
             continue
         try:
             cleaned[spec.name] = _CLEANERS[spec.type](value, spec, now)
         except _Invalid as problem:
             errors[spec.name] = [str(problem)]
+    _check_not_before(step, cleaned, anchors or {}, errors)
     return cleaned, errors

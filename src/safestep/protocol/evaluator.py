@@ -1,21 +1,31 @@
 """Step states, due dates and escalation, as pure functions of a case's data.
 
 Given a protocol, the pathway a case follows, its answered facts, its step records
-and "now", ``evaluate`` says for every step whether it is done, does not apply, is
-not required, is waiting for another step or is still to do; when it is due and
-whether it is overdue; and whether the case may be closed. Nothing is stored or
-remembered here: the same inputs always give the same answer, whatever order the
-records come in.
+and "now", ``evaluate`` says for every step whether it is done, does not apply, is in
+progress, is not required, is waiting for another step or is still to do; when it is
+due, whether it is overdue and whether it was resolved late; and whether the case may
+be closed. Nothing is stored or remembered here: the same inputs always give the same
+answer, whatever order the records come in.
+
+Which record counts: the one recorded last (then the greatest key). A
+``not_applicable`` record of a step that, in this pathway, may not be marked "does
+not apply" is ignored, as if it did not exist: it is not a valid decision here (a
+case escalated to a pathway that always requires the step is asked again).
 
 State rules, in order:
 
-1. A step with a record is ``done`` or ``not_applicable``, as recorded. A record
-   always wins, so a resolved step never silently returns to "to do", even if the
-   facts change later.
+1. A step with a record is ``done``, ``not_applicable`` or ``in_progress``, as
+   recorded. A record always wins, even over a condition that is false on the facts:
+   a resolved step never silently returns to "to do", and work that has started (the
+   phone call was made) stays visible as in progress.
 2. A step whose condition is false on the facts is ``not_required``.
-3. A step that depends on a step not yet resolved is ``waiting``.
+3. A step that depends on a step not yet resolved (pending, waiting or in progress)
+   is ``waiting``.
 4. Otherwise it is ``pending``, including when its condition cannot be decided yet
    because a fact is unanswered: the protocol asks people to decide.
+
+Pending, waiting and in progress keep a case open and can be overdue. A resolved step
+is late when its record says it happened after its due time; that never changes.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ __all__ = [
 
 class StepState(StrEnum):
     PENDING = "pending"  # to do
+    IN_PROGRESS = "in_progress"  # partly done (e.g. phoned in, written report to follow)
     DONE = "done"
     NOT_APPLICABLE = "not_applicable"  # resolved with a reason
     NOT_REQUIRED = "not_required"  # its condition is false on the facts
@@ -58,15 +69,16 @@ class StepState(StrEnum):
 
 RESOLVED_STATES = frozenset({StepState.DONE, StepState.NOT_APPLICABLE})
 # States that keep a case open.
-UNRESOLVED_STATES = frozenset({StepState.PENDING, StepState.WAITING})
+UNRESOLVED_STATES = frozenset({StepState.PENDING, StepState.WAITING, StepState.IN_PROGRESS})
+RECORD_RESOLUTIONS: tuple[str, ...] = ("done", "not_applicable", "in_progress")
 
 
 @dataclass(frozen=True, slots=True)
 class RecordInput:
-    """A step's resolution as stored by the application."""
+    """A step's resolution (or partial progress) as stored by the application."""
 
     step_id: str
-    resolution: Literal["done", "not_applicable"]
+    resolution: Literal["done", "not_applicable", "in_progress"]
     occurred_at: datetime  # when it happened (the call, the entry, the decision)
     recorded_at: datetime  # when it was written down
     key: str  # a stable id (e.g. the database key), used only to break ties
@@ -77,8 +89,9 @@ class StepStatus:
     step: Step
     state: StepState
     due_at: datetime | None  # UTC; None without a deadline, anchor, or when not required
-    overdue: bool
-    record: RecordInput | None  # the record that resolved the step, if any
+    overdue: bool  # still open (pending, waiting, in progress) and past due_at
+    late: bool  # resolved, and the record says it happened after due_at
+    record: RecordInput | None  # the record that counts (resolved or in progress), if any
     waiting_on: tuple[str, ...]  # unresolved steps this one waits for (when waiting)
     condition: bool | None  # the step's condition on the facts; True when it has none
 
@@ -89,7 +102,7 @@ class StepStatus:
 
     @property
     def is_open(self) -> bool:
-        """Still to be dealt with: pending or waiting (this keeps a case open)."""
+        """Still to be dealt with: pending, waiting or in progress (keeps a case open)."""
         return self.state in UNRESOLVED_STATES
 
 
@@ -98,9 +111,10 @@ class Evaluation:
     protocol: Protocol
     pathway: Pathway
     steps: tuple[StepStatus, ...]  # in protocol order
-    closable: bool  # no step is pending or waiting
-    unresolved: tuple[str, ...]  # ids of pending or waiting steps, in protocol order
+    closable: bool  # no step is pending, waiting or in progress
+    unresolved: tuple[str, ...]  # ids of pending, waiting or in-progress steps, in protocol order
     overdue: tuple[str, ...]  # ids of overdue steps, in protocol order
+    late: tuple[str, ...]  # ids of steps resolved after their due time, in protocol order
 
     def status(self, step_id: str) -> StepStatus:
         for status in self.steps:
@@ -114,10 +128,15 @@ def _record_order(record: RecordInput) -> tuple[datetime, str]:
 
 
 def _check_record(record: RecordInput) -> None:
-    if record.resolution not in ("done", "not_applicable"):
+    if record.resolution not in RECORD_RESOLUTIONS:
         raise ValueError(f"unknown resolution {record.resolution!r} for step {record.step_id!r}")
     require_aware(record.occurred_at, f"occurred_at of the {record.step_id!r} record")
     require_aware(record.recorded_at, f"recorded_at of the {record.step_id!r} record")
+
+
+def _allowed_in(step: Step, record: RecordInput) -> bool:
+    """Whether the record is a valid decision for the step as this pathway defines it."""
+    return record.resolution != "not_applicable" or step.may_not_apply
 
 
 def choose_records(pathway: Pathway, records: Iterable[RecordInput]) -> dict[str, RecordInput]:
@@ -125,12 +144,15 @@ def choose_records(pathway: Pathway, records: Iterable[RecordInput]) -> dict[str
 
     When a step has several records, the one recorded last wins (then the greatest
     key), so the choice never depends on the order records are passed in. Records of
-    steps outside the pathway are ignored.
+    steps outside the pathway are ignored, and so are ``not_applicable`` records of
+    steps that this pathway says may not be marked "does not apply".
     """
+    steps = {step.id: step for step in pathway.steps}
     chosen: dict[str, RecordInput] = {}
     for record in records:
         _check_record(record)
-        if not pathway.has_step(record.step_id):
+        step = steps.get(record.step_id)
+        if step is None or not _allowed_in(step, record):
             continue
         current = chosen.get(record.step_id)
         if current is None or _record_order(record) > _record_order(current):
@@ -198,8 +220,10 @@ def evaluate(
         if step.deadline is not None and state is not StepState.NOT_REQUIRED:
             anchor_step = step.deadline.anchor_step
             if anchor_step is not None:
+                # Only a resolved step has "happened"; partial progress starts no clock.
                 anchor_record = chosen.get(anchor_step)
-                anchor = anchor_record.occurred_at if anchor_record else None
+                resolved = anchor_record is not None and anchor_record.resolution != "in_progress"
+                anchor = anchor_record.occurred_at if anchor_record and resolved else None
             else:
                 anchor = anchors.get(step.deadline.anchor)
             if anchor is not None:
@@ -211,13 +235,21 @@ def evaluate(
                 for dependency in step.depends_on
                 if states.get(dependency) in UNRESOLVED_STATES
             )
+        record = chosen.get(step.id)
         statuses.append(
             StepStatus(
                 step=step,
                 state=state,
                 due_at=due_at,
                 overdue=state in UNRESOLVED_STATES and due_at is not None and now > due_at,
-                record=chosen.get(step.id),
+                # From the record alone, so a step done late stays late whatever "now" is.
+                late=(
+                    state in RESOLVED_STATES
+                    and record is not None
+                    and due_at is not None
+                    and record.occurred_at > due_at
+                ),
+                record=record,
                 waiting_on=waiting_on,
                 condition=conditions[step.id],
             )
@@ -230,6 +262,7 @@ def evaluate(
         closable=not unresolved,
         unresolved=unresolved,
         overdue=tuple(s.step.id for s in statuses if s.overdue),
+        late=tuple(s.step.id for s in statuses if s.late),
     )
 
 
@@ -243,9 +276,14 @@ class EscalationNotAllowed(ValueError):
 @dataclass(frozen=True, slots=True)
 class EscalationPlan:
     escalation: Escalation
-    carried: tuple[RecordInput, ...]  # records kept: their step is in the target pathway
+    # Records kept: their step is in the target pathway (done, in progress, or "does
+    # not apply" where the target pathway allows that).
+    carried: tuple[RecordInput, ...]
     left_behind: tuple[RecordInput, ...]  # records whose step the target pathway lacks
     new_step_ids: tuple[str, ...]  # target steps that the source pathway does not have
+    # "Does not apply" records of steps that the target pathway always requires: the
+    # question is asked again there (the records stay in the case's history).
+    reasked: tuple[RecordInput, ...]
 
 
 def plan_escalation(
@@ -257,8 +295,11 @@ def plan_escalation(
     """What moving a case from one pathway to another keeps and what it adds.
 
     Every record whose step exists in the target pathway is carried, so escalation
-    never drops work. Records are returned in a stable order (target pathway order,
-    then time recorded, then key), whatever order they came in.
+    never drops work, except a "does not apply" record of a step that the target
+    pathway may not mark "does not apply": that decision does not hold there, so it is
+    ``reasked`` instead. Every record given is in exactly one of ``carried``,
+    ``left_behind`` and ``reasked``. Records are returned in a stable order (pathway
+    order, then time recorded, then key), whatever order they came in.
     """
     escalation = protocol.escalation(from_pathway, to_pathway)
     if escalation is None:
@@ -277,8 +318,14 @@ def plan_escalation(
 
     target_order = _positions(target)
     source_order = _positions(source)
+    in_target = [r for r in all_records if r.step_id in target_order]
     carried = sorted(
-        (r for r in all_records if r.step_id in target_order), key=_stable_key(target_order)
+        (r for r in in_target if _allowed_in(target.step(r.step_id), r)),
+        key=_stable_key(target_order),
+    )
+    reasked = sorted(
+        (r for r in in_target if not _allowed_in(target.step(r.step_id), r)),
+        key=_stable_key(target_order),
     )
     left_behind = sorted(
         (r for r in all_records if r.step_id not in target_order), key=_stable_key(source_order)
@@ -288,6 +335,7 @@ def plan_escalation(
         carried=tuple(carried),
         left_behind=tuple(left_behind),
         new_step_ids=tuple(step_id for step_id in target.step_ids if step_id not in source_order),
+        reasked=tuple(reasked),
     )
 
 

@@ -78,6 +78,7 @@ class _DefinitionChecker:
     def check(self) -> tuple[Pathway, ...]:
         self._check_references()
         self._check_same_step_everywhere()
+        self._check_step_roles()
         self._check_dependency_cycles()
         pathways = self._assemble_pathways()
         self._check_escalations({p.id: p for p in pathways})
@@ -111,6 +112,22 @@ class _DefinitionChecker:
                         f"{first.origin!r} (line {line}) in: {', '.join(differ)}; the same step "
                         "id must be the same step in every pathway (define it once under 'steps')",
                     )
+
+    def _check_step_roles(self) -> None:
+        """A step role names one step, so the application always finds the same one."""
+        holders: dict[str, StepDraft] = {}
+        by_position = sorted(self.definitions.values(), key=lambda d: position(d.id_node))
+        for draft in by_position:
+            if draft.role is None or draft.role_node is None:
+                continue
+            first = holders.setdefault(draft.role, draft)
+            if first is not draft:
+                line = position(first.id_node)[0]
+                self.error(
+                    draft.role_node,
+                    f"role {draft.role!r} is already the role of step {first.id!r} "
+                    f"(line {line}); a step role belongs to one step",
+                )
 
     def _check_dependency_cycles(self) -> None:
         graph = {
@@ -214,6 +231,9 @@ class _DefinitionChecker:
         deadline = entry.deadline if entry.overrides_deadline else definition.deadline
         if deadline is not None and deadline.deadline.anchor_step == definition.id:
             self.error(deadline.from_node, "a step's deadline cannot count from the step itself")
+        may_not_apply = (
+            entry.may_not_apply if entry.may_not_apply is not None else definition.may_not_apply
+        )
         return Step(
             id=definition.id,
             number=number,
@@ -227,8 +247,12 @@ class _DefinitionChecker:
             depends_on=definition.depends_on,
             recurring=definition.recurring,
             police_only=definition.police_only,
-            may_not_apply=definition.may_not_apply,
-            review_when_not_applicable=definition.review_when_not_applicable,
+            may_not_apply=may_not_apply,
+            # Where the step may not be marked "does not apply", there is nothing to review.
+            review_when_not_applicable=definition.review_when_not_applicable and may_not_apply,
+            progress=definition.progress,
+            done_at_field=definition.done_at_field,
+            role=definition.role,
         )
 
     def _check_within_pathway(

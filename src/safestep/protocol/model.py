@@ -29,6 +29,9 @@ __all__ = [
     "ANCHOR_SUSPICION_FORMED",
     "CASE_ANCHORS",
     "FIELD_TYPES",
+    "STEP_ROLES",
+    "STEP_ROLE_CHILD_ABUSE_REPORT",
+    "STEP_ROLE_PLACEMENT_REVIEW",
     "AllOf",
     "AnyOf",
     "Condition",
@@ -40,8 +43,10 @@ __all__ = [
     "Indicator",
     "Not",
     "Pathway",
+    "Progress",
     "Protocol",
     "Step",
+    "describe_anchor",
     "evaluate_condition",
 ]
 
@@ -72,6 +77,20 @@ _ANCHOR_WORDS = {
 }
 
 
+def describe_anchor(anchor: str) -> str:
+    """A case anchor in words, e.g. ``the suspicion was formed``."""
+    return _ANCHOR_WORDS.get(anchor, anchor)
+
+
+# Step roles: what the application needs to find in any protocol, whatever the
+# district calls the step. The SS 8572 report form fills itself from the step with
+# the child abuse report role; a transfer is recorded on the placement review step.
+# Each role belongs to at most one step id of a protocol.
+STEP_ROLE_CHILD_ABUSE_REPORT = "child_abuse_report"
+STEP_ROLE_PLACEMENT_REVIEW = "placement_review"
+STEP_ROLES: tuple[str, ...] = (STEP_ROLE_CHILD_ABUSE_REPORT, STEP_ROLE_PLACEMENT_REVIEW)
+
+
 def _no_refusals() -> Mapping[str, str]:
     return MappingProxyType({})
 
@@ -98,6 +117,10 @@ class FieldSpec:
     # Bounds for integer fields (``minimum`` defaults to 1 when loaded from a file).
     minimum: int | None = None
     maximum: int | None = None
+    # For datetime fields: other datetime fields of the same step, or case anchors
+    # (suspicion_formed_at, case_opened_at), that this time may not come before. A
+    # written report sent before the phone call is a typing mistake worth catching.
+    not_before: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Freeze a caller's dict so the spec stays immutable.
@@ -124,10 +147,21 @@ class Deadline:
         """Plain English, e.g. ``36 hours after the suspicion was formed``."""
         step_id = self.anchor_step
         if step_id is not None:
-            moment = f"step {step_id} happened"
-        else:
-            moment = _ANCHOR_WORDS.get(self.anchor, self.anchor)
-        return f"{self.within.describe()} after {moment}"
+            return f"{self.within.describe()} after step {step_id} happened"
+        return f"{self.within.describe()} after {describe_anchor(self.anchor)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What recording partial progress on a step means, e.g. "Phoned in".
+
+    A step with progress can be recorded ``in_progress`` by giving exactly these
+    ``fields`` (names of the step's own fields); the step then stays open until it is
+    done. The CWS report is phoned in first and written up within 36 hours.
+    """
+
+    title: str
+    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +188,12 @@ class Step:
     police_only: bool = False
     may_not_apply: bool = False
     review_when_not_applicable: bool = False
+    # Partial progress the step may be recorded with (None: done or not, nothing between).
+    progress: Progress | None = None
+    # A datetime field whose value is when the step was done (the record's occurred_at).
+    done_at_field: str | None = None
+    # One of STEP_ROLES, so the application can find this step in any protocol.
+    role: str | None = None
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -205,6 +245,8 @@ class Fact:
     reason_required_when: bool | None = None
     # Answering with this value flags the case for the district coordinator's review.
     review_when: bool | None = None
+    # Roles that may answer the fact; empty means the application's default.
+    actor_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +308,14 @@ class Protocol:
             if fact.id == fact_id:
                 return fact
         raise KeyError(f"protocol {self.id!r} has no fact {fact_id!r}")
+
+    def step_id_with_role(self, role: str) -> str | None:
+        """The id of the step with this role (one of STEP_ROLES), or None if no step has it."""
+        for pathway in self.pathways:
+            for step in pathway.steps:
+                if step.role == role:
+                    return step.id
+        return None
 
     def indicator(self, indicator_id: str) -> Indicator:
         for indicator in self.indicators:

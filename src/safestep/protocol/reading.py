@@ -22,10 +22,12 @@ from safestep.protocol.model import (
     ANCHOR_STEP_PREFIX,
     CASE_ANCHORS,
     FIELD_TYPES,
+    STEP_ROLES,
     Deadline,
     Fact,
     FieldSpec,
     Indicator,
+    Progress,
 )
 from safestep.protocol.yamlnodes import (
     IDENTIFIER,
@@ -41,7 +43,7 @@ TOP_REQUIRED = ("protocol", "roles", "pathways")
 TOP_OPTIONAL = ("facts", "steps", "escalations", "indicators")
 HEADER_KEYS = ("id", "version", "title", "jurisdiction", "time_zone")
 FACT_REQUIRED = ("id", "question")
-FACT_OPTIONAL = ("help", "reason_required_when", "review_when")
+FACT_OPTIONAL = ("help", "reason_required_when", "review_when", "actors")
 STEP_REQUIRED = ("id", "title", "actors")
 STEP_OPTIONAL = (
     "guidance",
@@ -53,9 +55,13 @@ STEP_OPTIONAL = (
     "police_only",
     "may_not_apply",
     "review_when_not_applicable",
+    "progress",
+    "done_at",
+    "role",
 )
 # What a pathway may set on a step that is defined in the shared step library.
-PATHWAY_STEP_OVERRIDES = ("number", "title", "guidance", "condition", "deadline")
+PATHWAY_STEP_OVERRIDES = ("number", "title", "guidance", "condition", "deadline", "may_not_apply")
+PROGRESS_KEYS = ("title", "fields")
 FIELD_REQUIRED = ("name", "label", "type")
 FIELD_OPTIONAL = (
     "required",
@@ -66,6 +72,7 @@ FIELD_OPTIONAL = (
     "police_only",
     "min",
     "max",
+    "not_before",
 )
 DEADLINE_KEYS = ("from", "within")
 CONDITION_OPERATORS = ("fact", "all", "any", "not")
@@ -86,8 +93,11 @@ IDENTITY_ATTRIBUTES = (
     "police_only",
     "may_not_apply",
     "review_when_not_applicable",
+    "progress",
+    "done_at_field",
+    "role",
 )
-IDENTITY_KEY_NAMES = {"actor_roles": "actors"}
+IDENTITY_KEY_NAMES = {"actor_roles": "actors", "done_at_field": "done_at"}
 
 
 def _is_protocol_id(value: str) -> bool:
@@ -135,9 +145,17 @@ class StepDraft:
     police_only: bool = False
     may_not_apply: bool = False
     review_when_not_applicable: bool = False
+    progress: Progress | None = None
+    done_at_field: str | None = None
+    role: str | None = None
+    role_node: Node | None = None
 
     def identity(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in IDENTITY_ATTRIBUTES}
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.fields)
 
 
 @dataclass
@@ -155,6 +173,7 @@ class StepEntry:
     condition: Condition | None = None
     overrides_deadline: bool = False
     deadline: DeadlineDraft | None = None
+    may_not_apply: bool | None = None  # None: as the library step says
 
 
 @dataclass
@@ -295,6 +314,16 @@ class DefinitionReader(NodeReader):
             for key in ("reason_required_when", "review_when"):
                 if key in m:
                     _, when[key] = self.optional_boolean(m[key].value, what=key)
+            actor_roles: tuple[str, ...] = ()
+            if "actors" in m:
+                actors_node = m["actors"].value
+                actor_roles = self._read_names(actors_node, kind="role", what="actors")
+                if isinstance(actors_node, SequenceNode) and not actors_node.value:
+                    self.error(
+                        actors_node,
+                        "actors: list at least one role, or leave the key out to let the "
+                        "application decide who answers",
+                    )
             if fact_id in self.fact_nodes:
                 line = position(self.fact_nodes[fact_id])[0]
                 self.error(m["id"].value, f"duplicate fact id {fact_id!r} (first at line {line})")
@@ -307,6 +336,7 @@ class DefinitionReader(NodeReader):
                     help=help_text,
                     reason_required_when=when.get("reason_required_when"),
                     review_when=when.get("review_when"),
+                    actor_roles=actor_roles,
                 )
             )
 
@@ -363,12 +393,84 @@ class DefinitionReader(NodeReader):
                 "review_when_not_applicable needs may_not_apply: true "
                 "(only a step that may be marked 'does not apply' can be reviewed for it)",
             )
+        fields_complete = True
         if "fields" in m:
-            draft.fields = self._read_fields(m["fields"].value)
+            draft.fields, fields_complete = self._read_fields(m["fields"].value)
+        # Progress and done_at name the step's own fields: only check them against a
+        # field list that was read whole, so one broken field is reported once.
+        if "progress" in m:
+            draft.progress = self._read_progress(
+                m["progress"].value, draft, check_names=fields_complete
+            )
+        if "done_at" in m:
+            draft.done_at_field = self._read_done_at(
+                m["done_at"].value, draft, check_names=fields_complete
+            )
+        if "role" in m:
+            draft.role_node = m["role"].value
+            draft.role = self._read_step_role(draft.role_node)
         if draft.police_only:
             # Deny by default: every detail of a police-only step is police-only.
             draft.fields = tuple(dataclasses.replace(f, police_only=True) for f in draft.fields)
         return draft
+
+    def _read_progress(self, node: Node, draft: StepDraft, *, check_names: bool) -> Progress | None:
+        m = self.mapping(node, required=PROGRESS_KEYS, what="progress")
+        if m is None:
+            return None
+        title = self.text(m["title"].value, what="progress title") if "title" in m else None
+        names: list[str] = []
+        if "fields" in m:
+            fields_node = m["fields"].value
+            items = self.text_list(fields_node, what="progress field", identifiers=True)
+            if items is not None and not fields_node.value:
+                self.error(fields_node, "progress fields: list at least one field of the step")
+            for item in items or []:
+                name = scalar_text(item)
+                if name in names:
+                    self.error(item, f"progress fields: {name!r} is listed twice")
+                    continue
+                if check_names and name not in draft.field_names:
+                    self.error(item, f"progress fields: {self._not_a_field(name, draft)}")
+                    continue
+                names.append(name)
+        if title is None or not names:
+            return None
+        return Progress(title=title, fields=tuple(names))
+
+    def _read_done_at(self, node: Node, draft: StepDraft, *, check_names: bool) -> str | None:
+        name = self.identifier(node, what="done_at")
+        if name is None or not check_names:
+            return name
+        if name not in draft.field_names:
+            self.error(node, f"done_at: {self._not_a_field(name, draft)}")
+            return None
+        field_type = next(spec.type for spec in draft.fields if spec.name == name)
+        if field_type != "datetime":
+            self.error(
+                node,
+                f"done_at: field {name!r} is a {field_type} field; done_at must name a "
+                "datetime field (when the step was done)",
+            )
+            return None
+        return name
+
+    def _not_a_field(self, name: str, draft: StepDraft) -> str:
+        listed = ", ".join(draft.field_names) or "none"
+        hint = suggestion(name, draft.field_names)
+        return f"step {draft.id!r} has no field {name!r}{hint}; its fields are: {listed}"
+
+    def _read_step_role(self, node: Node) -> str | None:
+        role = self.identifier(node, what="role")
+        if role is None:
+            return None
+        if role not in STEP_ROLES:
+            hint = suggestion(role, STEP_ROLES)
+            self.error(
+                node, f"unknown step role {role!r}{hint}; step roles are: {', '.join(STEP_ROLES)}"
+            )
+            return None
+        return role
 
     def _read_names(self, node: Node, *, kind: str, what: str) -> tuple[str, ...]:
         return tuple(scalar_text(n) for n in self._read_name_nodes(node, kind=kind, what=what))
@@ -470,18 +572,23 @@ class DefinitionReader(NodeReader):
 
     # Fields --------------------------------------------------------------------------
 
-    def _read_fields(self, node: Node) -> tuple[FieldSpec, ...]:
+    def _read_fields(self, node: Node) -> tuple[tuple[FieldSpec, ...], bool]:
+        """The step's fields, and whether every one of them could be read."""
         items = self.sequence(node, what="fields")
         if items is None:
-            return ()
+            return (), False
+        complete = True
         specs: list[FieldSpec] = []
         first_seen: dict[str, Node] = {}
+        not_before_nodes: dict[str, list[Node]] = {}
         for item in items:
             m = self.mapping(item, required=FIELD_REQUIRED, optional=FIELD_OPTIONAL, what="field")
             if m is None:
+                complete = False
                 continue
-            spec = self._read_field(m, item)
+            spec, not_before = self._read_field(m, item)
             if spec is None:
+                complete = False
                 continue
             name_node = m["name"].value
             if spec.name in first_seen:
@@ -490,9 +597,51 @@ class DefinitionReader(NodeReader):
                 continue
             first_seen[spec.name] = name_node
             specs.append(spec)
-        return tuple(specs)
+            not_before_nodes[spec.name] = not_before
+        if complete:
+            self._check_not_before(specs, not_before_nodes)
+        return tuple(specs), complete
 
-    def _read_field(self, m: KeyMap, node: Node) -> FieldSpec | None:
+    def _read_not_before_nodes(self, node: Node) -> list[Node]:
+        items = self.text_list(node, what="not_before", identifiers=True)
+        if items is None:
+            return []
+        seen: dict[str, Node] = {}
+        for item in items:
+            name = scalar_text(item)
+            if name in seen:
+                self.error(item, f"not_before: {name!r} is listed twice")
+                continue
+            seen[name] = item
+        return list(seen.values())
+
+    def _check_not_before(self, specs: list[FieldSpec], nodes: dict[str, list[Node]]) -> None:
+        """Each name must be another datetime field of the step, or a case anchor."""
+        types = {spec.name: spec.type for spec in specs}
+        for field_name, items in nodes.items():
+            for item in items:
+                name = scalar_text(item)
+                if name == field_name:
+                    self.error(item, f"not_before: field {name!r} cannot be compared with itself")
+                elif name in CASE_ANCHORS:
+                    continue
+                elif name not in types:
+                    options = [n for n, t in types.items() if t == "datetime" and n != field_name]
+                    hint = suggestion(name, [*options, *CASE_ANCHORS])
+                    self.error(
+                        item,
+                        f"not_before: unknown field or case time {name!r}{hint}; name another "
+                        f"datetime field of this step or one of: {', '.join(CASE_ANCHORS)}",
+                    )
+                elif types[name] != "datetime":
+                    self.error(
+                        item,
+                        f"not_before: field {name!r} is a {types[name]} field; only datetime "
+                        "fields can be compared",
+                    )
+
+    def _read_field(self, m: KeyMap, node: Node) -> tuple[FieldSpec | None, list[Node]]:
+        """A field, and the nodes of the names in its ``not_before`` (for positions)."""
         name = self.identifier(m["name"].value, what="field name") if "name" in m else None
         label = self.text(m["label"].value, what="label") if "label" in m else None
         field_type = self.text(m["type"].value, what="type") if "type" in m else None
@@ -520,8 +669,15 @@ class DefinitionReader(NodeReader):
         minimum = bounds["min"] if bounds["min"] is not None else 1
         if field_type == "integer" and bounds["max"] is not None and bounds["max"] < minimum:
             self.error(m["max"].value, f"max ({bounds['max']}) is less than min ({minimum})")
+        # The names are checked against the other fields once all are read.
+        not_before_nodes: list[Node] = []
+        if "not_before" in m:
+            if field_type is not None and field_type != "datetime":
+                self.error(m["not_before"].key, "'not_before' applies only to datetime fields")
+            elif field_type is not None:
+                not_before_nodes = self._read_not_before_nodes(m["not_before"].value)
         if name is None or label is None or field_type is None:
-            return None
+            return None, []
         return FieldSpec(
             name=name,
             label=label,
@@ -534,7 +690,8 @@ class DefinitionReader(NodeReader):
             police_only=flags.get("police_only", False),
             minimum=minimum if field_type == "integer" else None,
             maximum=bounds["max"] if field_type == "integer" else None,
-        )
+            not_before=tuple(scalar_text(n) for n in not_before_nodes),
+        ), not_before_nodes
 
     def _read_choices(self, m: KeyMap, field_type: str | None, node: Node) -> tuple[str, ...]:
         if "choices" not in m:
@@ -693,6 +850,8 @@ class DefinitionReader(NodeReader):
                 entry.overrides_deadline = True
                 if not self.is_null(m["deadline"].value):  # null: no deadline here
                     entry.deadline = self._read_deadline(m["deadline"].value)
+            if "may_not_apply" in m:
+                entry.may_not_apply = self.boolean(m["may_not_apply"].value, what="may_not_apply")
         if "number" in m:
             entry.number_node = m["number"].value
             entry.number = self.integer(entry.number_node, what="number")

@@ -36,10 +36,18 @@ STATE_STYLES: dict[str, StateStyle] = {
     "not_applicable": StateStyle("Does not apply", "#d4d4d4", "#5f5f5f"),
     "not_required": StateStyle("Not required", "#f3f3f3", "#9e9e9e"),
     "pending": StateStyle("To do", "#ffe0a3", "#a35f00"),
+    # Started but not finished (e.g. phoned in, written report to follow).
+    "in_progress": StateStyle("In progress", "#e4d7f5", "#5b2d9e"),
     "waiting": StateStyle("Waiting for another step", "#d3e3f6", "#1f5fa8"),
     "overdue": StateStyle("Overdue", "#f6c4c4", "#b71c1c"),
 }
 _PLAIN = StateStyle("", "#ffffff", "#444444")
+# In the SVG some states also differ in outline, so they are told apart without colour:
+# not required is dashed, in progress has a heavy border.
+_STATE_OUTLINES = {
+    "not_required": ' stroke-width="1.5" stroke-dasharray="5 3"',
+    "in_progress": ' stroke-width="3"',
+}
 
 
 # A neutral picture of the diagram, shared by the three formats -------------------------
@@ -402,11 +410,11 @@ def render_svg(
             state_class = f" state-{node.state}" if node.state else ""
             body.append(f'<g id={quoteattr("step-" + node.node_id)} class="step{state_class}">')
             body.append(f"<title>{escape(node.describe())}</title>")
-            dash = ' stroke-dasharray="5 3"' if node.state == "not_required" else ""
+            outline = _STATE_OUTLINES.get(node.state or "", ' stroke-width="1.5"')
             body.append(
                 f'<rect x="{_number(box.x)}" y="{_number(box.y)}" width="{_number(box.width)}" '
                 f'height="{_number(box.height)}" rx="6" fill="{style.fill}" '
-                f'stroke="{style.stroke}" stroke-width="1.5"{dash}/>'
+                f'stroke="{style.stroke}"{outline}/>'
             )
             body += _text_block(box.x + _PADDING, box.y + _PADDING, lines)
             body.append("</g>")
@@ -455,10 +463,10 @@ def render_svg(
         body += _text_block(_MARGIN, y, [("Legend", _HEADING_SIZE, ' font-weight="bold"')])
         y += _line_height(_HEADING_SIZE) + 4
         for state, style in STATE_STYLES.items():
-            dash = ' stroke-dasharray="5 3"' if state == "not_required" else ""
+            outline = _STATE_OUTLINES.get(state, "")
             body.append(
                 f'<rect x="{_MARGIN}" y="{_number(y)}" width="18" height="14" rx="3" '
-                f'fill="{style.fill}" stroke="{style.stroke}"{dash}/>'
+                f'fill="{style.fill}" stroke="{style.stroke}"{outline}/>'
             )
             body.append(
                 f'<text x="{_MARGIN + 26}" y="{_number(y + 11)}" font-size="{_SMALL_SIZE}">'

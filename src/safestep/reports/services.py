@@ -15,10 +15,10 @@ from django.utils import timezone
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import User
 from safestep.audit.services import event_record
-from safestep.cases.selectors import case_get_for_user
+from safestep.cases.selectors import case_get_for_user, concern_get_own
 from safestep.core.errors import PermissionDenied
 from safestep.reports.periods import Period
-from safestep.reports.scar import render_scar_pdf, scar_form
+from safestep.reports.scar import render_scar_pdf, scar_concern_form, scar_form
 from safestep.reports.statistics import Statistics, statistics_compute
 
 
@@ -47,6 +47,32 @@ def scar_generate(*, acting_user: User, case_id: int, channel: str = "api") -> S
     )
     # The file name carries the case reference only, never the student's name.
     return ScarDocument(filename=f"SS8572-{case.reference}.pdf", content=content)
+
+
+def scar_generate_for_concern(
+    *, acting_user: User, concern_id: int, channel: str = "api"
+) -> ScarDocument:
+    """The reporter's own pre-filled SS 8572 for a concern they reported (PC 11166(i)).
+
+    Their duty to report is personal, so the form is theirs whatever the school does with
+    the concern, and only theirs: anyone else gets 404, as for a concern that does not exist.
+    """
+    concern = concern_get_own(acting_user, concern_id)
+    content = render_scar_pdf(scar_concern_form(concern, now=timezone.now()))
+    event_record(
+        actor=acting_user,
+        action="scar.generate",
+        # Filed under the case once there is one, so the case's trail shows the disclosure.
+        case_id=concern.case_id,
+        payload={
+            "via": channel,
+            "concern": concern.pk,
+            "sha256": hashlib.sha256(content).hexdigest(),
+        },
+    )
+    # Named by the concern's number: neither the student nor a case reference the reporter
+    # is not told.
+    return ScarDocument(filename=f"SS8572-concern-{concern.pk}.pdf", content=content)
 
 
 def statistics_export(

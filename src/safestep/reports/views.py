@@ -78,6 +78,12 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _pdf(document: services.ScarDocument) -> HttpResponse:
+    response = HttpResponse(document.content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    return _no_store(response)
+
+
 class ScarPdf(APIView):
     renderer_classes = [JSONRenderer, PdfRenderer]
 
@@ -86,10 +92,20 @@ class ScarPdf(APIView):
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
     )
     def get(self, request: Request, case_id: int) -> HttpResponse:
-        document = services.scar_generate(acting_user=_user(request), case_id=case_id)
-        response = HttpResponse(document.content, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
-        return _no_store(response)
+        return _pdf(services.scar_generate(acting_user=_user(request), case_id=case_id))
+
+
+class ConcernScarPdf(APIView):
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(
+        summary="The reporter's own pre-filled SS 8572 for a concern they reported, as PDF",
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request: Request, concern_id: int) -> HttpResponse:
+        return _pdf(
+            services.scar_generate_for_concern(acting_user=_user(request), concern_id=concern_id)
+        )
 
 
 STATS_PARAMETERS = [

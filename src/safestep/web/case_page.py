@@ -12,14 +12,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from safestep.accounts.access import Capability, has_capability, may_resolve_step
-from safestep.accounts.models import User
+from safestep.accounts.access import (
+    Capability,
+    has_capability,
+    may_answer_fact,
+    may_reopen_step,
+    may_resolve_step,
+)
+from safestep.accounts.models import Role, User
 from safestep.api.outputs import case_output
 from safestep.audit.selectors import case_timeline, event_output, sees_sealed_payloads
-from safestep.cases.models import Case, CaseStatus, CheckInMethod, LinkRelation
+from safestep.cases.models import (
+    Case,
+    CaseStatus,
+    CheckInMethod,
+    LinkRelation,
+    ReviewDecision,
+    ReviewKind,
+)
 from safestep.cases.selectors import (
     case_definition,
     case_notes_for_user,
@@ -30,6 +44,8 @@ from safestep.cases.selectors import (
 )
 from safestep.protocol import (
     ANCHOR_SUSPICION_FORMED,
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    Fact,
     FactIs,
     FieldSpec,
     Protocol,
@@ -37,6 +53,7 @@ from safestep.protocol import (
     describe_condition,
     iter_condition_facts,
 )
+from safestep.web.concern_page import WITHHELD_REPORTER, withheld_reporters
 from safestep.web.forms import (
     ErrorItem,
     FormField,
@@ -46,6 +63,7 @@ from safestep.web.forms import (
     error_summary,
     field_from_spec,
     format_detail,
+    local_input_value,
     now_input_value,
     step_fields,
 )
@@ -84,6 +102,11 @@ FIELD_LABELS: dict[str, Any] = {
     "pathway": gettext_lazy("Pathway"),
     "version": gettext_lazy("Version"),
     "facts": gettext_lazy("Questions"),
+    "suspicion_formed_at": gettext_lazy("When the suspicion was formed"),
+}
+REVIEW_DECISION_LABELS: dict[str, Any] = {
+    ReviewDecision.UPHELD: gettext_lazy("Upheld: the decision stands"),
+    ReviewDecision.OVERRULED: gettext_lazy("Overruled"),
 }
 
 # Problems that belong to the form as a whole, not to one control to jump to.
@@ -125,10 +148,26 @@ class StepView:
     is_plan: bool = False  # resolved by setting a check-in plan
     open_form: bool = False  # the form starts unfolded
     condition_open: bool = False  # its condition waits on an unanswered question
+    # The child abuse report (the statutory clock, the SS 8572).
+    is_report: bool = False
+    # Partial progress (the call before the written report), offered while the step is to do.
+    can_progress: bool = False
+    progress_fields: list[FormField] = field(default_factory=list)
+    progress_form: FormState = field(default_factory=FormState)
+    progress_errors: list[ErrorItem] = field(default_factory=list)
+    # The done form asks when it happened, unless a field of the step says so.
+    asks_occurred: bool = True
+    # A report past its due time asks why it was late.
+    asks_late_reason: bool = False
+    may_mark_not_applicable: bool = False
 
     @property
     def open_not_applicable(self) -> bool:
         return self.na_form.posted is not None
+
+    @property
+    def in_progress(self) -> bool:
+        return bool(self.data["state"] == "in_progress")
 
     @property
     def open_reopen(self) -> bool:
@@ -144,6 +183,8 @@ class FactView:
     decides: list[str]
     reason_required_when: bool | None
     options: list[Option]
+    may_answer: bool = True  # this user may answer it (else it shows read-only)
+    answered_by: str = ""  # who answers it, when the protocol says
 
 
 @dataclass
@@ -154,6 +195,8 @@ class ClockView:
     due_at: str | None
     overdue: bool
     resolved_at: str | None
+    progress_title: str = ""  # "Phoned in", while only the call is recorded
+    late: bool = False
 
 
 def describe_event(
@@ -181,7 +224,28 @@ def describe_event(
         )
         text = _("Answered: %(answers)s.") % {"answers": answers}
     elif action == "step.complete":
-        text = _("Recorded %(step)s as done.") % {"step": step}
+        if payload.get("late"):
+            text = _("Recorded %(step)s as done, after its due time.") % {"step": step}
+        else:
+            text = _("Recorded %(step)s as done.") % {"step": step}
+    elif action == "step.progress":
+        text = _("Recorded progress on %(step)s.") % {"step": step}
+    elif action == "review.open":
+        kind = dict(ReviewKind.choices).get(payload.get("kind", ""), payload.get("kind", ""))
+        text = _("Asked the district coordinator to review: %(kind)s.") % {"kind": kind}
+    elif action == "review.decide":
+        kind = dict(ReviewKind.choices).get(payload.get("kind", ""), payload.get("kind", ""))
+        decision = payload.get("decision", "")
+        if decision == ReviewDecision.OVERRULED:
+            text = _("Overruled the decision under review: %(kind)s.") % {"kind": kind}
+        else:
+            text = _("Upheld the decision under review: %(kind)s.") % {"kind": kind}
+    elif action == "case.clock_move":
+        text = _("Corrected when the suspicion was formed.")
+    elif action == "disclosure.record":
+        text = _("Recorded a disclosure outside the school (%(basis)s).") % {
+            "basis": choice_label(payload.get("legal_basis", ""))
+        }
     elif action == "step.not_applicable":
         text = _("Recorded that %(step)s does not apply.") % {"step": step}
     elif action == "step.reopen":
@@ -210,6 +274,9 @@ def describe_event(
         text = action
     if reason:
         text += " " + _("Reason: %(reason)s") % {"reason": reason}
+    comment = sensitive.get("comment") or ""
+    if action == "review.decide" and comment:
+        text += " " + _("Comment: %(comment)s") % {"comment": comment}
     return text
 
 
@@ -283,6 +350,92 @@ def plan_fields(
     return controls
 
 
+def _step_forms(view: StepView, forms: dict[str, FormState], own_report: Any) -> None:
+    """The forms for resolving a step the user may act on: the call first, when the
+    protocol declares such progress, then done, then "does not apply"."""
+    step = view.step
+    done = forms.get(f"step:{step.id}:done", FormState())
+    not_applicable = forms.get(f"step:{step.id}:na", FormState())
+    progress = forms.get(f"step:{step.id}:progress", FormState())
+    # The reporter's own call pre-fills the child abuse report step.
+    initial: dict[str, Any] = dict(own_report) if own_report else {}
+    view.done_form, view.na_form, view.progress_form = done, not_applicable, progress
+
+    if step.progress is not None and not view.in_progress:
+        view.can_progress = True
+        view.progress_fields = [
+            field_from_spec(
+                spec,
+                prefix=f"progress-{step.id}",
+                required=True,
+                posted=progress.posted,
+                initial=initial,
+                errors=progress.errors.get(f"details.{spec.name}", ()),
+            )
+            for spec in step.fields
+            if spec.name in step.progress.fields
+        ]
+        view.progress_errors = error_summary(
+            progress.errors, controls_of(view.progress_fields, key_prefix="details.")
+        )
+
+    # Once the call is recorded, completing the step asks only for what is still missing.
+    given = set(step.progress.fields) if step.progress is not None and view.in_progress else set()
+    view.done_fields = [
+        item
+        for item in step_fields(
+            step,
+            prefix=f"done-{step.id}",
+            resolution="done",
+            posted=done.posted,
+            initial=initial,
+            errors=done.errors,
+        )
+        if item.name not in given
+    ]
+    view.asks_occurred = step.done_at_field is None
+    view.asks_late_reason = view.is_report and (
+        bool(view.data["overdue"]) or "reason" in done.errors
+    )
+    controls = controls_of(view.done_fields, key_prefix="details.")
+    controls["occurred_at"] = (f"done-{step.id}-occurred_at", _("When it happened"))
+    controls["reason"] = (f"done-{step.id}-reason", _("Why was it late?"))
+    view.done_errors = error_summary(done.errors, controls)
+    view.occurred_value = done.value("occurred_at", now_input_value())
+
+    # A pathway that always requires the step does not offer "does not apply" at all.
+    view.may_mark_not_applicable = step.may_not_apply
+    if step.may_not_apply:
+        view.na_fields = step_fields(
+            step,
+            prefix=f"na-{step.id}",
+            resolution="not_applicable",
+            posted=not_applicable.posted,
+            errors=not_applicable.errors,
+            only_required=True,
+        )
+        controls = controls_of(view.na_fields, key_prefix="details.")
+        controls["reason"] = (f"na-{step.id}-reason", _("Why it does not apply"))
+        view.na_errors = error_summary(not_applicable.errors, controls)
+
+
+def _answered_by(fact: Fact) -> str:
+    """Who answers a question the protocol reserves for some roles."""
+    if not fact.actor_roles:
+        return ""
+    if Role.SCHOOL_POLICE in fact.actor_roles:
+        return _("School Police decide this.")
+    names = ", ".join(str(Role(role).label) for role in fact.actor_roles if role in Role.values)
+    return _("Answered by: %(roles)s.") % {"roles": names}
+
+
+def _optional_url(name: str, *args: object) -> str:
+    try:
+        return reverse(name, args=list(args))
+    except NoReverseMatch:
+        return ""
+
+
 def build_case_context(
     user: User,
     case: Case,
@@ -304,12 +457,13 @@ def build_case_context(
     plan_state = forms.get("plan", FormState())
     plan_in_step = False
 
+    report_step_id = definition.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
     steps: list[StepView] = []
     for step_data, step in zip(data["steps"], pathway.steps, strict=True):
         state = step_data["state"]
         can_act = (
             is_open
-            and state == "pending"
+            and state in ("pending", "in_progress")
             and has_capability(user, Capability.CASE_READ)
             and may_resolve_step(user, step.actor_roles)
         )
@@ -323,12 +477,13 @@ def build_case_context(
             can_act=can_act,
             can_reopen=is_open
             and state in ("done", "not_applicable")
-            and has_capability(user, Capability.STEP_REOPEN),
+            and may_reopen_step(user, police_only=step.police_only),
             is_plan=step.recurring,
             condition_open=step.condition is not None
             and any(
                 data["facts"].get(name) is None for name in iter_condition_facts(step.condition)
             ),
+            is_report=step.id == report_step_id,
         )
         if can_act and step.recurring:
             if has_capability(user, Capability.CHECKIN_PLAN) and not plan_exists:
@@ -339,37 +494,7 @@ def build_case_context(
             else:
                 view.can_act = False
         elif can_act:
-            done = forms.get(f"step:{step.id}:done", FormState())
-            not_applicable = forms.get(f"step:{step.id}:na", FormState())
-            initial: dict[str, Any] = {}
-            if step.id == "cws_report" and own_report:
-                # The reporter's own call pre-fills the report step (reference.md).
-                initial = dict(own_report)
-            view.done_form, view.na_form = done, not_applicable
-            view.done_fields = step_fields(
-                step,
-                prefix=f"done-{step.id}",
-                resolution="done",
-                posted=done.posted,
-                initial=initial,
-                errors=done.errors,
-            )
-            controls = controls_of(view.done_fields, key_prefix="details.")
-            controls["occurred_at"] = (f"done-{step.id}-occurred_at", _("When it happened"))
-            view.done_errors = error_summary(done.errors, controls)
-            view.occurred_value = done.value("occurred_at", now_input_value())
-            if step.may_not_apply:
-                view.na_fields = step_fields(
-                    step,
-                    prefix=f"na-{step.id}",
-                    resolution="not_applicable",
-                    posted=not_applicable.posted,
-                    errors=not_applicable.errors,
-                    only_required=True,
-                )
-                controls = controls_of(view.na_fields, key_prefix="details.")
-                controls["reason"] = (f"na-{step.id}-reason", _("Why it does not apply"))
-                view.na_errors = error_summary(not_applicable.errors, controls)
+            _step_forms(view, forms, own_report if view.is_report else None)
         if view.can_reopen:
             view.reopen_form = forms.get(f"step:{step.id}:reopen", FormState())
             view.reopen_errors = error_summary(
@@ -381,7 +506,10 @@ def build_case_context(
     # Unfold the form someone just sent (to show what was wrong), else the first step the
     # user can act on: the page opens on the next thing to do.
     sent = [
-        view for view in steps if view.can_act and (view.done_form.posted or view.na_form.posted)
+        view
+        for view in steps
+        if view.can_act
+        and (view.done_form.posted or view.na_form.posted or view.progress_form.posted)
     ]
     actionable = [view for view in steps if view.can_act]
     if sent:
@@ -397,6 +525,8 @@ def build_case_context(
             due_at=view.data["due_at"],
             overdue=view.data["overdue"],
             resolved_at=view.data["resolved_at"],
+            progress_title=(view.data["progress"] or "") if view.in_progress else "",
+            late=bool(view.data["late"]),
         )
         for view in steps
         if view.step.deadline is not None and view.step.deadline.anchor == ANCHOR_SUSPICION_FORMED
@@ -425,6 +555,8 @@ def build_case_context(
                     Option("no", _("No"), chosen == "no"),
                     Option("", _("Not decided yet"), chosen == ""),
                 ],
+                may_answer=may_answer_fact(user, fact.actor_roles),
+                answered_by=_answered_by(fact),
             )
         )
 
@@ -464,6 +596,9 @@ def build_case_context(
     } | {step.id: f"{step.code} {step.title}" for step in pathway.steps}
     pathway_names = {item.id: f"{item.code} · {item.title}" for item in definition.pathways}
     if narrative:
+        # Who reported is withheld from school staff when the reporter asked for it, also
+        # where they acted on the case (their own report to an agency is logged on it).
+        hidden = withheld_reporters(user, case.concerns.select_related("submitted_by"))
         with_sealed = sees_sealed_payloads(user)
         # A link to a case outside the reader's scope is left out entirely: even "linked to
         # another case" would tell them that a case they may not see exists.
@@ -478,6 +613,8 @@ def build_case_context(
                     continue
                 shown["payload"] = {"reference": visible_links[other]}
             shown["text"] = describe_event(shown, step_names, pathway_names)
+            if shown.get("actor") in hidden:
+                shown["actor"], shown["role"] = str(WITHHELD_REPORTER), None
             events.append(shown)
 
     forms_errors = {
@@ -495,8 +632,19 @@ def build_case_context(
     unresolved = [
         {"code": view.step.code, "title": view.step.title, "anchor": view.anchor}
         for view in steps
-        if view.data["state"] in ("pending", "waiting")
+        if view.data["state"] in ("pending", "waiting", "in_progress")
     ]
+    kinds = dict(ReviewKind.choices)
+    reviews = [
+        {
+            **review,
+            "kind_label": kinds.get(review["kind"], review["kind"]),
+            "decision_label": REVIEW_DECISION_LABELS.get(review["decision"] or "", ""),
+        }
+        for review in data["reviews"]
+    ]
+    open_reviews = [review for review in reviews if review["status"] == "open"]
+    clock_state = forms.get("clock", FormState())
     return {
         "case": data,
         "case_row": case,
@@ -534,8 +682,26 @@ def build_case_context(
         "forms": forms,
         "form_errors": forms_errors,
         "now_value": now_input_value(),
+        "reviews": reviews if narrative else [],
+        "open_reviews": open_reviews,
+        "reviews_url": _optional_url("web:reviews")
+        if has_capability(user, Capability.REVIEW_DECIDE)
+        else "",
+        "clock_form": clock_state,
+        "clock_value": clock_state.value(
+            "suspicion_formed_at", local_input_value(case.suspicion_formed_at)
+        ),
+        "scar_url": _optional_url("api:case-scar", case.pk)
+        if has_capability(user, Capability.SCAR_GENERATE)
+        and report_step_id is not None
+        and pathway.has_step(report_step_id)
+        else "",
         "can": {
-            "facts": is_open and has_capability(user, Capability.CASE_SET_FACTS),
+            "facts": is_open and any(fact.may_answer for fact in facts),
+            "fact_reason": any(
+                fact.may_answer and fact.reason_required_when is not None for fact in facts
+            ),
+            "move_clock": is_open and has_capability(user, Capability.CASE_MOVE_CLOCK),
             "escalate": is_open
             and bool(escalations)
             and has_capability(user, Capability.CASE_ESCALATE),

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from safestep.web import views
-from safestep.web.views import cases, concerns, protocol
+from safestep.web.views import cases, concerns, protocol, reviews
 
 app_name = "web"
 
@@ -9,6 +9,14 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("concerns/new/", views.concern_new, name="concern-new"),
     path("concerns/students/", concerns.student_search, name="student-search"),
+    path("concerns/<int:concern_id>/", concerns.concern_detail, name="concern"),
+    path(
+        "concerns/<int:concern_id>/own-report/",
+        concerns.concern_own_report,
+        name="concern-own-report",
+    ),
+    path("reviews/", reviews.review_queue, name="reviews"),
+    path("reviews/<int:review_id>/decide/", reviews.review_decide, name="review-decide"),
     path("triage/", concerns.triage, name="triage"),
     path("triage/<int:concern_id>/open/", concerns.triage_open, name="triage-open"),
     path("triage/<int:concern_id>/dismiss/", concerns.triage_dismiss, name="triage-dismiss"),
@@ -23,6 +31,11 @@ urlpatterns = [
         name="step-complete",
     ),
     path(
+        "cases/<int:case_id>/steps/<slug:step_id>/progress/",
+        cases.step_progress,
+        name="step-progress",
+    ),
+    path(
         "cases/<int:case_id>/steps/<slug:step_id>/not-applicable/",
         cases.step_not_applicable,
         name="step-not-applicable",
@@ -33,6 +46,7 @@ urlpatterns = [
         name="step-reopen",
     ),
     path("cases/<int:case_id>/escalate/", cases.case_escalate, name="case-escalate"),
+    path("cases/<int:case_id>/clock/", cases.case_clock_move, name="case-clock"),
     path("cases/<int:case_id>/links/", cases.case_link, name="case-link"),
     path("cases/<int:case_id>/check-in-plan/", cases.checkin_plan, name="check-in-plan"),
     path("cases/<int:case_id>/check-ins/", cases.checkin_add, name="check-in-add"),

@@ -54,7 +54,7 @@ from rest_framework.authtoken.models import Token
 from safestep.accounts.testing import sign_in_client
 from safestep.attachments.services import attachment_add
 from safestep.cases import services
-from safestep.cases.models import Case, Concern
+from safestep.cases.models import Case, Concern, Review
 
 ROLES = (
     "anonymous",
@@ -78,6 +78,7 @@ class Scene:
     partner: Case  # another case in the same school, to link to
     concern: Concern
     attachment_id: int
+    review_id: int
     school: str
     counselor: str
     now: Any = field(default_factory=timezone.now)
@@ -124,6 +125,25 @@ ACCESS: dict[str, list[Call]] = {
             "school": s.school, "student": student(s), "observed_at": s.ago(hours=1),
             "description": "Seen with an older man.", "indicators": []}),
     ],
+    "api/v1/concerns/<int:concern_id>": [
+        # The reporter (here the school's counselor) and the school's triagers.
+        Call("GET",  "401  404   200/404  200/404  404      404      200      404"),
+    ],
+    "api/v1/concerns/<int:concern_id>/own-report": [
+        # The reporter's own duty: nobody else records it, or learns the concern exists.
+        Call("POST", "401  404   404      200/404  404      404      404      403",
+             lambda s: {"agency": "cws", "phoned_at": s.ago(minutes=30)}),
+    ],
+    "api/v1/concerns/<int:concern_id>/scar.pdf": [
+        Call("GET",  "401  404   404      200/404  404      404      404      403"),
+    ],
+    "api/v1/reviews": [
+        Call("GET",  "401  403   403      403      403      403      200      403"),
+    ],
+    "api/v1/reviews/<int:review_id>/decide": [
+        Call("POST", "401  403   403      403      403      403      200      403",
+             lambda s: {"decision": "overruled", "comment": "Triage it."}),
+    ],
     "api/v1/concerns/<int:concern_id>/dismiss": [
         Call("POST", "401  403   200/404  403      403      403      200      403",
              lambda s: {"reason": "Duplicate."}),
@@ -139,13 +159,25 @@ ACCESS: dict[str, list[Call]] = {
         Call("GET",  "401  404   200/404  200/404  200      200/404  200      404"),
     ],
     "api/v1/cases/<int:case_id>/facts": [
-        Call("POST", "401  404   200/404  403/404  403      403/404  200      404",
+        # School Police judge the evidence (and coordinators); site administrators may not.
+        Call("POST", "401  404   403/404  403/404  200      403/404  200      404",
              lambda s: {"facts": {"reliable_evidence": True}, "version": s.version}),
     ],
     "api/v1/cases/<int:case_id>/steps/<slug:step_id>/complete": [
         Call("POST", "401  404   200/404  403/404  403      403/404  200      404", lambda s: {
             "occurred_at": s.ago(hours=1), "version": s.version,
             "details": {"findings": "None found.", "other_students_involved": False}}),
+    ],
+    "api/v1/cases/<int:case_id>/steps/<slug:step_id>/progress": [
+        # The phone call on the report step: "in" is a confirmed victim, whose report is due.
+        Call("POST", "401  404   200/404  200/404  403      403/404  200      404", lambda s: {
+            "details": {"agency": "cws", "phoned_at": s.ago(minutes=30)},
+            "version": s.version}, step="cws_report"),
+    ],
+    "api/v1/cases/<int:case_id>/clock": [
+        Call("POST", "401  404   200/404  403/404  403      403/404  200      404", lambda s: {
+            "suspicion_formed_at": s.ago(hours=3), "reason": "Heard of it earlier.",
+            "version": s.version}),
     ],
     "api/v1/cases/<int:case_id>/steps/<slug:step_id>/not-applicable": [
         Call("POST", "401  404   200/404  200/404  403      403/404  200      404", lambda s: {
@@ -200,7 +232,7 @@ ACCESS: dict[str, list[Call]] = {
         Call("GET",  "401  404   200/404  200/404  200      403/404  200      404"),
     ],
     "api/v1/cases/<int:case_id>/scar.pdf": [
-        Call("GET",  "401  404   200/404  403/404  403      403/404  200      404"),
+        Call("GET",  "401  404   200/404  200/404  403      403/404  200      404"),
     ],
     # --- API: statistics, audit, documentation ---------------------------------------------
     "api/v1/stats": [
@@ -386,12 +418,26 @@ def scenes(district, open_case) -> dict[str, Scene]:
         attachment = attachment_add(
             acting_user=district[counselor], case_id=case.pk, file_name="scan.pdf", content=PDF
         )
+        dismissed = services.concern_submit(
+            acting_user=district[counselor],
+            school_code=school,
+            student=services.StudentInput(sis_id=f"D-{scope}", first_name="Al", last_name="Ng"),
+            observed_at=timezone.now() - timedelta(hours=1),
+            description="Heard a rumour.",
+            indicators=[],
+        )
+        services.concern_dismiss(
+            acting_user=district["site_admin" if scope == "in" else "outsider_admin"],
+            concern_id=dismissed.pk,
+            reason="A rumour only.",
+        )
         made[scope] = Scene(
             scope=scope,
             case=Case.objects.get(pk=case.pk),
             partner=partner,
             concern=concern,
             attachment_id=attachment.pk,
+            review_id=Review.objects.get(concern=dismissed).pk,
             school=school,
             counselor=counselor,
         )
@@ -433,6 +479,7 @@ def url_for(route: str, scene: Scene, call: Call) -> str:
         "case_id": scene.case.pk,
         "concern_id": scene.concern.pk,
         "attachment_id": scene.attachment_id,
+        "review_id": scene.review_id,
         "sis_id": scene.case.student.sis_id,
         "step_id": call.step,
     }

@@ -117,11 +117,13 @@ def test_it_logs_disclosures_outside_the_school_per_student(api_as, district, op
         expected_version=case.version,
     )
     # School Police are part of the district: only the CWS report left the school.
-    assert list(Disclosure.objects.values_list("step_id", "recipient", "legal_basis")) == [
-        ("cws_report", "cws", "canra_report")
-    ]
+    assert list(
+        Disclosure.objects.values_list("step_id", "recipient", "recipient_type", "legal_basis")
+    ) == [("cws_report", "Child Welfare Services", "child_welfare", "canra_report")]
     listed = api_as("district_coordinator").get("/api/v1/students/D-1/disclosures").json()
-    assert [(row["step"], row["recipient"]) for row in listed] == [("cws_report", "cws")]
+    assert [(row["step"], row["recipient_name"], row["basis"]) for row in listed] == [
+        ("cws_report", "Child Welfare Services", "canra_report")
+    ]
     assert api_as("site_admin").get("/api/v1/students/D-1/disclosures").status_code == 200
     assert api_as("outsider_admin").get("/api/v1/students/D-1/disclosures").status_code == 404
     assert api_as("auditor").get("/api/v1/students/D-1/disclosures").status_code == 200

@@ -116,7 +116,10 @@ def test_it_reopens_a_step_and_a_case_through_the_api(api_as, open_case):
     admin = api_as("site_admin")
     version = case.version
     for step_id, details in [
-        ("police_involved", {"agency": "sdpd"}),
+        (
+            "police_involved",
+            {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+        ),
         ("campus_impact", {"findings": "None.", "other_students_involved": False}),
         (
             "school_consequences",

@@ -38,6 +38,8 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     assert answer.status_code == 201, answer.json()
     concern_id = answer.json()["id"]
     assert answer.json()["status"] == "submitted"
+    # The triager starts the clock when the teacher saw it, never later.
+    answer_observed_at = reporter.get(f"/api/v1/concerns/{concern_id}").json()["observed_at"]
 
     # The principal finds it in the triage queue and opens a case from it.
     queue = admin.get("/api/v1/concerns?status=submitted").json()["results"]
@@ -47,7 +49,7 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
         {
             "concern": concern_id,
             "pathway": "suspected_victim",
-            "suspicion_formed_at": iso(5),
+            "suspicion_formed_at": answer_observed_at,
             "summary": "See concern.",
         },
         format="json",
@@ -76,10 +78,14 @@ def test_it_takes_a_suspected_victim_from_concern_to_closure(api_as):
     version = case["version"]
     facts = admin.post(
         f"/api/v1/cases/{case_id}/facts",
-        {
-            "facts": {"abuse_or_neglect_suspected": True, "reliable_evidence": False},
-            "version": version,
-        },
+        {"facts": {"abuse_or_neglect_suspected": True}, "version": version},
+        format="json",
+    )
+    assert facts.status_code == 200, facts.json()
+    # School Police judge the evidence for the trafficking website.
+    facts = police.post(
+        f"/api/v1/cases/{case_id}/facts",
+        {"facts": {"reliable_evidence": False}, "version": facts.json()["version"]},
         format="json",
     )
     assert facts.status_code == 200, facts.json()
@@ -298,7 +304,14 @@ def test_it_links_a_recruitment_case_to_the_victims_case(api_as, open_case):
     # Work the recruitment pathway to closure.
     version = recruiter_view["version"]
     for step_id, details in [
-        ("police_involved", {"agency": "sdpd", "officer": "Det. Ruiz"}),
+        (
+            "police_involved",
+            {
+                "agency": "sdpd",
+                "officer": "Det. Ruiz",
+                "threat": "An adult outside school is exploiting the student.",
+            },
+        ),
         (
             "campus_impact",
             {"findings": "Recruited one student (linked).", "other_students_involved": True},

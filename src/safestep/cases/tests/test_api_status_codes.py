@@ -22,7 +22,13 @@ WRITES = [
     (
         "post",
         "/steps/police_involved/complete",
-        {"occurred_at": None, "details": {"agency": "sdpd"}},
+        {
+            "occurred_at": None,
+            "details": {
+                "agency": "sdpd",
+                "threat": "An adult outside school is exploiting the student.",
+            },
+        },
     ),
     (
         "post",
@@ -140,7 +146,13 @@ def test_it_requires_a_version_on_case_writes(api_as, open_case):
         (
             "counselor",
             "/steps/police_involved/complete",
-            {"occurred_at": None, "details": {"agency": "sdpd"}},
+            {
+                "occurred_at": None,
+                "details": {
+                    "agency": "sdpd",
+                    "threat": "An adult outside school is exploiting the student.",
+                },
+            },
         ),
         (
             "school_police",
@@ -170,13 +182,34 @@ def test_it_answers_403_when_the_role_may_not_act(api_as, open_case, username, s
         ("/facts", {"facts": {"abuse_or_neglect_suspected": False}}, "reason"),
         (
             "/steps/police_involved/complete",
-            {"occurred_at": "soon", "details": {"agency": "sdpd"}},
+            {
+                "occurred_at": "soon",
+                "details": {
+                    "agency": "sdpd",
+                    "threat": "An adult outside school is exploiting the student.",
+                },
+            },
             "occurred_at",
         ),
-        ("/steps/police_involved/complete", {"details": {"agency": "sdpd"}}, "occurred_at"),
         (
             "/steps/police_involved/complete",
-            {"occurred_at": "FUTURE", "details": {"agency": "sdpd"}},
+            {
+                "details": {
+                    "agency": "sdpd",
+                    "threat": "An adult outside school is exploiting the student.",
+                }
+            },
+            "occurred_at",
+        ),
+        (
+            "/steps/police_involved/complete",
+            {
+                "occurred_at": "FUTURE",
+                "details": {
+                    "agency": "sdpd",
+                    "threat": "An adult outside school is exploiting the student.",
+                },
+            },
             "occurred_at",
         ),
         (
@@ -187,7 +220,14 @@ def test_it_answers_403_when_the_role_may_not_act(api_as, open_case, username, s
         ("/steps/police_involved/complete", {"occurred_at": None, "details": {}}, "details.agency"),
         (
             "/steps/police_involved/complete",
-            {"occurred_at": None, "details": {"agency": "sdpd", "badge": "1"}},
+            {
+                "occurred_at": None,
+                "details": {
+                    "agency": "sdpd",
+                    "badge": "1",
+                    "threat": "An adult outside school is exploiting the student.",
+                },
+            },
             "details.badge",
         ),
         (

@@ -33,7 +33,14 @@ def test_it_lets_exactly_one_of_twenty_concurrent_completions_win(district, open
         try:
             answer = client.post(
                 f"/api/v1/cases/{case.pk}/steps/police_involved/complete",
-                {"occurred_at": occurred, "details": {"agency": "sdpd"}, "version": case.version},
+                {
+                    "occurred_at": occurred,
+                    "details": {
+                        "agency": "sdpd",
+                        "threat": "An adult outside school is exploiting the student.",
+                    },
+                    "version": case.version,
+                },
                 format="json",
             )
             with lock:

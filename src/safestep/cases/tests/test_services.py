@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from safestep.audit.models import Event
 from safestep.cases import services
-from safestep.cases.models import Case, CaseStatus, Concern, StepRecord
+from safestep.cases.models import Case, CaseStatus, Concern, Review, StepRecord
 from safestep.cases.selectors import case_evaluation
 from safestep.core.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
 
@@ -68,7 +68,7 @@ def test_it_refuses_an_occurrence_in_the_future(district, open_case):
             district,
             case,
             "police_involved",
-            {"agency": "sdpd"},
+            {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
             occurred_at=timezone.now() + timedelta(hours=1),
         )
     assert list(refused.value.errors) == ["occurred_at"]
@@ -82,7 +82,10 @@ def test_it_refuses_a_stale_version(district, open_case):
             case_id=case.pk,
             step_id="police_involved",
             occurred_at=ago(minutes=5),
-            details={"agency": "sdpd"},
+            details={
+                "agency": "sdpd",
+                "threat": "An adult outside school is exploiting the student.",
+            },
             expected_version=case.version + 1,
         )
 
@@ -103,9 +106,19 @@ def test_it_keeps_police_steps_waiting_until_police_are_involved(district, open_
 
 def test_it_refuses_a_second_resolution_of_the_same_step(district, open_case):
     case = open_case()
-    complete(district, case, "police_involved", {"agency": "sdpd"})
+    complete(
+        district,
+        case,
+        "police_involved",
+        {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+    )
     with pytest.raises(Conflict, match="already resolved"):
-        complete(district, case, "police_involved", {"agency": "sdpd"})
+        complete(
+            district,
+            case,
+            "police_involved",
+            {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+        )
 
 
 def test_it_needs_a_reason_to_mark_a_step_not_applicable(district, open_case):
@@ -134,7 +147,7 @@ def test_it_refuses_not_applicable_on_a_step_that_must_be_done(district, open_ca
         )
 
 
-def test_it_flags_a_cws_report_marked_not_applicable_for_review(district, open_case):
+def test_it_opens_a_review_when_a_cws_report_is_marked_not_applicable(district, open_case):
     case = open_case()
     services.step_mark_not_applicable(
         acting_user=district["counselor"],
@@ -145,10 +158,15 @@ def test_it_flags_a_cws_report_marked_not_applicable_for_review(district, open_c
     )
     case.refresh_from_db()
     assert case.needs_review
-    assert "cws_report" in case.review_reasons[0]
+    review = Review.objects.get(case=case)
+    assert (review.kind, review.status, review.reason) == (
+        "report_waived",
+        "open",
+        "CWS already has an open referral.",
+    )
 
 
-def test_it_needs_a_reason_and_flags_review_when_abuse_is_not_suspected(district, open_case):
+def test_it_needs_a_reason_and_opens_a_review_when_abuse_is_not_suspected(district, open_case):
     case = open_case()
     with pytest.raises(ValidationFailed) as refused:
         services.case_facts_set(
@@ -167,6 +185,7 @@ def test_it_needs_a_reason_and_flags_review_when_abuse_is_not_suspected(district
     )
     case.refresh_from_db()
     assert case.needs_review
+    assert Review.objects.get(case=case).kind == "abuse_not_suspected"
     assert case_evaluation(case).status("cws_report").state == "not_required"
 
 
@@ -203,7 +222,12 @@ def test_it_keeps_a_done_step_done_when_a_fact_changes(district, open_case):
 
 def test_it_reopens_a_step_keeping_the_old_record(district, open_case):
     case = open_case()
-    complete(district, case, "police_involved", {"agency": "sdpd"})
+    complete(
+        district,
+        case,
+        "police_involved",
+        {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+    )
     case.refresh_from_db()
     with pytest.raises(PermissionDenied):
         services.step_reopen(
@@ -247,7 +271,12 @@ def test_it_refuses_to_close_with_unresolved_steps_and_lists_them(district, open
 
 def test_it_refuses_writes_to_a_closed_case_until_reopened(district, open_case):
     case = open_case("recruitment_by_student")
-    complete(district, case, "police_involved", {"agency": "sdpd"})
+    complete(
+        district,
+        case,
+        "police_involved",
+        {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+    )
     complete(
         district, case, "campus_impact", {"findings": "none", "other_students_involved": False}
     )
@@ -282,7 +311,12 @@ def test_it_refuses_writes_to_a_closed_case_until_reopened(district, open_case):
 
 def test_it_escalates_keeping_every_resolved_record(district, open_case):
     case = open_case()
-    complete(district, case, "police_involved", {"agency": "sdpd"})
+    complete(
+        district,
+        case,
+        "police_involved",
+        {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+    )
     case.refresh_from_db()
     services.step_mark_not_applicable(
         acting_user=district["counselor"],

@@ -36,7 +36,7 @@ def test_it_encrypts_text_and_json_written_before_the_upgrade(district, open_cas
         case_id=case.pk,
         step_id="police_involved",
         occurred_at=timezone.now() - timedelta(hours=1),
-        details={"agency": "sdpd"},
+        details={"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
         expected_version=case.version,
     )
     record = StepRecord.objects.get(case=case)

@@ -54,7 +54,7 @@ def write_the_phrase_everywhere(district) -> None:
     case = services.case_open(
         acting_user=admin,
         pathway="suspected_victim",
-        suspicion_formed_at=now - timedelta(hours=2),
+        suspicion_formed_at=now - timedelta(hours=3),
         summary=f"Summary: {PHRASE}",
         concern_id=concern.pk,
     )

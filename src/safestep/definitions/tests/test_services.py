@@ -32,6 +32,17 @@ def test_it_refuses_changed_content_under_the_same_version(db):
     assert ProtocolVersion.objects.count() == 2
 
 
+def test_it_stores_a_revised_shipped_definition_as_a_new_revision_of_its_version(db):
+    older = SHIPPED.replace("title: CSEC Reporting Protocol", "title: CSEC Protocol (older)")
+    first = protocol_load(text=older, source_name="shipped:old.yaml", new_revision_allowed=True)
+    (current,) = protocol_load_shipped()
+    assert current.created
+    assert (first.version.version, first.version.revision) == ("2012-03", 1)
+    assert (current.version.version, current.version.revision) == ("2012-03", 2)
+    # A case opened on the older revision keeps it: the row is still there, unchanged.
+    assert ProtocolVersion.objects.get(pk=first.version.pk).source_text == older
+
+
 def test_it_stores_nothing_from_an_invalid_file(db):
     with pytest.raises(ProtocolInvalid):
         protocol_load(

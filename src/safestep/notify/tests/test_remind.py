@@ -148,7 +148,12 @@ def test_it_keeps_the_child_and_the_case_out_of_every_e_mail(due_work, staff):
         case_id=recent.pk,
         step_id="police_involved",
         occurred_at=ago(hours=1),
-        details={"agency": "sdpd", "officer": "Sgt. Okafor", "police_report_number": "PR-55"},
+        # School Police: the district's own officers, so no disclosure outside the district.
+        details={
+            "agency": "school_police",
+            "officer": "Sgt. Okafor",
+            "police_report_number": "PR-55",
+        },
         expected_version=recent.version,
     )
     preference_for = staff["district_coordinator"]
@@ -220,6 +225,8 @@ def test_it_holds_digest_items_until_the_hour_and_drops_ones_no_longer_true(due_
             "phoned_at": ago(minutes=30).isoformat(),
             "written_submitted_at": ago(minutes=10).isoformat(),
         },
+        # The CWS report was due hours ago: a late report says why.
+        reason="The counselor was away until this morning.",
         expected_version=recent.version,
     )
     report = reminders_send(acting_user=None, base_url=BASE, now=early.replace(hour=7, minute=30))

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from safestep.protocol import FieldSpec, Protocol, Step, validate_details
+from safestep.protocol import FieldSpec, Protocol, Step, is_field_required, validate_details
 from safestep.protocol.tests.support import T0
 
 NOW = T0
@@ -112,9 +112,8 @@ def test_it_refuses_a_datetime_without_an_offset_or_in_the_future(shipped: Proto
     future = (NOW + timedelta(minutes=1)).isoformat()
     _, errors = validate_details(step, {**base, "phoned_at": future}, resolution="done", now=NOW)
     assert errors == {"phoned_at": ["This time is in the future."]}
-    _, errors = validate_details(
-        step, {**base, "phoned_at": NOW.isoformat()}, resolution="done", now=NOW
-    )
+    at_now = {"phoned_at": NOW.isoformat(), "written_submitted_at": NOW.isoformat()}
+    _, errors = validate_details(step, {**base, **at_now}, resolution="done", now=NOW)
     assert errors == {}
 
 
@@ -284,3 +283,136 @@ def test_it_answers_details_that_are_not_named_fields_with_an_error(shipped: Pro
     )
     assert cleaned == {}
     assert errors == {"details": ["Send the details as named fields (a JSON object)."]}
+
+
+# Recording progress ------------------------------------------------------------------
+
+
+def test_it_requires_exactly_the_progress_fields_to_record_a_report_phoned_in(
+    shipped: Protocol,
+):
+    step = shipped.step("suspected_victim", "cws_report")
+    _, errors = validate_details(step, {}, resolution="in_progress", now=NOW)
+    assert errors == {
+        "agency": ["This field is required."],
+        "phoned_at": ["This field is required."],
+    }
+    cleaned, errors = validate_details(
+        step, {"agency": "cws", "phoned_at": EARLIER}, resolution="in_progress", now=NOW
+    )
+    assert (cleaned, errors) == ({"agency": "cws", "phoned_at": EARLIER}, {})
+    # The other fields are optional now, but still checked when given.
+    _, errors = validate_details(
+        step,
+        {"agency": "school_police", "phoned_at": EARLIER, "written_submitted_at": "soon"},
+        resolution="in_progress",
+        now=NOW,
+    )
+    assert list(errors) == ["agency", "written_submitted_at"]
+    assert is_field_required(step.field("phoned_at"), "in_progress", step=step)
+    assert not is_field_required(step.field("written_submitted_at"), "in_progress", step=step)
+    assert is_field_required(step.field("written_submitted_at"), "done")
+
+
+def test_it_refuses_progress_for_a_step_that_declares_none(shipped: Protocol):
+    step = shipped.step("suspected_victim", "campus_impact")
+    with pytest.raises(ValueError, match="declares no progress"):
+        validate_details(step, {}, resolution="in_progress", now=NOW)
+    with pytest.raises(ValueError, match="declares no progress"):
+        is_field_required(step.field("findings"), "in_progress", step=step)
+    with pytest.raises(ValueError, match="pass the step"):
+        is_field_required(step.field("findings"), "in_progress")
+
+
+# Times that contradict each other ----------------------------------------------------
+
+SUSPICION = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 07:00 in San Diego
+ANCHORS = {"suspicion_formed_at": SUSPICION, "case_opened_at": SUSPICION}
+
+
+def report(phoned_at: str, written_at: str) -> dict[str, object]:
+    return {"agency": "cws", "phoned_at": phoned_at, "written_submitted_at": written_at}
+
+
+def test_it_refuses_a_written_report_sent_before_the_phone_call(shipped: Protocol):
+    step = shipped.step("confirmed_victim", "cws_report")
+    cleaned, errors = validate_details(
+        step,
+        report(phoned_at="2026-03-02T08:15:00-08:00", written_at="2026-03-02T08:10:00-08:00"),
+        resolution="done",
+        now=NOW,
+        anchors=ANCHORS,
+    )
+    assert errors == {"written_submitted_at": ["May not be before when the report was phoned in."]}
+    assert "written_submitted_at" in cleaned  # the value itself is well formed
+    # The same moment in another offset is not "before".
+    _, errors = validate_details(
+        step,
+        report(phoned_at="2026-03-02T08:15:00-08:00", written_at="2026-03-02T16:15:00+00:00"),
+        resolution="done",
+        now=NOW,
+        anchors=ANCHORS,
+    )
+    assert errors == {}
+
+
+def test_it_refuses_a_report_made_before_the_suspicion_was_formed(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    early = "2026-03-02T06:59:00-08:00"  # a minute before the suspicion was formed
+    _, errors = validate_details(
+        step, report(phoned_at=early, written_at=early), resolution="done", now=NOW, anchors=ANCHORS
+    )
+    message = "May not be before the suspicion was formed (2026-03-02 15:00 UTC)."
+    assert errors == {"phoned_at": [message], "written_submitted_at": [message]}
+    # Only the times that are known are compared.
+    _, errors = validate_details(
+        step, report(phoned_at=early, written_at=early), resolution="done", now=NOW
+    )
+    assert errors == {}
+    _, errors = validate_details(
+        step,
+        {"agency": "cws", "written_submitted_at": EARLIER},
+        resolution="in_progress",
+        now=NOW,
+        anchors={"case_opened_at": NOW},
+    )
+    assert errors == {"phoned_at": ["This field is required."]}
+
+
+def test_it_compares_only_times_that_were_given_correctly(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    _, errors = validate_details(
+        step,
+        report(phoned_at="after lunch", written_at=EARLIER),
+        resolution="done",
+        now=NOW,
+        anchors=ANCHORS,
+    )
+    assert list(errors) == ["phoned_at"]
+    assert errors["phoned_at"][0].startswith("Enter a date and time in ISO 8601 form")
+
+
+def test_it_keeps_an_abbreviation_at_the_start_of_a_label():
+    step = custom_step(
+        FieldSpec("sent_at", "SS 8572 sent", "datetime"),
+        FieldSpec("filed_at", "Filed", "datetime", not_before=("sent_at",)),
+    )
+    _, errors = validate_details(
+        step,
+        {"sent_at": "2026-03-02T09:00:00+00:00", "filed_at": "2026-03-02T08:00:00+00:00"},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {"filed_at": ["May not be before SS 8572 sent."]}
+
+
+def test_it_refuses_a_naive_anchor(shipped: Protocol):
+    step = shipped.step("suspected_victim", "cws_report")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        validate_details(
+            step,
+            {},
+            resolution="done",
+            now=NOW,
+            anchors={"suspicion_formed_at": datetime(2026, 3, 2, 9, 0)},
+        )

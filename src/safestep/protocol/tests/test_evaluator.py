@@ -153,16 +153,16 @@ def test_it_marks_the_cws_report_overdue_36_hours_after_the_suspicion(shipped: P
 
 
 def test_it_keeps_a_resolved_step_resolved_when_facts_change(shipped: Protocol):
-    records = [record("cws_report"), record("le_trafficking_entry", "not_applicable")]
-    for abuse in (True, False, None):
+    records = [record("cws_report", "not_applicable"), record("le_trafficking_entry")]
+    for answer in (True, False, None):
         evaluation = run(
             shipped,
             "suspected_victim",
-            facts={"abuse_or_neglect_suspected": abuse, "reliable_evidence": True},
+            facts={"abuse_or_neglect_suspected": answer, "reliable_evidence": answer},
             records=records,
         )
-        assert evaluation.status("cws_report").state == DONE
-        assert evaluation.status("le_trafficking_entry").state == NOT_APPLICABLE
+        assert evaluation.status("cws_report").state == NOT_APPLICABLE
+        assert evaluation.status("le_trafficking_entry").state == DONE
 
 
 def test_it_closes_a_suspected_victim_case_when_nothing_is_pending_or_waiting(shipped: Protocol):
@@ -219,14 +219,14 @@ def test_it_ignores_records_of_steps_outside_the_pathway(shipped: Protocol):
 
 
 def test_it_picks_the_latest_recorded_then_the_greatest_key(shipped: Protocol):
-    older = record("campus_impact", "not_applicable", recorded_at=T0, key="b")
-    newer = record("campus_impact", "done", recorded_at=T0 + timedelta(minutes=5), key="a")
-    tie = record("campus_impact", "not_applicable", recorded_at=T0 + timedelta(minutes=5), key="c")
+    older = record("parent_contact", "not_applicable", recorded_at=T0, key="b")
+    newer = record("parent_contact", "done", recorded_at=T0 + timedelta(minutes=5), key="a")
+    tie = record("parent_contact", "not_applicable", recorded_at=T0 + timedelta(minutes=5), key="c")
     for records in ([older, newer], [newer, older]):
-        status = run(shipped, "recruitment_by_student", records=records).status("campus_impact")
+        status = run(shipped, "suspected_victim", records=records).status("parent_contact")
         assert status.record == newer
     for records in ([older, newer, tie], [tie, newer, older]):
-        status = run(shipped, "recruitment_by_student", records=records).status("campus_impact")
+        status = run(shipped, "suspected_victim", records=records).status("parent_contact")
         assert status.record == tie
         assert status.state == NOT_APPLICABLE
 
@@ -353,3 +353,172 @@ def test_it_refuses_an_escalation_the_protocol_does_not_declare(shipped: Protoco
         "'suspected_victim' (allowed: suspected_victim -> confirmed_victim)"
     )
     assert isinstance(caught.value, ValueError)
+
+
+# In progress -------------------------------------------------------------------------
+
+IN_PROGRESS = StepState.IN_PROGRESS
+CWS_DUE = SUSPICION + timedelta(hours=36)
+ABUSE = {"abuse_or_neglect_suspected": True}
+
+
+def test_it_keeps_a_phoned_in_report_open_until_the_written_report_is_sent(shipped: Protocol):
+    others = [
+        record(step_id)
+        for step_id in shipped.pathway("suspected_victim").step_ids
+        if step_id not in ("cws_report", "le_trafficking_entry")
+    ]
+    phoned = record("cws_report", "in_progress", at=T0)
+    evaluation = run(
+        shipped,
+        "suspected_victim",
+        facts={**ABUSE, "reliable_evidence": False},
+        records=[*others, phoned],
+    )
+    status = evaluation.status("cws_report")
+    assert (status.state, status.record, status.is_open) == (IN_PROGRESS, phoned, True)
+    assert not status.is_resolved
+    assert evaluation.unresolved == ("cws_report",)
+    assert not evaluation.closable
+    written = record("cws_report", at=T0 + timedelta(hours=2))
+    evaluation = run(
+        shipped,
+        "suspected_victim",
+        facts={**ABUSE, "reliable_evidence": False},
+        records=[*others, phoned, written],
+    )
+    assert evaluation.status("cws_report").state == DONE
+    assert evaluation.closable
+
+
+def test_it_marks_a_report_only_phoned_in_overdue_after_36_hours(shipped: Protocol):
+    phoned = [record("cws_report", "in_progress")]
+    at_deadline = run(shipped, "suspected_victim", facts=ABUSE, records=phoned, now=CWS_DUE)
+    assert not at_deadline.status("cws_report").overdue
+    past = run(
+        shipped,
+        "suspected_victim",
+        facts=ABUSE,
+        records=phoned,
+        now=CWS_DUE + timedelta(seconds=1),
+    )
+    assert past.status("cws_report").overdue
+    assert past.overdue == ("police_involved", "cws_report")
+    assert not past.status("cws_report").late  # late is said of resolved steps only
+
+
+def test_it_shows_work_in_progress_even_when_the_facts_no_longer_require_it(shipped: Protocol):
+    evaluation = run(
+        shipped,
+        "suspected_victim",
+        facts={"abuse_or_neglect_suspected": False},
+        records=[record("cws_report", "in_progress")],
+    )
+    assert evaluation.status("cws_report").state == IN_PROGRESS
+    assert "cws_report" in evaluation.unresolved
+
+
+MINI_WITH_PROGRESS = MINI.replace(
+    "    deadline: {from: case_opened_at, within: P1D}\n",
+    "    deadline: {from: case_opened_at, within: P1D}\n"
+    "    progress: {title: Started, fields: [agency]}\n",
+).replace(
+    "    depends_on: [first]\n",
+    "    depends_on: [first]\n    deadline: {from: 'step:first', within: PT4H}\n",
+)
+
+
+def test_it_keeps_a_step_waiting_while_its_dependency_is_in_progress():
+    protocol = load_protocol_text(MINI_WITH_PROGRESS, "t.yaml")
+    started = record("first", "in_progress", at=T0 + timedelta(minutes=10))
+    evaluation = run(protocol, "two", records=[started])
+    second = evaluation.status("second")
+    assert (second.state, second.waiting_on) == (WAITING, ("first",))
+    # Partial progress is not "the step happened": no clock starts from it.
+    assert second.due_at is None
+    finished = record("first", at=T0 + timedelta(minutes=30), key="first-finished")
+    evaluation = run(protocol, "two", records=[started, finished])
+    assert evaluation.status("second").state == PENDING
+    assert evaluation.status("second").due_at == T0 + timedelta(minutes=30, hours=4)
+
+
+# Late ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("done_at", "late"),
+    [
+        pytest.param(CWS_DUE - timedelta(hours=1), False, id="early"),
+        pytest.param(CWS_DUE, False, id="exactly-on-time"),
+        pytest.param(CWS_DUE + timedelta(seconds=1), True, id="a-second-late"),
+    ],
+)
+def test_it_says_a_step_was_resolved_late_when_its_record_is_after_the_due_time(
+    shipped: Protocol, done_at: datetime, late: bool
+):
+    for resolution in ("done", "not_applicable"):
+        records = [record("cws_report", resolution, at=done_at)]
+        # Whenever the case is looked at, the answer is the same: it comes from the record.
+        for now in (done_at, done_at + timedelta(days=30)):
+            evaluation = run(shipped, "suspected_victim", facts=ABUSE, records=records, now=now)
+            status = evaluation.status("cws_report")
+            assert status.late is late, (resolution, now)
+            assert not status.overdue
+            assert evaluation.late == (("cws_report",) if late else ())
+
+
+def test_it_never_calls_a_step_without_a_due_time_late(shipped: Protocol):
+    evaluation = run(
+        shipped,
+        "suspected_victim",
+        facts=ABUSE,
+        records=[record("campus_impact", at=T0 + timedelta(days=90))],
+        now=T0 + timedelta(days=91),
+    )
+    assert not evaluation.status("campus_impact").late
+    assert evaluation.late == ()
+
+
+# "Does not apply" where a pathway always requires the step -----------------------------
+
+
+def test_it_ignores_does_not_apply_on_a_step_the_pathway_always_requires(shipped: Protocol):
+    decided = record("cws_report", "not_applicable")
+    in_b = run(shipped, "suspected_victim", facts=ABUSE, records=[decided])
+    assert in_b.status("cws_report").state == NOT_APPLICABLE
+    in_c = run(shipped, "confirmed_victim", records=[decided], now=CWS_DUE + timedelta(hours=1))
+    status = in_c.status("cws_report")
+    assert (status.state, status.record, status.overdue) == (PENDING, None, True)
+    # An earlier record still counts: the step reads as if the decision did not exist.
+    phoned = record("cws_report", "in_progress", at=T0 - timedelta(hours=1))
+    in_c = run(shipped, "confirmed_victim", records=[phoned, decided])
+    assert (in_c.status("cws_report").state, in_c.status("cws_report").record) == (
+        IN_PROGRESS,
+        phoned,
+    )
+
+
+def test_it_asks_again_on_escalation_what_the_target_pathway_always_requires(
+    shipped: Protocol,
+):
+    records = [
+        record("parent_contact", "not_applicable"),
+        record("cws_report", "not_applicable"),
+        record("police_involved"),
+        record("campus_impact"),
+        record("regular_contact"),
+    ]
+    plan = plan_escalation(shipped, "suspected_victim", "confirmed_victim", records)
+    assert [(r.step_id, r.resolution) for r in plan.carried] == [
+        ("police_involved", "done"),
+        ("campus_impact", "done"),
+        ("parent_contact", "not_applicable"),  # C6 may still be marked "does not apply"
+    ]
+    assert [r.step_id for r in plan.reasked] == ["cws_report"]
+    assert [r.step_id for r in plan.left_behind] == ["regular_contact"]
+    after = run(shipped, "confirmed_victim", records=[*plan.carried, *plan.reasked])
+    assert after.status("cws_report").state == PENDING
+    # A report phoned in but not yet written up goes along as work in progress.
+    phoned = record("cws_report", "in_progress")
+    plan = plan_escalation(shipped, "suspected_victim", "confirmed_victim", [phoned])
+    assert (plan.carried, plan.reasked, plan.left_behind) == ((phoned,), (), ())

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from safestep.protocol import Issue, ProtocolInvalid, load_protocol_file, load_protocol_text
+from safestep.protocol import (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    STEP_ROLE_PLACEMENT_REVIEW,
+    Issue,
+    Progress,
+    ProtocolInvalid,
+    load_protocol_file,
+    load_protocol_text,
+)
 from safestep.protocol.tests.support import MINI, SHIPPED_TEXT, edit, locate
 
 
@@ -294,7 +302,7 @@ def test_it_reports_a_library_key_set_in_a_pathway():
         locate(text, "actors: [admin]\n        condition"),
         "'actors' cannot be set here: step 'second' comes from the step library (line 18), "
         "which defines it once for every pathway; a pathway may set only: number, title, "
-        "guidance, condition, deadline",
+        "guidance, condition, deadline, may_not_apply",
     )
 
 
@@ -656,3 +664,309 @@ def test_it_loads_the_minimal_example_of_the_format_documentation():
     protocol = load_protocol_text(example, "protocol-format.md")
     assert protocol.id == "example-district"
     assert protocol.pathway("suspected_victim").step("cws_report").code == "B2"
+
+
+# Partial progress, done_at, not_before, step roles, pathway may_not_apply, fact actors --
+
+# MINI's first step with two datetime fields to name.
+DATED = edit(
+    MINI,
+    "choices: [a, b]}\n",
+    "choices: [a, b]}\n"
+    "      - {name: called_at, label: When they were called, type: datetime}\n"
+    "      - {name: sent_at, label: When it was sent, type: datetime}\n",
+)
+
+
+def with_first_step_keys(yaml_lines: str, text: str = DATED) -> str:
+    """Add keys (already indented by four spaces) to MINI's first library step."""
+    return edit(
+        text, "    actors: [admin]\n    deadline", f"    actors: [admin]\n{yaml_lines}    deadline"
+    )
+
+
+def test_it_reads_progress_done_at_and_not_before():
+    text = with_first_step_keys(
+        "    progress: {title: Called, fields: [agency, called_at]}\n    done_at: sent_at\n"
+    )
+    text = edit(
+        text,
+        "label: When it was sent, type: datetime}",
+        "label: When it was sent, type: datetime, not_before: [called_at, suspicion_formed_at]}",
+    )
+    step = load_protocol_text(text, "t.yaml").step("two", "first")
+    assert step.progress == Progress("Called", ("agency", "called_at"))
+    assert step.done_at_field == "sent_at"
+    assert step.field("sent_at").not_before == ("called_at", "suspicion_formed_at")
+    assert step.field("called_at").not_before == ()
+    # Steps that declare none of it.
+    other = load_protocol_text(text, "t.yaml").step("two", "third")
+    assert (other.progress, other.done_at_field, other.role) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("keys", "needle", "message"),
+    [
+        pytest.param(
+            "    progress: {title: Called, fields: [agncy]}\n",
+            "agncy",
+            "progress fields: step 'first' has no field 'agncy' (did you mean 'agency'?); "
+            "its fields are: agency, called_at, sent_at",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "    progress: {title: Called, fields: []}\n",
+            "[]}",
+            "progress fields: list at least one field of the step",
+            id="no-fields",
+        ),
+        pytest.param(
+            "    progress: {title: Called, fields: [agency, agency]}\n",
+            "agency]}",
+            "progress fields: 'agency' is listed twice",
+            id="listed-twice",
+        ),
+        pytest.param(
+            "    progress: {fields: [agency]}\n",
+            "{fields: [agency]}",
+            "progress: missing required key 'title'",
+            id="no-title",
+        ),
+        pytest.param(
+            "    progress: Called\n",
+            "Called",
+            "progress: expected a mapping, got the text 'Called'",
+            id="not-a-mapping",
+        ),
+        pytest.param(
+            "    done_at: sent\n",
+            "sent\n",
+            "done_at: step 'first' has no field 'sent' (did you mean 'sent_at'?); "
+            "its fields are: agency, called_at, sent_at",
+            id="done-at-unknown",
+        ),
+        pytest.param(
+            "    done_at: agency\n",
+            "agency\n",
+            "done_at: field 'agency' is a choice field; done_at must name a datetime field "
+            "(when the step was done)",
+            id="done-at-not-datetime",
+        ),
+        pytest.param(
+            "    role: placement\n",
+            "placement\n",
+            "unknown step role 'placement' (did you mean 'placement_review'?); "
+            "step roles are: child_abuse_report, placement_review",
+            id="unknown-role",
+        ),
+    ],
+)
+def test_it_reports_bad_progress_done_at_and_role(keys, needle, message):
+    text = with_first_step_keys(keys)
+    assert_issue(only_issue(text), locate(text, needle), message)
+
+
+def test_it_reports_a_broken_field_once_not_again_where_progress_names_it():
+    text = with_first_step_keys("    progress: {title: Called, fields: [called_at]}\n")
+    text = edit(
+        text, "label: When they were called, type: datetime}", "label: When, type: dattime}"
+    )
+    issue = only_issue(text)
+    assert (issue.line, issue.column) == locate(text, "dattime")
+    assert issue.message.startswith("unknown field type 'dattime' (did you mean 'datetime'?)")
+
+
+def test_it_suggests_fields_for_a_misspelt_progress_key():
+    text = with_first_step_keys("    progress: {title: Called, feilds: [agency]}\n")
+    issues = issues_for(text)
+    assert [(i.line, i.column, i.message) for i in issues] == [
+        (*locate(text, "{title: Called"), "progress: missing required key 'fields'"),
+        (*locate(text, "feilds"), "unknown key 'feilds' (did you mean 'fields'?)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("not_before", "needle", "message"),
+    [
+        pytest.param(
+            "[caled_at]",
+            "caled_at",
+            "not_before: unknown field or case time 'caled_at' (did you mean 'called_at'?); "
+            "name another datetime field of this step or one of: suspicion_formed_at, "
+            "case_opened_at",
+            id="unknown-name",
+        ),
+        pytest.param(
+            "[suspicion_formed]",
+            "suspicion_formed]",
+            "not_before: unknown field or case time 'suspicion_formed' (did you mean "
+            "'suspicion_formed_at'?); name another datetime field of this step or one of: "
+            "suspicion_formed_at, case_opened_at",
+            id="unknown-anchor",
+        ),
+        pytest.param(
+            "[agency]",
+            "agency]",
+            "not_before: field 'agency' is a choice field; only datetime fields can be compared",
+            id="not-a-datetime-field",
+        ),
+        pytest.param(
+            "[sent_at]",
+            "sent_at]",
+            "not_before: field 'sent_at' cannot be compared with itself",
+            id="itself",
+        ),
+        pytest.param(
+            "[called_at, called_at]",
+            "called_at]",
+            "not_before: 'called_at' is listed twice",
+            id="listed-twice",
+        ),
+        pytest.param(
+            "called_at",
+            "called_at}",
+            "not_before: expected a list, got the text 'called_at'",
+            id="not-a-list",
+        ),
+    ],
+)
+def test_it_reports_a_bad_not_before(not_before, needle, message):
+    text = edit(
+        DATED,
+        "label: When it was sent, type: datetime}",
+        f"label: When it was sent, type: datetime, not_before: {not_before}}}",
+    )
+    assert_issue(only_issue(text), locate(text, needle), message)
+
+
+def test_it_reports_not_before_on_a_field_that_is_not_a_datetime():
+    text = edit(DATED, "choices: [a, b]}", "choices: [a, b], not_before: [called_at]}")
+    assert_issue(
+        only_issue(text),
+        locate(text, "not_before"),
+        "'not_before' applies only to datetime fields",
+    )
+
+
+def test_it_gives_each_step_role_to_one_step_only():
+    text = with_first_step_keys("    role: child_abuse_report\n", MINI)
+    text = edit(
+        text,
+        "    title: Third step\n",
+        "    title: Third step\n    role: child_abuse_report\n",
+    )
+    assert_issue(
+        only_issue(text),
+        locate(text, "child_abuse_report", 2),
+        "role 'child_abuse_report' is already the role of step 'first' (line 12); "
+        "a step role belongs to one step",
+    )
+    # One step may carry one role and another step the other.
+    text = edit(
+        text, "Third step\n    role: child_abuse_report", "Third step\n    role: placement_review"
+    )
+    protocol = load_protocol_text(text, "t.yaml")
+    assert protocol.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT) == "first"
+    assert protocol.step_id_with_role(STEP_ROLE_PLACEMENT_REVIEW) == "third"
+    assert load_protocol_text(MINI, "t.yaml").step_id_with_role("placement_review") is None
+
+
+def test_it_reports_a_role_progress_or_done_at_set_in_a_pathway_entry():
+    text = edit(MINI, "        condition:", "        role: placement_review\n        condition:")
+    issue = only_issue(text)
+    assert (issue.line, issue.column) == locate(text, "role: placement_review")
+    assert issue.message.startswith("'role' cannot be set here: step 'second' comes from the step")
+
+
+def test_it_lets_a_pathway_say_whether_a_step_may_be_marked_not_applicable():
+    text = edit(
+        MINI,
+        "    title: Third step\n",
+        "    title: Third step\n    may_not_apply: true\n    review_when_not_applicable: true\n",
+    )
+    text = edit(
+        text,
+        "steps: [first, second, third]",
+        "steps: [{id: first, may_not_apply: true}, second, {id: third, may_not_apply: false}]",
+    )
+    protocol = load_protocol_text(text, "t.yaml")
+    assert protocol.step("one", "first").may_not_apply is False  # the library's default
+    assert protocol.step("two", "first").may_not_apply is True
+    third = protocol.step("two", "third")
+    # Where the step may not be marked "does not apply", there is nothing to review.
+    assert (third.may_not_apply, third.review_when_not_applicable) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("entry", "needle", "message"),
+    [
+        pytest.param(
+            "{id: first, may_not_apply: sometimes}",
+            "sometimes",
+            "may_not_apply: expected true or false, got the text 'sometimes'",
+            id="not-a-bool",
+        ),
+        pytest.param(
+            "{id: first, may_not_aply: false}",
+            "may_not_aply",
+            "unknown key 'may_not_aply' (did you mean 'may_not_apply'?)",
+            id="misspelt",
+        ),
+    ],
+)
+def test_it_reports_a_bad_may_not_apply_in_a_pathway_entry(entry, needle, message):
+    text = edit(MINI, "steps: [first, second, third]", f"steps: [{entry}, second, third]")
+    assert_issue(only_issue(text), locate(text, needle), message)
+
+
+def test_it_reads_who_answers_a_fact():
+    text = edit(
+        MINI,
+        "    question: Is there danger?\n",
+        "    question: Is there danger?\n    actors: [police]\n",
+    )
+    protocol = load_protocol_text(text, "t.yaml")
+    assert protocol.fact("danger").actor_roles == ("police",)
+    assert load_protocol_text(MINI, "t.yaml").fact("danger").actor_roles == ()
+
+
+@pytest.mark.parametrize(
+    ("actors", "needle", "message"),
+    [
+        pytest.param(
+            "[polce]", "polce", "unknown role 'polce' (did you mean 'police'?)", id="unknown"
+        ),
+        pytest.param(
+            "[]",
+            "[]",
+            "actors: list at least one role, or leave the key out to let the application "
+            "decide who answers",
+            id="empty",
+        ),
+        pytest.param(
+            "[police, police]",
+            "police]\nsteps",
+            "actors: 'police' is listed twice",
+            id="listed-twice",
+        ),
+    ],
+)
+def test_it_reports_bad_fact_actors(actors, needle, message):
+    text = edit(
+        MINI,
+        "    question: Is there danger?\n",
+        f"    question: Is there danger?\n    actors: {actors}\n",
+    )
+    assert_issue(only_issue(text), locate(text, needle), message)
+
+
+def test_it_reports_an_inline_step_reused_with_a_different_role():
+    text = edit(
+        INLINE, "actors: [admin, police]", "actors: [admin]\n        role: placement_review"
+    )
+    assert_issue(
+        only_issue(text),
+        locate(text, "shared", 2),
+        "step 'shared' differs from its definition in pathway 'one' (line 8) in: role; "
+        "the same step id must be the same step in every pathway (define it once under 'steps')",
+    )

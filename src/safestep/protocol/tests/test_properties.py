@@ -1,14 +1,18 @@
 """Property tests: random case histories against the shipped protocol.
 
 A history is a random sequence of what people do on a case: answer a fact (yes, no,
-or take the answer back), complete a step, mark one "does not apply", escalate a
-suspected victim's case to confirmed, let time pass. After every action the
-evaluation must keep the engine's promises:
+or take the answer back), record partial progress (a report phoned in), complete a
+step, mark one "does not apply", escalate a suspected victim's case to confirmed, let
+time pass. After every action the evaluation must keep the engine's promises:
 
-1. a case is closable exactly when no step is pending or waiting;
-2. a resolved step never silently returns to pending;
-3. escalation never drops a record whose step exists in the target pathway;
-4. the evaluation does not depend on the order of the records.
+1. a case is closable exactly when no step is pending, waiting or in progress, so a
+   case with work in progress is never closable;
+2. a resolved step never silently returns to pending, and started work never
+   silently returns to "to do";
+3. escalation never drops a record whose step exists in the target pathway, except a
+   "does not apply" decision the target pathway does not allow, which is asked again;
+4. the evaluation does not depend on the order of the records;
+5. "late" is only said of a resolved step with a due time that its record missed.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from safestep.protocol.tests.support import T0, shipped_protocol
 PROTOCOL = shipped_protocol()
 FACT_IDS = [fact.id for fact in PROTOCOL.facts]
 PATHWAY_IDS = [pathway.id for pathway in PROTOCOL.pathways]
-OPEN_STATES = {StepState.PENDING, StepState.WAITING}
+OPEN_STATES = {StepState.PENDING, StepState.WAITING, StepState.IN_PROGRESS}
 RESOLVED_STATES = {StepState.DONE, StepState.NOT_APPLICABLE}
+STARTED_STATES = {StepState.IN_PROGRESS, *RESOLVED_STATES}
 ANCHORS = {"suspicion_formed_at": T0 - timedelta(hours=3), "case_opened_at": T0}
 
 # Actions --------------------------------------------------------------------------
@@ -41,12 +46,15 @@ ANCHORS = {"suspicion_formed_at": T0 - timedelta(hours=3), "case_opened_at": T0}
 answer_fact = st.tuples(
     st.just("fact"), st.sampled_from(FACT_IDS), st.sampled_from([True, False, None])
 )
+record_progress = st.tuples(st.just("progress"), st.integers(0, 10))
 complete_step = st.tuples(st.just("complete"), st.integers(0, 10))
 mark_not_applicable = st.tuples(st.just("not_applicable"), st.integers(0, 10))
 escalate = st.tuples(st.just("escalate"))
 let_time_pass = st.tuples(st.just("wait"), st.integers(1, 48))
 actions = st.lists(
-    st.one_of(answer_fact, complete_step, mark_not_applicable, escalate, let_time_pass),
+    st.one_of(
+        answer_fact, record_progress, complete_step, mark_not_applicable, escalate, let_time_pass
+    ),
     max_size=30,
 )
 
@@ -57,6 +65,8 @@ class Case:
     now: datetime = T0
     facts: dict[str, bool | None] = field(default_factory=dict)
     records: list[RecordInput] = field(default_factory=list)
+    # Steps whose "does not apply" decision the last escalation asked again.
+    reasked: set[str] = field(default_factory=set)
 
     def evaluate(self, records: list[RecordInput] | None = None) -> Evaluation:
         return evaluate(
@@ -83,15 +93,25 @@ class Case:
 def apply(case: Case, action: tuple[object, ...], evaluation: Evaluation) -> None:
     """Do what a person could do on the case as it stands."""
     kind = action[0]
+    case.reasked = set()
     if kind == "fact":
         _, fact_id, value = action
         case.facts[str(fact_id)] = value  # type: ignore[assignment]
-    elif kind == "complete":
-        # Work still to do, or work done although the facts do not require it.
+    elif kind == "progress":
+        # A step that allows partial progress, not started yet (e.g. phoning in a report).
         candidates = [
             s.step.id
             for s in evaluation.steps
-            if s.state in (StepState.PENDING, StepState.NOT_REQUIRED)
+            if s.state in (StepState.PENDING, StepState.NOT_REQUIRED) and s.step.progress
+        ]
+        if candidates:
+            case.resolve(candidates[int(action[1]) % len(candidates)], "in_progress")  # type: ignore[call-overload]
+    elif kind == "complete":
+        # Work still to do or started, or work done although the facts do not require it.
+        candidates = [
+            s.step.id
+            for s in evaluation.steps
+            if s.state in (StepState.PENDING, StepState.IN_PROGRESS, StepState.NOT_REQUIRED)
         ]
         if candidates:
             case.resolve(candidates[int(action[1]) % len(candidates)], "done")  # type: ignore[call-overload]
@@ -108,11 +128,18 @@ def apply(case: Case, action: tuple[object, ...], evaluation: Evaluation) -> Non
             return
         plan = plan_escalation(PROTOCOL, case.pathway_id, "confirmed_victim", case.records)
         target = PROTOCOL.pathway("confirmed_victim")
-        # Property 3: every record of a step in the target pathway is carried,
-        # nothing is lost or invented, and the plan is the same in any order.
-        must_carry = [r for r in case.records if target.has_step(r.step_id)]
+        # Property 3: every record of a step in the target pathway is carried, except
+        # the "does not apply" decisions the target does not allow; nothing is lost or
+        # invented, and the plan is the same in any order.
+        must_carry = [
+            r
+            for r in case.records
+            if target.has_step(r.step_id)
+            and (r.resolution != "not_applicable" or target.step(r.step_id).may_not_apply)
+        ]
         assert Counter(plan.carried) == Counter(must_carry)
-        assert Counter(plan.carried + plan.left_behind) == Counter(case.records)
+        assert Counter(plan.carried + plan.left_behind + plan.reasked) == Counter(case.records)
+        case.reasked = {r.step_id for r in plan.reasked}
         reversed_plan = plan_escalation(
             PROTOCOL, case.pathway_id, "confirmed_victim", list(reversed(case.records))
         )
@@ -128,10 +155,24 @@ def check_closability(evaluation: Evaluation, now: datetime) -> None:
     open_ids = tuple(s.step.id for s in evaluation.steps if s.state in OPEN_STATES)
     assert evaluation.closable == (not open_ids)
     assert evaluation.unresolved == open_ids
+    if any(s.state is StepState.IN_PROGRESS for s in evaluation.steps):
+        assert not evaluation.closable
     # Overdue is only ever said of open work past its due time.
     for status in evaluation.steps:
         past_due = status.due_at is not None and now > status.due_at
         assert status.overdue == (status.state in OPEN_STATES and past_due)
+        assert status.is_open == (status.state in OPEN_STATES)
+
+
+def check_lateness(evaluation: Evaluation) -> None:
+    # Late is said only of a resolved step with a due time that its record missed.
+    for status in evaluation.steps:
+        if status.late:
+            assert status.state in RESOLVED_STATES
+            assert status.due_at is not None and status.record is not None
+            assert status.record.occurred_at > status.due_at
+            assert not status.overdue
+    assert evaluation.late == tuple(s.step.id for s in evaluation.steps if s.late)
 
 
 @settings(max_examples=200, deadline=None)
@@ -141,17 +182,25 @@ def test_it_keeps_its_promises_over_random_case_histories(start, history, data):
     evaluation = case.evaluate()
     for action in history:
         resolved_before = {s.step.id for s in evaluation.steps if s.state in RESOLVED_STATES}
+        started_before = {s.step.id for s in evaluation.steps if s.state in STARTED_STATES}
         apply(case, action, evaluation)
         evaluation = case.evaluate()
         states = {s.step.id: s.state for s in evaluation.steps}
 
-        # 1. Closable exactly when nothing is pending or waiting.
+        # 1. Closable exactly when nothing is pending, waiting or in progress.
         check_closability(evaluation, case.now)
+        # 5. Late only where a due time was missed.
+        check_lateness(evaluation)
 
-        # 2 and 3. What was resolved stays resolved, in this pathway or after escalation.
-        for step_id in resolved_before:
+        # 2 and 3. What was resolved stays resolved, in this pathway or after escalation,
+        # unless escalation asked again a decision the new pathway does not allow; and
+        # work that was started stays started or is finished.
+        for step_id in resolved_before - case.reasked:
             if step_id in states:
                 assert states[step_id] in RESOLVED_STATES, (step_id, action)
+        for step_id in started_before - case.reasked:
+            if step_id in states:
+                assert states[step_id] in STARTED_STATES, (step_id, action)
 
         # 4. The order of the records does not matter.
         shuffled = data.draw(st.permutations(case.records), label="shuffled records")
@@ -165,7 +214,7 @@ record_sets = st.lists(
     st.builds(
         RecordInput,
         step_id=st.sampled_from([*PROTOCOL.all_step_ids(), "not_a_step"]),
-        resolution=st.sampled_from(["done", "not_applicable"]),
+        resolution=st.sampled_from(["done", "not_applicable", "in_progress"]),
         occurred_at=times,
         recorded_at=times,
         key=st.sampled_from([f"k{i}" for i in range(12)]),
@@ -196,7 +245,40 @@ def test_it_gives_the_same_evaluation_whatever_the_order_of_records(
 
     first, second = run(records), run(list(shuffled))
     assert first == second
-    # And a record, whichever one wins, always resolves its step.
+    # A record the pathway allows, whichever one wins, always decides its step's state;
+    # "does not apply" where the pathway forbids it counts for nothing.
     for status in first.steps:
-        has_record = any(r.step_id == status.step.id for r in records)
-        assert (status.state in RESOLVED_STATES) == has_record
+        allowed = [
+            r
+            for r in records
+            if r.step_id == status.step.id
+            and (r.resolution != "not_applicable" or status.step.may_not_apply)
+        ]
+        assert (status.record is not None) == bool(allowed)
+        if status.record is not None:
+            assert status.record in allowed
+            assert status.state == StepState(status.record.resolution)
+        else:
+            assert status.state not in STARTED_STATES
+    check_closability(first, now)
+    check_lateness(first)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records=record_sets, data=st.data())
+def test_it_splits_every_record_exactly_once_when_a_case_escalates(records, data):
+    plan = plan_escalation(PROTOCOL, "suspected_victim", "confirmed_victim", records)
+    target = PROTOCOL.pathway("confirmed_victim")
+    # Every record lands in exactly one of the three, none is invented.
+    assert Counter(plan.carried + plan.left_behind + plan.reasked) == Counter(records)
+    assert all(not target.has_step(r.step_id) for r in plan.left_behind)
+    assert all(target.has_step(r.step_id) for r in plan.carried + plan.reasked)
+    # Only "does not apply" on a step the target always requires is asked again.
+    for r in plan.reasked:
+        assert r.resolution == "not_applicable"
+        assert not target.step(r.step_id).may_not_apply
+    for r in plan.carried:
+        assert r.resolution != "not_applicable" or target.step(r.step_id).may_not_apply
+    # The same plan, whatever the order the records came in.
+    shuffled = data.draw(st.permutations(records))
+    assert plan_escalation(PROTOCOL, "suspected_victim", "confirmed_victim", shuffled) == plan

@@ -25,7 +25,7 @@ CASE_STATES = {
     "le_trafficking_entry": "not_required",
     "parent_contact": "not_applicable",
     "service_referral": "waiting",
-    "regular_contact": "pending",
+    "regular_contact": "in_progress",
 }
 
 
@@ -62,7 +62,8 @@ def test_it_colours_mermaid_nodes_by_state_with_a_legend(shipped: Protocol):
     assert "subgraph confirmed_victim" not in text
     assert "escalate" not in text  # the target pathway is not drawn
     assert "class suspected_victim__police_involved done" in text
-    assert "class suspected_victim__campus_impact,suspected_victim__regular_contact pending" in text
+    assert "class suspected_victim__campus_impact pending" in text
+    assert "class suspected_victim__regular_contact in_progress" in text
     assert "class suspected_victim__cws_report overdue" in text
     for state, style in STATE_STYLES.items():
         assert f"classDef {state} fill:{style.fill}" in text
@@ -161,6 +162,18 @@ def test_it_colours_svg_boxes_by_state_and_adds_a_legend(shipped: Protocol):
     labels = [t.text for t in legend.iter(f"{SVG}text")]
     assert labels == ["Legend", *(style.label for style in STATE_STYLES.values())]
     assert root.find(f".//{SVG}g[@id='pathway-confirmed_victim']") is None
+
+
+def test_it_tells_work_in_progress_apart_without_relying_on_colour(shipped: Protocol):
+    root = parse(render_svg(shipped, states=CASE_STATES, pathway_id="suspected_victim"))
+    started = find(root, f".//{SVG}g[@id='step-suspected_victim__regular_contact']")
+    assert text_of(started, f"{SVG}title").endswith("State: In progress.")
+    assert find(started, f"{SVG}rect").get("stroke-width") == "3"
+    to_do = find(root, f".//{SVG}g[@id='step-suspected_victim__campus_impact']")
+    assert find(to_do, f"{SVG}rect").get("stroke-width") == "1.5"
+    dot = render_dot(shipped, states=CASE_STATES)
+    assert f'fillcolor="{STATE_STYLES["in_progress"].fill}"' in dot
+    assert 'label="In progress"' in dot
 
 
 def test_it_draws_dependency_and_escalation_arrows_in_the_svg(shipped: Protocol):

@@ -9,7 +9,10 @@ from __future__ import annotations
 import pytest
 
 from safestep.protocol import (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    STEP_ROLE_PLACEMENT_REVIEW,
     FactIs,
+    Progress,
     Protocol,
     load_protocol_file,
     parse_duration,
@@ -218,7 +221,48 @@ def test_it_gives_the_cws_report_its_legal_deadline_and_refusal(shipped: Protoco
             "A report to School Police alone does not satisfy the law: PC 11165.9 excludes "
             "school police"
         )
-        assert step.may_not_apply and step.review_when_not_applicable
+
+
+def test_it_always_requires_the_report_for_a_confirmed_victim(shipped: Protocol):
+    b2 = shipped.step("suspected_victim", "cws_report")
+    c2 = shipped.step("confirmed_victim", "cws_report")
+    assert (b2.code, b2.may_not_apply, b2.review_when_not_applicable) == ("B2", True, True)
+    assert (c2.code, c2.may_not_apply, c2.review_when_not_applicable) == ("C2", False, False)
+
+
+def test_it_records_the_report_phoned_in_then_done_when_the_written_report_was_sent(
+    shipped: Protocol,
+):
+    for pathway_id in ("suspected_victim", "confirmed_victim"):
+        step = shipped.step(pathway_id, "cws_report")
+        assert step.progress == Progress("Phoned in", ("agency", "phoned_at"))
+        assert step.done_at_field == "written_submitted_at"
+        assert step.field("phoned_at").not_before == ("suspicion_formed_at",)
+        assert step.field("written_submitted_at").not_before == (
+            "phoned_at",
+            "suspicion_formed_at",
+        )
+    with_progress = {s.id for p in shipped.pathways for s in p.steps if s.progress}
+    with_done_at = {s.id for p in shipped.pathways for s in p.steps if s.done_at_field}
+    assert with_progress == with_done_at == {"cws_report"}
+
+
+def test_it_names_the_steps_the_application_needs_to_find(shipped: Protocol):
+    assert shipped.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT) == "cws_report"
+    assert shipped.step_id_with_role(STEP_ROLE_PLACEMENT_REVIEW) == "placement_review"
+    roles = {(s.id, s.role) for p in shipped.pathways for s in p.steps if s.role}
+    assert roles == {
+        ("cws_report", "child_abuse_report"),
+        ("placement_review", "placement_review"),
+    }
+
+
+def test_it_lets_school_police_and_the_coordinator_judge_the_evidence(shipped: Protocol):
+    assert shipped.fact("reliable_evidence").actor_roles == (
+        "school_police",
+        "district_coordinator",
+    )
+    assert shipped.fact("abuse_or_neglect_suspected").actor_roles == ()
 
 
 def test_it_sets_police_involvement_due_a_day_after_opening_and_no_other_deadline(

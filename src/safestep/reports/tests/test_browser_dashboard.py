@@ -71,7 +71,7 @@ def test_it_draws_the_charts_and_keeps_their_tables_for_screen_readers(
         case_id=done.pk,
         step_id="police_involved",
         occurred_at=timezone.now() - timedelta(hours=12),
-        details={"agency": "sdpd"},
+        details={"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
         expected_version=done.version,
     )
 

@@ -48,6 +48,8 @@ def complete(district, case, step_id, details, *, hours_ago: float, by="site_adm
         occurred_at=at(hours_ago),
         details=details,
         expected_version=case.version,
+        # Some of these reports are late on purpose; a late report carries its reason.
+        reason="The principal was away." if step_id == "cws_report" else "",
     )
 
 
@@ -71,7 +73,13 @@ def five_cases(district):
     c5 LIN suspected: suspicion 10 h ago, nothing done, nothing overdue yet.
     """
     c1 = open_case(district, "suspected_victim", suspicion_hours_ago=50, n=1)
-    complete(district, c1, "police_involved", {"agency": "sdpd"}, hours_ago=40)
+    complete(
+        district,
+        c1,
+        "police_involved",
+        {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+        hours_ago=40,
+    )
     complete(district, c1, "cws_report", cws(45, 20), hours_ago=45, by="counselor")
     c1.refresh_from_db()
     services.checkin_plan_set(
@@ -96,7 +104,14 @@ def five_cases(district):
     complete(district, c2, "police_involved", {"agency": "school_police"}, hours_ago=30)
     complete(district, c2, "cws_report", cws(55, 10), hours_ago=55)
     c3 = open_case(district, "recruitment_by_student", school="ROO", suspicion_hours_ago=5, n=3)
-    complete(district, c3, "police_involved", {"agency": "sdpd"}, hours_ago=3, by="outsider_admin")
+    complete(
+        district,
+        c3,
+        "police_involved",
+        {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
+        hours_ago=3,
+        by="outsider_admin",
+    )
     two_months_ago = months_back(month_start(local_today(NOW)), 2)
     Case.objects.filter(pk=c3.pk).update(
         opened_at=datetime(two_months_ago.year, two_months_ago.month, 15, 12, tzinfo=NOW.tzinfo)

@@ -18,8 +18,17 @@ DESCRIPTION = "An older man collects her at the gate most days and she has a new
 SUMMARY = "Seen with an unknown adult after school on three days."
 
 
-def ago(**delta) -> datetime:
-    return timezone.now() - timedelta(**delta)
+NOW = timezone.now()
+
+
+def ago(**delta: float) -> datetime:
+    """A moment before the module's fixed "now", so times given together keep their order."""
+    return NOW - timedelta(**delta)
+
+
+def local(moment: datetime) -> str:
+    """A time as the form prints it: local, to the minute."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
 HEADER = "CONFIDENTIAL: NOT PART OF THE PUPIL RECORD"
@@ -42,7 +51,16 @@ def pdf_text(content: bytes) -> str:
     return " ".join(" ".join(lines).split())
 
 
-def complete(district, case: Case, step_id: str, details: dict, *, by: str, hours_ago: float):
+def complete(
+    district,
+    case: Case,
+    step_id: str,
+    details: dict,
+    *,
+    by: str,
+    hours_ago: float,
+    reason: str = "",
+) -> None:
     case.refresh_from_db()
     services.step_complete(
         acting_user=district[by],
@@ -51,6 +69,7 @@ def complete(district, case: Case, step_id: str, details: dict, *, by: str, hour
         occurred_at=ago(hours=hours_ago),
         details=details,
         expected_version=case.version,
+        reason=reason,
     )
 
 
@@ -87,7 +106,13 @@ def reported_case(district) -> Case:
         district,
         case,
         "police_involved",
-        {"agency": "sdpd", "officer": "Officer R. Diaz", "police_report_number": "PR-2026-0077"},
+        {
+            "agency": "sdpd",
+            "officer": "Officer R. Diaz",
+            "police_report_number": "PR-2026-0077",
+            # Telling SDPD discloses the student's record under the health-or-safety exception.
+            "threat": "An adult appears to be exploiting the student.",
+        },
         by="site_admin",
         hours_ago=28,
     )
@@ -249,13 +274,25 @@ def test_it_answers_404_for_a_case_outside_the_users_scope(api_as, reported_case
     assert not Event.objects.filter(action="scar.generate").exists()
 
 
-@pytest.mark.parametrize("username", ["counselor", "school_police", "placement_office"])
+@pytest.mark.parametrize("username", ["school_police", "placement_office"])
 def test_it_answers_403_to_a_role_that_sees_the_case_but_does_not_generate_it(
     api_as, reported_case, username
 ):
     answer = api_as(username).get(f"/api/v1/cases/{reported_case.pk}/scar.pdf")
     assert answer.status_code == 403
     assert answer["Content-Type"] == "application/problem+json"
+
+
+def test_it_lets_a_counselor_generate_the_case_form(api_as, reported_case):
+    # A counselor may make the report, so may print its form.
+    answer = api_as("counselor").get(f"/api/v1/cases/{reported_case.pk}/scar.pdf")
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "application/pdf"
+    text = pdf_text(answer.content)
+    assert "Nguyễn, Ánh" in text
+    assert "CWS-REF-4411" in text
+    event = Event.objects.get(action="scar.generate", case_id=reported_case.pk)
+    assert event.actor_username == "counselor"
 
 
 def test_it_answers_404_for_a_case_that_does_not_exist(api_as, district):
@@ -274,7 +311,7 @@ def test_it_answers_a_client_that_asks_for_a_pdf(api_as, reported_case, district
     ok = client.get(f"/api/v1/cases/{reported_case.pk}/scar.pdf", HTTP_ACCEPT="application/pdf")
     assert ok.status_code == 200
     assert ok.content.startswith(b"%PDF")
-    refused = api_as("counselor").get(
+    refused = api_as("school_police").get(
         f"/api/v1/cases/{reported_case.pk}/scar.pdf", HTTP_ACCEPT="application/pdf"
     )
     assert refused.status_code == 403

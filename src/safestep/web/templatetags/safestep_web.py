@@ -23,6 +23,7 @@ register = template.Library()
 
 STATE_LABELS: dict[str, Any] = {
     "pending": gettext_lazy("To do"),
+    "in_progress": gettext_lazy("In progress"),
     "waiting": gettext_lazy("Waiting for another step"),
     "done": gettext_lazy("Done"),
     "not_applicable": gettext_lazy("Does not apply"),

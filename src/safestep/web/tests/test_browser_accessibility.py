@@ -39,6 +39,14 @@ def a_case_under_way(district, open_case):
         facts={"abuse_or_neglect_suspected": True},
         expected_version=case.version,
     )
+    # The counselor phoned CWS; the written report is still to be sent.
+    case = services.step_progress(
+        acting_user=district["counselor"],
+        case_id=case.pk,
+        step_id="cws_report",
+        details={"agency": "cws", "phoned_at": ago(hours=17).isoformat()},
+        expected_version=case.version,
+    )
     services.note_add(
         acting_user=district["counselor"],
         case_id=case.pk,
@@ -49,13 +57,28 @@ def a_case_under_way(district, open_case):
 
 def test_every_page_has_no_serious_accessibility_violation(people, district, open_case):
     case = a_case_under_way(district, open_case)
-    services.concern_submit(
+    concern = services.concern_submit(
         acting_user=district["reporter"],
         school_code="LIN",
         student=services.StudentInput(sis_id="100045", first_name="Maya", last_name="Reyes"),
         observed_at=ago(hours=3),
         description="Picked up after school by an older man she calls her boyfriend.",
         indicators=["older_partner", "unexplained_possessions"],
+        own_report={"agency": "cws", "phoned_at": ago(hours=2).isoformat()},
+        withhold_identity=True,
+    )
+    dismissed = services.concern_submit(
+        acting_user=district["reporter"],
+        school_code="LIN",
+        student=services.StudentInput(sis_id="100046", first_name="Leo", last_name="Park"),
+        observed_at=ago(hours=30),
+        description="Has a new phone and says an older friend pays for things.",
+        indicators=["unexplained_possessions"],
+    )
+    services.concern_dismiss(
+        acting_user=district["site_admin"],
+        concern_id=dismissed.pk,
+        reason="The older friend is his cousin; the school counselor checked.",
     )
 
     visitor = people.page(None)
@@ -105,6 +128,24 @@ def test_every_page_has_no_serious_accessibility_violation(people, district, ope
     for username in ("district_coordinator", "auditor", "reporter"):
         person = people.page(username)
         assert_accessible(person, f"{username}'s home")
+    snap(people.page("reporter"), "home-reporter")
+    coordinator = people.page("district_coordinator")
+    coordinator.goto(people.url("/reviews/"))
+    expect(coordinator.locator("article.review")).to_have_count(1)
+    assert_accessible(coordinator, "review queue")
+    snap(coordinator, "reviews", full_page=True)
+    coordinator.goto(people.url(f"/concerns/{dismissed.pk}/"))
+    assert_accessible(coordinator, "a concern as the district coordinator reads it")
+    teacher = people.page("reporter")
+    teacher.goto(people.url(f"/concerns/{concern.pk}/"))
+    assert_accessible(teacher, "reporter's concern page")
+    snap(teacher, "concern-reporter", full_page=True)
+    teacher.goto(people.url(f"/concerns/{dismissed.pk}/"))
+    expect(teacher.locator("#duty")).to_contain_text("Your own duty to report stands")
+    assert_accessible(teacher, "reporter's dismissed concern")
+    teacher.locator("#own-report form").get_by_role("button", name="Save your report").click()
+    expect(teacher.get_by_role("alert")).to_contain_text("required")
+    assert_accessible(teacher, "reporter's own report refused")
     people.page("reporter").goto(people.url("/concerns/new/"))
     assert_accessible(people.page("reporter"), "reporter's concern form")
     people.page("reporter").goto(people.url(f"/cases/{case.pk}/"))

@@ -56,6 +56,7 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     teacher.get_by_label("Student's SIS id").fill("900001")
     teacher.get_by_label("First name").fill("Ana")
     teacher.get_by_label("Last name").fill("Lopez")
+    teacher.get_by_label("When did you see or hear it?").fill(local(90))
     teacher.get_by_label(re.compile("older boyfriend")).check()
     # Forgetting what they saw is caught next to the field, and announced.
     teacher.get_by_role("button", name="Send to the site administrator").click()
@@ -86,7 +87,10 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     assert_accessible(principal, "new case")
     facts = principal.get_by_role("group", name="Is child abuse or neglect suspected?")
     facts.get_by_label("Yes").check()
-    principal.get_by_role("group", name=re.compile("reliable evidence")).get_by_label("Yes").check()
+    # Whether the evidence is reliable is School Police's judgement, not the principal's.
+    expect(principal.locator("#fact-reliable_evidence")).to_contain_text(
+        "School Police decide this."
+    )
     principal.get_by_role("button", name="Save the answers").click()
     expect(principal.locator("#live")).to_contain_text("Your answers are saved")
     box = unfold(principal, "campus_impact")
@@ -105,6 +109,9 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     box.get_by_label("Officer or contact person").fill("Ofc. Diaz")
     box.get_by_role("button", name="Record B1 as done").click()
     expect_state(police, "police_involved", "Done")
+    police.get_by_role("group", name=re.compile("reliable evidence")).get_by_label("Yes").check()
+    police.get_by_role("button", name="Save the answers").click()
+    expect(police.locator("#live")).to_contain_text("Your answers are saved")
     box = unfold(police, "le_trafficking_entry")
     box.get_by_label("Entry reference").fill("LE-2026-17")
     box.get_by_role("button", name="Record B4 as done").click()
@@ -118,9 +125,10 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     expect(step(counselor, "le_trafficking_entry")).to_contain_text("School Police only")
     expect(step(counselor, "le_trafficking_entry")).not_to_contain_text("LE-2026-17")
     box = unfold(counselor, "cws_report")
-    expect(box.get_by_label("Child Welfare Services (CWS)")).to_be_checked()
-    expect(box.get_by_label("Agency reference number")).to_have_value("CWS-77")
-    box.get_by_label("When the written SS 8572 was sent").fill(local(5))
+    done = box.locator("form.done-form")
+    expect(done.get_by_label("Child Welfare Services (CWS)")).to_be_checked()
+    expect(done.get_by_label("Agency reference number")).to_have_value("CWS-77")
+    done.get_by_label("When the written SS 8572 was sent").fill(local(5))
     counselor.evaluate("window.stillTheSamePage = true")
     box.get_by_role("button", name="Record B2 as done").click()
     expect_state(counselor, "cws_report", "Done")
@@ -190,6 +198,10 @@ def test_it_takes_a_recruiter_case_to_closure_and_links_the_recruited_student(
     box = unfold(principal, "police_involved")
     box.get_by_label("San Diego Police Department (SDPD)").check()
     box.get_by_label("Police report number").fill("SDPD-88")
+    # Telling SDPD releases the student's information: FERPA asks what the threat was.
+    box.get_by_label("The threat to the student's health or safety").fill(
+        "He is recruiting younger students for 'modelling work'."
+    )
     box.get_by_role("button", name="Record A1 as done").click()
     expect_state(principal, "police_involved", "Done")
     box = unfold(principal, "campus_impact")
@@ -244,9 +256,12 @@ def test_it_takes_a_confirmed_victim_to_closure_with_police_and_placement(
     counselor = people.page("counselor")
     open_case_page(counselor, people, case)
     box = unfold(counselor, "cws_report")
-    box.get_by_label("Sheriff").check()
-    box.get_by_label("When the report was phoned in").fill(local(60))
-    box.get_by_label("When the written SS 8572 was sent").fill(local(10))
+    done = box.locator("form.done-form")
+    done.get_by_label("Sheriff").check()
+    done.get_by_label("When the report was phoned in").fill(local(60))
+    done.get_by_label("When the written SS 8572 was sent").fill(local(10))
+    # A confirmed victim's report is always made: "does not apply" is not offered.
+    expect(box.get_by_text("C2 does not apply?")).to_have_count(0)
     box.get_by_role("button", name="Record C2 as done").click()
     expect_state(counselor, "cws_report", "Done")
     box = unfold(counselor, "parent_contact")
@@ -337,7 +352,7 @@ def test_it_works_without_javascript(people, district, open_case):
     page = people.page("site_admin", javascript=False)
     open_case_page(page, people, case)
     box = unfold(page, "police_involved")
-    box.get_by_label("Other", exact=True).check()
+    box.get_by_label("School Police", exact=True).check()
     box.get_by_role("button", name="Record B1 as done").click()
     # Without JavaScript the form posts, and the page comes back at the step.
     expect(page).to_have_url(re.compile(rf"/cases/{case.pk}/#step-police_involved$"))

@@ -53,12 +53,17 @@ def test_it_records_a_step_and_redirects_back_to_it_without_javascript(as_user, 
     case = open_case()
     answer = as_user("school_police").post(
         f"/cases/{case.pk}/steps/police_involved/complete/",
-        {"version": case.version, "occurred_at": local(minutes=5), "agency": "sdpd"},
+        {
+            "version": case.version,
+            "occurred_at": local(minutes=5),
+            "agency": "sdpd",
+            "threat": "An adult is collecting her from school against her parents' wishes.",
+        },
     )
     assert answer.status_code == 302
     assert answer["Location"] == f"/cases/{case.pk}/#step-police_involved"
     record = StepRecord.objects.get(case=case, step_id="police_involved")
-    assert record.details == {"agency": "sdpd"}
+    assert record.details["agency"] == "sdpd"
 
 
 def test_it_records_a_step_with_htmx_and_answers_with_the_updated_case(as_user, open_case):

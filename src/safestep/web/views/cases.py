@@ -14,8 +14,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from safestep.accounts.access import Capability, has_capability
@@ -146,8 +147,17 @@ def _write(
         )
     except Conflict as error:
         unresolved = error.extra.get("unresolved")
+        open_reviews = error.extra.get("open_reviews")
         detail = error.detail
-        if isinstance(unresolved, list):
+        if isinstance(open_reviews, list) and open_reviews:
+            detail = ngettext(
+                "The case cannot close while a review is open: the district coordinator "
+                "decides it first (see Reviews below).",
+                "The case cannot close while %(count)d reviews are open: the district "
+                "coordinator decides them first (see Reviews below).",
+                len(open_reviews),
+            ) % {"count": len(open_reviews)}
+        elif isinstance(unresolved, list):
             detail = _("These steps are not resolved yet: %(steps)s.") % {
                 "steps": ", ".join(_step_codes(user, case_id, unresolved))
             }
@@ -187,21 +197,54 @@ def step_complete(request: HttpRequest, case_id: int, step_id: str) -> HttpRespo
     def action(user: User, posted: QueryDict) -> str:
         step = _step_of(user, case_id, step_id)
         details, problems = details_from_post(step, posted)
-        occurred_at = moment_from_post(posted, "occurred_at", problems)
-        if problems or occurred_at is None:
+        # A step whose own field says when it was done (the written report's time) does not
+        # ask again: the service takes that field as the time it happened.
+        asks_time = step.done_at_field is None
+        occurred_at = moment_from_post(posted, "occurred_at", problems, required=asks_time)
+        if problems or (asks_time and occurred_at is None):
             raise ValidationFailed(problems)
         services.step_complete(
             acting_user=user,
             case_id=case_id,
             step_id=step.id,
-            occurred_at=occurred_at,
+            occurred_at=occurred_at or timezone.now(),
             details=details,
             expected_version=_version(posted),
+            reason=str(posted.get("reason", "")),
         )
         return _("%(code)s is recorded as done.") % {"code": step.code}
 
     return _write(
         request, case_id, form=f"step:{step_id}:done", anchor=f"step-{step_id}", action=action
+    )
+
+
+@login_required
+@require_POST
+def step_progress(request: HttpRequest, case_id: int, step_id: str) -> HttpResponse:
+    """Partial progress the protocol declares: the phone call before the written report."""
+
+    def action(user: User, posted: QueryDict) -> str:
+        step = _step_of(user, case_id, step_id)
+        if step.progress is None:
+            raise Http404("This step records no partial progress")
+        details, problems = details_from_post(step, posted, only=step.progress.fields)
+        if problems:
+            raise ValidationFailed(problems)
+        services.step_progress(
+            acting_user=user,
+            case_id=case_id,
+            step_id=step.id,
+            details=details,
+            expected_version=_version(posted),
+        )
+        return _("%(code)s: “%(title)s” is recorded. The step stays open until it is done.") % {
+            "code": step.code,
+            "title": step.progress.title,
+        }
+
+    return _write(
+        request, case_id, form=f"step:{step_id}:progress", anchor=f"step-{step_id}", action=action
     )
 
 
@@ -291,6 +334,29 @@ def case_escalate(request: HttpRequest, case_id: int) -> HttpResponse:
         return _("The case has moved to its new pathway; the work already done is kept.")
 
     return _write(request, case_id, form="escalate", anchor="top", action=action)
+
+
+@login_required
+@require_POST
+def case_clock_move(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        problems: dict[str, list[str]] = {}
+        formed_at = moment_from_post(posted, "suspicion_formed_at", problems)
+        if problems or formed_at is None:
+            raise ValidationFailed(problems)
+        services.case_clock_move(
+            acting_user=user,
+            case_id=case_id,
+            suspicion_formed_at=formed_at,
+            reason=str(posted.get("reason", "")),
+            expected_version=_version(posted),
+        )
+        return _(
+            "The time the suspicion was formed is corrected, and the report's clock with it. "
+            "The district coordinator will review the change."
+        )
+
+    return _write(request, case_id, form="clock", anchor="top", action=action)
 
 
 @login_required

@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,16 +17,33 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import School, User
 from safestep.cases import services
+from safestep.cases.models import Concern, ConcernStatus
 from safestep.cases.selectors import (
+    concern_get_for_user,
     concern_own_list,
     concern_triage_queue_for_user,
     student_search_for_user,
     student_visible_for_user,
 )
 from safestep.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from safestep.definitions.selectors import definition_of, protocol_current
 from safestep.protocol import Protocol
-from safestep.web.forms import error_summary, moment_from_post, now_input_value
+from safestep.web.concern_page import (
+    STATUS_TEXT,
+    agency_choices,
+    current_protocol,
+    own_report_errors,
+    own_report_fields,
+    own_report_from_post,
+    own_report_state,
+    own_report_summary,
+    reporter_label,
+)
+from safestep.web.forms import (
+    error_summary,
+    local_input_value,
+    moment_from_post,
+    now_input_value,
+)
 from safestep.web.pages import acting_user, render_page
 
 # Where each problem a service names is shown on the concern form: (control id, label).
@@ -41,14 +59,14 @@ CONCERN_CONTROLS: dict[str, tuple[str, Any]] = {
     "own_report": ("own_agency", gettext_lazy("Your own report")),
     "own_report.agency": ("own_agency", gettext_lazy("Agency you reported to")),
     "own_report.phoned_at": ("own_phoned_at", gettext_lazy("When you phoned")),
+    "own_report.written_submitted_at": (
+        "own_written_at",
+        gettext_lazy("When you sent the written report"),
+    ),
+    "written_submitted_at": ("own_written_at", gettext_lazy("When you sent the written report")),
     "own_report.reference": ("own_reference", gettext_lazy("Their reference number")),
+    "withhold_identity": ("withhold_identity", gettext_lazy("Do not show my name to school staff")),
 }
-OWN_REPORT_AGENCIES: list[tuple[str, Any]] = [
-    ("cws", gettext_lazy("Child Welfare Services (CWS)")),
-    ("sdpd", gettext_lazy("San Diego Police Department (SDPD)")),
-    ("sheriff", gettext_lazy("Sheriff")),
-    ("other_law_enforcement", gettext_lazy("Other law enforcement")),
-]
 
 
 def _controls() -> dict[str, tuple[str, str]]:
@@ -66,7 +84,7 @@ def _field_errors(errors: dict[str, list[str]]) -> dict[str, str]:
 
 
 def _current_protocol() -> Protocol:
-    return definition_of(protocol_current(services.DEFAULT_PROTOCOL_ID))
+    return current_protocol()
 
 
 def _schools_for(user: User) -> list[School]:
@@ -107,8 +125,11 @@ def _concern_context(
         "picked": values.get("student_pick", ""),
         "observed_value": values.get("observed_at", ""),
         "now_value": now_input_value(),
-        "agencies": OWN_REPORT_AGENCIES,
-        "own_report_open": bool(values.get("own_agency") or values.get("own_phoned_at")),
+        "agencies": agency_choices(definition),
+        "own_report_open": bool(
+            values.get("own_agency") or values.get("own_phoned_at") or values.get("own_written_at")
+        ),
+        "withhold_identity": bool(values.get("withhold_identity")),
     }
 
 
@@ -142,7 +163,8 @@ def _own_report(form: QueryDict, problems: dict[str, list[str]]) -> dict[str, An
     agency = str(form.get("own_agency", "")).strip()
     phoned = str(form.get("own_phoned_at", "")).strip()
     reference = str(form.get("own_reference", "")).strip()
-    if not (agency or phoned or reference):
+    written_raw = str(form.get("own_written_at", "")).strip()
+    if not (agency or phoned or written_raw or reference):
         return None
     report: dict[str, Any] = {"agency": agency}
     moment = moment_from_post(form, "own_phoned_at", problems)
@@ -150,6 +172,11 @@ def _own_report(form: QueryDict, problems: dict[str, list[str]]) -> dict[str, An
         problems["own_report.phoned_at"] = problems.pop("own_phoned_at")
     if moment is not None:
         report["phoned_at"] = moment.isoformat()
+    written = moment_from_post(form, "own_written_at", problems, required=False)
+    if "own_written_at" in problems:
+        problems["own_report.written_submitted_at"] = problems.pop("own_written_at")
+    if written is not None:
+        report["written_submitted_at"] = written.isoformat()
     if reference:
         report["reference"] = reference
     return report
@@ -185,6 +212,7 @@ def concern_new(request: HttpRequest) -> HttpResponse:
                 description=str(form.get("description", "")),
                 indicators=[str(item) for item in form.getlist("indicators")],
                 own_report=own_report,
+                withhold_identity=bool(form.get("withhold_identity")),
             )
         except ValidationFailed as error:
             errors = error.errors
@@ -236,15 +264,28 @@ def _triage_context(
 ) -> dict[str, Any]:
     definition = _current_protocol()
     indicator_text = {indicator.id: indicator.text for indicator in definition.indicators}
+    now = timezone.now()
     items = []
     for concern in concern_triage_queue_for_user(user):
         mine = concern.pk == concern_id
         problems = (errors or {}) if mine else {}
+        posted = form if mine else None
         items.append(
             {
                 "concern": concern,
+                "reporter": reporter_label(user, concern),
+                "own_report": own_report_state(concern, now=now),
+                "due_at": concern.report_due_at,
+                "overdue": concern.report_due_at is not None and concern.report_due_at < now,
                 "indicators": [indicator_text.get(item, item) for item in concern.indicators],
-                "form": form if mine else None,
+                "form": posted,
+                # The clock runs from when the reporter saw it: that is the default, and
+                # the latest time the service accepts.
+                "suspicion_value": (
+                    str(posted.get("suspicion_formed_at", ""))
+                    if posted is not None and "suspicion_formed_at" in posted
+                    else local_input_value(concern.observed_at)
+                ),
                 "errors": problems,
                 "summary": error_summary(
                     problems,
@@ -259,7 +300,6 @@ def _triage_context(
         "items": items,
         "pathways": definition.pathways,
         "now_value": now_input_value(),
-        "agency_label": dict(OWN_REPORT_AGENCIES),
     }
 
 
@@ -329,8 +369,115 @@ def triage_dismiss(request: HttpRequest, concern_id: int) -> HttpResponse:
         return _triage_refused(request, user, concern_id, {"concern": [error.detail]}, 409)
     except NotFound:
         raise Http404("No such concern") from None
-    messages.success(request, _("The concern is dismissed; your reason is recorded."))
+    messages.success(
+        request,
+        _(
+            "The concern is dismissed and your reason is recorded. The district coordinator "
+            "will review the decision, and the reporter is told that their own duty to report "
+            "stands."
+        ),
+    )
     return redirect("web:triage")
+
+
+# --- one concern ------------------------------------------------------------------------
+
+CONCERN_TEMPLATE = "web/concern_detail.html"
+
+
+def _concern_or_404(user: User, concern_id: int) -> Concern:
+    """A concern USER reported, or one USER may triage; anything else does not exist."""
+    try:
+        return concern_get_for_user(user, concern_id)
+    except (NotFound, PermissionDenied):
+        raise Http404("No such concern") from None
+
+
+def _concern_page_context(
+    user: User,
+    concern: Concern,
+    *,
+    posted: QueryDict | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    definition = _current_protocol()
+    own = concern.submitted_by_id == user.pk
+    problems = own_report_errors(errors or {})
+    fields = own_report_fields(
+        definition, posted=posted, initial=concern.own_report, errors=problems
+    )
+    indicator_text = {indicator.id: indicator.text for indicator in definition.indicators}
+    return {
+        "concern": concern,
+        "own": own,
+        "status_text": STATUS_TEXT.get(concern.status, concern.get_status_display()),
+        "dismissed": concern.status == ConcernStatus.DISMISSED,
+        "state": own_report_state(concern),
+        "fields": fields,
+        "summary": own_report_summary(fields, problems),
+        "form_sent": posted is not None,
+        # Those who triage see what was reported; the reporter sees their own duty.
+        "details": not own and has_capability(user, Capability.CONCERN_TRIAGE),
+        "reporter": reporter_label(user, concern),
+        "indicators": [indicator_text.get(item, item) for item in concern.indicators],
+        "reads_cases": has_capability(user, Capability.CASE_READ),
+        "scar_url": _optional_reverse("api:concern-scar", concern.pk) if own else "",
+    }
+
+
+def _optional_reverse(name: str, *args: object) -> str:
+    try:
+        return reverse(name, args=list(args))
+    except NoReverseMatch:
+        return ""
+
+
+@login_required
+@require_GET
+def concern_detail(request: HttpRequest, concern_id: int) -> HttpResponse:
+    user = acting_user(request)
+    concern = _concern_or_404(user, concern_id)
+    return render_page(request, CONCERN_TEMPLATE, _concern_page_context(user, concern))
+
+
+@login_required
+@require_POST
+def concern_own_report(request: HttpRequest, concern_id: int) -> HttpResponse:
+    """The reporter records or updates their own call and written report."""
+    user = acting_user(request)
+    posted = request.POST
+    details, problems = own_report_from_post(_current_protocol(), posted)
+    try:
+        if problems:
+            raise ValidationFailed(problems)
+        written = details.get("written_submitted_at")
+        concern = services.concern_own_report_set(
+            acting_user=user,
+            concern_id=concern_id,
+            agency=str(details.get("agency", "")),
+            phoned_at=str(details.get("phoned_at", "")),
+            written_submitted_at=str(written) if written else None,
+            reference=str(details.get("reference", "")),
+        )
+    except ValidationFailed as error:
+        concern = _concern_or_404(user, concern_id)
+        if concern.submitted_by_id != user.pk:
+            raise Http404("No such concern") from None
+        context = _concern_page_context(user, concern, posted=posted, errors=error.errors)
+        return render_page(request, CONCERN_TEMPLATE, context, status=400)
+    except (NotFound, PermissionDenied):
+        raise Http404("No such concern") from None
+    if own_report_state(concern).written:
+        messages.success(request, _("Your written report is recorded. Thank you."))
+    else:
+        messages.success(
+            request,
+            _(
+                "Your call is recorded. Send the written report (SS 8572) before it is due, "
+                "then record it here."
+            ),
+        )
+    return redirect(reverse("web:concern", args=[concern_id]) + "#own-report")
 
 
 def own_concerns(user: User) -> list[Any]:

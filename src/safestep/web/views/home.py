@@ -18,6 +18,7 @@ from safestep.cases.selectors import (
     concern_triage_queue_for_user,
     work_for_user,
 )
+from safestep.web.concern_page import own_report_state
 from safestep.web.pages import acting_user, render_page
 
 # "Due soon": within this many hours, work is marked so it stands out from later work.
@@ -32,7 +33,10 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "role": user.get_role_display(),
         "can_report": has_capability(user, Capability.CONCERN_SUBMIT),
-        "my_concerns": list(concern_own_list(user)[:50]),
+        "my_concerns": [
+            {"concern": concern, "state": own_report_state(concern, now=now)}
+            for concern in concern_own_list(user)[:50]
+        ],
         "can_read_cases": has_capability(user, Capability.CASE_READ),
         "can_triage": has_capability(user, Capability.CONCERN_TRIAGE),
     }

@@ -13,7 +13,8 @@ from safestep.notify.services import reminders_send
 
 class Command(BaseCommand):
     help = (
-        "Send due-soon, overdue and check-in reminders by e-mail. Idempotent: safe to run "
+        "Send due-soon, overdue and check-in reminders, and the concern and review notices "
+        "(including any that could not be sent at once), by e-mail. Idempotent: safe to run "
         "from cron every few minutes; a second run at once sends nothing new."
     )
 
@@ -45,13 +46,26 @@ class Command(BaseCommand):
                     f"{item.step_id or 'check-in'}, due {item.due_at.isoformat()}, "
                     f"to user {item.recipient_id}"
                 )
+            for notice in report.notices_planned:
+                self.stdout.write(
+                    f"would add: {notice.kind} notice, concern {notice.concern_id}, "
+                    f"due {notice.due_at.isoformat()}, to user {notice.recipient_id}"
+                )
             self.stdout.write(
                 f"dry run: {len(report.planned)} new reminder(s); would send "
                 f"{report.sent} e-mail(s) and {report.digests} daily digest(s)"
+            )
+            self.stdout.write(
+                f"dry run: {len(report.notices_planned)} new notice(s); would send "
+                f"{report.notices_sent} notice e-mail(s)"
             )
             return
         self.stdout.write(
             f"{report.created} new reminder(s); sent {report.sent} e-mail(s) and "
             f"{report.digests} daily digest(s); {report.withdrawn} withdrawn; "
             f"{report.waiting_for_digest} waiting for a digest"
+        )
+        self.stdout.write(
+            f"{report.notices_created} new notice(s); sent {report.notices_sent} notice "
+            f"e-mail(s); {report.notices_withdrawn} withdrawn"
         )

@@ -1,0 +1,226 @@
+"""What the concern pages show: the reporter's own report, its due time, and who reported.
+
+A staff member who reports a concern keeps their own legal duty to report (PC 11166): their
+concern page shows when the written report is due and lets them record their own call and
+written report. The form's controls are the protocol's own fields of its child abuse report
+step, so the page asks exactly what the service checks.
+
+Who reported a concern is withheld from school staff when the reporter asked for it
+(PC 11166(i)(2)); :func:`reporter_label` and :func:`withheld_reporters` are the pages' one
+place for that rule, which ``accounts.access.sees_withheld_reporter`` decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from safestep.accounts.access import sees_withheld_reporter
+from safestep.accounts.models import User
+from safestep.cases import services
+from safestep.cases.models import Concern, ConcernStatus
+from safestep.definitions.selectors import definition_of, protocol_current
+from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, Protocol, Step
+from safestep.web.forms import (
+    ErrorItem,
+    FormField,
+    choice_label,
+    details_from_post,
+    error_summary,
+    field_from_spec,
+)
+
+# How the pages name a reporter whose identity is withheld from the reader.
+WITHHELD_REPORTER = gettext_lazy("a staff member")
+
+# The own-report fields that must be given (the call); the others may follow later.
+OWN_REPORT_REQUIRED = frozenset({"agency", "phoned_at"})
+OWN_REPORT_PREFIX = "own"
+
+STATUS_TEXT: dict[str, Any] = {
+    ConcernStatus.SUBMITTED: gettext_lazy(
+        "Waiting for triage: the site administrator has not decided on it yet."
+    ),
+    ConcernStatus.TRIAGED: gettext_lazy(
+        "The school opened a case and is following the protocol. You will not see the case "
+        "itself: what happens in it is shared on a need-to-know basis."
+    ),
+    ConcernStatus.DISMISSED: gettext_lazy("It was not opened as a case."),
+}
+
+
+def current_protocol() -> Protocol:
+    return definition_of(protocol_current(services.DEFAULT_PROTOCOL_ID))
+
+
+def report_step(definition: Protocol) -> Step | None:
+    """The protocol's child abuse report step (as its first pathway with it defines it)."""
+    step_id = definition.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+    if step_id is None:
+        return None
+    for pathway in definition.pathways:
+        if pathway.has_step(step_id):
+            return pathway.step(step_id)
+    return None
+
+
+def agency_choices(definition: Protocol) -> list[tuple[str, str]]:
+    """The agencies a child abuse report may go to, as the protocol lists them."""
+    step = report_step(definition)
+    if step is None or "agency" not in step.field_names:
+        return []
+    return [(choice, choice_label(choice)) for choice in step.field("agency").choices]
+
+
+# --- who reported -----------------------------------------------------------------------
+
+
+def _hidden_from(user: User, concern: Concern) -> bool:
+    return (
+        concern.withhold_identity
+        and concern.submitted_by_id != user.pk
+        and not sees_withheld_reporter(user)
+    )
+
+
+def reporter_label(user: User, concern: Concern) -> str:
+    """Who reported CONCERN, as USER may know it: "a staff member" when withheld."""
+    if _hidden_from(user, concern):
+        return str(WITHHELD_REPORTER)
+    person = concern.submitted_by
+    return person.get_full_name() or person.username
+
+
+def withheld_reporters(user: User, concerns: Iterable[Concern]) -> set[str]:
+    """Usernames of the reporters of CONCERNS that USER may not learn."""
+    return {concern.submitted_by.username for concern in concerns if _hidden_from(user, concern)}
+
+
+# --- the reporter's own report ----------------------------------------------------------
+
+
+def _moment(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class OwnReportState:
+    """Where a reporter's own report stands, in words, and when the written one is due."""
+
+    summary: str  # "Phoned CWS, written report not yet recorded"
+    agency: str
+    phoned_at: datetime | None
+    written_at: datetime | None
+    reference: str
+    due_at: datetime | None
+    overdue: bool  # the written report is not recorded and its due time has passed
+
+    @property
+    def phoned(self) -> bool:
+        return self.phoned_at is not None
+
+    @property
+    def written(self) -> bool:
+        return self.written_at is not None
+
+    @property
+    def written_late(self) -> bool:
+        return (
+            self.written_at is not None
+            and self.due_at is not None
+            and self.written_at > (self.due_at)
+        )
+
+
+def own_report_state(concern: Concern, *, now: datetime | None = None) -> OwnReportState:
+    report: Mapping[str, Any] = concern.own_report or {}
+    moment = now or timezone.now()
+    agency = choice_label(report["agency"]) if report.get("agency") else ""
+    phoned_at = _moment(report.get("phoned_at"))
+    written_at = _moment(report.get("written_submitted_at"))
+    if written_at is not None:
+        summary = _("Phoned %(agency)s; written report sent") % {"agency": agency}
+    elif phoned_at is not None:
+        summary = _("Phoned %(agency)s, written report not yet recorded") % {"agency": agency}
+    else:
+        summary = _("Not recorded")
+    due = concern.report_due_at
+    return OwnReportState(
+        summary=summary,
+        agency=agency,
+        phoned_at=phoned_at,
+        written_at=written_at,
+        reference=str(report.get("reference") or ""),
+        due_at=due,
+        overdue=written_at is None and due is not None and moment > due,
+    )
+
+
+def own_report_fields(
+    definition: Protocol,
+    *,
+    posted: QueryDict | None = None,
+    initial: Mapping[str, object] | None = None,
+    errors: Mapping[str, Sequence[str]] | None = None,
+) -> list[FormField]:
+    """The own-report form: the report step's fields that a reporter records."""
+    step = report_step(definition)
+    if step is None:
+        return []
+    problems = errors or {}
+    return [
+        field_from_spec(
+            spec,
+            prefix=OWN_REPORT_PREFIX,
+            required=spec.name in OWN_REPORT_REQUIRED,
+            posted=posted,
+            initial=initial,
+            errors=problems.get(f"own_report.{spec.name}", ()),
+        )
+        for spec in step.fields
+        if spec.name in services.OWN_REPORT_FIELDS
+    ]
+
+
+def own_report_from_post(
+    definition: Protocol, posted: QueryDict
+) -> tuple[dict[str, object], dict[str, list[str]]]:
+    """The own report a form carries, plus problems reading it (keyed ``own_report.<field>``)."""
+    step = report_step(definition)
+    if step is None:
+        return {}, {"own_report": [_("This protocol has no child abuse report step.")]}
+    details, problems = details_from_post(step, posted, only=services.OWN_REPORT_FIELDS)
+    return details, {
+        f"own_report.{key.removeprefix('details.')}": messages for key, messages in problems.items()
+    }
+
+
+def own_report_errors(errors: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The service's problems, each under the key of the control it belongs to."""
+    shown: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        name = key.removeprefix("own_report.")
+        target = f"own_report.{name}" if name in services.OWN_REPORT_FIELDS else key
+        shown.setdefault(target, []).extend(messages)
+    return shown
+
+
+def own_report_summary(
+    fields: Sequence[FormField], errors: Mapping[str, Sequence[str]]
+) -> list[ErrorItem]:
+    controls = {f"own_report.{item.name}": (item.id, item.label) for item in fields}
+    return error_summary(errors, controls)

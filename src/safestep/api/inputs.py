@@ -18,6 +18,7 @@ class OwnReportIn(serializers.Serializer):
     phoned_at = serializers.CharField()
     written_submitted_at = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     reference = serializers.CharField(required=False, allow_blank=True)
+    agency_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class ConcernIn(serializers.Serializer):

@@ -149,6 +149,7 @@ class ConcernOwnReport(APIView):
             phoned_at=data["phoned_at"],
             written_submitted_at=data.get("written_submitted_at") or None,
             reference=data.get("reference") or "",
+            agency_name=data.get("agency_name") or "",
         )
         return Response(concern_output(user, concern))
 

@@ -61,7 +61,7 @@ from safestep.core.crypto import encrypt_json
 from safestep.definitions.models import ProtocolVersion
 from safestep.definitions.selectors import definition_of, protocol_current
 from safestep.definitions.services import protocol_load_shipped
-from safestep.protocol import Protocol, RecordInput, Step, StepState, evaluate
+from safestep.protocol import Protocol, RecordInput, Step, evaluate
 
 PROTOCOL_ID = "sdusd-csec"
 SCHOOL_PREFIX = "BENCH"
@@ -643,9 +643,7 @@ def _next_due(
         tz=settings.TIME_ZONE,
     )
     due = [
-        status.due_at
-        for status in evaluation.steps
-        if status.due_at is not None and status.state in (StepState.PENDING, StepState.WAITING)
+        status.due_at for status in evaluation.steps if status.due_at is not None and status.is_open
     ]
     return min(due, default=None)
 

@@ -398,7 +398,8 @@ def work_for_user(user: User, *, now: datetime | None = None) -> list[WorkItem]:
     items: list[WorkItem] = []
     for case in case_list_for_user(user, status=CaseStatus.OPEN):
         for status in case_evaluation(case, now=moment).steps:
-            if status.state != StepState.PENDING:
+            # A step partly done (the call made) is still this person's work, and still due.
+            if status.state not in (StepState.PENDING, StepState.IN_PROGRESS):
                 continue
             if not may_resolve_step(user, status.step.actor_roles):
                 continue

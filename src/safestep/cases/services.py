@@ -159,9 +159,7 @@ def _next_due(case: Case) -> datetime | None:
         return None
     evaluation = case_evaluation(case)
     due = [
-        status.due_at
-        for status in evaluation.steps
-        if status.due_at is not None and status.state in (StepState.PENDING, StepState.WAITING)
+        status.due_at for status in evaluation.steps if status.due_at is not None and status.is_open
     ]
     return min(due, default=None)
 
@@ -263,7 +261,7 @@ def _school(code: str) -> School:
     return school
 
 
-OWN_REPORT_FIELDS = ("agency", "phoned_at", "written_submitted_at", "reference")
+OWN_REPORT_FIELDS = ("agency", "agency_name", "phoned_at", "written_submitted_at", "reference")
 
 
 def _check_own_report(
@@ -409,6 +407,7 @@ def concern_own_report_set(
     phoned_at: datetime | str,
     written_submitted_at: datetime | str | None = None,
     reference: str = "",
+    agency_name: str = "",
 ) -> Concern:
     """The reporter records or updates their own report (PC 11166(i)): nobody else may, and
     nobody's approval is needed."""
@@ -423,6 +422,7 @@ def concern_own_report_set(
                 "phoned_at": phoned_at,
                 "written_submitted_at": written_submitted_at,
                 "reference": reference,
+                "agency_name": agency_name,
             },
             observed_at=concern.observed_at,
             now=now,
@@ -1492,7 +1492,7 @@ def _overrule(
     """Undo what the reviewed action switched off; say what was restored."""
     subject = review.subject
     if review.kind == ReviewKind.CONCERN_DISMISSED:
-        concern = Concern.objects.select_for_update().filter(pk=review.concern_id).first()
+        concern = Concern.objects.select_for_update(of=("self",)).filter(reviews=review).first()
         if concern is None or concern.status != ConcernStatus.DISMISSED:
             return ""
         concern.status = ConcernStatus.SUBMITTED

@@ -137,7 +137,11 @@ def reminders_due(*, now: datetime, people: People) -> Iterator[Due]:
     for case in cases:
         for status in case_evaluation(case, now=now).steps:
             due_at = status.due_at
-            if status.state != StepState.PENDING or due_at is None or now < due_at - AHEAD:
+            if (
+                status.state not in (StepState.PENDING, StepState.IN_PROGRESS)
+                or due_at is None
+                or now < due_at - AHEAD
+            ):
                 continue
             kind = ReminderKind.OVERDUE if status.overdue else ReminderKind.DUE_SOON
             for pk in people.step_actors(status.step.actor_roles, case.school_id):

@@ -38,7 +38,7 @@ from safestep.cases.selectors import (
     live_record_by_step,
 )
 from safestep.definitions.selectors import definition_of, protocols_current
-from safestep.protocol import StepState, next_check_in_due
+from safestep.protocol import next_check_in_due
 from safestep.reports.periods import Period
 
 # The dashboard is for the people who run cases: site administrators (their schools) and
@@ -254,7 +254,7 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
                 if cws_status.due_at is not None:
                     cws_due += 1
                     cws_met += written <= cws_status.due_at
-            elif cws_status.state in (StepState.PENDING, StepState.WAITING) and cws_status.overdue:
+            elif cws_status.is_open and cws_status.overdue:
                 cws_due += 1
         plan = getattr(case, "check_in_plan", None)
         if plan is not None:

@@ -479,9 +479,12 @@ def build_case_context(
             and state in ("done", "not_applicable")
             and may_reopen_step(user, police_only=step.police_only),
             is_plan=step.recurring,
+            # Its condition waits on a question this user may answer.
             condition_open=step.condition is not None
             and any(
-                data["facts"].get(name) is None for name in iter_condition_facts(step.condition)
+                data["facts"].get(name) is None
+                and may_answer_fact(user, definition.fact(name).actor_roles)
+                for name in iter_condition_facts(step.condition)
             ),
             is_report=step.id == report_step_id,
         )

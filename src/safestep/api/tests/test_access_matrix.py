@@ -301,6 +301,22 @@ ACCESS: dict[str, list[Call]] = {
     "concerns/students/": [
         Call("GET",  "302  200   200      200      200      200      200      200"),
     ],
+    "concerns/<int:concern_id>/": [
+        # The reporter (the school's counselor) and those who triage it, read-only.
+        Call("GET",  "302  404   200/404  200/404  404      404      200      404"),
+    ],
+    "concerns/<int:concern_id>/own-report/": [
+        Call("POST", "302  404   404      302/404  404      404      404      404",
+             lambda s: {"agency": "cws", "phoned_at": timezone.localtime(
+                 s.now - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M")}, json=False),
+    ],
+    "reviews/": [
+        Call("GET",  "302  403   403      403      403      403      200      403"),
+    ],
+    "reviews/<int:review_id>/decide/": [
+        Call("POST", "302  403   403      403      403      403      302      403",
+             lambda s: {"decision": "overruled", "comment": "Triage it."}, json=False),
+    ],
     "triage/": [
         Call("GET",  "302  404   200      404      404      404      200      404"),
     ],
@@ -324,13 +340,25 @@ ACCESS: dict[str, list[Call]] = {
         Call("GET",  "302  404   200/404  200/404  200      200/404  200      404"),
     ],
     "cases/<int:case_id>/facts/": [
-        Call("POST", "302  404   302/404  403/404  403      403/404  302      404",
+        # School Police judge the evidence (and coordinators); site administrators may not.
+        Call("POST", "302  404   403/404  403/404  302      403/404  302      404",
              lambda s: {"reliable_evidence": "yes", "version": s.version}, json=False),
     ],
     "cases/<int:case_id>/steps/<slug:step_id>/complete/": [
         Call("POST", "302  404   302/404  403/404  403      403/404  302      404", lambda s: {
             "occurred_at": s.local_time, "findings": "None found.",
             "other_students_involved": "no", "version": s.version}, json=False),
+    ],
+    "cases/<int:case_id>/steps/<slug:step_id>/progress/": [
+        Call("POST", "302  404   302/404  302/404  403      403/404  302      404", lambda s: {
+            "agency": "cws", "phoned_at": s.local_time, "version": s.version},
+             step="cws_report", json=False),
+    ],
+    "cases/<int:case_id>/clock/": [
+        Call("POST", "302  404   302/404  403/404  403      403/404  302      404", lambda s: {
+            "suspicion_formed_at": timezone.localtime(s.now - timedelta(hours=3)).strftime(
+                "%Y-%m-%dT%H:%M"), "reason": "Heard of it earlier.", "version": s.version},
+             json=False),
     ],
     "cases/<int:case_id>/steps/<slug:step_id>/not-applicable/": [
         Call("POST", "302  404   302/404  302/404  403      403/404  302      404", lambda s: {

@@ -115,7 +115,7 @@ def test_it_makes_a_waived_report_due_again_when_the_coordinator_overrules_it(
     expect(review).to_contain_text("Child abuse report marked as not applicable")
     expect(review).to_contain_text("The bruises are from football practice.")
     # Overruling without a comment is refused, next to the comment.
-    review.get_by_label(re.compile("^Overrule")).check()
+    review.get_by_label(re.compile("Overrule:")).check()
     review.get_by_role("button", name="Record the decision").click()
     review = coordinator.locator("article.review").filter(has_text=case.reference)
     expect(review.get_by_role("alert")).to_contain_text("Comment")

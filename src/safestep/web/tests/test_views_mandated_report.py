@@ -229,6 +229,7 @@ def test_it_submits_a_concern_withholding_the_reporters_name(as_user):
     assert answer.status_code == 302
     concern = Concern.objects.get()
     assert concern.withhold_identity is True
+    assert concern.own_report is not None
     assert concern.own_report["written_submitted_at"]
     form = html(as_user("rita.ramos").get("/concerns/new/"))
     assert "Do not show my name to school staff" in form and "PC 11166(i)(2)" in form
@@ -515,3 +516,21 @@ def test_it_keeps_a_withheld_reporters_name_off_the_case_page_for_school_staff(
         assert "a staff member" in page
     coordinator = html(as_user("district_coordinator").get(f"/cases/{case.pk}/?events=all"))
     assert "rita.ramos" in coordinator
+
+
+def test_it_keeps_the_new_pages_free_of_inline_script_style_and_handlers(as_user, report, district):
+    concern = report(phoned=True)
+    services.concern_dismiss(
+        acting_user=district["site_admin"], concern_id=concern.pk, reason="Her uncle, verified."
+    )
+    pages = [
+        ("rita.ramos", f"/concerns/{concern.pk}/"),
+        ("district_coordinator", f"/concerns/{concern.pk}/"),
+        ("district_coordinator", "/reviews/"),
+        ("site_admin", "/reviews/"),
+    ]
+    for username, path in pages:
+        body = html(as_user(username).get(path))
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), path
+        assert not re.search(r"\sstyle=", body), path
+        assert not re.search(r"\son[a-z]+=", body), path

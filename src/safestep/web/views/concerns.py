@@ -458,6 +458,7 @@ def concern_own_report(request: HttpRequest, concern_id: int) -> HttpResponse:
             phoned_at=str(details.get("phoned_at", "")),
             written_submitted_at=str(written) if written else None,
             reference=str(details.get("reference", "")),
+            agency_name=str(details.get("agency_name", "")),
         )
     except ValidationFailed as error:
         concern = _concern_or_404(user, concern_id)

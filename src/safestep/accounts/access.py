@@ -24,6 +24,9 @@ class Capability(StrEnum):
     CONCERN_TRIAGE = "concern_triage"
     CASE_OPEN = "case_open"
     CASE_READ = "case_read"
+    # The case's event timeline: who did what. Not for the placement office, which sees a
+    # case's summary and its placement step only.
+    CASE_TIMELINE_READ = "case_timeline_read"
     CASE_SET_FACTS = "case_set_facts"
     CASE_ESCALATE = "case_escalate"
     CASE_LINK = "case_link"
@@ -53,6 +56,7 @@ _SITE_ADMIN_WORK = {
     Capability.CONCERN_TRIAGE,
     Capability.CASE_OPEN,
     Capability.CASE_READ,
+    Capability.CASE_TIMELINE_READ,
     Capability.CASE_SET_FACTS,
     Capability.CASE_ESCALATE,
     Capability.CASE_LINK,
@@ -79,6 +83,7 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
         _EVERY_STAFF
         | {
             Capability.CASE_READ,
+            Capability.CASE_TIMELINE_READ,
             Capability.CHECKIN_PLAN,
             Capability.CHECKIN_RECORD,
             Capability.NOTE_ADD,
@@ -92,6 +97,7 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
         _EVERY_STAFF
         | {
             Capability.CASE_READ,
+            Capability.CASE_TIMELINE_READ,
             Capability.NOTE_ADD,
             Capability.ATTACHMENT_ADD,
             Capability.ATTACHMENT_READ,
@@ -152,6 +158,17 @@ def case_scope(user: User, *, placement_pathways: frozenset[str] = frozenset()) 
         return Q()
     if user.role == Role.PLACEMENT_OFFICE:
         return Q(pathway__in=sorted(placement_pathways)) if placement_pathways else nothing
+    return Q(school__in=user.schools.all())
+
+
+def concern_triage_scope(user: User) -> Q:
+    """A filter for the concerns USER may triage: their schools' (the coordinator: all)."""
+    if not has_capability(user, Capability.CONCERN_TRIAGE):
+        return Q(pk__in=[])
+    if user.role == Role.DISTRICT_COORDINATOR:
+        # Every concern, as a condition that still holds when OR-ed with another
+        # (an empty Q() would vanish from "scope | own").
+        return Q(pk__isnull=False)
     return Q(school__in=user.schools.all())
 
 

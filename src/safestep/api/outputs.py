@@ -8,13 +8,14 @@ from typing import Any
 from django.utils import timezone
 
 from safestep.accounts.access import sees_withheld_reporter
-from safestep.accounts.models import Role, User
+from safestep.accounts.models import User
 from safestep.cases.models import Case, CaseLink, CheckIn, Concern, Note, Review
 from safestep.cases.selectors import (
     case_definition,
     case_evaluation,
     case_next_check_in_due,
     case_reviews,
+    concern_triaged_by,
     linked_cases_visible,
     live_record_by_step,
     sees_case_narrative,
@@ -224,15 +225,23 @@ def concern_output(user: User, concern: Concern) -> dict[str, Any]:
     }
     if own:
         body["own_report"] = concern.own_report
-    if user.role == Role.REPORTER or (
-        own and user.role not in (Role.SITE_ADMIN, Role.DISTRICT_COORDINATOR)
-    ):
+        # What they typed, never the school's record of the student: a reporter at another
+        # school must not learn a name through a SIS id.
+        typed = f"{concern.typed_first_name} {concern.typed_last_name}".strip()
+        body["student"] = {"sis_id": concern.student.sis_id, "name": typed or None}
+    if not concern_triaged_by(user, concern):
         # A reporter follows the status of what they reported, nothing about any case.
         return body
     return body | {
         "student": {
             "sis_id": concern.student.sis_id,
             "name": f"{concern.student.first_name} {concern.student.last_name}",
+            # The reporter spelled it otherwise: for the site administrator to reconcile.
+            "typed_name": (
+                f"{concern.typed_first_name} {concern.typed_last_name}"
+                if concern.name_differs
+                else None
+            ),
         },
         "submitted_by": reporter_name_for(user, concern),
         "description": concern.description,

@@ -155,8 +155,9 @@ class Disclosure(models.Model):
     concern_id = models.BigIntegerField(null=True, blank=True)
     step_id = models.CharField(max_length=64, blank=True)
     event_seq = models.BigIntegerField()
-    # The recipient's name (the agency, the person) as recorded.
-    recipient = models.CharField(max_length=200)
+    # The recipient's name (the agency, the person) as recorded: sealed like the step
+    # details it comes from (a parent's name is narrative).
+    recipient = EncryptedTextField()
     recipient_type = models.CharField(
         max_length=20, choices=RecipientType.choices, default=RecipientType.OTHER
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 
-from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.access import Capability, concern_triage_scope, has_capability
 from safestep.accounts.models import Role, User
 from safestep.audit.chain import (
     CheckpointRecord,
@@ -25,7 +25,7 @@ from safestep.audit.chain import (
 )
 from safestep.audit.models import Checkpoint, Disclosure, Event, to_microseconds
 from safestep.core.crypto import EncryptionError, decrypt_json
-from safestep.core.errors import NotFound, PermissionDenied
+from safestep.core.errors import PermissionDenied
 
 
 def audit_verify(*, progress: Callable[[int], None] | None = None) -> VerifyResult:
@@ -152,6 +152,8 @@ def case_timeline_for_user(user: User, case: Any) -> list[Event]:
     """
     from safestep.cases.selectors import linked_cases_visible
 
+    if not has_capability(user, Capability.CASE_TIMELINE_READ):
+        raise PermissionDenied(f"your role ({user.role}) does not read case timelines")
     visible = {other.pk for _, other in linked_cases_visible(user, case)}
     shown = []
     for event in case_timeline(case.pk):
@@ -161,7 +163,7 @@ def case_timeline_for_user(user: User, case: Any) -> list[Event]:
     return shown
 
 
-def withheld_reporter_concerns(user: User, disclosures: QuerySet[Disclosure]) -> set[int]:
+def withheld_reporter_concerns(user: User, disclosures: Iterable[Disclosure]) -> set[int]:
     """Concerns among DISCLOSURES whose reporter USER may not know (PC 11166(i)(2))."""
     from safestep.accounts.access import sees_withheld_reporter
     from safestep.cases.models import Concern
@@ -177,20 +179,28 @@ def withheld_reporter_concerns(user: User, disclosures: QuerySet[Disclosure]) ->
 
 
 def disclosures_for_user(user: User, *, sis_id: str) -> QuerySet[Disclosure]:
-    """A student's disclosure log: for auditors and coordinators, and for staff who can see
-    one of that student's cases. Otherwise the student "does not exist" (404)."""
-    from safestep.cases.models import Case, Student
+    """The disclosures about students with SIS_ID on cases USER may see, and on concerns USER
+    reported or may triage.
+
+    Only what the reader could already reach is listed: a SIS id names a student within one
+    school, and another school's disclosures stay with that school's cases. Nobody without a
+    case scope (auditors) may ask at all, so the answer can never tell whether a child with
+    that SIS id has a record.
+    """
+    from safestep.cases.models import Case, Concern
     from safestep.cases.selectors import case_scope_for
 
-    student = Student.objects.filter(sis_id=sis_id).first()
-    if student is None:
-        raise NotFound(f"no student {sis_id}")
-    if not has_capability(user, Capability.AUDIT_READ):
-        visible = Case.objects.filter(case_scope_for(user), student=student).exists()
-        if not visible or not sees_sealed_payloads(user):
-            raise NotFound(f"no student {sis_id}")
+    if not has_capability(user, Capability.CASE_READ) or not sees_sealed_payloads(user):
+        raise PermissionDenied("your role does not read disclosure logs by student")
+    cases = Case.objects.filter(case_scope_for(user), student__sis_id=sis_id)
+    concerns = Concern.objects.filter(
+        Q(submitted_by=user) | concern_triage_scope(user), student__sis_id=sis_id
+    )
+    # An empty list, never 404: the answer says nothing about students beyond the reader's.
     return (
-        Disclosure.objects.filter(student_id=student.pk)
+        Disclosure.objects.filter(
+            Q(case_id__in=cases.values("pk")) | Q(concern_id__in=concerns.values("pk"))
+        )
         .select_related("recorded_by")
         .order_by("disclosed_at", "id")
     )

@@ -20,7 +20,11 @@ USER = settings.AUTH_USER_MODEL
 
 
 class Student(models.Model):
-    sis_id = models.CharField("SIS id", max_length=32, unique=True)
+    """A student of one school. The SIS id is unique within a school, not across the
+    district: a student is (school, SIS id), so a SIS id typed at one school never reaches
+    another school's student."""
+
+    sis_id = models.CharField("SIS id", max_length=32)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     birth_date = models.DateField(null=True, blank=True)
@@ -29,6 +33,12 @@ class Student(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "sis_id"], name="one_student_per_school_sis_id"
+            )
+        ]
+        indexes = [models.Index(fields=["sis_id"], name="student_sis_id")]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} ({self.sis_id})"
@@ -59,6 +69,11 @@ class Concern(models.Model):
     # The reporter asked that school staff not learn who reported (PC 11166(i)(2)); district
     # coordinators, auditors and School Police still see it.
     withhold_identity = models.BooleanField(default=False)
+    # The student's name as the reporter typed it, kept when it differs from the school's
+    # record so the site administrator can reconcile it; the record is never overwritten.
+    typed_first_name = EncryptedTextField(blank=True)
+    typed_last_name = EncryptedTextField(blank=True)
+    name_differs = models.BooleanField(default=False)
     status = models.CharField(
         max_length=16, choices=ConcernStatus.choices, default=ConcernStatus.SUBMITTED
     )

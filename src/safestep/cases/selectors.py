@@ -17,6 +17,7 @@ from safestep.accounts.access import (
     PLACEMENT_STEP_ID,
     Capability,
     case_scope,
+    concern_triage_scope,
     has_capability,
     may_resolve_step,
     sees_police_details,
@@ -269,8 +270,7 @@ def concern_list_for_user(user: User, *, status: str | None = None) -> QuerySet[
     """Reporters see their own concerns; triagers see their schools' (coordinators: all)."""
     concerns = Concern.objects.select_related("school", "student", "submitted_by", "case")
     if has_capability(user, Capability.CONCERN_TRIAGE):
-        if user.role != Role.DISTRICT_COORDINATOR:
-            concerns = concerns.filter(Q(school__in=user.schools.all()) | Q(submitted_by=user))
+        concerns = concerns.filter(concern_triage_scope(user) | Q(submitted_by=user))
     elif has_capability(user, Capability.CONCERN_READ_OWN):
         concerns = concerns.filter(submitted_by=user)
     else:
@@ -280,14 +280,19 @@ def concern_list_for_user(user: User, *, status: str | None = None) -> QuerySet[
     return concerns
 
 
+def concern_triaged_by(user: User, concern: Concern) -> bool:
+    """Whether USER may triage CONCERN (and so read what the school knows of it)."""
+    return Concern.objects.filter(concern_triage_scope(user), pk=concern.pk).exists()
+
+
 def concern_get_for_triage(user: User, concern_id: int, *, for_write: bool = False) -> Concern:
     if not has_capability(user, Capability.CONCERN_TRIAGE):
         raise PermissionDenied("your role does not triage concerns")
     if not 0 < concern_id <= MAX_ROW_ID:
         raise NotFound(f"no concern {concern_id}")
-    concerns = Concern.objects.select_related("school", "student")
-    if user.role != Role.DISTRICT_COORDINATOR:
-        concerns = concerns.filter(school__in=user.schools.all())
+    concerns = Concern.objects.select_related("school", "student").filter(
+        concern_triage_scope(user)
+    )
     if for_write:
         concerns = concerns.select_for_update(of=("self",))
     concern = concerns.filter(pk=concern_id).first()
@@ -324,10 +329,8 @@ def concern_triage_queue_for_user(user: User) -> QuerySet[Concern]:
     if not has_capability(user, Capability.CONCERN_TRIAGE):
         return Concern.objects.none()
     concerns = Concern.objects.select_related("school", "student", "submitted_by").filter(
-        status=ConcernStatus.SUBMITTED
+        concern_triage_scope(user), status=ConcernStatus.SUBMITTED
     )
-    if user.role != Role.DISTRICT_COORDINATOR:
-        concerns = concerns.filter(school__in=user.schools.all())
     return concerns.order_by("submitted_at", "id")
 
 
@@ -369,10 +372,7 @@ def student_visible_for_user(user: User, *, school_code: str, sis_id: str) -> St
 def _students_known_to(user: User, school_code: str) -> QuerySet[Student]:
     visible = Q(cases__in=Case.objects.filter(case_scope_for(user)))
     if has_capability(user, Capability.CONCERN_TRIAGE):
-        triage = Concern.objects.all()
-        if user.role != Role.DISTRICT_COORDINATOR:
-            triage = triage.filter(school__in=user.schools.all())
-        visible |= Q(concerns__in=triage)
+        visible |= Q(concerns__in=Concern.objects.filter(concern_triage_scope(user)))
     return Student.objects.select_related("school").filter(visible, school__code=school_code)
 
 

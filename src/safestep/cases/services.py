@@ -232,26 +232,53 @@ def _tell_reporters_their_duty_stands(case: Case, kind: str) -> None:
 # --- concerns ---------------------------------------------------------------------------
 
 
-def _student_for(school: School, student: StudentInput) -> Student:
+@dataclass(frozen=True)
+class StudentMatch:
+    """The school's student for what was typed, and whether the typed name differs."""
+
+    student: Student
+    typed_first_name: str
+    typed_last_name: str
+    name_differs: bool
+
+
+def _same_name(student: Student, first: str, last: str) -> bool:
+    return (student.first_name.casefold(), student.last_name.casefold()) == (
+        first.casefold(),
+        last.casefold(),
+    )
+
+
+def _student_for(school: School, student: StudentInput) -> StudentMatch:
+    """The student with this SIS id at SCHOOL, created on first mention.
+
+    The school's record is never overwritten by what someone typed: a different spelling is
+    kept beside it (on the concern) for the site administrator to reconcile.
+    """
     errors: dict[str, list[str]] = {}
     sis_id = _text("student.sis_id", student.sis_id, required=True, errors=errors)
     first = _text("student.first_name", student.first_name, required=True, errors=errors)
     last = _text("student.last_name", student.last_name, required=True, errors=errors)
     if errors:
         raise ValidationFailed(errors)
-    existing = Student.objects.filter(sis_id=sis_id).first()
+    existing = Student.objects.filter(school=school, sis_id=sis_id).first()
     if existing is not None:
-        # An existing SIS record is the source of truth; a reporter's spelling never
-        # overwrites it.
-        return existing
-    return Student.objects.create(
-        sis_id=sis_id,
-        first_name=first,
-        last_name=last,
-        birth_date=student.birth_date,
-        grade=student.grade.strip(),
-        school=school,
-    )
+        return StudentMatch(existing, first, last, not _same_name(existing, first, last))
+    try:
+        with transaction.atomic():
+            created = Student.objects.create(
+                sis_id=sis_id,
+                first_name=first,
+                last_name=last,
+                birth_date=student.birth_date,
+                grade=student.grade.strip(),
+                school=school,
+            )
+    except IntegrityError:
+        # Someone else mentioned the same student a moment ago.
+        created = Student.objects.get(school=school, sis_id=sis_id)
+        return StudentMatch(created, first, last, not _same_name(created, first, last))
+    return StudentMatch(created, first, last, False)
 
 
 def _school(code: str) -> School:
@@ -370,11 +397,15 @@ def concern_submit(
     report = _check_own_report(definition, own_report, observed_at=observed_at, now=now)
     with transaction.atomic():
         school = _school(school_code)
+        match = _student_for(school, student)
         concern = Concern.objects.create(
             submitted_by=acting_user,
             submitted_at=now,
             school=school,
-            student=_student_for(school, student),
+            student=match.student,
+            typed_first_name=match.typed_first_name,
+            typed_last_name=match.typed_last_name,
+            name_differs=match.name_differs,
             observed_at=observed_at,
             description=text,
             indicators=list(dict.fromkeys(indicators)),
@@ -546,7 +577,18 @@ def case_open(
             assert school_code is not None
             assert student is not None
             school = _school(school_code)
-            student_row = _student_for(school, student)
+            match = _student_for(school, student)
+            if match.name_differs:
+                # Said without the name on record: the caller may not know this student.
+                raise ValidationFailed(
+                    {
+                        "student.sis_id": [
+                            f"{school.code} has a student with this SIS id under another "
+                            "name; check the SIS id, or open the case from a concern."
+                        ]
+                    }
+                )
+            student_row = match.student
         if (
             acting_user.role != Role.DISTRICT_COORDINATOR
             and not acting_user.schools.filter(pk=school.pk).exists()

@@ -211,7 +211,7 @@ ACCESS: dict[str, list[Call]] = {
              lambda s: {"text": "Called the aunt."}),
     ],
     "api/v1/cases/<int:case_id>/timeline": [
-        Call("GET",  "401  404   200/404  200/404  200      200/404  200      404"),
+        Call("GET",  "401  404   200/404  200/404  200      403/404  200      404"),
     ],
     "api/v1/cases/<int:case_id>/close": [
         # Steps are still open, so those allowed get 409: not closable yet.
@@ -245,7 +245,9 @@ ACCESS: dict[str, list[Call]] = {
         Call("GET",  "401  403   403      403      403      403      200      200"),
     ],
     "api/v1/students/<str:sis_id>/disclosures": [
-        Call("GET",  "401  404   200/404  200/404  200      404      200      200"),
+        # Only disclosures on cases the reader can see: another school's student reads as
+        # an empty log. Auditors and the placement office may not look students up at all.
+        Call("GET",  "401  403   200      200      200      403      200      403"),
     ],
     "api/schema/": [
         Call("GET",  "200  200   200      200      200      200      200      200"),

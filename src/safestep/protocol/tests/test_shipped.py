@@ -68,8 +68,12 @@ ACTORS = {
 FIELDS = {
     "police_involved": {
         "agency": ("choice", True, ("school_police", "sdpd", "other")),
+        # Beyond the reference: the agency's name when "other", and the threat a FERPA
+        # health-or-safety disclosure must record (34 CFR 99.32(a)(5)).
+        "agency_name": ("string", False, None),
         "officer": ("string", False, None),
         "police_report_number": ("string", False, None),
+        "threat": ("text", False, None),
     },
     "campus_impact": {
         "findings": ("text", True, None),
@@ -80,11 +84,15 @@ FIELDS = {
         "consequence": ("text", True, None),
         "expulsion_recommended": ("yes_no", True, None),
         "referred_for_criminal_investigation": ("yes_no", True, None),
+        "referred_to": ("choice", False, ("school_police", "sdpd", "other")),
+        "agency_name": ("string", False, None),
+        "threat": ("text", False, None),
     },
     "cws_report": {
         "agency": ("choice", True, ("cws", "sdpd", "sheriff", "other_law_enforcement")),
         "phoned_at": ("datetime", True, None),
         "written_submitted_at": ("datetime", True, None),
+        "agency_name": ("string", False, None),
         "reference": ("string", False, None),
     },
     "le_trafficking_entry": {"le_reference": ("string", False, None)},

@@ -3,26 +3,33 @@
 A cell counts the cases *opened* in a month (local time), at a school, on a pathway (the
 case's pathway now, so an escalated case counts as a confirmed victim). Every school and
 every pathway appears, with every month of the period, so a missing row never gives away
-a zero. What is hidden is decided once for all groupings of the period
-(:mod:`safestep.reports.suppression`).
+a zero.
+
+Statistics cover one ended school year per request (:func:`periods.parse_school_year`).
+Those periods never overlap, so every answer SafeStep can give is a slice of one decision
+per school year, taken for all groupings at once (:mod:`safestep.reports.suppression`),
+over counts no other decision shares. A sum or difference of any answers therefore says
+nothing more about a year than that year's own answers do, and those hide every cell under
+11 from every combination of what they publish.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from safestep.accounts.models import School
 from safestep.cases.models import Case
 from safestep.core.errors import ValidationFailed
 from safestep.definitions.selectors import definition_of, protocols_current
-from safestep.reports.periods import Period
-from safestep.reports.suppression import THRESHOLD, suppress
+from safestep.reports.periods import Period, is_publishable, local_today
+from safestep.reports.suppression import THRESHOLD, Suppression, suppress
 
 DIMENSIONS = ("school", "pathway", "month")
 
@@ -66,7 +73,35 @@ def _pathway_ids(found_in_data: Iterable[str]) -> list[str]:
     return ordered + extra
 
 
+def statistics_decide(
+    *,
+    period: Period,
+    schools: Sequence[str],
+    pathways: Sequence[str],
+    counts: Mapping[tuple[str, ...], int],
+) -> Suppression:
+    """What to hide, for every grouping of PERIOD at once. COUNTS maps (school, pathway,
+    month) to the cases opened; the keys left out count zero."""
+    values = {"school": list(schools), "pathway": list(pathways), "month": period.months}
+    return suppress(DIMENSIONS, values, counts)
+
+
+def statistics_slice(decided: Suppression, *, period: Period, by: tuple[str, ...]) -> Statistics:
+    """One grouping of a decision: the rows an answer lists."""
+    rows = [
+        StatisticsRow(
+            where=dict(zip(cell.grouping, cell.key, strict=True)),
+            cases=decided.published(cell),
+        )
+        for cell in decided.cells(by)
+    ]
+    return Statistics(period=period, by=by, rows=rows)
+
+
 def statistics_compute(*, period: Period, by: tuple[str, ...]) -> Statistics:
+    if not is_publishable(period, today=local_today(timezone.now())):
+        # parse_school_year answers 400 before this; anything else is a programming error.
+        raise ValueError(f"statistics are published for ended school years only, not {period}")
     start, end = period.bounds()
     zone = ZoneInfo(settings.TIME_ZONE)
     grouped = (
@@ -81,20 +116,17 @@ def statistics_compute(*, period: Period, by: tuple[str, ...]) -> Statistics:
         month = item["month"].astimezone(zone).strftime("%Y-%m")
         key = (item["school__code"], item["pathway"], month)
         counts[key] = counts.get(key, 0) + item["cases"]
-    values = {
-        "school": list(School.objects.order_by("code").values_list("code", flat=True)),
-        "pathway": _pathway_ids(pathway for _school, pathway, _month in counts),
-        "month": period.months,
-    }
-    decided = suppress(DIMENSIONS, values, counts)
-    rows = [
-        StatisticsRow(
-            where=dict(zip(cell.grouping, cell.key, strict=True)),
-            cases=decided.published(cell),
-        )
-        for cell in decided.cells(by)
-    ]
-    return Statistics(period=period, by=by, rows=rows)
+    # The schools there were by the year's end, and any with a case in it: a school added
+    # later does not change the answer for a year that is over.
+    schools = set(School.objects.filter(created_at__lt=end).values_list("code", flat=True))
+    schools.update(school for school, _pathway, _month in counts)
+    decided = statistics_decide(
+        period=period,
+        schools=sorted(schools),
+        pathways=_pathway_ids(pathway for _school, pathway, _month in counts),
+        counts=counts,
+    )
+    return statistics_slice(decided, period=period, by=by)
 
 
 def statistics_output(statistics: Statistics) -> dict[str, object]:

@@ -35,6 +35,7 @@ from safestep.reports.periods import (
     month_start,
     months_back,
     parse_period,
+    parse_school_year,
 )
 from safestep.reports.selectors import Dashboard, dashboard_for_user, may_see_dashboard
 from safestep.reports.statistics import parse_by, statistics_csv_rows, statistics_output
@@ -109,20 +110,28 @@ class ConcernScarPdf(APIView):
 
 
 STATS_PARAMETERS = [
-    OpenApiParameter("from", str, description="first month: YYYY-MM or YYYY-MM-01"),
-    OpenApiParameter("to", str, description="last month: YYYY-MM or its last day"),
+    OpenApiParameter(
+        "from",
+        str,
+        description=(
+            "first month of one ended school year: a July, YYYY-07 or YYYY-07-01 "
+            "(default: the latest ended school year)"
+        ),
+    ),
+    OpenApiParameter(
+        "to",
+        str,
+        description="last month of the same school year: the June after, YYYY-06 or YYYY-06-30",
+    ),
     OpenApiParameter("by", str, description="comma-separated: school, pathway, month"),
 ]
 
 
 def _statistics(request: Request, file_format: str) -> Any:
-    today = local_today(timezone.now())
+    """One ended school year per request (any other period answers 400 naming from/to)."""
     params = request.query_params
-    period = parse_period(
-        params.get("from"),
-        params.get("to"),
-        default_first=today.replace(month=1, day=1),
-        default_last=month_end(today),
+    period = parse_school_year(
+        params.get("from"), params.get("to"), today=local_today(timezone.now())
     )
     return services.statistics_export(
         acting_user=_user(request),
@@ -157,7 +166,7 @@ STATS_OUT = inline_serializer(
 
 class Stats(APIView):
     @extend_schema(
-        summary="De-identified case counts; cells under 11 suppressed",
+        summary="De-identified case counts for one ended school year; cells under 11 suppressed",
         parameters=STATS_PARAMETERS,
         responses=STATS_OUT,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 import secrets
@@ -65,6 +66,12 @@ class Config:
     encryption_keys_file: Path | None = None
     session_idle_minutes: int = 15
     max_upload_mb: int = 20
+    # Served over HTTPS (SAFESTEP_HTTPS): cookies are Secure and HSTS is sent.
+    https: bool = True
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Origins (https://host[:port]) whose forms Django's CSRF check accepts besides its own.
+    csrf_trusted_origins: tuple[str, ...] = ()
 
 
 def parse_bool(variable: str, raw: str) -> bool:
@@ -102,6 +109,60 @@ def parse_hosts(variable: str, raw: str) -> list[str]:
         if " " in host or "/" in host:
             raise ConfigError(variable, f"{host!r} is not a host name")
     return hosts
+
+
+def _entries(raw: str) -> list[str]:
+    return [entry.strip() for entry in raw.split(",") if entry.strip()]
+
+
+def parse_networks(
+    variable: str, raw: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated IP addresses or CIDR networks (``10.0.0.5, 10.1.0.0/16, ::1``)."""
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for entry in _entries(raw):
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                variable, f"{entry!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+            ) from None
+        if network.prefixlen == 0:
+            raise ConfigError(
+                variable, f"{entry!r} would believe every address; name your proxies' addresses"
+            )
+        networks.append(network)
+    return tuple(networks)
+
+
+_ORIGIN_HOST = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def parse_origins(variable: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated https origins (``https://safestep.example.org[:port]``)."""
+    origins: list[str] = []
+    for entry in _entries(raw):
+        example = "such as https://safestep.example.org"
+        parts = urlsplit(entry)
+        if parts.scheme.lower() != "https":
+            raise ConfigError(variable, f"{entry!r} is not an https origin {example}")
+        try:
+            parts.port  # noqa: B018 (reading it checks the port)
+        except ValueError:
+            raise ConfigError(variable, f"{entry!r} has a port that is not a number") from None
+        host = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
+        if (
+            "@" in parts.netloc
+            or not _ORIGIN_HOST.match(host)
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ConfigError(
+                variable, f"{entry!r} is not an origin (scheme and host only) {example}"
+            )
+        origins.append(f"https://{parts.netloc.lower()}")
+    return tuple(origins)
 
 
 def sqlite_settings(path: Path) -> dict[str, Any]:
@@ -304,6 +365,21 @@ def load_encryption_keys(
     return parse_encryption_keys(variable, raw), path
 
 
+# Files SafeStep creates are its owner's alone: 0600 files, 0700 folders.
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Make every file this process creates from now on owner-only.
+
+    That covers what SafeStep does not open itself: the SQLite database and its ``-wal``
+    and ``-shm`` files (SQLite creates them), and e-mail written to a folder (Django's
+    file backend). Bits the operator's own umask already withholds stay withheld.
+    """
+    current = os.umask(PRIVATE_UMASK)
+    os.umask(current | PRIVATE_UMASK)
+
+
 def ensure_data_dir(variable: str, raw: str) -> Path:
     path = Path(raw).expanduser().resolve()
     try:
@@ -318,6 +394,7 @@ def ensure_data_dir(variable: str, raw: str) -> Path:
 def load(environ: Mapping[str, str] | None = None) -> Config:
     """Read and check the whole configuration; raise ConfigError on the first bad value."""
     env = os.environ if environ is None else environ
+    private_files()
     data_dir = ensure_data_dir("SAFESTEP_DATA_DIR", env.get("SAFESTEP_DATA_DIR", "./safestep-data"))
     database = parse_database("DATABASE_URL", env.get("DATABASE_URL", "").strip(), data_dir)
     secret_key = read_secret(env, "SAFESTEP_SECRET_KEY") or owner_only_file(
@@ -326,6 +403,8 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
     if len(secret_key) < 32:
         raise ConfigError("SAFESTEP_SECRET_KEY", "must be at least 32 characters long")
     encryption_keys, encryption_keys_file = load_encryption_keys(env, data_dir)
+    debug = parse_bool("SAFESTEP_DEBUG", env.get("SAFESTEP_DEBUG", "false"))
+    https_raw = env.get("SAFESTEP_HTTPS", "").strip()
     return Config(
         data_dir=data_dir,
         database=database,
@@ -333,7 +412,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         email=parse_email(
             "SAFESTEP_EMAIL_URL", env.get("SAFESTEP_EMAIL_URL", "").strip(), data_dir
         ),
-        debug=parse_bool("SAFESTEP_DEBUG", env.get("SAFESTEP_DEBUG", "false")),
+        debug=debug,
         allowed_hosts=parse_hosts(
             "SAFESTEP_ALLOWED_HOSTS", env.get("SAFESTEP_ALLOWED_HOSTS", "localhost,127.0.0.1")
         ),
@@ -346,4 +425,12 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
             "SAFESTEP_SESSION_IDLE_MINUTES", env.get("SAFESTEP_SESSION_IDLE_MINUTES", "15")
         ),
         max_upload_mb=parse_int("SAFESTEP_MAX_UPLOAD_MB", env.get("SAFESTEP_MAX_UPLOAD_MB", "20")),
+        # Served over HTTPS unless said otherwise; debug (a developer's machine) defaults off.
+        https=parse_bool("SAFESTEP_HTTPS", https_raw) if https_raw else not debug,
+        trusted_proxies=parse_networks(
+            "SAFESTEP_TRUSTED_PROXIES", env.get("SAFESTEP_TRUSTED_PROXIES", "")
+        ),
+        csrf_trusted_origins=parse_origins(
+            "SAFESTEP_CSRF_TRUSTED_ORIGINS", env.get("SAFESTEP_CSRF_TRUSTED_ORIGINS", "")
+        ),
     )

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from safestep.accounts.models import Role, School, User
+from safestep.accounts.testing import api_token_for
 from safestep.cases import services
 from safestep.cases.models import Case
 from safestep.definitions.services import protocol_load_shipped
@@ -110,8 +110,7 @@ def api_as(district: District) -> Callable[[str], APIClient]:
 
     def make(username: str) -> APIClient:
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=district[username])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(district[username])}")
         return client
 
     return make

@@ -46,11 +46,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers are believed only from SAFESTEP_TRUSTED_PROXIES, and removed
+    # from anyone else's request before anything reads them.
+    "safestep.core.proxies.TrustedProxyMiddleware",
+    # Every error under /api/ leaves as problem+json, whoever answered it.
+    "safestep.core.problems.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "safestep.accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safestep.core.context.RequestContextMiddleware",
+    # Audited reads (a case, its PDF, the trail) only from SafeStep's own pages: another
+    # site cannot make a signed-in browser write reads into the audit trail.
+    "safestep.core.same_origin.SameOriginReadMiddleware",
     # An unreachable database answers 503 with problem+json (API) or a short page.
     "safestep.core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,14 +143,24 @@ DEFAULT_FROM_EMAIL = CONFIG.email.default_from
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# SAFESTEP_HTTPS (on unless debug): the site is served over HTTPS, so cookies are Secure.
+SESSION_COOKIE_SECURE = CONFIG.https
+CSRF_COOKIE_SECURE = CONFIG.https
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# Sent on every response outside debug (SecurityHeadersMiddleware), not only on requests
-# Django itself sees as HTTPS: behind a TLS proxy the browser still gets it.
-SECURE_HSTS_SECONDS = 0 if DEBUG else 31_536_000
+# Sent on every response when served over HTTPS (SecurityHeadersMiddleware), not only on
+# requests Django itself sees as HTTPS: behind a TLS proxy the browser still gets it, and
+# browsers ignore it on a plain-HTTP page.
+SECURE_HSTS_SECONDS = 31_536_000 if CONFIG.https else 0
+# Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (core/proxies.py). Only
+# then does Django read the scheme from X-Forwarded-Proto; from anyone else it is removed.
+TRUSTED_PROXIES = CONFIG.trusted_proxies
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
+# Non-file request bodies: Django's limit for forms, and the API's JSON parser's (413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # A session ends after this long without a request (SessionGuardMiddleware says why). The
 # stored session lives a little longer so the guard, not a silent expiry, ends it.
@@ -175,8 +193,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "safestep.accounts.views.locked_out"
-# The address the connection came from, as the audit log records it; forwarded headers are
-# not trusted, since anyone can send them.
+# The address the connection came from, as the audit log records it: the client's own
+# address when the request came through a proxy in SAFESTEP_TRUSTED_PROXIES, otherwise
+# the connecting address (forwarded headers from anyone else are dropped).
 AXES_CLIENT_IP_CALLABLE = "safestep.accounts.views.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_ENABLE_ADMIN = False
@@ -195,7 +214,7 @@ MAX_UPLOAD_BYTES = CONFIG.max_upload_mb * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "safestep.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: every view states what it needs; anything it forgets is closed.
@@ -204,7 +223,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded in size (413) and nesting (400): no body can make the parser fail with a 500.
+    "DEFAULT_PARSER_CLASSES": ["safestep.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "safestep.api.errors.problem_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

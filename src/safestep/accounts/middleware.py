@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 
 from safestep.accounts.access import needs_second_factor
 from safestep.accounts.models import User
-from safestep.accounts.views import LAST_SEEN_KEY
+from safestep.accounts.sessions import LAST_SEEN_KEY
 
 # How often the last-activity time is written: each write is a session save, and a few
 # seconds of imprecision in a 15-minute timeout is worth not writing on every request.

@@ -1,10 +1,18 @@
-"""Schools and staff accounts. Each user holds exactly one role from access.md."""
+"""Schools and staff accounts (each user holds exactly one role from access.md), and the
+credentials that sign them in: API tokens (hashed) and second factors (sealed)."""
 
 from __future__ import annotations
 
+import hmac
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
+
+from safestep.core.crypto import EncryptedJSONField, EncryptedTextField
 
 school_code_validator = RegexValidator(
     r"^[A-Z0-9][A-Z0-9_-]{1,15}$",
@@ -34,7 +42,7 @@ class School(models.Model):
         return f"{self.code} {self.name}"
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp devices
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.REPORTER)
     schools = models.ManyToManyField(School, blank=True, related_name="staff")
     # Set when an operator hands out a one-time password; the user must choose their own
@@ -52,3 +60,94 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+# --- credentials, kept so that a copy of the database does not yield them -------------
+
+
+class ApiToken(models.Model):
+    """A user's API token, stored as a SHA-256 digest: the key itself is shown once.
+
+    The key is 160 random bits written as 40 hex digits. Its first ``PREFIX_LENGTH``
+    characters are kept in the clear to find the row (they are not enough to use it); the
+    whole key is compared by digest, in constant time (see ``safestep.accounts.tokens``).
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="api_token")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, db_index=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}... of {self.user_id}"
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (TOTP, RFC 6238) whose secret is sealed with the encryption keys.
+
+    The same fields as django-otp's ``TOTPDevice``, checked by django-otp's own code, except
+    that ``key`` (the hex secret) is an :class:`EncryptedTextField`: the database holds only
+    ciphertext, and ``safestep keys rotate`` re-seals it like any other value.
+    """
+
+    key = EncryptedTextField(default=default_key)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    # django-otp's own TOTP logic, unchanged: it reads the fields above, and ``key`` reads
+    # as the plain hex secret once loaded.
+    bin_key = TOTPDevice.bin_key
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings
+
+
+class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A user's single-use backup codes, sealed with the encryption keys.
+
+    ``codes`` lists the unused codes; a code that signs someone in is removed. Each try
+    compares the given code with every unused one in constant time.
+
+    Sealed rather than hashed: a code holds 40 random bits, so a fast hash of it could be
+    reversed by whoever copies the database, and a slow hash per code would cost seconds
+    per try; whoever also holds the keys can unseal the authenticator's secret anyway.
+    """
+
+    codes = EncryptedJSONField(default=list)
+
+    class Meta(Device.Meta):
+        verbose_name = "backup codes"
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1))
+
+    @property
+    def codes_left(self) -> int:
+        return len(self.codes)
+
+    def verify_token(self, token: str) -> bool:
+        if not self.verify_is_allowed()[0]:
+            return False
+        given = token.encode("utf-8")
+        match = None
+        for code in self.codes:
+            if hmac.compare_digest(given, str(code).encode("utf-8")):
+                match = code
+        if match is None:
+            self.throttle_increment(commit=True)
+            return False
+        self.codes = [code for code in self.codes if code != match]
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True

@@ -1,20 +1,32 @@
-"""Schools, accounts, API tokens, second factors and passwords. Each writes its audit event."""
+"""Schools, accounts, API tokens, sessions, second factors and passwords.
+
+Each state change is one function here, in one transaction with its audit event.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
+from django_otp.plugins.otp_static.models import StaticToken
 
-from safestep.accounts.models import Role, School, User, school_code_validator
+from safestep.accounts.models import (
+    ApiToken,
+    AuthenticatorDevice,
+    BackupCodeDevice,
+    Role,
+    School,
+    User,
+    school_code_validator,
+)
+from safestep.accounts.sessions import sessions_end
+from safestep.accounts.tokens import issue_key, prefix_of
 from safestep.audit.services import event_record
 from safestep.core.errors import Conflict, NotFound, ValidationFailed
 
@@ -95,38 +107,182 @@ def user_add(
     return user, password
 
 
+def _user_for_update(username: str) -> User:
+    user = User.objects.select_for_update().filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user {username}")
+    return user
+
+
+def _credentials_revoke(user: User) -> dict[str, int]:
+    """Delete USER's API token and end their web sessions: what a reset or removal needs."""
+    tokens = ApiToken.objects.filter(user=user).delete()[0]
+    return {"tokens_revoked": tokens, "sessions_ended": sessions_end(user_pk=user.pk)}
+
+
 def user_password_reset(*, username: str, acting_user: User | None = None) -> str:
-    """Give USERNAME a new one-time password (they must change it at next sign-in)."""
+    """Give USERNAME a new one-time password (they must change it at next sign-in).
+
+    Whoever may have learnt the old password may also hold the user's sessions or API
+    token, so both end here too.
+    """
     password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(username=username).first()
-        if user is None:
-            raise NotFound(f"no user {username}")
+        user = _user_for_update(username)
         user.set_password(password)
         user.must_change_password = True
         user.save(update_fields=["password", "must_change_password"])
+        revoked = _credentials_revoke(user)
         event_record(
-            actor=acting_user, action="user.password_reset", payload={"username": username}
+            actor=acting_user,
+            action="user.password_reset",
+            payload={"username": username, **revoked},
         )
     return password
 
 
-def user_token(*, username: str, acting_user: User | None = None) -> str:
-    """The user's API token, created if missing."""
+@dataclass(frozen=True)
+class Revoked:
+    tokens_revoked: int
+    sessions_ended: int
+
+    def describe(self) -> str:
+        tokens = "its API token revoked" if self.tokens_revoked else "no API token"
+        sessions = f"{self.sessions_ended} session{'s' * (self.sessions_ended != 1)} ended"
+        return f"{tokens}, {sessions}"
+
+
+def user_deactivate(*, username: str, acting_user: User | None = None) -> Revoked:
+    """Stop USERNAME signing in or using the API; their records and history stay."""
     with transaction.atomic():
-        user = User.objects.filter(username=username, is_active=True).first()
+        user = _user_for_update(username)
+        if not user.is_active:
+            raise Conflict(f"user {username} is already deactivated")
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        revoked = _credentials_revoke(user)
+        event_record(
+            actor=acting_user, action="user.deactivate", payload={"username": username, **revoked}
+        )
+    return Revoked(**revoked)
+
+
+def user_activate(*, username: str, acting_user: User | None = None) -> None:
+    """Let a deactivated USERNAME sign in again (with their password and second factor)."""
+    with transaction.atomic():
+        user = _user_for_update(username)
+        if user.is_active:
+            raise Conflict(f"user {username} is already active")
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        event_record(actor=acting_user, action="user.activate", payload={"username": username})
+
+
+SCHOOL_ROLES = frozenset({Role.SITE_ADMIN, Role.COUNSELOR})
+
+
+def user_role_set(*, username: str, role: str, acting_user: User | None = None) -> bool:
+    """Give USERNAME another role; False if they already hold it.
+
+    The new role applies at the user's next request, on the web and the API alike. A role
+    that needs a second factor ends web sessions signed in without one.
+    """
+    if role not in Role.values:
+        raise ValidationFailed(
+            {"role": [f"unknown role {role!r}; one of: {', '.join(Role.values)}"]}
+        )
+    with transaction.atomic():
+        user = _user_for_update(username)
+        if user.role == role:
+            return False
+        if role in SCHOOL_ROLES and not user.schools.exists():
+            raise ValidationFailed(
+                {
+                    "school": [
+                        f"a {role} needs at least one school: first run "
+                        f"`safestep user schools {username} CODE...`"
+                    ]
+                }
+            )
+        previous = user.role
+        user.role = role
+        user.save(update_fields=["role"])
+        event_record(
+            actor=acting_user,
+            action="user.role",
+            payload={"username": username, "from": previous, "to": role},
+        )
+    return True
+
+
+def user_schools_set(
+    *, username: str, school_codes: Sequence[str], acting_user: User | None = None
+) -> list[str]:
+    """Set the schools USERNAME works at (replacing the previous list); return the codes."""
+    codes = list(dict.fromkeys(school_codes))
+    with transaction.atomic():
+        user = _user_for_update(username)
+        if not codes and user.role in SCHOOL_ROLES:
+            raise ValidationFailed({"school": [f"a {user.role} needs at least one school"]})
+        schools = _schools_by_code(codes)
+        previous = sorted(user.schools.values_list("code", flat=True))
+        user.schools.set(schools)
+        event_record(
+            actor=acting_user,
+            action="user.schools",
+            payload={"username": username, "from": previous, "to": sorted(codes)},
+        )
+    return sorted(codes)
+
+
+def user_sessions_revoke(*, username: str | None, acting_user: User | None = None) -> int:
+    """End USERNAME's web sessions (everyone's for None); return how many ended."""
+    with transaction.atomic():
+        user_pk = None
+        if username is not None:
+            user_pk = _user_for_update(username).pk
+        ended = sessions_end(user_pk=user_pk)
+        event_record(
+            actor=acting_user,
+            action="session.revoke",
+            payload={"username": username or "", "all": username is None, "sessions": ended},
+        )
+    return ended
+
+
+def user_token(*, username: str, rotate: bool = False, acting_user: User | None = None) -> str:
+    """A new API token for USERNAME, returned once: only its digest is stored.
+
+    A user has at most one token. If they have one already it cannot be shown again, so
+    this refuses unless ROTATE, which replaces it (the old token stops working).
+    """
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username=username, is_active=True).first()
         if user is None:
             raise NotFound(f"no active user {username}")
-        token, created = Token.objects.get_or_create(user=user)
-        if created:
-            event_record(actor=acting_user, action="token.create", payload={"username": username})
-    return token.key
+        existing = ApiToken.objects.filter(user=user).first()
+        if existing is not None and not rotate:
+            raise Conflict(
+                f"{username} already has an API token ({existing.prefix}..., made "
+                f"{existing.created_at:%Y-%m-%d}); only its hash is kept, so it cannot be "
+                f"shown again. `safestep user token {username} --rotate` replaces it"
+            )
+        key = issue_key(user)
+        event_record(
+            actor=acting_user,
+            action="token.rotate" if existing is not None else "token.create",
+            payload={"username": username, "prefix": prefix_of(key)},
+        )
+    return key
 
 
 def user_token_revoke(*, username: str, acting_user: User | None = None) -> bool:
     """Delete the user's API token; True if there was one."""
     with transaction.atomic():
-        deleted, _ = Token.objects.filter(user__username=username).delete()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise NotFound(f"no user {username}")
+        deleted, _ = ApiToken.objects.filter(user=user).delete()
         if deleted:
             event_record(actor=acting_user, action="token.revoke", payload={"username": username})
     return bool(deleted)
@@ -143,29 +299,33 @@ def _clean_code(code: str) -> str:
     return "".join(code.split()).lower()
 
 
-def mfa_enrolment_start(*, acting_user: User) -> TOTPDevice:
+def mfa_enrolment_start(*, acting_user: User) -> AuthenticatorDevice:
     """The user's authenticator app in the making: a new secret, not yet confirmed.
 
     The same unconfirmed secret is returned until it is confirmed, so reloading the page
     does not invalidate a QR code the user already scanned.
     """
     with transaction.atomic():
-        pending = TOTPDevice.objects.filter(user=acting_user, confirmed=False).first()
+        pending = AuthenticatorDevice.objects.filter(user=acting_user, confirmed=False).first()
         if pending is not None:
             return pending
-        device = TOTPDevice.objects.create(user=acting_user, name=TOTP_DEVICE_NAME, confirmed=False)
+        device = AuthenticatorDevice.objects.create(
+            user=acting_user, name=TOTP_DEVICE_NAME, confirmed=False
+        )
         event_record(actor=acting_user, action="mfa.enrol_start", payload={})
     return device
 
 
-def mfa_enrolment_confirm(*, acting_user: User, code: str) -> tuple[TOTPDevice, list[str]]:
+def mfa_enrolment_confirm(*, acting_user: User, code: str) -> tuple[AuthenticatorDevice, list[str]]:
     """Confirm the new authenticator with a code it shows; return it and fresh backup codes.
 
-    The backup codes are shown once and stored only as single-use tokens.
+    The backup codes are shown once; they are stored sealed and each works once.
     """
     with transaction.atomic():
         device = (
-            TOTPDevice.objects.select_for_update().filter(user=acting_user, confirmed=False).first()
+            AuthenticatorDevice.objects.select_for_update()
+            .filter(user=acting_user, confirmed=False)
+            .first()
         )
         if device is None:
             raise Conflict("there is no second factor waiting to be confirmed")
@@ -175,22 +335,25 @@ def mfa_enrolment_confirm(*, acting_user: User, code: str) -> tuple[TOTPDevice, 
             )
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        TOTPDevice.objects.filter(user=acting_user).exclude(pk=device.pk).delete()
+        AuthenticatorDevice.objects.filter(user=acting_user).exclude(pk=device.pk).delete()
         codes = _backup_codes_replace(acting_user)
         event_record(actor=acting_user, action="mfa.enrol", payload={"backup_codes": len(codes)})
     return device, codes
 
 
 def _backup_codes_replace(user: User) -> list[str]:
-    StaticDevice.objects.filter(user=user).delete()
-    backup = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=backup, token=code) for code in codes])
+    BackupCodeDevice.objects.filter(user=user).delete()
+    codes: list[str] = []
+    while len(codes) < BACKUP_CODE_COUNT:
+        code = StaticToken.random_token()
+        if code not in codes:
+            codes.append(code)
+    BackupCodeDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True, codes=codes)
     return codes
 
 
 def mfa_has_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def mfa_verify(*, acting_user: User, code: str) -> Device:
@@ -202,8 +365,10 @@ def mfa_verify(*, acting_user: User, code: str) -> Device:
     token = _clean_code(code)
     with transaction.atomic():
         devices: list[Device] = [
-            *TOTPDevice.objects.select_for_update().filter(user=acting_user, confirmed=True),
-            *StaticDevice.objects.select_for_update().filter(user=acting_user, confirmed=True),
+            *AuthenticatorDevice.objects.select_for_update().filter(
+                user=acting_user, confirmed=True
+            ),
+            *BackupCodeDevice.objects.select_for_update().filter(user=acting_user, confirmed=True),
         ]
         throttled = False
         for device in devices:
@@ -211,10 +376,12 @@ def mfa_verify(*, acting_user: User, code: str) -> Device:
                 throttled = True
                 continue
             if token and device.verify_token(token):
-                used = "backup_code" if isinstance(device, StaticDevice) else "totp"
-                payload: dict[str, object] = {"second_factor": used}
-                if used == "backup_code":
-                    payload["backup_codes_left"] = device.token_set.count()
+                payload: dict[str, object] = {"second_factor": "totp"}
+                if isinstance(device, BackupCodeDevice):
+                    payload = {
+                        "second_factor": "backup_code",
+                        "backup_codes_left": device.codes_left,
+                    }
                 event_record(actor=acting_user, action="mfa.verify", payload=payload)
                 return device
     if throttled:
@@ -232,8 +399,8 @@ def mfa_reset(*, username: str, acting_user: User | None = None) -> int:
         user = User.objects.filter(username=username).first()
         if user is None:
             raise NotFound(f"no user {username}")
-        removed = TOTPDevice.objects.filter(user=user).delete()[0]
-        removed += StaticDevice.objects.filter(user=user).delete()[0]
+        removed = AuthenticatorDevice.objects.filter(user=user).delete()[0]
+        removed += BackupCodeDevice.objects.filter(user=user).delete()[0]
         event_record(actor=acting_user, action="mfa.reset", payload={"username": username})
     return removed
 

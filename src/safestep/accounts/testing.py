@@ -1,4 +1,4 @@
-"""Signing in from tests the way people do, second factor included.
+"""Signing in from tests the way people do, second factor included; API tokens for tests.
 
 Tests sign in through the real pages (browser tests) or, for the Django test client, with a
 session that is exactly what a completed sign-in leaves behind: a user and the confirmed
@@ -14,13 +14,17 @@ from typing import Any
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safestep.accounts.access import needs_second_factor
-from safestep.accounts.models import User
-from safestep.accounts.views import LAST_SEEN_KEY
+from safestep.accounts.models import ApiToken, AuthenticatorDevice, User
+from safestep.accounts.sessions import LAST_SEEN_KEY
+from safestep.accounts.tokens import digest_of, issue_key
 
 TOTP_STEP_SECONDS = 30
+
+# Keys handed out by api_token_for, by digest: only the digest is stored, so a second call
+# for the same user returns the key already in use instead of replacing it.
+_issued_keys: dict[str, str] = {}
 
 
 def totp_code_for_secret(secret: str, *, at: float | None = None) -> str:
@@ -38,7 +42,7 @@ def fresh_totp_code(user: User | str) -> str:
     An accepted code cannot be used twice, so after a sign-in in the same 30 seconds this
     gives the next time step's code (accepted within the one-step tolerance), or waits.
     """
-    device = TOTPDevice.objects.get(
+    device = AuthenticatorDevice.objects.get(
         **({"user__username": user} if isinstance(user, str) else {"user": user}), confirmed=True
     )
     totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
@@ -51,10 +55,12 @@ def fresh_totp_code(user: User | str) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
-def verified_device(user: User) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def verified_device(user: User) -> AuthenticatorDevice:
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        device = AuthenticatorDevice.objects.create(
+            user=user, name="Authenticator app", confirmed=True
+        )
     return device
 
 
@@ -71,3 +77,17 @@ def sign_in_client(client: Client, user: User) -> Client:
 
 def signed_in_client(user: User, **client_options: Any) -> Client:
     return sign_in_client(Client(**client_options), user)
+
+
+def api_token_for(user: User) -> str:
+    """A working API token key for USER, made if needed (no audit event, as a fixture).
+
+    Calling it again for the same user returns the same key while that token exists, so
+    two clients of one user in a test do not knock each other out.
+    """
+    current = ApiToken.objects.filter(user=user).values_list("digest", flat=True).first()
+    if current is not None and current in _issued_keys:
+        return _issued_keys[current]
+    key = issue_key(user)
+    _issued_keys[digest_of(key)] = key
+    return key

@@ -31,12 +31,11 @@ from django_otp.models import Device
 from safestep.accounts import services
 from safestep.accounts.access import needs_second_factor
 from safestep.accounts.models import User
+from safestep.accounts.sessions import LAST_SEEN_KEY, PENDING_KEY
 from safestep.core.errors import Conflict, ValidationFailed
 
-PENDING_KEY = "safestep_signin_pending"
 # The second step of a sign-in must follow the first within this many seconds.
 PENDING_SECONDS = 300
-LAST_SEEN_KEY = "safestep_last_seen"
 # Model backend for login() after the second factor: the password was already checked.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -127,7 +126,8 @@ def signin(request: HttpRequest) -> HttpResponse:
 
 
 def _refused_code(request: HttpRequest, user: User) -> None:
-    """A wrong code counts towards the same lockout as a wrong password."""
+    """A wrong code (or a wrong current password on the password page) counts towards the
+    same lockout as a wrong password at sign-in."""
     user_login_failed.send(
         sender=__name__, credentials={"username": user.username}, request=request
     )
@@ -217,10 +217,20 @@ def enrol(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
+    """The user chooses a new password, giving their current one.
+
+    Wrong current passwords count towards the sign-in lockout (django-axes, per username
+    and address): whoever holds an unattended session cannot guess the password here. At
+    the limit the session ends and the lockout page answers, even for the right password.
+    """
     user = request.user
     assert isinstance(user, User)
+    credentials = {"username": user.username}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
+        if AxesProxyHandler.is_locked(request, credentials):
+            logout(request)
+            return locked_out(request, None, credentials)
         try:
             services.user_password_change(
                 acting_user=user,
@@ -230,6 +240,12 @@ def password_change(request: HttpRequest) -> HttpResponse:
             )
         except ValidationFailed as error:
             errors = error.errors
+            if "old_password" in errors:
+                _refused_code(request, user)
+                if getattr(request, "axes_locked_out", False):
+                    # django-axes answers with the lockout page (AxesMiddleware).
+                    logout(request)
+                    return locked_out(request, None, credentials)
         else:
             # Keep this session signed in; other sessions of the user end.
             update_session_auth_hash(request, user)

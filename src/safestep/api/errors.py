@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from safestep.api.parsers import body_limit
 from safestep.core import errors
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+logger = logging.getLogger(__name__)
 
 _STATUS_FOR = {
     errors.ValidationFailed: status.HTTP_400_BAD_REQUEST,
@@ -58,6 +63,18 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         return problem(code, exc.title, exc.detail, **extra)
     if isinstance(exc, Http404):
         return problem(404, "Not found", "Not found.")
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own limit, met while reading a form or multipart body.
+        limit = body_limit()
+        detail = f"The request body is larger than {limit} bytes." if limit else str(exc)
+        return problem(413, "Request too large", detail)
+    if isinstance(exc, SuspiciousOperation):
+        return problem(400, "Bad request", "The request could not be read.")
+    if isinstance(exc, OverflowError):
+        # A number or a date beyond what Python or the database can hold: the client's
+        # input, not a fault of the server. Logged, since a check upstream missed it.
+        logger.warning("out-of-range input answered 400", exc_info=exc)
+        return problem(400, "Invalid input", "A number or a date in the request is out of range.")
     if isinstance(exc, exceptions.ValidationError):
         flat = flatten_errors(exc.detail)
         first_field, messages = next(iter(flat.items()))
@@ -80,6 +97,7 @@ def _title(exc: exceptions.APIException) -> str:
         404: "Not found",
         405: "Method not allowed",
         406: "Not acceptable",
+        413: "Request too large",
         415: "Unsupported media type",
         429: "Too many requests",
     }.get(exc.status_code, "Request refused")

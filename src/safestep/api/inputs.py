@@ -2,7 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from rest_framework import serializers
+
+from safestep.core import moments
+
+# Ids and versions fit a 64-bit column; a larger number names nothing.
+MAX_ID = 2**63 - 1
+# Enough for any step's fields or a case's facts; a body of a million keys is an attack.
+MAX_KEYS = 100
+MAX_LIST_ITEMS = 100
+
+
+class BoundedDictField(serializers.DictField):
+    """A JSON object of at most MAX_KEYS entries, counted before any entry is checked."""
+
+    def to_internal_value(self, data: Any) -> dict[Any, Any]:
+        if isinstance(data, Mapping) and len(data) > MAX_KEYS:
+            raise serializers.ValidationError(f"At most {MAX_KEYS} entries.")
+        return super().to_internal_value(data)
+
+
+def bounded_dict(**kwargs: Any) -> BoundedDictField:
+    return BoundedDictField(**kwargs)
+
+
+class MomentField(serializers.DateTimeField):
+    """An ISO 8601 time with its offset. A time without one is refused, not guessed at.
+
+    The bounds (from 1990, not in the future) are the services' check
+    (``safestep.core.moments.check_moment``), the same for every front end.
+    """
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        offset = value.utcoffset()
+        if value.tzinfo is None or offset is None:
+            raise serializers.ValidationError(moments.NAIVE_MESSAGE)
+        if abs(offset) > moments.MAX_OFFSET:
+            raise serializers.ValidationError(moments.OFFSET_MESSAGE)
+        return super().enforce_timezone(value)
 
 
 class StudentIn(serializers.Serializer):
@@ -24,9 +65,14 @@ class OwnReportIn(serializers.Serializer):
 class ConcernIn(serializers.Serializer):
     school = serializers.CharField(max_length=16)
     student = StudentIn()
-    observed_at = serializers.DateTimeField()
+    observed_at = MomentField()
     description = serializers.CharField(max_length=20_000)
-    indicators = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    indicators = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        default=list,
+        max_length=MAX_LIST_ITEMS,
+    )
     own_report = OwnReportIn(required=False, allow_null=True)
     withhold_identity = serializers.BooleanField(required=False, default=False)
 
@@ -42,36 +88,36 @@ class ConcernOwnReportIn(OwnReportIn):
 class CaseOpenIn(serializers.Serializer):
     school = serializers.CharField(max_length=16, required=False)
     student = StudentIn(required=False)
-    concern = serializers.IntegerField(required=False, min_value=1)
+    concern = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     pathway = serializers.CharField(max_length=64)
-    suspicion_formed_at = serializers.DateTimeField()
+    suspicion_formed_at = MomentField()
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
 
 
 class VersionedIn(serializers.Serializer):
     """Every write on a case carries the version it read (or sends it as If-Match)."""
 
-    version = serializers.IntegerField(required=False, min_value=1)
+    version = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 class FactsIn(VersionedIn):
-    facts = serializers.DictField(child=serializers.BooleanField(allow_null=True))
+    facts = bounded_dict(child=serializers.BooleanField(allow_null=True))
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class StepCompleteIn(VersionedIn):
-    occurred_at = serializers.DateTimeField()
-    details = serializers.DictField(required=False, default=dict)
+    occurred_at = MomentField()
+    details = bounded_dict(required=False, default=dict)
     # Needed when the child abuse report is completed after its legal deadline.
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class StepProgressIn(VersionedIn):
-    details = serializers.DictField()
+    details = bounded_dict()
 
 
 class ClockIn(VersionedIn):
-    suspicion_formed_at = serializers.DateTimeField()
+    suspicion_formed_at = MomentField()
     reason = serializers.CharField(allow_blank=True)
 
 
@@ -82,8 +128,8 @@ class ReviewDecideIn(serializers.Serializer):
 
 class StepNotApplicableIn(VersionedIn):
     reason = serializers.CharField(allow_blank=True)
-    details = serializers.DictField(required=False, default=dict)
-    occurred_at = serializers.DateTimeField(required=False)
+    details = bounded_dict(required=False, default=dict)
+    occurred_at = MomentField(required=False)
 
 
 class StepReopenIn(VersionedIn):
@@ -96,7 +142,7 @@ class EscalateIn(VersionedIn):
 
 
 class LinkIn(serializers.Serializer):
-    case = serializers.IntegerField(min_value=1)
+    case = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     relation = serializers.CharField(max_length=16)
 
 
@@ -106,7 +152,7 @@ class CheckInPlanIn(VersionedIn):
 
 
 class CheckInIn(VersionedIn):
-    occurred_at = serializers.DateTimeField()
+    occurred_at = MomentField()
     method = serializers.CharField(max_length=16)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
 

@@ -54,21 +54,43 @@ def acting(request: Request) -> User:
     return user
 
 
-def expected_version(request: Request, data: dict[str, Any]) -> int:
-    """The version the client read: from the body, or from an If-Match header."""
-    if data.get("version") is not None:
-        return int(data["version"])
-    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
-    if header.isdigit():
-        return int(header)
-    raise ValidationFailed({"version": ["Send the case's current version (or If-Match)."]})
+# A version is a positive whole number that fits a 64-bit column: at most 18 ASCII digits.
+MAX_VERSION_DIGITS = 18
+
+
+def _if_match_version(request: Request) -> int | None:
+    """The version an If-Match header names (``"3"``, ``W/"3"``), None when there is none.
+
+    A header that names something else is refused, never guessed at: ``str.isdigit``
+    also accepts "²", which ``int`` cannot read.
+    """
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() in ("", "*"):
+        return None
+    tag = raw.strip().removeprefix("W/")
+    if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+        tag = tag[1:-1]
+    if tag.isascii() and tag.isdecimal() and len(tag) <= MAX_VERSION_DIGITS and int(tag) > 0:
+        return int(tag)
+    raise ValidationFailed(
+        {"If-Match": ['Send the case\'s version as an entity tag, e.g. If-Match: "3".']}
+    )
 
 
 def optional_version(request: Request, data: dict[str, Any]) -> int | None:
-    try:
-        return expected_version(request, data)
-    except ValidationFailed:
-        return None
+    """The version the client read, from the body or an If-Match header, if it sent one."""
+    header = _if_match_version(request)
+    if data.get("version") is not None:
+        return int(data["version"])
+    return header
+
+
+def expected_version(request: Request, data: dict[str, Any]) -> int:
+    """The version the client read: from the body, or from an If-Match header."""
+    version = optional_version(request, data)
+    if version is None:
+        raise ValidationFailed({"version": ["Send the case's current version (or If-Match)."]})
+    return version
 
 
 def case_response(request: Request, case_id: int, status_code: int = 200) -> Response:

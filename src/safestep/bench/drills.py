@@ -151,12 +151,12 @@ def install(postgres_url: str | None = None, *, keep: bool = False) -> Iterator[
 
 TOKENS_QUERY = f"""
 import json
-from rest_framework.authtoken.models import Token
 from safestep.accounts.models import User
+from safestep.accounts.tokens import issue_key
 names = {[ADMIN, COUNSELOR, COORDINATOR]!r}
 tokens = {{}}
 for name in names:
-    tokens[name] = Token.objects.get_or_create(user=User.objects.get(username=name))[0].key
+    tokens[name] = issue_key(User.objects.get(username=name))
 print(json.dumps(tokens))
 """
 
@@ -518,6 +518,203 @@ def drill_crash(*, seconds: float = 20, clients: int = 4, postgres: str | None =
     return report
 
 
+# Hostile values mixed into what schemathesis generates: Unicode digits ("²".isdigit() is
+# True but int("²") fails), times Python cannot turn into UTC or local time, offsets no
+# place uses, times the district's clocks skip, numbers no database column holds, and
+# JSON nested deeper than the parser allows. Every answer must still be below 500.
+HOSTILE_HOOKS = r"""
+import itertools
+
+import schemathesis
+from hypothesis import strategies as st
+
+DIGITS = ["\u00b2", "\u0661\u0662", "\u0968", "\U0001d7d8", "1\u00b2", "9" * 5000]
+TIMES = [
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01",
+    "9999-12-31T23:59:59-12:00",
+    "9999-12-31",
+    "2020-01-01T00:00:00+99:00",
+    "2020-01-01T00:00:00+23:59",
+    "2026-03-08T02:30",
+    "+99999-01-01T00:00:00Z",
+]
+STRINGS = DIGITS + TIMES
+NUMBERS = [2**63, 10**30, -(2**63) - 1]
+
+
+def nested(depth):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEEP = [nested(40), nested(200), {"details": nested(100)}]
+DETAILS = [
+    {"phoned_at": "0001-01-01T00:00:00+14:00", "agency": "cws"},
+    {"written_submitted_at": "9999-12-31T23:59:59-12:00", "agency": "cws"},
+    {"every_days": "\u00b2", "assignee": "\u0661"},
+]
+
+
+def variants(value):
+    if not isinstance(value, dict):
+        return [*DEEP, *STRINGS[:3]]
+    out = list(DEEP)
+    for key, current in value.items():
+        if isinstance(current, bool):
+            continue
+        if isinstance(current, dict):
+            out += [{**value, key: hostile} for hostile in DETAILS]
+        elif isinstance(current, int):
+            out += [{**value, key: hostile} for hostile in NUMBERS + DIGITS[:2]]
+        else:
+            out += [{**value, key: hostile} for hostile in STRINGS]
+    out.append({**value, "version": "\u00b2"})
+    return out
+
+
+@schemathesis.hook
+def flatmap_body(context, body):
+    return st.one_of(st.just(body), st.sampled_from(variants(body)))
+
+
+@schemathesis.hook
+def flatmap_query(context, query):
+    if not query:
+        return st.just(query)
+    hostile = [{**query, key: value} for key in query for value in STRINGS]
+    return st.one_of(st.just(query), st.sampled_from(hostile))
+
+
+@schemathesis.hook
+def flatmap_path_parameters(context, path_parameters):
+    if not path_parameters:
+        return st.just(path_parameters)
+    numbers = [key for key, value in path_parameters.items() if isinstance(value, int)]
+    hostile = [{**path_parameters, key: value} for key in numbers for value in NUMBERS[:2]]
+    if not hostile:
+        return st.just(path_parameters)
+    return st.one_of(st.just(path_parameters), st.sampled_from(hostile))
+
+
+# Header values travel as Latin-1: "²" and "¹" are Unicode digits that fit.
+IF_MATCH = itertools.cycle([None, '"\u00b2"', None, 'W/"\u00b9"', None, '"' + "9" * 5000 + '"'])
+
+
+@schemathesis.hook
+def map_case(context, case):
+    header = next(IF_MATCH)
+    if header is not None and case.method.upper() in ("POST", "PUT"):
+        case.headers["If-Match"] = header
+    return case
+"""
+
+
+def _raw_request(
+    port: int, method: str, path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, str, bytes]:
+    """One request on a fresh connection, sending exactly these headers and BODY."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        sent = dict(headers)
+        if body:
+            sent.setdefault("Content-Length", str(len(body)))
+        for name, value in sent.items():
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        connection.close()
+
+
+def hostile_probes(port: int, token: str, case_id: int) -> tuple[list[str], list[str]]:
+    """Attacks schemathesis does not make by itself; each must answer 4xx problem+json.
+
+    Returns (facts, problems).
+    """
+    auth = {"Host": "localhost", "Authorization": f"Token {token}"}
+    as_json = {**auth, "Content-Type": "application/json"}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    year_one = {"occurred_at": "0001-01-01T00:00:00+14:00", "method": "in_person"}
+    # (what, method, path, headers, body, expected status, a word the answer must contain)
+    probes: list[tuple[str, str, str, dict[str, str], bytes, int, str]] = [
+        ("deep JSON", "POST", f"/api/v1/cases/{case_id}/notes", as_json, deep, 400, "nested"),
+        (
+            # Declared larger than the limit: refused before the body is read.
+            "a body over the limit",
+            "POST",
+            f"/api/v1/cases/{case_id}/notes",
+            {**as_json, "Content-Length": str(3 * 1024 * 1024)},
+            b"{",
+            413,
+            "larger than",
+        ),
+        (
+            "a Unicode digit in If-Match",
+            "POST",
+            f"/api/v1/cases/{case_id}/notes",
+            {**as_json, "If-Match": '"\u00b2"'},  # "²", sent as the Latin-1 byte
+            json.dumps({"text": "x"}).encode(),
+            400,
+            "If-Match",
+        ),
+        (
+            "a year-1 check-in",
+            "POST",
+            f"/api/v1/cases/{case_id}/check-ins",
+            as_json,
+            json.dumps(year_one).encode(),
+            400,
+            "occurred_at",
+        ),
+        (
+            "an offset of +99:00",
+            "POST",
+            f"/api/v1/cases/{case_id}/check-ins",
+            as_json,
+            json.dumps({**year_one, "occurred_at": "2020-01-01T00:00:00+99:00"}).encode(),
+            400,
+            "occurred_at",
+        ),
+        ("an unknown API path", "GET", "/api/v1/nowhere", auth, b"", 404, "Not found"),
+        ("an unknown method", "DELETE", f"/api/v1/cases/{case_id}", auth, b"", 405, "DELETE"),
+        (
+            "an unsupported media type",
+            "POST",
+            f"/api/v1/cases/{case_id}/notes",
+            {**auth, "Content-Type": "text/plain"},
+            b"text=x",
+            415,
+            "text/plain",
+        ),
+    ]
+    facts: list[str] = []
+    problems: list[str] = []
+    for name, method, path, headers, body, expected, word in probes:
+        try:
+            status, kind, data = _raw_request(port, method, path, headers, body)
+        except OSError as error:
+            problems.append(f"{name}: no answer ({error})")
+            continue
+        answered = status == expected and kind.startswith("application/problem+json")
+        if not answered or word.encode() not in data:
+            problems.append(f"{name}: {method} {path} answered {status} {kind} {data[:200]!r}")
+    # Afterwards the case and its SS 8572 still answer.
+    for path in (f"/api/v1/cases/{case_id}", f"/api/v1/cases/{case_id}/scar.pdf"):
+        status, _kind, data = _raw_request(port, "GET", path, auth, b"")
+        if status != 200:
+            problems.append(f"GET {path} answered {status} after the attacks: {data[:200]!r}")
+    if not problems:
+        facts.append(f"{len(probes)} hostile requests refused with 4xx problem+json")
+    return facts, problems
+
+
 def drill_fuzz(
     *,
     examples: int = 40,
@@ -525,7 +722,11 @@ def drill_fuzz(
     postgres: str | None = None,
     seconds: float | None = None,
 ) -> Report:
-    """schemathesis against /api/schema/: no 5xx, every answer matches the schema."""
+    """schemathesis against /api/schema/, hostile values mixed in: no 5xx, answers match.
+
+    Before it, a few hand-made attacks schemathesis does not make (deep JSON, a body over
+    the limit) must answer 4xx problem+json.
+    """
     report = Report("fuzz" + (" (PostgreSQL)" if postgres else " (SQLite)"))
     executable = Path(sys.executable).with_name("schemathesis")
     if not executable.exists():
@@ -536,8 +737,17 @@ def drill_fuzz(
         executable = Path(found)
     with install(postgres) as target:
         prepare(target)
+        hooks = target.root / "hostile_hooks.py"
+        hooks.write_text(HOSTILE_HOOKS, encoding="utf-8")
         with_server = target.serve()
         try:
+            traffic = Traffic(target, lambda: with_server.port, Ledger())
+            traffic.load_cases()
+            facts, problems = hostile_probes(
+                with_server.port, target.tokens[COORDINATOR], traffic.cases[0]
+            )
+            report.facts += facts
+            report.problems += problems
             command = [
                 str(executable),
                 "run",
@@ -564,7 +774,7 @@ def drill_fuzz(
                 command += ["--max-time", str(int(seconds))]
             done = subprocess.run(  # noqa: S603
                 command,
-                env=target.env(),
+                env={**target.env(), "SCHEMATHESIS_HOOKS": str(hooks)},
                 # schemathesis keeps a cache in its working directory: the throw-away one.
                 cwd=target.root,
                 capture_output=True,
@@ -577,7 +787,8 @@ def drill_fuzz(
         output = done.stdout + done.stderr
         generated = sum(int(found) for found in re.findall(r"(\d+) generated", output))
         report.facts.append(
-            f"schemathesis generated {generated} test cases (exit {done.returncode})"
+            f"schemathesis generated {generated} test cases, hostile values mixed in "
+            f"(exit {done.returncode})"
         )
         if generated < min_cases:
             report.problems.append(f"only {generated} test cases, fewer than {min_cases}")
@@ -656,17 +867,20 @@ def drill_backup(*, seconds: float = 6, postgres: str | None = None) -> Report:
         if mode != 0o600:
             report.problems.append(f"the archive has mode {mode:o}, not 600")
         damaged = _damaged_copy(archive)
-        refused = target.safestep("restore", str(damaged), check=False)
+        # The key material goes to ARCHIVE.keys, apart from the archive (unless --with-keys).
+        keys_file = archive.with_name(archive.name + ".keys")
+        keys = ["--keys", str(keys_file)] if keys_file.exists() else []
+        refused = target.safestep("restore", str(damaged), *keys, check=False)
         if refused.returncode != 1 or "checksum" not in refused.stderr:
             report.problems.append(f"a damaged backup was not refused: {refused.stderr.strip()}")
         else:
             report.facts.append("a damaged copy was refused and left the install empty")
-        restored = target.safestep("restore", str(archive), check=False)
+        restored = target.safestep("restore", str(archive), *keys, check=False)
         if restored.returncode != 0:
             report.problems.append(f"restore failed: {restored.stderr.strip()}")
             return report
         report.facts.append(restored.stdout.strip())
-        again = target.safestep("restore", str(archive), check=False)
+        again = target.safestep("restore", str(archive), *keys, check=False)
         if again.returncode == 0:
             report.problems.append("a second restore into a non-empty install was not refused")
         verify = target.safestep("audit", "verify", "--progress", "never", check=False)

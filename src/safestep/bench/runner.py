@@ -48,9 +48,9 @@ from django.urls import NoReverseMatch, clear_url_caches, include, path, reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from safestep.accounts.models import User
+from safestep.accounts.tokens import issue_key
 from safestep.accounts.views import LAST_SEEN_KEY
 from safestep.api.outputs import case_output
 from safestep.audit.models import Event
@@ -195,9 +195,7 @@ def prepare_subjects() -> Subjects:
     return Subjects(
         admin=admin,
         coordinator=coordinator,
-        tokens={
-            name: Token.objects.get_or_create(user=user)[0].key for name, user in users.items()
-        },
+        tokens={name: issue_key(user) for name, user in users.items()},
         sessions={name: session_for(user) for name, user in users.items()},
         typical_case=typical.pk,
         long_case=long.pk,

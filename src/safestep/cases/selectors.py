@@ -431,7 +431,8 @@ def case_find_for_user(user: User, reference: str) -> Case:
     cases = Case.objects.filter(case_scope_for(user))
     found = (
         cases.filter(pk=int(text)).first()
-        if text.isdigit()
+        # ASCII digits only: int() also reads "²" and other Unicode digits.
+        if text.isdecimal() and text.isascii() and len(text) <= 18
         else cases.filter(reference__iexact=text).first()
     )
     if found is None:

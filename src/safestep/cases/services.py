@@ -69,6 +69,7 @@ from safestep.core.errors import (
     StaleVersion,
     ValidationFailed,
 )
+from safestep.core.moments import check_birth_date, check_moment
 from safestep.definitions.selectors import definition_of, protocol_current
 from safestep.notify.services import (
     notice_concern_submitted,
@@ -110,11 +111,9 @@ def _require(user: User, capability: Capability) -> None:
 
 
 def _not_in_future(field: str, moment: datetime, now: datetime) -> dict[str, list[str]]:
-    if timezone.is_naive(moment):
-        return {field: ["Give a time zone offset, e.g. 2026-03-02T09:30:00-08:00."]}
-    if moment > now:
-        return {field: ["May not be in the future."]}
-    return {}
+    # Aware, from 1 January 1990 to now plus a few minutes: safestep.core.moments.
+    message = check_moment(moment, now=now)
+    return {field: [message]} if message else {}
 
 
 def _text(field: str, value: str, *, required: bool, errors: dict[str, list[str]]) -> str:
@@ -259,6 +258,10 @@ def _student_for(school: School, student: StudentInput) -> StudentMatch:
     sis_id = _text("student.sis_id", student.sis_id, required=True, errors=errors)
     first = _text("student.first_name", student.first_name, required=True, errors=errors)
     last = _text("student.last_name", student.last_name, required=True, errors=errors)
+    if student.birth_date is not None:
+        problem = check_birth_date(student.birth_date, today=timezone.localdate())
+        if problem:
+            errors["student.birth_date"] = [problem]
     if errors:
         raise ValidationFailed(errors)
     existing = Student.objects.filter(school=school, sis_id=sis_id).first()

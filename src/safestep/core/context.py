@@ -28,17 +28,23 @@ def current_request_context() -> RequestContext | None:
 
 
 class RequestContextMiddleware:
-    """Give each request an id (echoed as X-Request-ID) and remember its source address."""
+    """Give each request an id (echoed as X-Request-ID) and remember its source address.
+
+    The id is always made here. A client's own ``X-Request-ID`` is ignored: the audit
+    trail stores the request id with each event, and a value anyone can choose (one that
+    repeats another request's id, or carries text meant for whoever reads the trail) has
+    no place there. The source address is ``REMOTE_ADDR``, which
+    ``safestep.core.proxies.TrustedProxyMiddleware`` has already set to the client's own
+    address when the request came through a trusted proxy.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if incoming.isascii() and 0 < len(incoming) <= 64 else ""
         context = RequestContext(
             source_ip=request.META.get("REMOTE_ADDR") or None,
-            request_id=request_id or uuid.uuid4().hex,
+            request_id=uuid.uuid4().hex,
         )
         token = _current.set(context)
         try:

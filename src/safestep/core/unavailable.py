@@ -21,6 +21,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views import defaults
 
+from safestep.core.problems import is_api, problem_response
+
 RETRY_AFTER_SECONDS = 5
 DETAIL = "The database cannot be reached right now. Please try again in a moment."
 PAGE = """<!doctype html>
@@ -73,7 +75,12 @@ class DatabaseUnavailableMiddleware:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's handler500: a 503 when the cause is the database, else the usual 500."""
+    """Django's handler500: a 503 when the cause is the database, else the usual 500.
+
+    Under /api/ the 500 is problem+json, like every other API error.
+    """
     if is_database_unavailable(sys.exc_info()[1]):
         return unavailable_response(request)
+    if is_api(request):
+        return problem_response(500)
     return defaults.server_error(request)

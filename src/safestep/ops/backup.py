@@ -1,4 +1,4 @@
-"""Online backup and restore: the database, attachments and key material in one archive.
+"""Online backup and restore: the database and attachments, and the key material apart.
 
 A backup is a gzip'd tar file, owner-only (0600), holding ``manifest.json`` (what is in it,
 with a SHA-256 per file, row counts per table and the end of the audit trail) and:
@@ -9,9 +9,14 @@ with a SHA-256 per file, row counts per table and the end of the audit trail) an
   as stored (the audit chain's hashes cover stored values, so a dump that re-serialized
   them could break it);
 - ``attachments/``: the encrypted attachment files;
-- ``keys/``: the secret key, encryption keys and audit checkpoint key, where they are
-  files; ``audit/audit-checkpoints.jsonl``: the signed checkpoints kept outside the
-  database.
+- ``audit/audit-checkpoints.jsonl``: the signed checkpoints kept outside the database.
+
+The key material (the secret key, encryption keys and audit checkpoint key, where they are
+files) goes to a second archive beside it, ``PATH.keys`` (0600, its own manifest naming the
+backup it belongs to), so that the database backup alone is useless to whoever finds it:
+store the two apart. ``--with-keys`` puts the keys inside the one archive instead, as
+``keys/``. Web sessions are left out (their keys would sign someone in): after a restore
+everyone signs in again.
 
 The order is deliberate, for a backup taken while SafeStep runs: the checkpoint file is
 copied first (every checkpoint in it names an event the later database snapshot holds),
@@ -34,8 +39,9 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,8 +57,13 @@ from safestep.audit.chain import checkpoint_file
 from safestep.audit.selectors import audit_verify
 from safestep.core.errors import SafeStepError
 
-FORMAT = 1
+FORMAT = 2
+# Format 1 (keys always inside, sessions included) is still restored.
+READABLE_FORMATS = (1, 2)
+KEYS_FORMAT = 1
+KEYS_SUFFIX = ".keys"
 MANIFEST = "manifest.json"
+SESSION_TABLE = "django_session"
 SQLITE_MEMBER = "database/safestep.sqlite3"
 PGDUMP_MEMBER = "database/safestep.pgdump"
 CHECKPOINTS_MEMBER = "audit/audit-checkpoints.jsonl"
@@ -62,6 +73,9 @@ KEY_FILES = (
     ("keys/encryption_keys", "SAFESTEP_ENCRYPTION_KEYS", "encryption_keys"),
     ("keys/audit_key", "SAFESTEP_AUDIT_KEY", "audit_key"),
 )
+
+
+KEY_MEMBERS = frozenset(member for member, _, _ in KEY_FILES)
 
 
 class BackupError(SafeStepError):
@@ -75,6 +89,9 @@ class BackupSummary:
     files: int
     audit_last_seq: int
     notes: list[str]
+    # Where the key material went: PATH.keys, PATH itself (--with-keys), or None (no key
+    # files: every key comes from the environment).
+    keys_path: Path | None = None
 
     def describe(self) -> str:
         cases = self.tables.get("cases_case", 0)
@@ -82,6 +99,19 @@ class BackupSummary:
         return (
             f"backup written to {self.path}: {cases} cases, {events} audit events "
             f"(last #{self.audit_last_seq}), {self.files} files"
+        )
+
+    def describe_keys(self) -> str:
+        if self.keys_path is None:
+            return "no key files to back up: every key is set in the environment; keep it safe"
+        if self.keys_path == self.path:
+            return (
+                f"key material is INSIDE {self.path} (--with-keys): "
+                "store it as carefully as the keys themselves"
+            )
+        return (
+            f"key material written to {self.keys_path}: store it apart from the backup "
+            f"(restore with --keys {self.keys_path})"
         )
 
 
@@ -135,6 +165,11 @@ def _snapshot_sqlite(staging: Path) -> tuple[str, dict[str, int], tuple[int, str
         source.close()
     try:
         existing = {row[0] for row in copy.execute("SELECT name FROM sqlite_master")}
+        if SESSION_TABLE in existing:
+            # Overwrite the rows, not just unlink them: the file must not hold session keys.
+            copy.execute("PRAGMA secure_delete = ON")
+            copy.execute(f'DELETE FROM "{SESSION_TABLE}"')  # noqa: S608
+            copy.commit()
         counts = {
             table: int(copy.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])  # noqa: S608
             for table in _tables()
@@ -184,7 +219,14 @@ def _snapshot_postgres(staging: Path) -> tuple[str, dict[str, int], tuple[int, s
         cursor.execute("SELECT pg_export_snapshot()")
         snapshot = str(cursor.fetchone()[0])
         done = subprocess.run(  # noqa: S603
-            [tool, *arguments, "--format=custom", f"--snapshot={snapshot}", f"--file={target}"],
+            [
+                tool,
+                *arguments,
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                f"--exclude-table-data={SESSION_TABLE}",
+                f"--file={target}",
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -198,7 +240,9 @@ def _snapshot_postgres(staging: Path) -> tuple[str, dict[str, int], tuple[int, s
         existing = {row[0] for row in cursor.fetchall()}
         counts = {}
         for table in _tables():
-            if table in existing:
+            if table == SESSION_TABLE and table in existing:
+                counts[table] = 0  # its rows are left out of the dump
+            elif table in existing:
                 cursor.execute(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608
                 counts[table] = int(cursor.fetchone()[0])
         cursor.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
@@ -207,14 +251,52 @@ def _snapshot_postgres(staging: Path) -> tuple[str, dict[str, int], tuple[int, s
     return PGDUMP_MEMBER, counts, (int(tail[0]), str(tail[1])) if tail else (0, "")
 
 
-def backup_create(path: Path) -> BackupSummary:
-    """Write a backup archive to PATH (which must not exist yet)."""
+def _files_manifest(staging: Path, members: list[str]) -> dict[str, dict[str, Any]]:
+    return {
+        member: {"sha256": _sha256(staging / member), "size": (staging / member).stat().st_size}
+        for member in members
+    }
+
+
+def _write_archive(path: Path, manifest: dict[str, Any], staging: Path, members: list[str]) -> None:
+    """Write the tar.gz at PATH (0600) atomically: complete, or not there at all."""
+    partial = path.with_name(f".{path.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            encoded = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            info = tarfile.TarInfo(MANIFEST)
+            info.size, info.mode = len(encoded), 0o600
+            tar.addfile(info, io.BytesIO(encoded))
+            for member in members:
+                tar.add(staging / member, arcname=member, recursive=False)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def keys_path_for(path: Path) -> Path:
+    return path.with_name(path.name + KEYS_SUFFIX)
+
+
+def backup_create(path: Path, *, with_keys: bool = False) -> BackupSummary:
+    """Write a backup archive to PATH (which must not exist yet).
+
+    The key material goes to PATH.keys, unless WITH_KEYS puts it inside PATH.
+    """
     path = path.expanduser().resolve()
-    if path.exists():
-        raise BackupError(f"{path} already exists; choose a new file name")
+    keys_path = keys_path_for(path)
+    for target in (path,) if with_keys else (path, keys_path):
+        if target.exists():
+            raise BackupError(f"{target} already exists; choose a new file name")
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent} is not a directory")
     notes: list[str] = []
+    backup_id = uuid.uuid4().hex
+    created_at = datetime.now(UTC).isoformat()
     with tempfile.TemporaryDirectory(prefix="safestep-backup-") as temporary:
         staging = Path(temporary)
         os.chmod(staging, 0o700)
@@ -239,53 +321,61 @@ def backup_create(path: Path) -> BackupSummary:
                     _copy_private(item, staging / member)
                     members.append(member)
         keys: dict[str, str] = {}
+        key_members: list[str] = []
         for member, variable, file_name in KEY_FILES:
             source = _key_source(variable, file_name)
             if isinstance(source, Path):
                 _copy_private(source, staging / member)
-                members.append(member)
-                keys[member] = "included"
+                key_members.append(member)
+                keys[member] = "included" if with_keys else "in the keys file"
             elif source == "environment":
                 keys[member] = "set in the environment: not included, keep it with the backup"
                 notes.append(f"{variable} comes from the environment and is not in the backup")
             else:
                 keys[member] = "none"
-        manifest = {
+        if with_keys:
+            members.extend(key_members)
+        manifest: dict[str, Any] = {
             "format": FORMAT,
+            "id": backup_id,
             "safestep_version": _safestep_version(),
-            "created_at": datetime.now(UTC).isoformat(),
+            "created_at": created_at,
             "database": {
                 "vendor": connection.vendor,
                 "member": database_member,
                 "tables": counts,
                 "audit": {"last_seq": tail[0], "last_hash": tail[1]},
+                "sessions": "left out",
             },
             "keys": keys,
-            "files": {
-                member: {
-                    "sha256": _sha256(staging / member),
-                    "size": (staging / member).stat().st_size,
-                }
-                for member in members
-            },
+            "keys_file": keys_path.name if key_members and not with_keys else None,
+            "files": _files_manifest(staging, members),
         }
-        partial = path.with_name(f".{path.name}.partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if key_members and not with_keys:
+            # The keys first: a backup whose keys are missing is worse than no backup.
+            _write_archive(
+                keys_path,
+                {
+                    "format": KEYS_FORMAT,
+                    "kind": "keys",
+                    "backup_id": backup_id,
+                    "backup_file": path.name,
+                    "created_at": created_at,
+                    "files": _files_manifest(staging, key_members),
+                },
+                staging,
+                key_members,
+            )
         try:
-            with os.fdopen(descriptor, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-                encoded = json.dumps(manifest, indent=2, sort_keys=True).encode()
-                info = tarfile.TarInfo(MANIFEST)
-                info.size, info.mode = len(encoded), 0o600
-                tar.addfile(info, io.BytesIO(encoded))
-                for member in members:
-                    tar.add(staging / member, arcname=member, recursive=False)
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(partial, path)
+            _write_archive(path, manifest, staging, members)
         except BaseException:
-            partial.unlink(missing_ok=True)
+            if key_members and not with_keys:
+                keys_path.unlink(missing_ok=True)
             raise
-    return BackupSummary(path, counts, len(members) - 1, tail[0], notes)
+    written_keys = None
+    if key_members:
+        written_keys = path if with_keys else keys_path
+    return BackupSummary(path, counts, len(members) - 1, tail[0], notes, written_keys)
 
 
 # --- restoring ------------------------------------------------------------------------
@@ -306,7 +396,8 @@ class RestoreSummary:
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
+def _archive(path: Path, what: str) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
+    """The archive at PATH and its manifest; WHAT names it in errors ("backup", "keys file")."""
     try:
         tar = tarfile.open(path, mode="r:gz")  # noqa: SIM115 (closed by the with below)
     except (OSError, tarfile.TarError) as error:
@@ -318,11 +409,43 @@ def _opened(path: Path) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
                 raise KeyError(MANIFEST)
             manifest = json.loads(extracted.read())
         except (KeyError, ValueError):
-            raise BackupError(f"{path} is not a SafeStep backup (no readable manifest)") from None
-        if manifest.get("format") != FORMAT:
+            raise BackupError(f"{path} is not a SafeStep {what} (no readable manifest)") from None
+        yield tar, manifest
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
+    with _archive(path, "backup") as (tar, manifest):
+        if manifest.get("kind") == "keys":
+            raise BackupError(
+                f"{path} is the keys file of a backup: restore the backup, and give this "
+                "file with --keys"
+            )
+        if manifest.get("format") not in READABLE_FORMATS:
             raise BackupError(
                 f"{path} has backup format {manifest.get('format')}; expected {FORMAT}"
             )
+        yield tar, manifest
+
+
+@contextmanager
+def _opened_keys(
+    path: Path, backup: dict[str, Any]
+) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
+    """The keys archive at PATH, checked to belong to the backup whose manifest is BACKUP."""
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist")
+    with _archive(path, "keys file") as (tar, manifest):
+        if manifest.get("kind") != "keys" or manifest.get("format") != KEYS_FORMAT:
+            raise BackupError(f"{path} is not a SafeStep keys file")
+        if manifest.get("backup_id") != backup.get("id"):
+            raise BackupError(
+                f"{path} holds the keys of another backup (made {manifest.get('created_at')}); "
+                f"this backup was made {backup.get('created_at')}"
+            )
+        unknown = [name for name in manifest["files"] if name not in KEY_MEMBERS]
+        if unknown:
+            raise BackupError(f"the keys file names an unexpected file: {unknown[0]}")
         yield tar, manifest
 
 
@@ -436,7 +559,13 @@ def _write_private(source: Path, target: Path) -> None:
     os.replace(temporary, target)
 
 
-def _restore_files(staging: Path, manifest: dict[str, Any]) -> tuple[int, list[str]]:
+def _key_configured(variable: str) -> bool:
+    return bool(os.environ.get(variable) or os.environ.get(f"{variable}_FILE"))
+
+
+def _restore_files(
+    staging: Path, manifest: dict[str, Any], key_members: Collection[str]
+) -> tuple[int, list[str]]:
     notes: list[str] = []
     count = 0
     attachments = Path(settings.ATTACHMENTS_DIR)
@@ -450,10 +579,10 @@ def _restore_files(staging: Path, manifest: dict[str, Any]) -> tuple[int, list[s
         _write_private(staging / CHECKPOINTS_MEMBER, checkpoint_file())
         count += 1
     for member, variable, file_name in KEY_FILES:
-        if member not in manifest["files"]:
+        if member not in manifest["files"] and member not in key_members:
             continue
         count += 1
-        if os.environ.get(variable) or os.environ.get(f"{variable}_FILE"):
+        if _key_configured(variable):
             # The operator configured this key elsewhere: leave it, and say so.
             aside = Path(settings.DATA_DIR) / "restored-keys" / file_name
             _write_private(staging / member, aside)
@@ -474,21 +603,70 @@ def _current_counts(tables: list[str]) -> dict[str, int]:
     return counts
 
 
-def backup_restore(path: Path, *, log: Callable[[str], None] | None = None) -> RestoreSummary:
-    """Restore the archive at PATH into this (empty) install, then check it."""
+def _keys_file_to_use(
+    path: Path, manifest: dict[str, Any], keys: Path | None, log: Callable[[str], None] | None
+) -> tuple[Path | None, list[str]]:
+    """The keys archive to restore from (None: none needed), and notes for the operator."""
+    apart = [
+        member
+        for member, status in manifest.get("keys", {}).items()
+        if status == "in the keys file"
+    ]
+    if keys is not None:
+        keys = keys.expanduser().resolve()
+        if not apart:
+            raise BackupError(
+                f"{path} was made with its keys inside (or without key files); leave out --keys"
+            )
+        return keys, []
+    if not apart:
+        return None, []
+    beside = keys_path_for(path)
+    if beside.is_file():
+        if log:
+            log(f"using the keys in {beside}")
+        return beside, []
+    missing = [
+        variable
+        for member, variable, _ in KEY_FILES
+        if member in apart and not _key_configured(variable)
+    ]
+    if missing:
+        raise BackupError(
+            f"this backup's keys were written apart, to {manifest.get('keys_file')}: "
+            f"give that file with --keys FILE (or configure {', '.join(missing)})"
+        )
+    return None, ["the backup's keys were not given: using the keys configured in the environment"]
+
+
+def backup_restore(
+    path: Path, *, keys: Path | None = None, log: Callable[[str], None] | None = None
+) -> RestoreSummary:
+    """Restore the archive at PATH into this (empty) install, then check it.
+
+    The key material comes from inside PATH (a backup made ``--with-keys`` or before keys
+    were written apart), from KEYS, or from PATH.keys when it lies beside PATH.
+    """
     path = path.expanduser().resolve()
     if not path.is_file():
         raise BackupError(f"{path} does not exist")
     with _opened(path) as (tar, manifest):
         _check_empty_target(manifest)
+        keys_file, notes = _keys_file_to_use(path, manifest, keys, log)
         with tempfile.TemporaryDirectory(prefix="safestep-restore-") as temporary:
             staging = Path(temporary)
             os.chmod(staging, 0o700)
+            key_members: list[str] = []
+            if keys_file is not None:
+                with _opened_keys(keys_file, manifest) as (keys_tar, keys_manifest):
+                    _verified_members(keys_tar, keys_manifest, staging)
+                    key_members = list(keys_manifest["files"])
             _verified_members(tar, manifest, staging)
             if log:
                 log("every file matches its checksum; restoring ...")
             _restore_database(staging, manifest)
-            files, notes = _restore_files(staging, manifest)
+            files, file_notes = _restore_files(staging, manifest, key_members)
+            notes.extend(file_notes)
     connections.close_all()
     if connection.vendor == "postgresql":
         # pg_restore leaves the planner without statistics until autovacuum comes by.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Literal
 
 from safestep.protocol.deadlines import require_aware
@@ -29,6 +29,20 @@ _USERNAME = re.compile(r"[\w.@+-]{1,150}")
 _SCHOOL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 
 REQUIRED_MESSAGE = "This field is required."
+
+# Bounds on every date and time (the same as safestep.core.moments, which a test checks;
+# this package stays free of Django). Nothing before 1 January 1990 anywhere on Earth, so
+# turning a stored time into UTC or local time can never fall off the start of the
+# calendar; nothing after "now" plus a few minutes for a client whose clock runs fast.
+EARLIEST_DATE = date(1990, 1, 1)
+EARLIEST_MOMENT = datetime(1990, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+FUTURE_ALLOWANCE = timedelta(minutes=5)
+MAX_OFFSET = timedelta(hours=14)
+# A date field may look ahead (a hearing, a review), but not past this many days.
+MAX_DAYS_AHEAD = 3660
+MAX_MOMENT_TEXT = 40
+# Whole numbers of at most 18 digits: they fit every database's 64-bit integers.
+MAX_INTEGER_DIGITS = 18
 
 
 class _Invalid(Exception):
@@ -127,17 +141,25 @@ def _as_datetime(value: object, spec: FieldSpec, now: datetime) -> str:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
+        text = value.strip()
         try:
-            moment = datetime.fromisoformat(value.strip())
+            if len(text) > MAX_MOMENT_TEXT or not text.isascii():
+                raise ValueError(text)
+            moment = datetime.fromisoformat(text)
         except ValueError:
             raise _Invalid(
                 "Enter a date and time in ISO 8601 form, e.g. 2026-03-01T14:30:00-08:00."
             ) from None
     else:
         raise _Invalid("Enter a date and time.")
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    offset = moment.utcoffset()
+    if moment.tzinfo is None or offset is None:
         raise _Invalid("Include the time zone offset, e.g. 2026-03-01T14:30:00-08:00.")
-    if moment > now:
+    if abs(offset) > MAX_OFFSET:
+        raise _Invalid("Give a real time zone offset, between -14:00 and +14:00.")
+    if moment < EARLIEST_MOMENT:
+        raise _Invalid("May not be before 1 January 1990.")
+    if moment > now + FUTURE_ALLOWANCE:
         raise _Invalid("This time is in the future.")
     return moment.isoformat()
 
@@ -145,23 +167,33 @@ def _as_datetime(value: object, spec: FieldSpec, now: datetime) -> str:
 def _as_date(value: object, spec: FieldSpec, now: datetime) -> str:
     if isinstance(value, datetime):
         raise _Invalid("Enter a date without a time, e.g. 2026-03-01.")
+    day: date | None = None
     if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
+        day = value
+    elif isinstance(value, str) and len(value.strip()) <= MAX_MOMENT_TEXT and value.isascii():
         try:
-            return date.fromisoformat(value.strip()).isoformat()
+            day = date.fromisoformat(value.strip())
         except ValueError:
-            pass
-    raise _Invalid("Enter a date, e.g. 2026-03-01.")
+            day = None
+    if day is None:
+        raise _Invalid("Enter a date, e.g. 2026-03-01.")
+    if day < EARLIEST_DATE:
+        raise _Invalid("May not be before 1 January 1990.")
+    if (day - now.date()).days > MAX_DAYS_AHEAD:
+        raise _Invalid("May not be more than ten years ahead.")
+    return day.isoformat()
 
 
 def _as_integer(value: object, spec: FieldSpec, now: datetime) -> int:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value.strip())
-    if number is None:
+    elif isinstance(value, str):
+        # ASCII digits only: "²" and other Unicode digits pass isdigit() but not int().
+        digits = value.strip().removeprefix("-")
+        if digits.isascii() and digits.isdecimal() and len(digits) <= MAX_INTEGER_DIGITS:
+            number = int(value.strip())
+    if number is None or abs(number) >= 10**MAX_INTEGER_DIGITS:
         raise _Invalid("Enter a whole number.")
     minimum = 1 if spec.minimum is None else spec.minimum
     if number < minimum:
@@ -280,6 +312,11 @@ def validate_details(
     exactly the fields named by the step's ``progress`` are required; a step without
     ``progress`` raises ``ValueError`` (the caller should not have offered it). Fields
     that are not required may still be given and are checked the same way.
+
+    Every datetime must carry a real offset (within 14 hours) and lie between
+    :data:`EARLIEST_MOMENT` (1 January 1990 anywhere) and ``now`` plus
+    :data:`FUTURE_ALLOWANCE`; a date lies between :data:`EARLIEST_DATE` and
+    :data:`MAX_DAYS_AHEAD` days after ``now``; a whole number has at most 18 ASCII digits.
 
     Datetime fields with ``not_before`` must not be earlier than the other fields
     they name (when those were given and are valid) nor than the case times in

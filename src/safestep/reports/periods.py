@@ -183,6 +183,11 @@ def parse_school_year(raw_from: str | None, raw_to: str | None, *, today: date) 
         if day is None:
             errors[field] = ["A month (YYYY-MM) or a date (YYYY-MM-DD)."]
             continue
+        if not 1990 <= day.year <= 9000:
+            # SafeStep holds nothing before 1990, and a year at either end of the calendar
+            # has no school year around it.
+            errors[field] = ["A month from 1990 on, e.g. 2025-07."]
+            continue
         year = school_year_of(day)
         edge = year.first if first else year.last
         if day != edge:

@@ -20,6 +20,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from safestep.core.moments import local_moment
 from safestep.protocol import FieldSpec, Step, is_field_required
 
 # Words for the values protocols commonly use as choices. A value missing here is shown
@@ -71,10 +72,10 @@ def format_detail(spec: FieldSpec | None, value: object) -> str:
         return choice_label(value)
     if kind == "datetime" and isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
+            return date_format(timezone.localtime(datetime.fromisoformat(value)), MOMENT_FORMAT)
+        except (ValueError, OverflowError):
+            # Stored before times were bounded: show it as it was entered, never fail.
             return value
-        return date_format(timezone.localtime(moment), MOMENT_FORMAT)
     return "" if value is None else str(value)
 
 
@@ -95,12 +96,11 @@ def now_input_value() -> str:
 def parse_local_datetime(raw: str) -> datetime:
     """A ``datetime-local`` value (no offset) read in the district's time zone.
 
-    A value that already carries an offset keeps it. Raises ValueError when unreadable.
+    A value that already carries an offset keeps it. Raises ValueError, with a sentence to
+    show, when unreadable or when the district's clocks skip or repeat that time
+    (``safestep.core.moments.local_moment``); the services check the bounds.
     """
-    moment = datetime.fromisoformat(raw.strip())
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.get_current_timezone())
-    return moment
+    return local_moment(raw, timezone.get_current_timezone())
 
 
 def iso_to_local_input(value: object) -> str:
@@ -108,8 +108,21 @@ def iso_to_local_input(value: object) -> str:
         return ""
     try:
         return local_input_value(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         return ""
+
+
+# Whole numbers a form sends (a version, a number of days, an id): ASCII digits only, and
+# few enough to fit a 64-bit column. str.isdigit() also accepts "²", which int() refuses.
+MAX_WHOLE_NUMBER_DIGITS = 18
+
+
+def whole_number(raw: object) -> int | None:
+    """RAW as a non-negative whole number, or None when it is not one."""
+    text = str(raw or "").strip()
+    if text.isascii() and text.isdecimal() and len(text) <= MAX_WHOLE_NUMBER_DIGITS:
+        return int(text)
+    return None
 
 
 # --- controls ---------------------------------------------------------------------------
@@ -314,10 +327,12 @@ def details_from_post(
         if spec.type == "datetime":
             try:
                 details[spec.name] = parse_local_datetime(raw).isoformat()
-            except ValueError:
-                problems[f"details.{spec.name}"] = [_("Enter a date and a time.")]
+            except ValueError as unreadable:
+                problems[f"details.{spec.name}"] = [str(unreadable)]
         elif spec.type == "date":
             try:
+                if len(raw) > 10 or not raw.isascii():
+                    raise ValueError(raw)
                 details[spec.name] = date.fromisoformat(raw).isoformat()
             except ValueError:
                 problems[f"details.{spec.name}"] = [_("Enter a date.")]
@@ -337,8 +352,8 @@ def moment_from_post(
         return None
     try:
         return parse_local_datetime(raw)
-    except ValueError:
-        problems[name] = [_("Enter a date and a time.")]
+    except ValueError as unreadable:
+        problems[name] = [str(unreadable)]
         return None
 
 

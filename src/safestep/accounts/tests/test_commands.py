@@ -76,10 +76,66 @@ def test_it_refuses_a_duplicate_user_with_exit_1(safestep):
     assert again.stderr.strip().splitlines() == ["CommandError: user dup already exists"]
 
 
-def test_it_prints_the_same_token_until_it_is_revoked(safestep):
+def test_it_prints_a_token_once_then_says_how_to_replace_it(safestep):
     safestep("user", "add", "police1", "--role", "school_police")
-    first = safestep("user", "token", "police1").stdout.strip()
-    assert len(first) == 40
-    assert safestep("user", "token", "police1").stdout.strip() == first
-    assert safestep("user", "revoke-token", "police1").stdout.strip() == "token revoked"
-    assert safestep("user", "token", "police1").stdout.strip() != first
+    made = safestep("user", "token", "police1")
+    assert made.returncode == 0, made.stderr
+    first = made.stdout.strip()
+    assert len(first) == 40 and "shown once" in made.stderr
+
+    again = safestep("user", "token", "police1")
+    assert again.returncode == 1 and again.stdout == ""
+    (line,) = again.stderr.strip().splitlines()
+    assert f"police1 already has an API token ({first[:8]}..." in line
+    assert "cannot be shown again" in line and "--rotate" in line and first not in line
+
+    rotated = safestep("user", "token", "police1", "--rotate")
+    assert rotated.returncode == 0 and rotated.stdout.strip() not in ("", first)
+    assert safestep("user", "revoke-tokens", "police1").stdout.strip() == "token revoked"
+    assert safestep("user", "revoke-token", "police1").stdout.strip() == "no token to revoke"
+    assert safestep("user", "token", "police1").stdout.strip() not in ("", first)
+
+
+@pytest.fixture(scope="module")
+def police2(safestep):
+    assert safestep("user", "add", "police2", "--role", "school_police").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["role", "police2", "janitor"], 2, "invalid choice: 'janitor'"),
+        (["role", "police2", "counselor"], 2, "a counselor needs at least one school"),
+        (["role", "ghost", "auditor"], 1, "no user ghost"),
+        (["schools", "police2"], 2, "the following arguments are required: CODE"),
+        (["schools", "police2", "NOPE"], 2, "unknown school code: NOPE"),
+        (["deactivate", "ghost"], 1, "no user ghost"),
+        (["revoke-sessions"], 2, "give a USERNAME or --all"),
+        (["revoke-tokens", "ghost"], 1, "no user ghost"),
+        (["token", "ghost", "--rotate"], 1, "no active user ghost"),
+    ],
+)
+def test_it_answers_bad_account_commands_with_one_line(safestep, police2, args, code, message):
+    result = safestep("user", *args)
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    # The reason is one line, the last (argparse puts its usage before it).
+    assert message in result.stderr.strip().splitlines()[-1]
+
+
+def test_it_deactivates_moves_and_promotes_a_user(safestep):
+    safestep("school", "add", "ROO", "Roosevelt Middle School")
+    safestep("user", "add", "teacher1", "--role", "reporter", "--school", "LIN")
+    assert safestep("user", "schools", "teacher1", "ROO", "LIN").stdout.strip() == (
+        "teacher1 works at LIN, ROO"
+    )
+    assert safestep("user", "role", "teacher1", "counselor").stdout.strip() == (
+        "teacher1 is now counselor"
+    )
+    safestep("user", "token", "teacher1")
+    deactivated = safestep("user", "deactivate", "teacher1")
+    assert deactivated.returncode == 0, deactivated.stderr
+    assert deactivated.stdout.strip() == (
+        "teacher1 deactivated; its API token revoked, 0 sessions ended"
+    )
+    assert safestep("user", "token", "teacher1").returncode == 1

@@ -49,9 +49,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
-from safestep.accounts.testing import sign_in_client
+from safestep.accounts.testing import api_token_for, sign_in_client
 from safestep.attachments.services import attachment_add
 from safestep.cases import services
 from safestep.cases.models import Case, Concern, Review
@@ -479,10 +478,9 @@ def clients(district) -> dict[str, tuple[Client, Client]]:
     """Per role: (page client signed in with the second factor, API client with a token)."""
     made: dict[str, tuple[Client, Client]] = {"anonymous": (Client(), Client())}
     for role in ROLES[1:]:
-        token, _ = Token.objects.get_or_create(user=district[role])
         made[role] = (
             sign_in_client(Client(), district[role]),
-            Client(HTTP_AUTHORIZATION=f"Token {token.key}"),
+            Client(HTTP_AUTHORIZATION=f"Token {api_token_for(district[role])}"),
         )
     return made
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from safestep.accounts.testing import api_token_for
 from safestep.audit.models import Event
 from safestep.cases.models import StepRecord
 
@@ -20,7 +20,7 @@ THREADS = 20
 @pytest.mark.django_db(transaction=True)
 def test_it_lets_exactly_one_of_twenty_concurrent_completions_win(district, open_case):
     case = open_case()
-    token = Token.objects.create(user=district["site_admin"]).key
+    token = api_token_for(district["site_admin"])
     occurred = (timezone.now() - timedelta(minutes=5)).isoformat()
     barrier = threading.Barrier(THREADS)
     statuses: list[int] = []

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from safestep.protocol import FieldSpec, Protocol, Step, is_field_required, validate_details
+from safestep.protocol.details import FUTURE_ALLOWANCE
 from safestep.protocol.tests.support import T0
 
 NOW = T0
@@ -74,7 +75,10 @@ def test_it_reports_unknown_fields_on_their_own_key(shipped: Protocol):
         step, {"agency": "sdpd", "badge": "123"}, resolution="done", now=NOW
     )
     assert errors == {
-        "badge": ["Unknown field. This step records: agency, officer, police_report_number."]
+        "badge": [
+            "Unknown field. This step records: agency, agency_name, officer, "
+            "police_report_number, threat."
+        ]
     }
 
 
@@ -109,9 +113,22 @@ def test_it_refuses_a_datetime_without_an_offset_or_in_the_future(shipped: Proto
     assert errors == {
         "phoned_at": ["Include the time zone offset, e.g. 2026-03-01T14:30:00-08:00."]
     }
-    future = (NOW + timedelta(minutes=1)).isoformat()
-    _, errors = validate_details(step, {**base, "phoned_at": future}, resolution="done", now=NOW)
-    assert errors == {"phoned_at": ["This time is in the future."]}
+    # A few minutes ahead is a client's clock running fast; more is the future.
+    future = (NOW + FUTURE_ALLOWANCE + timedelta(minutes=1)).isoformat()
+    both_future = {"phoned_at": future, "written_submitted_at": future}
+    _, errors = validate_details(step, {**base, **both_future}, resolution="done", now=NOW)
+    assert errors == {
+        "phoned_at": ["This time is in the future."],
+        "written_submitted_at": ["This time is in the future."],
+    }
+    nearly = (NOW + FUTURE_ALLOWANCE).isoformat()
+    _, errors = validate_details(
+        step,
+        {**base, "phoned_at": nearly, "written_submitted_at": nearly},
+        resolution="done",
+        now=NOW,
+    )
+    assert errors == {}
     at_now = {"phoned_at": NOW.isoformat(), "written_submitted_at": NOW.isoformat()}
     _, errors = validate_details(step, {**base, **at_now}, resolution="done", now=NOW)
     assert errors == {}
@@ -416,3 +433,63 @@ def test_it_refuses_a_naive_anchor(shipped: Protocol):
             now=NOW,
             anchors={"suspicion_formed_at": datetime(2026, 3, 2, 9, 0)},
         )
+
+
+# --- hostile values: nothing stored that a page cannot later show ---------------------
+
+
+def hostile_step():
+    return custom_step(
+        FieldSpec("at", "At", "datetime"),
+        FieldSpec("on", "On", "date"),
+        FieldSpec("count", "Count", "integer", maximum=90),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # Year 1 at +14:00 is year 0 in UTC: every page that showed it failed.
+        ("0001-01-01T00:00:00+14:00", "May not be before 1 January 1990."),
+        ("1989-12-31T09:59:59+00:00", "May not be before 1 January 1990."),
+        ("9999-12-31T23:59:59-12:00", "This time is in the future."),
+        ("2026-03-02T09:00:00+23:59", "Give a real time zone offset, between -14:00 and +14:00."),
+        ("2026-03-02T09:00:00+99:00", "Enter a date and time in ISO 8601 form"),
+        ("+99999-01-01T00:00:00+00:00", "Enter a date and time in ISO 8601 form"),
+        ("²⁰²⁶-03-02T09:00:00+00:00", "Enter a date and time in ISO 8601 form"),
+        ("2026-03-02T09:00:00+00:00" * 100, "Enter a date and time in ISO 8601 form"),
+    ],
+)
+def test_it_refuses_times_no_page_could_show(value, message):
+    _, errors = validate_details(hostile_step(), {"at": value}, resolution="done", now=NOW)
+    assert list(errors) == ["at"]
+    assert errors["at"][0].startswith(message)
+
+
+def test_it_accepts_the_first_moment_of_1990_anywhere():
+    cleaned, errors = validate_details(
+        hostile_step(), {"at": "1990-01-01T00:00:00+14:00"}, resolution="done", now=NOW
+    )
+    assert errors == {}
+    assert cleaned == {"at": "1990-01-01T00:00:00+14:00"}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0001-01-01", "May not be before 1 January 1990."),
+        (date(1989, 12, 31), "May not be before 1 January 1990."),
+        ("9999-12-31", "May not be more than ten years ahead."),
+        ("\uff12\uff10\uff12\uff16-03-01", "Enter a date, e.g. 2026-03-01."),  # full-width digits
+    ],
+)
+def test_it_bounds_dates(value, message):
+    _, errors = validate_details(hostile_step(), {"on": value}, resolution="done", now=NOW)
+    assert errors == {"on": [message]}
+
+
+@pytest.mark.parametrize("value", ["²", "\u0661\u0662", "9" * 5000, 10**30, "-" + "9" * 30])
+def test_it_refuses_whole_numbers_int_cannot_read_or_a_database_cannot_hold(value):
+    # "²".isdigit() is True but int("²") raises: this was a 500.
+    _, errors = validate_details(hostile_step(), {"count": value}, resolution="done", now=NOW)
+    assert errors == {"count": ["Enter a whole number."]}

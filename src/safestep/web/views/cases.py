@@ -39,7 +39,7 @@ from safestep.core.errors import (
 )
 from safestep.protocol import Step
 from safestep.web.case_page import FormState, build_case_context
-from safestep.web.forms import details_from_post, moment_from_post
+from safestep.web.forms import details_from_post, moment_from_post, whole_number
 from safestep.web.pages import acting_user, is_htmx, render_page
 
 CASE_TEMPLATE = "web/case_detail.html"
@@ -95,10 +95,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 def _version(posted: QueryDict) -> int:
-    raw = str(posted.get("version", "")).strip()
-    if not raw.isdigit():
+    version = whole_number(posted.get("version", ""))
+    if version is None:
         raise ValidationFailed({"version": [_("The form lost track of the case's version.")]})
-    return int(raw)
+    return version
 
 
 def _answer(
@@ -366,6 +366,10 @@ def case_link(request: HttpRequest, case_id: int) -> HttpResponse:
         reference = str(posted.get("case", "")).strip()
         if not reference:
             raise ValidationFailed({"case": [_("Give the other case's reference.")]})
+        if not reference.isascii() or len(reference) > 32:
+            # A reference is CSEC-2026-0001 or a number in ASCII digits ("²" is not one).
+            message = _("Give a case reference such as CSEC-2026-0001, or its number.")
+            raise ValidationFailed({"case": [message]})
         try:
             other = case_find_for_user(user, reference)
         except NotFound:
@@ -387,13 +391,13 @@ def case_link(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def checkin_plan(request: HttpRequest, case_id: int) -> HttpResponse:
     def action(user: User, posted: QueryDict) -> str:
-        raw_days = str(posted.get("every_days", "")).strip()
-        if not raw_days.isdigit():
+        every_days = whole_number(posted.get("every_days", ""))
+        if every_days is None:
             raise ValidationFailed({"every_days": [_("A whole number of days from 1 to 90.")]})
         services.checkin_plan_set(
             acting_user=user,
             case_id=case_id,
-            every_days=int(raw_days),
+            every_days=every_days,
             assignee=str(posted.get("assignee", "")),
             expected_version=_version(posted),
         )

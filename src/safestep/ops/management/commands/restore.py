@@ -21,10 +21,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="the archive written by `safestep backup`")
+        parser.add_argument(
+            "--keys",
+            type=Path,
+            metavar="FILE",
+            help="the key material written with the backup (default: PATH.keys, if present)",
+        )
 
     @one_line_errors
     def handle(self, *args: Any, **options: Any) -> None:
-        summary = backup_restore(options["path"], log=lambda line: self.stderr.write(line))
+        summary = backup_restore(
+            options["path"], keys=options["keys"], log=lambda line: self.stderr.write(line)
+        )
         for note in summary.notes:
             self.stderr.write(f"note: {note}")
         self.stdout.write(summary.describe())

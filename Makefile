@@ -29,6 +29,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(VENV)/.dev-installed lint
 	scripts/test

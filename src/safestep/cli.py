@@ -5,9 +5,16 @@ from __future__ import annotations
 import os
 import sys
 
+# The benchmark's commands (a development tool: src/safestep_bench in a source checkout)
+# switch bench mode on for their own process, which loads the benchmark app if it is there.
+BENCH_COMMANDS = ("bench", "seed-bench")
+
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safestep.settings")
+    if args[:1] and args[0] in BENCH_COMMANDS:
+        os.environ.setdefault("SAFESTEP_BENCH", "true")
     from safestep.config import ConfigError
 
     try:
@@ -21,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["safestep", *(sys.argv[1:] if argv is None else argv)])
+    execute_from_command_line(["safestep", *args])
 
 
 if __name__ == "__main__":

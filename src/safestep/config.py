@@ -72,6 +72,9 @@ class Config:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Origins (https://host[:port]) whose forms Django's CSRF check accepts besides its own.
     csrf_trusted_origins: tuple[str, ...] = ()
+    # SAFESTEP_BENCH: load the benchmark app, a development tool found only in a source
+    # checkout (src/safestep_bench); without it this changes nothing.
+    bench: bool = False
 
 
 def parse_bool(variable: str, raw: str) -> bool:
@@ -433,4 +436,5 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         csrf_trusted_origins=parse_origins(
             "SAFESTEP_CSRF_TRUSTED_ORIGINS", env.get("SAFESTEP_CSRF_TRUSTED_ORIGINS", "")
         ),
+        bench=parse_bool("SAFESTEP_BENCH", env.get("SAFESTEP_BENCH", "false")),
     )

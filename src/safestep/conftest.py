@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from safestep.accounts.models import Role, School, User
@@ -21,6 +19,7 @@ from safestep.accounts.testing import api_token_for
 from safestep.cases import services
 from safestep.cases.models import Case
 from safestep.definitions.services import protocol_load_shipped
+from safestep.testing import ago
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -114,10 +113,6 @@ def api_as(district: District) -> Callable[[str], APIClient]:
         return client
 
     return make
-
-
-def ago(**delta: Any) -> datetime:
-    return timezone.now() - timedelta(**delta)
 
 
 @pytest.fixture

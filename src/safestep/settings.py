@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,7 +42,6 @@ INSTALLED_APPS = [
     "safestep.attachments",
     "safestep.reports",
     "safestep.notify",
-    "safestep.bench",
     "safestep.ops",
 ]
 
@@ -73,8 +73,32 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# Views whose GET writes a read to the audit trail, by URL name: the same-origin guard above
+# (safestep.core.same_origin) refuses them when another site started the request.
+AUDITED_READS = [
+    "web:case",
+    "web:case-protocol",
+    "api:case",
+    "api:timeline",
+    "api:attachments",
+    "api:attachment",
+    "api:case-scar",
+    "api:concern-scar",
+    "api:stats-csv",
+    "api:audit",
+    "api:student-disclosures",
+    "audit:trail",
+]
 
 ROOT_URLCONF = "safestep.urls"
+# Development only: the benchmark (`safestep bench`, `safestep seed-bench`, the floor page)
+# lives in src/safestep_bench, in a source checkout and never in a built wheel. It is an
+# app only when SAFESTEP_BENCH is on and it can be imported; then the URL configuration is
+# SafeStep's own plus the floor's. An installed SafeStep has neither.
+BENCH_APP = "safestep_bench"
+if CONFIG.bench and importlib.util.find_spec(BENCH_APP) is not None:
+    INSTALLED_APPS.append(BENCH_APP)
+    ROOT_URLCONF = "safestep_bench.root_urls"
 WSGI_APPLICATION = "safestep.wsgi.application"
 
 TEMPLATES = [

@@ -4,6 +4,8 @@ import os
 import tempfile
 
 os.environ.setdefault("SAFESTEP_DATA_DIR", tempfile.mkdtemp(prefix="safestep-test-"))
+# The benchmark's own tests run with the suite: bench mode loads its app when it is there.
+os.environ.setdefault("SAFESTEP_BENCH", "true")
 
 from safestep.settings import *  # noqa: F403
 from safestep.settings import CONFIG, DATABASES

@@ -7,8 +7,6 @@ urlpatterns = [
     path("reminders/", include("safestep.notify.urls")),
     path("", include("safestep.accounts.urls")),
     path("", include("safestep.web.urls")),
-    # Empty unless SAFESTEP_BENCH_FLOOR is set (only `safestep bench` sets it).
-    path("", include("safestep.bench.urls")),
 ]
 
 # A database that cannot be reached answers 503 (try again), not 500.

@@ -123,8 +123,6 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
 DISTRICT_WIDE_ROLES = frozenset({Role.SCHOOL_POLICE, Role.DISTRICT_COORDINATOR})
 # Roles that see the details of police-only steps (law-enforcement-unit records, 34 CFR 99.8).
 POLICE_DETAIL_ROLES = frozenset({Role.SCHOOL_POLICE})
-# The placement office sees only cases whose pathway has this step.
-PLACEMENT_STEP_ID = "placement_review"
 # Roles that still see who reported a concern when the reporter withheld their identity
 # from school staff (PC 11166(i)(2)): the district, the auditors and law enforcement.
 SEES_WITHHELD_REPORTER_ROLES = frozenset(
@@ -133,6 +131,25 @@ SEES_WITHHELD_REPORTER_ROLES = frozenset(
 # Roles that may sign in on the web with a password alone; every other role needs a
 # second factor (TOTP). A reporter sees only the status of their own concerns.
 PASSWORD_ONLY_ROLES = frozenset({Role.REPORTER})
+# Roles that see only the placement side of a case: the cases whose pathway has the
+# placement review, their summary line and that one step (no narrative, no timeline).
+PLACEMENT_ONLY_ROLES = frozenset({Role.PLACEMENT_OFFICE})
+# Roles that act for every school as if they worked there: open cases and keep check-ins
+# at any school, triage every concern, and hear of a school's concerns when nobody at the
+# school can be told.
+EVERY_SCHOOL_ROLES = frozenset({Role.DISTRICT_COORDINATOR})
+# Roles whose case scope is their own schools, so they must work at one at least.
+SCHOOL_SCOPED_ROLES = frozenset({Role.SITE_ADMIN, Role.COUNSELOR})
+# Roles told first of a school's new concerns: the staff who triage them at that school.
+SCHOOL_TRIAGE_ROLES = frozenset({Role.SITE_ADMIN})
+# Roles that never read the sealed part of an audit event (reasons, narratives,
+# recipients): auditors read the trail without it, and neither the placement office nor a
+# reporter reads case narrative.
+SEALED_BLIND_ROLES = frozenset({Role.AUDITOR, Role.PLACEMENT_OFFICE, Role.REPORTER})
+# School Police: a law-enforcement unit (34 CFR 99.8), peace officers on the SS 8572.
+SCHOOL_POLICE_ROLES = frozenset({Role.SCHOOL_POLICE})
+# Roles whose only part is to report concerns: SafeStep knows nothing of their job.
+REPORT_ONLY_ROLES = frozenset({Role.REPORTER})
 
 
 def has_capability(user: User, capability: Capability) -> bool:
@@ -145,6 +162,64 @@ def sees_police_details(user: User) -> bool:
     return user.role in POLICE_DETAIL_ROLES
 
 
+def is_district_wide(user: User) -> bool:
+    """Whether USER's case scope is the whole district rather than their own schools."""
+    return user.role in DISTRICT_WIDE_ROLES
+
+
+def sees_placement_only(user: User) -> bool:
+    """Whether USER sees of a case only its summary and its placement review."""
+    return user.role in PLACEMENT_ONLY_ROLES
+
+
+def sees_case_narrative(user: User) -> bool:
+    """Notes, check-in notes, the summary and reasons: not for the placement office."""
+    return not sees_placement_only(user)
+
+
+def sees_sealed_payloads(user: User) -> bool:
+    """Reasons and narratives in the trail: not for auditors (access.md), nor placement."""
+    return user.role not in SEALED_BLIND_ROLES
+
+
+def is_school_police(user: User) -> bool:
+    return user.role in SCHOOL_POLICE_ROLES
+
+
+def is_report_only(user: User) -> bool:
+    """Whether USER only reports concerns (their role says nothing of their job)."""
+    return user.role in REPORT_ONLY_ROLES
+
+
+def acts_for_every_school(user: User) -> bool:
+    return user.role in EVERY_SCHOOL_ROLES
+
+
+def acts_at_school(user: User, school_id: int) -> bool:
+    """Whether USER works at the school, or acts for every school (the coordinator)."""
+    return acts_for_every_school(user) or user.schools.filter(pk=school_id).exists()
+
+
+def acting_at_school(school_id: int) -> Q:
+    """A filter for the users who work at the school or act for every school."""
+    return Q(role__in=sorted(EVERY_SCHOOL_ROLES)) | Q(schools=school_id)
+
+
+def check_in_assignable(user: User, school_id: int) -> bool:
+    """Whether USER may be given the check-ins of a case at the school."""
+    return has_capability(user, Capability.CHECKIN_RECORD) and acts_at_school(user, school_id)
+
+
+def school_triagers(school_id: int) -> Q:
+    """A filter for the users told first of the school's new concerns."""
+    return Q(role__in=sorted(SCHOOL_TRIAGE_ROLES), schools__id=school_id)
+
+
+def every_school_triagers() -> Q:
+    """A filter for the users told of a school's concerns when nobody there can be."""
+    return Q(role__in=sorted(EVERY_SCHOOL_ROLES))
+
+
 def case_scope(user: User, *, placement_pathways: frozenset[str] = frozenset()) -> Q:
     """A filter for the cases USER may know exist. Deny by default: an empty match.
 
@@ -154,9 +229,9 @@ def case_scope(user: User, *, placement_pathways: frozenset[str] = frozenset()) 
     nothing = Q(pk__in=[])
     if not has_capability(user, Capability.CASE_READ):
         return nothing
-    if user.role in DISTRICT_WIDE_ROLES:
+    if is_district_wide(user):
         return Q()
-    if user.role == Role.PLACEMENT_OFFICE:
+    if sees_placement_only(user):
         return Q(pathway__in=sorted(placement_pathways)) if placement_pathways else nothing
     return Q(school__in=user.schools.all())
 
@@ -165,7 +240,7 @@ def concern_triage_scope(user: User) -> Q:
     """A filter for the concerns USER may triage: their schools' (the coordinator: all)."""
     if not has_capability(user, Capability.CONCERN_TRIAGE):
         return Q(pk__in=[])
-    if user.role == Role.DISTRICT_COORDINATOR:
+    if acts_for_every_school(user):
         # Every concern, as a condition that still holds when OR-ed with another
         # (an empty Q() would vanish from "scope | own").
         return Q(pk__isnull=False)
@@ -204,3 +279,17 @@ def may_reopen_step(user: User, *, police_only: bool) -> bool:
 
 def sees_withheld_reporter(user: User) -> bool:
     return user.is_active and user.role in SEES_WITHHELD_REPORTER_ROLES
+
+
+def reporter_hidden_from(user: User, *, reporter_id: int | None, withheld: bool) -> bool:
+    """Whether USER may not learn who reported a concern (PC 11166(i)(2)).
+
+    Hidden when the reporter (REPORTER_ID) WITHHELD their identity from school staff, USER
+    is someone else, and USER's role is not one that still sees withheld reporters.
+    """
+    return withheld and reporter_id != user.pk and not sees_withheld_reporter(user)
+
+
+def role_needs_schools(role: str) -> bool:
+    """Whether a user in ROLE sees only their schools' cases, so must work at one."""
+    return role in SCHOOL_SCOPED_ROLES

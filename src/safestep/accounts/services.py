@@ -16,6 +16,7 @@ from django.db import transaction
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticToken
 
+from safestep.accounts.access import role_needs_schools
 from safestep.accounts.models import (
     ApiToken,
     AuthenticatorDevice,
@@ -178,7 +179,6 @@ def user_activate(*, username: str, acting_user: User | None = None) -> None:
         event_record(actor=acting_user, action="user.activate", payload={"username": username})
 
 
-SCHOOL_ROLES = frozenset({Role.SITE_ADMIN, Role.COUNSELOR})
 
 
 def user_role_set(*, username: str, role: str, acting_user: User | None = None) -> bool:
@@ -193,9 +193,10 @@ def user_role_set(*, username: str, role: str, acting_user: User | None = None) 
         )
     with transaction.atomic():
         user = _user_for_update(username)
-        if user.role == role:
+        previous = user.role
+        if previous == role:
             return False
-        if role in SCHOOL_ROLES and not user.schools.exists():
+        if role_needs_schools(role) and not user.schools.exists():
             raise ValidationFailed(
                 {
                     "school": [
@@ -204,7 +205,6 @@ def user_role_set(*, username: str, role: str, acting_user: User | None = None) 
                     ]
                 }
             )
-        previous = user.role
         user.role = role
         user.save(update_fields=["role"])
         event_record(
@@ -222,7 +222,7 @@ def user_schools_set(
     codes = list(dict.fromkeys(school_codes))
     with transaction.atomic():
         user = _user_for_update(username)
-        if not codes and user.role in SCHOOL_ROLES:
+        if not codes and role_needs_schools(user.role):
             raise ValidationFailed({"school": [f"a {user.role} needs at least one school"]})
         schools = _schools_by_code(codes)
         previous = sorted(user.schools.values_list("code", flat=True))

@@ -8,43 +8,16 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
 from safestep.api.parsers import body_limit
 from safestep.core import errors
+from safestep.core.problems import PROBLEM_CONTENT_TYPE, flatten_errors
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
+__all__ = ["PROBLEM_CONTENT_TYPE", "flatten_errors", "problem", "problem_exception_handler"]
 
 logger = logging.getLogger(__name__)
-
-_STATUS_FOR = {
-    errors.ValidationFailed: status.HTTP_400_BAD_REQUEST,
-    errors.NotFound: status.HTTP_404_NOT_FOUND,
-    errors.PermissionDenied: status.HTTP_403_FORBIDDEN,
-    errors.Conflict: status.HTTP_409_CONFLICT,
-}
-
-
-def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail as {"student.sis_id": ["..."]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(detail, Mapping):
-        for key, value in detail.items():
-            name = "input" if key == "non_field_errors" else str(key)
-            flat |= flatten_errors(value, f"{prefix}{name}" if not prefix else f"{prefix}.{name}")
-    elif (
-        isinstance(detail, list)
-        and detail
-        and all(not isinstance(item, (dict, list)) for item in detail)
-    ):
-        flat[prefix or "input"] = [str(item) for item in detail]
-    elif isinstance(detail, list):
-        for index, item in enumerate(detail):
-            flat |= flatten_errors(item, f"{prefix}.{index}" if prefix else str(index))
-    else:
-        flat[prefix or "input"] = [str(detail)]
-    return flat
 
 
 def problem(status_code: int, title: str, detail: str, **extra: Any) -> Response:
@@ -54,7 +27,7 @@ def problem(status_code: int, title: str, detail: str, **extra: Any) -> Response
 
 def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     if isinstance(exc, errors.SafeStepError):
-        code = next(code for kind, code in _STATUS_FOR.items() if isinstance(exc, kind))
+        code = errors.http_status(exc)
         extra: dict[str, Any] = {}
         if isinstance(exc, errors.ValidationFailed):
             extra["errors"] = exc.errors

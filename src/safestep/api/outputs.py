@@ -1,285 +1,35 @@
-"""Output shapes: what a user may see of a case, built once for the API (and pages)."""
+"""The API's output shapes: the domain's own, so the pages and the API answer alike.
+
+How a case, a step, a concern or a review reads for a user is built in
+:mod:`safestep.cases.outputs`, a protocol version in :mod:`safestep.definitions.outputs`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from django.utils import timezone
-
-from safestep.accounts.access import sees_withheld_reporter
-from safestep.accounts.models import User
-from safestep.cases.models import Case, CaseLink, CheckIn, Concern, Note, Review
-from safestep.cases.selectors import (
-    case_definition,
-    case_evaluation,
-    case_next_check_in_due,
-    case_reviews,
-    concern_triaged_by,
-    linked_cases_visible,
-    live_record_by_step,
-    sees_case_narrative,
-    visible_details,
+from safestep.cases.outputs import (
+    WITHHELD_REPORTER,
+    case_output,
+    case_summary_output,
+    check_in_output,
+    concern_output,
+    iso,
+    note_output,
+    reporter_name_for,
+    review_output,
+    review_summary_output,
 )
-from safestep.definitions.models import ProtocolVersion
-from safestep.definitions.selectors import definition_of
-from safestep.protocol import StepState, condition_to_data
-from safestep.protocol.evaluator import StepStatus
+from safestep.definitions.outputs import protocol_output
 
-
-def iso(moment: datetime | None) -> str | None:
-    return timezone.localtime(moment).isoformat() if moment is not None else None
-
-
-def protocol_output(stored: ProtocolVersion) -> dict[str, Any]:
-    definition = definition_of(stored)
-    return {
-        "id": definition.id,
-        "version": definition.version,
-        "title": definition.title,
-        "jurisdiction": definition.jurisdiction,
-        "content_hash": stored.content_hash,
-        "facts": [{"id": fact.id, "question": fact.question} for fact in definition.facts],
-        "pathways": [
-            {
-                "id": pathway.id,
-                "code": pathway.code,
-                "title": pathway.title,
-                "steps": [
-                    {
-                        "id": step.id,
-                        "number": step.number,
-                        "code": step.code,
-                        "title": step.title,
-                        "actor_roles": list(step.actor_roles),
-                        "condition": condition_to_data(step.condition),
-                        "deadline": step.deadline.within_text if step.deadline else None,
-                        "police_only": step.police_only,
-                    }
-                    for step in pathway.steps
-                ],
-            }
-            for pathway in definition.pathways
-        ],
-    }
-
-
-def _student(case: Case) -> dict[str, Any]:
-    student = case.student
-    return {
-        "sis_id": student.sis_id,
-        "first_name": student.first_name,
-        "last_name": student.last_name,
-        "birth_date": student.birth_date.isoformat() if student.birth_date else None,
-        "grade": student.grade,
-    }
-
-
-def _step(user: User, case: Case, status: StepStatus, records: dict[str, Any]) -> dict[str, Any]:
-    step = status.step
-    record = records.get(step.id)
-    details = visible_details(user, case, step, record.details) if record is not None else None
-    return {
-        "id": step.id,
-        "number": step.number,
-        "code": step.code,
-        "title": step.title,
-        "actor_roles": list(step.actor_roles),
-        "state": str(status.state),
-        "required": status.state != StepState.NOT_REQUIRED,
-        "due_at": iso(status.due_at),
-        "overdue": status.overdue,
-        # Resolved after its due time: stays true for good.
-        "late": status.late,
-        "waiting_on": list(status.waiting_on),
-        "may_not_apply": step.may_not_apply,
-        "progress": step.progress.title if step.progress is not None else None,
-        "resolved_at": iso(record.occurred_at) if record else None,
-        "recorded_at": iso(record.recorded_at) if record else None,
-        "resolved_by": record.actor.username if record else None,
-        "details": details,
-        "details_withheld": record is not None and details is None,
-        "reason": (record.reason if sees_case_narrative(user) else None) if record else None,
-    }
-
-
-def case_summary_output(user: User, case: Case) -> dict[str, Any]:
-    evaluation = case_evaluation(case)
-    return {
-        "id": case.pk,
-        "reference": case.reference,
-        "school": case.school.code,
-        "student": {
-            "sis_id": case.student.sis_id,
-            "name": f"{case.student.first_name} {case.student.last_name}",
-        },
-        "pathway": case.pathway,
-        "status": case.status,
-        "version": case.version,
-        "opened_at": iso(case.opened_at),
-        "suspicion_formed_at": iso(case.suspicion_formed_at),
-        "unresolved": list(evaluation.unresolved) if case.status == "open" else [],
-        "overdue": list(evaluation.overdue) if case.status == "open" else [],
-        "next_due_at": iso(case.next_due_at),
-        "needs_review": case.needs_review,
-    }
-
-
-def _link(link: CaseLink, other: Case, case: Case) -> dict[str, Any]:
-    # The relation reads from the point of view of CASE.
-    relation = link.relation
-    if link.to_case_id == case.pk and relation in ("recruited", "recruited_by"):
-        relation = "recruited_by" if relation == "recruited" else "recruited"
-    return {"case": other.pk, "reference": other.reference, "relation": relation}
-
-
-def case_output(user: User, case: Case) -> dict[str, Any]:
-    definition = case_definition(case)
-    evaluation = case_evaluation(case)
-    records = live_record_by_step(case)
-    narrative = sees_case_narrative(user)
-    plan = getattr(case, "check_in_plan", None)
-    return {
-        "id": case.pk,
-        "reference": case.reference,
-        "school": case.school.code,
-        "student": _student(case),
-        "pathway": case.pathway,
-        "protocol": {"id": definition.id, "version": definition.version},
-        "status": case.status,
-        "version": case.version,
-        "summary": case.summary if narrative else None,
-        "suspicion_formed_at": iso(case.suspicion_formed_at),
-        "opened_at": iso(case.opened_at),
-        "opened_by": case.opened_by.username,
-        "closed_at": iso(case.closed_at),
-        "closed_by": case.closed_by.username if case.closed_by else None,
-        "outcome": case.outcome if narrative else None,
-        "facts": {fact.id: None for fact in definition.facts}
-        | {fact.fact_id: fact.value for fact in case.facts.all()},
-        "closable": evaluation.closable,
-        "unresolved": list(evaluation.unresolved),
-        "late": list(evaluation.late),
-        "needs_review": case.needs_review,
-        "reviews": [review_summary_output(review) for review in case_reviews(case)],
-        "steps": [_step(user, case, status, records) for status in evaluation.steps],
-        "links": [_link(link, other, case) for link, other in linked_cases_visible(user, case)],
-        "check_in_plan": (
-            {
-                "every_days": plan.every_days,
-                "assignee": plan.assignee.username,
-                "started_at": iso(plan.started_at),
-            }
-            if plan is not None
-            else None
-        ),
-        "next_check_in_due": iso(case_next_check_in_due(case)),
-        "check_ins": [check_in_output(check_in, narrative) for check_in in case.check_ins.all()],
-    }
-
-
-def check_in_output(check_in: CheckIn, narrative: bool = True) -> dict[str, Any]:
-    return {
-        "id": check_in.pk,
-        "occurred_at": iso(check_in.occurred_at),
-        "method": check_in.method,
-        "notes": check_in.notes if narrative else None,
-        "recorded_by": check_in.recorded_by.username if narrative else None,
-    }
-
-
-def note_output(note: Note) -> dict[str, Any]:
-    return {
-        "id": note.pk,
-        "author": note.author.username,
-        "text": note.text,
-        "created_at": iso(note.created_at),
-    }
-
-
-WITHHELD_REPORTER = "a staff member"
-
-
-def reporter_name_for(user: User, concern: Concern) -> str:
-    """Who reported CONCERN, as USER may know it (PC 11166(i)(2))."""
-    if (
-        concern.withhold_identity
-        and concern.submitted_by_id != user.pk
-        and not sees_withheld_reporter(user)
-    ):
-        return WITHHELD_REPORTER
-    return concern.submitted_by.username
-
-
-def concern_output(user: User, concern: Concern) -> dict[str, Any]:
-    own = concern.submitted_by_id == user.pk
-    body: dict[str, Any] = {
-        "id": concern.pk,
-        "status": concern.status,
-        "school": concern.school.code,
-        "submitted_at": iso(concern.submitted_at),
-        "observed_at": iso(concern.observed_at),
-        # The written report's legal deadline, running from the observation.
-        "report_due_at": iso(concern.report_due_at),
-        "withhold_identity": concern.withhold_identity if own else None,
-    }
-    if own:
-        body["own_report"] = concern.own_report
-        # What they typed, never the school's record of the student: a reporter at another
-        # school must not learn a name through a SIS id.
-        typed = f"{concern.typed_first_name} {concern.typed_last_name}".strip()
-        body["student"] = {"sis_id": concern.student.sis_id, "name": typed or None}
-    if not concern_triaged_by(user, concern):
-        # A reporter follows the status of what they reported, nothing about any case.
-        return body
-    return body | {
-        "student": {
-            "sis_id": concern.student.sis_id,
-            "name": f"{concern.student.first_name} {concern.student.last_name}",
-            # The reporter spelled it otherwise: for the site administrator to reconcile.
-            "typed_name": (
-                f"{concern.typed_first_name} {concern.typed_last_name}"
-                if concern.name_differs
-                else None
-            ),
-        },
-        "submitted_by": reporter_name_for(user, concern),
-        "description": concern.description,
-        "indicators": list(concern.indicators),
-        "own_report": concern.own_report,
-        "case": concern.case_id,
-        "dismissed_reason": concern.dismissed_reason,
-    }
-
-
-def review_summary_output(review: Review) -> dict[str, Any]:
-    """What a case's team sees of a review: that it is open, and how it was decided."""
-    return {
-        "id": review.pk,
-        "kind": review.kind,
-        "status": review.status,
-        "decision": review.decision or None,
-        "opened_at": iso(review.opened_at),
-        "decided_at": iso(review.decided_at),
-    }
-
-
-def review_output(review: Review) -> dict[str, Any]:
-    """A review as the district coordinator reads it."""
-    return review_summary_output(review) | {
-        "case": review.case_id,
-        "case_reference": review.case.reference if review.case is not None else None,
-        "concern": review.concern_id,
-        "school": (
-            review.case.school.code
-            if review.case is not None
-            else review.concern.school.code
-            if review.concern is not None
-            else None
-        ),
-        "reason": review.reason,
-        "subject": review.subject,
-        "opened_by": review.opened_by.username,
-        "decided_by": review.decided_by.username if review.decided_by else None,
-        "comment": review.comment or None,
-    }
+__all__ = [
+    "WITHHELD_REPORTER",
+    "case_output",
+    "case_summary_output",
+    "check_in_output",
+    "concern_output",
+    "iso",
+    "note_output",
+    "protocol_output",
+    "reporter_name_for",
+    "review_output",
+    "review_summary_output",
+]

@@ -82,7 +82,7 @@ urlpatterns = [
     path("v1/audit", audit_api.AuditTrail.as_view(), name="audit"),
     path(
         "v1/students/<str:sis_id>/disclosures",
-        audit_api.StudentDisclosures.as_view(),
+        views.StudentDisclosures.as_view(),
         name="student-disclosures",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

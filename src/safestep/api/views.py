@@ -16,10 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.access import Capability, has_capability, sees_sealed_payloads
 from safestep.accounts.models import User
 from safestep.api import inputs
 from safestep.api.outputs import (
+    WITHHELD_REPORTER,
     case_output,
     case_summary_output,
     check_in_output,
@@ -28,8 +29,14 @@ from safestep.api.outputs import (
     protocol_output,
     review_output,
 )
-from safestep.audit.selectors import case_timeline_for_user, event_output, sees_sealed_payloads
+from safestep.audit.selectors import event_output
+from safestep.audit.services import event_record
 from safestep.cases import services
+from safestep.cases.audit_reads import (
+    case_timeline_for_user,
+    disclosures_for_user,
+    withheld_reporter_concerns,
+)
 from safestep.cases.models import CaseStatus
 from safestep.cases.selectors import (
     case_get_for_user,
@@ -465,5 +472,44 @@ class CaseTimeline(APIView):
             [
                 event_output(event, with_sealed=with_sealed)
                 for event in case_timeline_for_user(user, case)
+            ]
+        )
+
+
+class StudentDisclosures(APIView):
+    @extend_schema(summary="Disclosures of one student's information outside the school")
+    def get(self, request: Request, sis_id: str) -> Response:
+        user = acting(request)
+        disclosures = list(disclosures_for_user(user, sis_id=sis_id))
+        # Every lookup is recorded, whatever it found.
+        event_record(
+            actor=user,
+            action="disclosure.read",
+            payload={"student": sis_id[:64], "found": len(disclosures)},
+        )
+        # The threat is narrative: shown to those who read sealed reasons, and otherwise only
+        # whether it was recorded, which is what an auditor checks (34 CFR 99.32(a)(5)).
+        with_sealed = sees_sealed_payloads(user)
+        withheld = withheld_reporter_concerns(user, disclosures)
+        return Response(
+            [
+                {
+                    "at": item.disclosed_at.isoformat(),
+                    "recipient_type": item.recipient_type,
+                    "recipient_name": item.recipient,
+                    "basis": item.legal_basis,
+                    "step": item.step_id or None,
+                    "by": (
+                        WITHHELD_REPORTER
+                        if item.concern_id in withheld and item.recorded_by_id != user.pk
+                        else item.recorded_by.username
+                    ),
+                    "threat": (item.threat or None) if with_sealed else None,
+                    "threat_recorded": bool(item.threat),
+                    "case": item.case_id,
+                    "concern": item.concern_id,
+                    "categories": item.categories,
+                }
+                for item in disclosures
             ]
         )

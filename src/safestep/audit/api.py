@@ -1,4 +1,8 @@
-"""The audit trail and the disclosure log over the REST API."""
+"""The audit trail over the REST API.
+
+A student's disclosure log needs the reader's case scope, so the API serves it from the
+cases (``api.views.StudentDisclosures``, ``cases.audit_reads``).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from safestep.accounts.access import sees_sealed_payloads
 from safestep.accounts.models import User
-from safestep.audit.selectors import (
-    audit_events_for_user,
-    disclosures_for_user,
-    event_output,
-    sees_sealed_payloads,
-    withheld_reporter_concerns,
-)
+from safestep.audit.actions import Action
+from safestep.audit.selectors import audit_events_for_user, event_output
 from safestep.audit.services import event_record
 
 
@@ -76,48 +76,9 @@ class AuditTrail(APIView):
         # Reading the trail is itself recorded: who looked at what.
         event_record(
             actor=user,
-            action="audit.read",
+            action=Action.AUDIT_READ,
             payload={key: str(value) for key, value in filters.items()},
         )
         return paginator.get_paginated_response(
             [event_output(event, with_sealed=with_sealed) for event in page]
-        )
-
-
-class StudentDisclosures(APIView):
-    @extend_schema(summary="Disclosures of one student's information outside the school")
-    def get(self, request: Request, sis_id: str) -> Response:
-        user = _user(request)
-        disclosures = list(disclosures_for_user(user, sis_id=sis_id))
-        # Every lookup is recorded, whatever it found.
-        event_record(
-            actor=user,
-            action="disclosure.read",
-            payload={"student": sis_id[:64], "found": len(disclosures)},
-        )
-        # The threat is narrative: shown to those who read sealed reasons, and otherwise only
-        # whether it was recorded, which is what an auditor checks (34 CFR 99.32(a)(5)).
-        with_sealed = sees_sealed_payloads(user)
-        withheld = withheld_reporter_concerns(user, disclosures)
-        return Response(
-            [
-                {
-                    "at": item.disclosed_at.isoformat(),
-                    "recipient_type": item.recipient_type,
-                    "recipient_name": item.recipient,
-                    "basis": item.legal_basis,
-                    "step": item.step_id or None,
-                    "by": (
-                        "a staff member"
-                        if item.concern_id in withheld and item.recorded_by_id != user.pk
-                        else item.recorded_by.username
-                    ),
-                    "threat": (item.threat or None) if with_sealed else None,
-                    "threat_recorded": bool(item.threat),
-                    "case": item.case_id,
-                    "concern": item.concern_id,
-                    "categories": item.categories,
-                }
-                for item in disclosures
-            ]
         )

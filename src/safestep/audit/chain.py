@@ -1,9 +1,14 @@
-"""The hash chain: canonical encoding, hashing, checkpoint signatures and verification.
+"""The hash chain: canonical encoding, hashing, the append lock, checkpoint signatures and
+verification.
 
 An event's hash is SHA-256 over the previous event's hash and the event's canonical
 encoding: its columns in a fixed order, joined with the ASCII unit separator. Every column
 is text or an integer as stored, so the encoding is the same on SQLite and PostgreSQL and
 needs no JSON parsing to check.
+
+Whatever appends to the chain (``event_record``, the benchmark seeder) takes
+:func:`lock_chain` and builds each row with :func:`chain_event`: the encoding is written
+here once.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import connection
 
 from safestep.config import owner_only_file, read_secret
 
@@ -50,6 +56,77 @@ def canonical_encoding(values: Sequence[Any]) -> bytes:
 
 def chain_hash(prev_hash: str, values: Sequence[Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical_encoding(values)).hexdigest()
+
+
+class ChainLink(NamedTuple):
+    """What the chain stores for one event: the chained column values, in
+    ``CHAINED_COLUMNS`` order and exactly as stored, and the event's hash."""
+
+    values: tuple[Any, ...]
+    hash: str
+
+    def fields(self) -> dict[str, Any]:
+        """The chained values by column name (``Event(**link.fields(), ...)``)."""
+        return dict(zip(CHAINED_COLUMNS, self.values, strict=True))
+
+
+def chain_event(
+    prev_hash: str,
+    *,
+    seq: int,
+    at_us: int,
+    actor_id: int | None,
+    actor_username: str,
+    actor_role: str,
+    action: str,
+    case_id: int | None,
+    step_id: str,
+    source_ip: str,
+    request_id: str,
+    payload: Mapping[str, Any],
+    sealed: str,
+) -> ChainLink:
+    """The values and the hash the chain stores for an event following PREV_HASH.
+
+    ``payload`` is stored as its canonical JSON text (the text that is hashed); ``sealed``
+    is the already-encrypted sensitive part, or "".
+    """
+    values = (
+        seq,
+        at_us,
+        actor_id,
+        actor_username,
+        actor_role,
+        str(action),
+        case_id,
+        step_id,
+        source_ip,
+        request_id,
+        canonical_json(payload),
+        sealed,
+    )
+    return ChainLink(values, chain_hash(prev_hash, values))
+
+
+def chained_values(event: Any) -> tuple[Any, ...]:
+    """A stored event's chained values, in ``CHAINED_COLUMNS`` order."""
+    return tuple(getattr(event, column) for column in CHAINED_COLUMNS)
+
+
+# Any fixed number: every appender takes the same PostgreSQL advisory lock, so appends are
+# serialized and each event links to the one committed just before it.
+CHAIN_LOCK_KEY = 0x5AFE57E9
+
+
+def lock_chain() -> None:
+    """Hold the chain's append lock for the rest of the current transaction.
+
+    SQLite needs nothing extra: SafeStep opens its transactions IMMEDIATE, which already
+    holds the database's single write lock until commit.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
 
 
 # --- checkpoints --------------------------------------------------------------------------

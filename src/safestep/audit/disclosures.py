@@ -3,32 +3,27 @@
 FERPA (34 CFR 99.32(a)(5)) requires a record of each disclosure made under the health or
 safety exception, with the articulable and significant threat that justified it, and CANRA
 reports are disclosures the district must be able to account for. A step's record says to
-whom; this table says what, to what kind of recipient, and on what legal basis.
+whom; the step's ``discloses`` declaration in the protocol says what, to what kind of
+recipient, and on what legal basis (docs/protocol-format.md, "Disclosures").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safestep.audit.models import Disclosure
+from safestep.protocol import (
+    BASIS_HEALTH_OR_SAFETY,
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    Protocol,
+    Step,
+    StepDisclosure,
+)
 
-Basis = Disclosure.LegalBasis
-Kind = Disclosure.RecipientType
-
-# The agencies the shipped protocol's choices name, as a disclosure log should read them.
-AGENCY_NAMES: dict[str, str] = {
-    "cws": "Child Welfare Services",
-    "sdpd": "San Diego Police Department",
-    "sheriff": "Sheriff's Department",
-    "other_law_enforcement": "Another law enforcement agency",
-    "other": "Another agency",
-}
-CHILD_WELFARE_AGENCIES = frozenset({"cws"})
-# The district's own police are part of the district (a law-enforcement unit): a call to
-# them releases nothing outside it.
-DISTRICT_POLICE = "school_police"
+# The recipient type of a choice value the definition gives no recipient (a value from a
+# definition the loader did not check, which cannot happen for a stored one).
+UNDECLARED_RECIPIENT_TYPE = "other"
 
 
 @dataclass(frozen=True)
@@ -39,89 +34,93 @@ class Recipient:
 
 @dataclass(frozen=True)
 class DisclosureRule:
-    categories: tuple[str, ...]
-    legal_basis: str
-    # Who received the information, from the step's details; None when nothing left.
-    recipient: Callable[[Mapping[str, Any]], Recipient | None]
+    """A step's declared disclosure, read against that step's fields."""
+
+    step: Step
+    declared: StepDisclosure
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.declared.categories
+
+    @property
+    def legal_basis(self) -> str:
+        return self.declared.basis
 
     @property
     def needs_threat(self) -> bool:
         """Disclosures under the health-or-safety exception must record the threat (99.32)."""
-        return self.legal_basis == Basis.HEALTH_OR_SAFETY
+        return self.declared.basis == BASIS_HEALTH_OR_SAFETY
+
+    def threat(self, details: Mapping[str, Any]) -> str:
+        """The threat the record gives, for a health-or-safety disclosure; else empty."""
+        field_name = self.declared.threat_field
+        if not self.needs_threat or field_name is None:
+            return ""
+        return str(details.get(field_name) or "")
+
+    def recipient(self, details: Mapping[str, Any]) -> Recipient | None:
+        """Who received the information, from the step's details; None when nothing left."""
+        when = self.declared.when
+        if when is not None and not when.holds(details):
+            return None
+        return _recipient(self.step, self.declared, details)
 
 
-def _agency_name(details: Mapping[str, Any], field: str = "agency") -> str:
-    named = str(details.get("agency_name") or "").strip()
-    if named:
-        return named
-    code = str(details.get(field) or "")
-    return AGENCY_NAMES.get(code, code.replace("_", " "))
+def _text(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value or "")
 
 
-def agency_recipient(details: Mapping[str, Any], field: str = "agency") -> Recipient | None:
-    agency = str(details.get(field) or "")
-    if agency in ("", DISTRICT_POLICE):
+def _recipient(
+    step: Step, declared: StepDisclosure, details: Mapping[str, Any]
+) -> Recipient | None:
+    spec = declared.recipient
+    value = details.get(spec.field_name)
+    named = _text(details.get(spec.named_by)).strip() if spec.named_by else ""
+    if step.field(spec.field_name).type == "choice":
+        code = str(value or "")
+        if code == "" or code in spec.inside:
+            return None
+        chosen = spec.values.get(code)
+        if chosen is None:
+            return Recipient(named or code.replace("_", " "), UNDECLARED_RECIPIENT_TYPE)
+        return Recipient(named or chosen.name, chosen.type)
+    name = named or _text(value) or (spec.if_blank or "")
+    if not name:
         return None
-    kind = Kind.CHILD_WELFARE if agency in CHILD_WELFARE_AGENCIES else Kind.LAW_ENFORCEMENT
-    return Recipient(_agency_name(details, field), kind)
+    if step.field(spec.field_name).type == "school":
+        name = f"school {name}"
+    qualifier = _text(details.get(spec.qualifier)) if spec.qualifier else ""
+    if qualifier:
+        name = f"{name} ({qualifier})"
+    return Recipient(name, spec.type or UNDECLARED_RECIPIENT_TYPE)
 
 
-def _police(details: Mapping[str, Any]) -> Recipient | None:
-    return agency_recipient(details)
-
-
-def _criminal_referral(details: Mapping[str, Any]) -> Recipient | None:
-    if details.get("referred_for_criminal_investigation") is not True:
+def disclosure_rule(step: Step) -> DisclosureRule | None:
+    """The disclosure STEP's record makes when it is done, as the protocol declares it."""
+    if step.discloses is None:
         return None
-    return agency_recipient(details, "referred_to")
+    return DisclosureRule(step, step.discloses)
 
 
-def _parent(details: Mapping[str, Any]) -> Recipient | None:
-    person = str(details.get("contacted_person") or "a parent or guardian")
-    relationship = str(details.get("relationship") or "")
-    return Recipient(f"{person} ({relationship})" if relationship else person, Kind.PARENT)
+def child_abuse_report_rule(definition: Protocol) -> DisclosureRule | None:
+    """The disclosure a child abuse report makes: the declaration of the step with the
+    ``child_abuse_report`` role, or None when the protocol has no such step or declares none."""
+    step = definition.step_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+    return disclosure_rule(step) if step is not None else None
 
 
-def _new_school(details: Mapping[str, Any]) -> Recipient | None:
-    if details.get("decision") != "transfer":
+def own_report_disclosure(
+    definition: Protocol, report: Mapping[str, Any]
+) -> tuple[DisclosureRule, Recipient] | None:
+    """The disclosure a reporter's own report made, read with the child abuse report step's
+    declaration: the rule and the agency it went to. None when the protocol declares none or
+    the report names nobody outside the district (the protocol refuses School Police as the
+    agency of a child abuse report, so a checked report always names someone)."""
+    rule = child_abuse_report_rule(definition)
+    if rule is None:
         return None
-    return Recipient(f"school {details.get('new_school') or '(not yet named)'}", Kind.SCHOOL)
-
-
-def _services(details: Mapping[str, Any]) -> Recipient | None:
-    if details.get("response") != "accepted":
-        return None
-    services = ", ".join(str(item) for item in details.get("services") or [])
-    return Recipient(services, Kind.SERVICE_PROVIDER) if services else None
-
-
-CHILD_ABUSE_REPORT_RULE = DisclosureRule(
-    ("identity", "suspected abuse", "reporter's observations"), Basis.CANRA_REPORT, _police
-)
-
-DISCLOSING_STEPS: dict[str, DisclosureRule] = {
-    "police_involved": DisclosureRule(
-        ("identity", "suspected exploitation"), Basis.HEALTH_OR_SAFETY, _police
-    ),
-    "cws_report": CHILD_ABUSE_REPORT_RULE,
-    "school_consequences": DisclosureRule(
-        ("identity", "suspected recruitment"), Basis.HEALTH_OR_SAFETY, _criminal_referral
-    ),
-    # School Police passing their own investigation on: a law-enforcement unit's record.
-    "police_investigation": DisclosureRule(
-        ("identity", "investigation"), Basis.LAW_ENFORCEMENT_UNIT, _police
-    ),
-    "parent_contact": DisclosureRule(("potential victimization",), Basis.PARENT, _parent),
-    "placement_review": DisclosureRule(
-        ("identity", "placement need"), Basis.SCHOOL_TRANSFER, _new_school
-    ),
-    "service_referral": DisclosureRule(("identity", "referral need"), Basis.CONSENT, _services),
-}
-
-
-def own_report_disclosure(report: Mapping[str, Any]) -> Recipient:
-    """The agency a reporter's own report went to (never School Police: the protocol
-    refuses that agency for a child abuse report)."""
-    recipient = agency_recipient(report)
-    assert recipient is not None, "a child abuse report always leaves the district"
-    return recipient
+    recipient = rule.recipient(report)
+    return (rule, recipient) if recipient is not None else None

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from safestep.audit.actions import Action
 from safestep.audit.services import event_record
 
 
@@ -31,7 +32,7 @@ class AccessDenialAuditMiddleware:
             return response  # an unknown page, not an attempt on a case
         event_record(
             actor=user,
-            action="access.denied" if response.status_code == 403 else "access.not_found",
+            action=Action.ACCESS_DENIED if response.status_code == 403 else Action.ACCESS_NOT_FOUND,
             # An id too large for the column cannot name a case; the path still shows it.
             case_id=int(case_id) if case_id is not None and int(case_id) < 2**63 else None,
             payload={"method": request.method, "path": request.path[:300]},

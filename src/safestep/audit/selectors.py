@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, QuerySet
 
-from safestep.accounts.access import Capability, concern_triage_scope, has_capability
-from safestep.accounts.models import Role, User
+from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.models import User
 from safestep.audit.chain import (
     CheckpointRecord,
     ChunkResult,
@@ -23,7 +23,7 @@ from safestep.audit.chain import (
     read_checkpoint_file,
     verify_chunk,
 )
-from safestep.audit.models import Checkpoint, Disclosure, Event, to_microseconds
+from safestep.audit.models import Checkpoint, Event, to_microseconds
 from safestep.core.crypto import EncryptionError, decrypt_json
 from safestep.core.errors import PermissionDenied
 
@@ -102,11 +102,6 @@ def audit_events_for_user(
     return events.order_by("seq")
 
 
-def sees_sealed_payloads(user: User) -> bool:
-    """Reasons and narratives in the trail: not for auditors (access.md), nor placement."""
-    return user.role not in (Role.AUDITOR, Role.PLACEMENT_OFFICE, Role.REPORTER)
-
-
 def event_output(event: Event, *, with_sealed: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "seq": event.seq,
@@ -138,69 +133,7 @@ def unseal(sealed: str) -> dict[str, Any] | None:
 def case_timeline(case_id: int) -> QuerySet[Event]:
     """Every event on one case, oldest first, unfiltered: for auditors' tools only.
 
-    People read a timeline through :func:`case_timeline_for_user`, which hides what they
-    may not know.
+    People read a timeline through ``cases.audit_reads.case_timeline_for_user``, which
+    hides what they may not know.
     """
     return Event.objects.filter(case_id=case_id).order_by("seq")
-
-
-def case_timeline_for_user(user: User, case: Any) -> list[Event]:
-    """A case's events as USER may see them (the caller has already authorized CASE).
-
-    A link to a case outside the user's scope is left out entirely: out of scope means the
-    other case does not exist for them, so neither may the link.
-    """
-    from safestep.cases.selectors import linked_cases_visible
-
-    if not has_capability(user, Capability.CASE_TIMELINE_READ):
-        raise PermissionDenied(f"your role ({user.role}) does not read case timelines")
-    visible = {other.pk for _, other in linked_cases_visible(user, case)}
-    shown = []
-    for event in case_timeline(case.pk):
-        if event.action == "case.link" and event.payload.get("other_case") not in visible:
-            continue
-        shown.append(event)
-    return shown
-
-
-def withheld_reporter_concerns(user: User, disclosures: Iterable[Disclosure]) -> set[int]:
-    """Concerns among DISCLOSURES whose reporter USER may not know (PC 11166(i)(2))."""
-    from safestep.accounts.access import sees_withheld_reporter
-    from safestep.cases.models import Concern
-
-    if sees_withheld_reporter(user):
-        return set()
-    concern_ids = {item.concern_id for item in disclosures if item.concern_id is not None}
-    return set(
-        Concern.objects.filter(pk__in=concern_ids, withhold_identity=True).values_list(
-            "pk", flat=True
-        )
-    )
-
-
-def disclosures_for_user(user: User, *, sis_id: str) -> QuerySet[Disclosure]:
-    """The disclosures about students with SIS_ID on cases USER may see, and on concerns USER
-    reported or may triage.
-
-    Only what the reader could already reach is listed: a SIS id names a student within one
-    school, and another school's disclosures stay with that school's cases. Nobody without a
-    case scope (auditors) may ask at all, so the answer can never tell whether a child with
-    that SIS id has a record.
-    """
-    from safestep.cases.models import Case, Concern
-    from safestep.cases.selectors import case_scope_for
-
-    if not has_capability(user, Capability.CASE_READ) or not sees_sealed_payloads(user):
-        raise PermissionDenied("your role does not read disclosure logs by student")
-    cases = Case.objects.filter(case_scope_for(user), student__sis_id=sis_id)
-    concerns = Concern.objects.filter(
-        Q(submitted_by=user) | concern_triage_scope(user), student__sis_id=sis_id
-    )
-    # An empty list, never 404: the answer says nothing about students beyond the reader's.
-    return (
-        Disclosure.objects.filter(
-            Q(case_id__in=cases.values("pk")) | Q(concern_id__in=concerns.values("pk"))
-        )
-        .select_related("recorded_by")
-        .order_by("disclosed_at", "id")
-    )

@@ -7,16 +7,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from safestep.audit.actions import Action
 from safestep.audit.chain import (
     GENESIS_HASH,
     append_checkpoint_file,
-    canonical_json,
-    chain_hash,
+    chain_event,
     checkpoint_key,
     checkpoint_signature,
+    lock_chain,
 )
 from safestep.audit.models import Checkpoint, Disclosure, Event, to_microseconds
 from safestep.core.context import current_request_context
@@ -27,21 +28,14 @@ if TYPE_CHECKING:
 
     from safestep.accounts.models import User
 
-# Any fixed number: every appender takes the same PostgreSQL advisory lock, so appends are
-# serialized and each event links to the one committed just before it.
-_CHAIN_LOCK_KEY = 0x5AFE57E9
 # A signed checkpoint every so many events; `safestep audit checkpoint` adds one on demand
 # (run it from cron so a quiet tail is covered too).
 CHECKPOINT_EVERY = getattr(settings, "SAFESTEP_AUDIT_CHECKPOINT_EVERY", 1000)
 _SAFE_REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")
 
 
-def _lock_chain() -> None:
-    # SQLite needs nothing extra: SafeStep opens its transactions IMMEDIATE, which already
-    # holds the database's single write lock until commit.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+# The old private name, until the benchmark seeder calls safestep.audit.chain.lock_chain.
+_lock_chain = lock_chain
 
 
 def _seal(sensitive: dict[str, Any] | None) -> str:
@@ -53,7 +47,7 @@ def _seal(sensitive: dict[str, Any] | None) -> str:
 def event_record(
     *,
     actor: User | None,
-    action: str,
+    action: Action | str,
     case_id: int | None = None,
     step_id: str = "",
     payload: dict[str, Any] | None = None,
@@ -65,50 +59,37 @@ def event_record(
     records commit or roll back together. Called on its own (an audited read) it commits
     in a transaction of its own. ``sensitive`` (reasons, narratives) is stored encrypted
     and shown only to roles that may read case narratives.
+
+    ACTION must be one of :class:`~safestep.audit.actions.Action` (its value will do): an
+    unknown action is a programming error (ValueError), so a typo cannot start a new one.
     """
+    known = Action.parse(action)
     with transaction.atomic():
-        _lock_chain()
+        lock_chain()
         last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
         prev_seq, prev_hash = last if last else (0, GENESIS_HASH)
         context = current_request_context()
-        actor_role = actor.role if actor is not None else ""
-        event = Event(
+        link = chain_event(
+            prev_hash,
             seq=prev_seq + 1,
             at_us=to_microseconds(timezone.now()),
-            actor=actor,
+            actor_id=actor.pk if actor is not None else None,
             actor_username=actor.username if actor is not None else "",
-            actor_role=actor_role,
-            action=action,
+            actor_role=actor.role if actor is not None else "",
+            action=known.value,
             case_id=case_id,
             step_id=step_id,
             source_ip=(context.source_ip or "") if context else "",
             request_id=_SAFE_REQUEST_ID.sub("", context.request_id) if context else "",
-            payload_json=canonical_json(payload or {}),
+            payload=payload or {},
             sealed=_seal(sensitive),
-            prev_hash=prev_hash,
         )
-        event.hash = chain_hash(prev_hash, chained_values(event))
+        event = Event(**link.fields(), prev_hash=prev_hash, hash=link.hash)
+        event.actor = actor
         event.save(force_insert=True)
         if event.seq % CHECKPOINT_EVERY == 0:
             _checkpoint(event)
     return event
-
-
-def chained_values(event: Event) -> Sequence[Any]:
-    return (
-        event.seq,
-        event.at_us,
-        event.actor_id,
-        event.actor_username,
-        event.actor_role,
-        event.action,
-        event.case_id,
-        event.step_id,
-        event.source_ip,
-        event.request_id,
-        event.payload_json,
-        event.sealed,
-    )
 
 
 def _checkpoint(event: Event) -> Checkpoint:
@@ -125,7 +106,7 @@ def _checkpoint(event: Event) -> Checkpoint:
 def audit_checkpoint() -> Checkpoint | None:
     """Sign the current end of the trail (idempotent when it is already signed)."""
     with transaction.atomic():
-        _lock_chain()
+        lock_chain()
         last = Event.objects.order_by("-seq").first()
         if last is None:
             return None
@@ -151,7 +132,7 @@ def disclosure_record(
     with transaction.atomic():
         event = event_record(
             actor=acting_user,
-            action="disclosure.record",
+            action=Action.DISCLOSURE_RECORD,
             case_id=case_id,
             step_id=step_id,
             payload={

@@ -11,12 +11,13 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from safestep.audit.actions import Action
 from safestep.audit.services import event_record
 
 
 @receiver(user_logged_in)
 def record_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    event_record(actor=user, action="signin.success")
+    event_record(actor=user, action=Action.SIGNIN_SUCCESS)
 
 
 @receiver(user_login_failed)
@@ -24,7 +25,7 @@ def record_sign_in_failure(sender: Any, credentials: dict[str, Any], **kwargs: A
     # Never the password; the username only, to spot guessing against one account.
     event_record(
         actor=None,
-        action="signin.failure",
+        action=Action.SIGNIN_FAILURE,
         payload={"username": str(credentials.get("username", ""))[:150]},
     )
 
@@ -32,4 +33,4 @@ def record_sign_in_failure(sender: Any, credentials: dict[str, Any], **kwargs: A
 @receiver(user_logged_out)
 def record_sign_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        event_record(actor=user, action="signout")
+        event_record(actor=user, action=Action.SIGNOUT)

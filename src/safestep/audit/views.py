@@ -10,12 +10,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import ValidationError
 
+from safestep.accounts.access import sees_sealed_payloads
 from safestep.accounts.models import User
-from safestep.api.errors import flatten_errors
+from safestep.audit.actions import Action
 from safestep.audit.api import parse_audit_query
-from safestep.audit.selectors import audit_events_for_user, event_output, sees_sealed_payloads
+from safestep.audit.selectors import audit_events_for_user, event_output
 from safestep.audit.services import event_record
 from safestep.core.errors import PermissionDenied
+from safestep.core.problems import flatten_errors
 
 
 @login_required
@@ -43,7 +45,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     event_record(
         actor=user,
-        action="audit.read",
+        action=Action.AUDIT_READ,
         payload={"via": "page", **{key: str(value) for key, value in filters.items()}},
     )
     with_sealed = sees_sealed_payloads(user)

@@ -14,15 +14,17 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from safestep.accounts.access import (
-    PLACEMENT_STEP_ID,
     Capability,
+    acting_at_school,
     case_scope,
     concern_triage_scope,
     has_capability,
     may_resolve_step,
+    sees_case_narrative,
+    sees_placement_only,
     sees_police_details,
 )
-from safestep.accounts.models import Role, User
+from safestep.accounts.models import User
 from safestep.audit.services import event_record
 from safestep.cases.models import (
     Case,
@@ -42,6 +44,7 @@ from safestep.core.errors import NotFound, PermissionDenied
 from safestep.definitions.models import ProtocolVersion
 from safestep.definitions.selectors import definition_of
 from safestep.protocol import (
+    STEP_ROLE_PLACEMENT_REVIEW,
     Evaluation,
     Protocol,
     RecordInput,
@@ -57,9 +60,7 @@ MAX_ROW_ID = 2**63 - 1
 
 @lru_cache(maxsize=64)
 def _placement_pathways(content_hash: str, protocol: Protocol) -> frozenset[str]:
-    return frozenset(
-        pathway.id for pathway in protocol.pathways if PLACEMENT_STEP_ID in pathway.step_ids
-    )
+    return frozenset(protocol.pathways_with_role(STEP_ROLE_PLACEMENT_REVIEW))
 
 
 def placement_pathways() -> frozenset[str]:
@@ -71,7 +72,7 @@ def placement_pathways() -> frozenset[str]:
 
 
 def case_scope_for(user: User) -> Q:
-    pathways = placement_pathways() if user.role == Role.PLACEMENT_OFFICE else frozenset()
+    pathways = placement_pathways() if sees_placement_only(user) else frozenset()
     return case_scope(user, placement_pathways=pathways)
 
 
@@ -236,17 +237,12 @@ def visible_details(
     """
     if step.police_only and not sees_police_details(user):
         return None
-    if user.role == Role.PLACEMENT_OFFICE and step.id != PLACEMENT_STEP_ID:
+    if sees_placement_only(user) and step.role != STEP_ROLE_PLACEMENT_REVIEW:
         return None
     if sees_police_details(user):
         return dict(details)
     hidden = {spec.name for spec in step.fields if spec.police_only}
     return {name: value for name, value in details.items() if name not in hidden}
-
-
-def sees_case_narrative(user: User) -> bool:
-    """Notes, check-in notes and the summary: not for the placement office."""
-    return user.role != Role.PLACEMENT_OFFICE
 
 
 def linked_cases_visible(user: User, case: Case) -> list[tuple[CaseLink, Case]]:
@@ -455,9 +451,7 @@ def case_own_report(case: Case) -> dict[str, object] | None:
 
 def checkin_assignee_choices(case: Case) -> list[User]:
     """People who may keep check-ins on CASE: staff of its school who record check-ins."""
-    people = User.objects.filter(is_active=True).filter(
-        Q(role=Role.DISTRICT_COORDINATOR) | Q(schools=case.school_id)
-    )
+    people = User.objects.filter(is_active=True).filter(acting_at_school(case.school_id))
     return [
         person
         for person in people.distinct().order_by("username")

@@ -18,17 +18,15 @@ from django.utils import timezone
 
 from safestep.accounts.access import (
     Capability,
+    acts_at_school,
+    check_in_assignable,
     has_capability,
     may_answer_fact,
     may_reopen_step,
     may_resolve_step,
 )
-from safestep.accounts.models import Role, School, User
-from safestep.audit.disclosures import (
-    CHILD_ABUSE_REPORT_RULE,
-    DISCLOSING_STEPS,
-    own_report_disclosure,
-)
+from safestep.accounts.models import School, User
+from safestep.audit.disclosures import disclosure_rule, own_report_disclosure
 from safestep.audit.services import disclosure_record, event_record
 from safestep.cases.models import (
     Case,
@@ -341,16 +339,25 @@ def _report_due(definition: Protocol, observed_at: datetime) -> datetime | None:
 
 
 def _record_own_report_disclosure(
-    acting_user: User, concern: Concern, report: Mapping[str, Any], *, previous: Mapping[str, Any]
+    acting_user: User,
+    concern: Concern,
+    report: Mapping[str, Any],
+    *,
+    previous: Mapping[str, Any],
+    definition: Protocol,
 ) -> None:
-    """The reporter's call (and later the written report) released the student's information."""
+    """The reporter's call (and later the written report) released the student's information,
+    as the protocol's child abuse report step declares."""
+    disclosed = own_report_disclosure(definition, report)
+    if disclosed is None:
+        return
+    rule, recipient = disclosed
     for moment_field in ("phoned_at", "written_submitted_at"):
         moment = report.get(moment_field)
         if not moment or (
             previous.get(moment_field) == moment and previous.get("agency") == report["agency"]
         ):
             continue
-        recipient = own_report_disclosure(report)
         disclosure_record(
             acting_user=acting_user,
             student_id=concern.student_id,
@@ -361,8 +368,8 @@ def _record_own_report_disclosure(
             step_id="",
             recipient=recipient.name,
             recipient_type=recipient.type,
-            categories=CHILD_ABUSE_REPORT_RULE.categories,
-            legal_basis=CHILD_ABUSE_REPORT_RULE.legal_basis,
+            categories=rule.categories,
+            legal_basis=rule.legal_basis,
             disclosed_at=datetime.fromisoformat(str(moment)),
         )
 
@@ -428,7 +435,9 @@ def concern_submit(
             },
         )
         if report is not None:
-            _record_own_report_disclosure(acting_user, concern, report, previous={})
+            _record_own_report_disclosure(
+                acting_user, concern, report, previous={}, definition=definition
+            )
         notice_concern_submitted(concern=concern)
     return concern
 
@@ -483,7 +492,9 @@ def concern_own_report_set(
                 "written": "written_submitted_at" in report,
             },
         )
-        _record_own_report_disclosure(acting_user, concern, report, previous=previous)
+        _record_own_report_disclosure(
+            acting_user, concern, report, previous=previous, definition=definition
+        )
     return concern
 
 
@@ -592,10 +603,7 @@ def case_open(
                     }
                 )
             student_row = match.student
-        if (
-            acting_user.role != Role.DISTRICT_COORDINATOR
-            and not acting_user.schools.filter(pk=school.pk).exists()
-        ):
+        if not acts_at_school(acting_user, school.pk):
             raise ValidationFailed({"school": [f"You do not work at {school.code}."]})
         case = Case.objects.create(
             reference=_next_reference(now.year),
@@ -819,13 +827,13 @@ def _details_errors(problems: Mapping[str, list[str]]) -> dict[str, list[str]]:
 
 def _check_threat(step: Step, details: Mapping[str, Any]) -> dict[str, list[str]]:
     """A disclosure under the health-or-safety exception must say what the threat was."""
-    rule = DISCLOSING_STEPS.get(step.id)
+    rule = disclosure_rule(step)
     if rule is None or not rule.needs_threat or rule.recipient(details) is None:
         return {}
-    if str(details.get("threat") or "").strip():
+    if rule.threat(details).strip():
         return {}
     return {
-        "details.threat": [
+        f"details.{rule.declared.threat_field}": [
             "Describe the articulable and significant threat to the student's health or "
             "safety that this disclosure answers (FERPA 34 CFR 99.36)."
         ]
@@ -964,7 +972,7 @@ def _record_disclosure(
     acting_user: User, case: Case, step: Step, details: Mapping[str, Any], occurred_at: datetime
 ) -> None:
     """Log the disclosure outside the school that this step made, if it made one."""
-    rule = DISCLOSING_STEPS.get(step.id)
+    rule = disclosure_rule(step)
     recipient = rule.recipient(details) if rule is not None else None
     if rule is None or recipient is None:
         return
@@ -978,7 +986,7 @@ def _record_disclosure(
         categories=rule.categories,
         legal_basis=rule.legal_basis,
         disclosed_at=occurred_at,
-        threat=str(details.get("threat") or "") if rule.needs_threat else "",
+        threat=rule.threat(details),
     )
 
 
@@ -1244,10 +1252,7 @@ def checkin_plan_set(
         person = User.objects.filter(username=assignee, is_active=True).first()
         if person is None:
             errors["assignee"] = [f"No active user {assignee!r}."]
-        elif not has_capability(person, Capability.CHECKIN_RECORD) or not (
-            person.role == Role.DISTRICT_COORDINATOR
-            or person.schools.filter(pk=case.school_id).exists()
-        ):
+        elif not check_in_assignable(person, case.school_id):
             errors["assignee"] = [f"{assignee} cannot keep check-ins for this case."]
         if errors:
             raise ValidationFailed(errors)
@@ -1584,3 +1589,55 @@ def _overrule(
         case.suspicion_formed_at = datetime.fromisoformat(str(subject["previous"]))
         return "reporting clock restored"
     return ""
+
+
+# --- revised shipped definitions -----------------------------------------------------------
+
+
+def _same_shape(older: Protocol, newer: Protocol) -> bool:
+    """Whether NEWER keeps every pathway and step of OLDER, in order (it only declares more:
+    step roles, disclosures, labels)."""
+    return [(p.id, p.step_ids) for p in older.pathways] == [
+        (p.id, p.step_ids) for p in newer.pathways
+    ]
+
+
+def cases_adopt_shipped_revisions() -> int:
+    """Move open cases from an older revision of a shipped definition to its newest revision,
+    when that revision has the same pathways and steps; say how many moved.
+
+    A SafeStep release may revise its shipped definition without changing the district's
+    protocol (the same version): for example to declare which steps disclose information
+    outside the district. Cases opened before it would otherwise miss those safeguards.
+    A revision that changes steps is not adopted: those cases stay on what they opened with.
+    """
+    from safestep.definitions.models import ProtocolVersion
+
+    moved = 0
+    newest: dict[tuple[str, str], ProtocolVersion] = {}
+    for stored in ProtocolVersion.objects.order_by("protocol_id", "version", "revision"):
+        newest[(stored.protocol_id, stored.version)] = stored
+    for stored in ProtocolVersion.objects.exclude(pk__in=[v.pk for v in newest.values()]):
+        target = newest[(stored.protocol_id, stored.version)]
+        if not _same_shape(definition_of(stored), definition_of(target)):
+            continue
+        with transaction.atomic():
+            for case in Case.objects.select_for_update().filter(
+                protocol=stored, status=CaseStatus.OPEN
+            ):
+                case.protocol = target
+                case.version += 1
+                case.save(update_fields=["protocol", "version"])
+                event_record(
+                    actor=None,
+                    action="case.protocol_revision",
+                    case_id=case.pk,
+                    payload={
+                        "protocol": stored.protocol_id,
+                        "version": stored.version,
+                        "from_revision": stored.revision,
+                        "to_revision": target.revision,
+                    },
+                )
+                moved += 1
+    return moved

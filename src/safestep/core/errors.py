@@ -1,7 +1,8 @@
 """Errors that services raise and every front end (API, pages, commands) translates.
 
-Services know nothing of HTTP; each error says what kind of refusal it is, and the API maps
-that kind to a status code and a problem+json body.
+Services know nothing of HTTP; each error says what kind of refusal it is, and
+:func:`http_status` is the one mapping of that kind to a status code, which the API
+(problem+json) and the pages (messages next to fields) both answer with.
 """
 
 from __future__ import annotations
@@ -54,3 +55,18 @@ class Conflict(SafeStepError):
 
 class StaleVersion(Conflict):
     title = "Stale version"
+
+
+# The one mapping from a kind of refusal to an HTTP status, for the API and the pages alike.
+# Most specific first: StaleVersion is a Conflict.
+HTTP_STATUS: tuple[tuple[type[SafeStepError], int], ...] = (
+    (ValidationFailed, 400),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+)
+
+
+def http_status(error: SafeStepError) -> int:
+    """The status code that answers ERROR: 400, 403, 404 or 409."""
+    return next(code for kind, code in HTTP_STATUS if isinstance(error, kind))

@@ -1,6 +1,6 @@
 """problem+json (RFC 9457) for every error under /api/, whoever answered it.
 
-DRF's exception handler (``safestep.api.errors``) answers for the API's own views. Some
+DRF's exception handler (in the API) answers for the API's own views. Some
 answers never reach it: an unknown /api/ path (Django's 404 page), a body Django refused
 while reading it, a 500 from Django's handler. :class:`ApiProblemMiddleware` turns any
 such error response to an /api/ request into problem+json, in place, so headers set by
@@ -10,8 +10,9 @@ other middleware (security headers, ``Allow``, ``Retry-After``) stay.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
+from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
@@ -56,6 +57,30 @@ def problem_body(status: int, detail: str | None = None) -> dict[str, object]:
         "status": status,
         "detail": detail or DETAILS.get(status, phrase + "."),
     }
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Nested error detail (DRF's, or any mapping of lists) as {"student.sis_id": ["..."]}.
+
+    The messages by field of a problem's ``errors``, and of a page's form.
+    """
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            name = "input" if key == "non_field_errors" else str(key)
+            flat |= flatten_errors(value, f"{prefix}{name}" if not prefix else f"{prefix}.{name}")
+    elif (
+        isinstance(detail, list)
+        and detail
+        and all(not isinstance(item, (dict, list)) for item in detail)
+    ):
+        flat[prefix or "input"] = [str(item) for item in detail]
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            flat |= flatten_errors(item, f"{prefix}.{index}" if prefix else str(index))
+    else:
+        flat[prefix or "input"] = [str(detail)]
+    return flat
 
 
 def problem_response(status: int, detail: str | None = None) -> JsonResponse:

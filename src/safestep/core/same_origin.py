@@ -6,43 +6,27 @@ still sends it on a top-level GET that another site starts (a link, a redirect, 
 setting ``location``): any page a signed-in coordinator visited could have filled the trail
 with reads they never made.
 
-Browsers say where a request came from in ``Sec-Fetch-Site``. For the views in
-:data:`AUDITED_READS`, a GET or HEAD whose ``Sec-Fetch-Site`` is anything but
-``same-origin`` (a SafeStep page) or ``none`` (an address typed, a bookmark, a desktop mail
-client) is refused with 403 before the session is even loaded, so nothing is written. The
-refusal page offers a link to the same address, which the person may follow on purpose
-(a link in web mail lands here). Requests without the header (older browsers, scripts)
-and API requests carrying an ``Authorization`` header (a token: nothing a browser sends by
-itself) are not affected.
+Browsers say where a request came from in ``Sec-Fetch-Site``. For the views that the
+``AUDITED_READS`` setting names (by URL name: the settings know the apps, core does not), a
+GET or HEAD whose ``Sec-Fetch-Site`` is anything but ``same-origin`` (a SafeStep page) or
+``none`` (an address typed, a bookmark, a desktop mail client) is refused with 403 before
+the session is even loaded, so nothing is written. The refusal page offers a link to the
+same address, which the person may follow on purpose (a link in web mail lands here).
+Requests without the header (older browsers, scripts) and API requests carrying an
+``Authorization`` header (a token: nothing a browser sends by itself) are not affected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.utils.html import escape
 
 from safestep.core.problems import is_api, problem_response
 
-# Views whose GET writes a read to the audit trail (by URL name).
-AUDITED_READS = frozenset(
-    {
-        "web:case",
-        "web:case-protocol",
-        "api:case",
-        "api:timeline",
-        "api:attachments",
-        "api:attachment",
-        "api:case-scar",
-        "api:concern-scar",
-        "api:stats-csv",
-        "api:audit",
-        "api:student-disclosures",
-        "audit:trail",
-    }
-)
 ALLOWED_SITES = frozenset({"same-origin", "none"})
 
 DETAIL = (
@@ -63,6 +47,11 @@ typed yourself.</p>
 """
 
 
+def audited_reads() -> frozenset[str]:
+    """URL names of the views whose GET writes a read to the audit trail (settings)."""
+    return frozenset(getattr(settings, "AUDITED_READS", ()))
+
+
 def is_cross_site_read(request: HttpRequest) -> bool:
     """Whether REQUEST is a browser's GET of an audited read started by another site."""
     if request.method not in ("GET", "HEAD"):
@@ -76,7 +65,7 @@ def is_cross_site_read(request: HttpRequest) -> bool:
         match = resolve(request.path_info)
     except Resolver404:
         return False
-    return match.view_name in AUDITED_READS
+    return match.view_name in audited_reads()
 
 
 def refusal(request: HttpRequest) -> HttpResponse:

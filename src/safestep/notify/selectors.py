@@ -16,8 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from safestep.accounts.access import DISTRICT_WIDE_ROLES
-from safestep.accounts.models import Role, User
+from safestep.accounts.access import (
+    DISTRICT_WIDE_ROLES,
+    EVERY_SCHOOL_ROLES,
+    SCHOOL_TRIAGE_ROLES,
+    every_school_triagers,
+    school_triagers,
+)
+from safestep.accounts.models import User
 from safestep.cases.models import (
     Case,
     CaseStatus,
@@ -106,15 +112,20 @@ class People:
             self._by_role[user.role].append(user.pk)
             for school in user.schools.all():
                 self._at_school[(user.role, school.pk)].append(user.pk)
-        self.coordinators = list(self._by_role[Role.DISTRICT_COORDINATOR])
+        self.coordinators = [
+            pk for role in sorted(EVERY_SCHOOL_ROLES) for pk in self._by_role.get(role, [])
+        ]
 
     def site_admins(self, school_id: int) -> list[int]:
         """Who triages the school's concerns: its site administrators, or, when it has
         none who can be e-mailed, the district coordinators (who may triage anywhere), so
         that a concern never waits unseen."""
-        return list(self._at_school.get((Role.SITE_ADMIN, school_id), [])) or list(
-            self.coordinators
-        )
+        triagers = [
+            pk
+            for role in sorted(SCHOOL_TRIAGE_ROLES)
+            for pk in self._at_school.get((role, school_id), [])
+        ]
+        return triagers or list(self.coordinators)
 
     def step_actors(self, actor_roles: tuple[str, ...], school_id: int) -> list[int]:
         """The people who may resolve the step and work at the case's school. When nobody
@@ -196,12 +207,12 @@ def emailable_users() -> QuerySet[User]:
 
 def site_admins_for_notice(school_id: int) -> list[User]:
     """The one-off form of ``People.site_admins``: a submission notice needs only these."""
-    admins = list(emailable_users().filter(role=Role.SITE_ADMIN, schools__id=school_id).distinct())
+    admins = list(emailable_users().filter(school_triagers(school_id)).distinct())
     return admins or coordinators_for_notice()
 
 
 def coordinators_for_notice() -> list[User]:
-    return list(emailable_users().filter(role=Role.DISTRICT_COORDINATOR))
+    return list(emailable_users().filter(every_school_triagers()))
 
 
 def due_key(moment: datetime) -> str:

@@ -282,6 +282,49 @@ def keys_path_for(path: Path) -> Path:
     return path.with_name(path.name + KEYS_SUFFIX)
 
 
+def _snapshot_database(staging: Path) -> tuple[str, dict[str, int], tuple[int, str]]:
+    if connection.vendor == "sqlite":
+        return _snapshot_sqlite(staging)
+    if connection.vendor == "postgresql":
+        return _snapshot_postgres(staging)
+    raise BackupError(f"cannot back up a {connection.vendor} database")
+
+
+def _stage_attachments(staging: Path) -> list[str]:
+    """Copy the stored attachments into STAGING; their archive member names."""
+    members: list[str] = []
+    attachments = Path(settings.ATTACHMENTS_DIR)
+    if not attachments.is_dir():
+        return members
+    for item in sorted(attachments.iterdir()):
+        # Dot-files are uploads still being written; their rows do not exist yet.
+        if item.is_file() and not item.name.startswith("."):
+            member = f"attachments/{item.name}"
+            _copy_private(item, staging / member)
+            members.append(member)
+    return members
+
+
+def _stage_keys(
+    staging: Path, *, with_keys: bool, notes: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Copy the key files into STAGING: what the manifest says of each key, and the members."""
+    keys: dict[str, str] = {}
+    key_members: list[str] = []
+    for member, variable, file_name in KEY_FILES:
+        source = _key_source(variable, file_name)
+        if isinstance(source, Path):
+            _copy_private(source, staging / member)
+            key_members.append(member)
+            keys[member] = "included" if with_keys else "in the keys file"
+        elif source == "environment":
+            keys[member] = "set in the environment: not included, keep it with the backup"
+            notes.append(f"{variable} comes from the environment and is not in the backup")
+        else:
+            keys[member] = "none"
+    return keys, key_members
+
+
 def backup_create(path: Path, *, with_keys: bool = False) -> BackupSummary:
     """Write a backup archive to PATH (which must not exist yet).
 
@@ -305,34 +348,10 @@ def backup_create(path: Path, *, with_keys: bool = False) -> BackupSummary:
         if checkpoints.exists():
             _copy_private(checkpoints, staging / CHECKPOINTS_MEMBER)
             members.append(CHECKPOINTS_MEMBER)
-        if connection.vendor == "sqlite":
-            database_member, counts, tail = _snapshot_sqlite(staging)
-        elif connection.vendor == "postgresql":
-            database_member, counts, tail = _snapshot_postgres(staging)
-        else:
-            raise BackupError(f"cannot back up a {connection.vendor} database")
+        database_member, counts, tail = _snapshot_database(staging)
         members.insert(0, database_member)
-        attachments = Path(settings.ATTACHMENTS_DIR)
-        if attachments.is_dir():
-            for item in sorted(attachments.iterdir()):
-                # Dot-files are uploads still being written; their rows do not exist yet.
-                if item.is_file() and not item.name.startswith("."):
-                    member = f"attachments/{item.name}"
-                    _copy_private(item, staging / member)
-                    members.append(member)
-        keys: dict[str, str] = {}
-        key_members: list[str] = []
-        for member, variable, file_name in KEY_FILES:
-            source = _key_source(variable, file_name)
-            if isinstance(source, Path):
-                _copy_private(source, staging / member)
-                key_members.append(member)
-                keys[member] = "included" if with_keys else "in the keys file"
-            elif source == "environment":
-                keys[member] = "set in the environment: not included, keep it with the backup"
-                notes.append(f"{variable} comes from the environment and is not in the backup")
-            else:
-                keys[member] = "none"
+        members.extend(_stage_attachments(staging))
+        keys, key_members = _stage_keys(staging, with_keys=with_keys, notes=notes)
         if with_keys:
             members.extend(key_members)
         manifest: dict[str, Any] = {

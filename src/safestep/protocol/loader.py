@@ -253,6 +253,7 @@ class _DefinitionChecker:
             progress=definition.progress,
             done_at_field=definition.done_at_field,
             role=definition.role,
+            discloses=definition.discloses,
         )
 
     def _check_within_pathway(

@@ -27,15 +27,22 @@ __all__ = [
     "ANCHOR_CASE_OPENED",
     "ANCHOR_STEP_PREFIX",
     "ANCHOR_SUSPICION_FORMED",
+    "BASIS_HEALTH_OR_SAFETY",
     "CASE_ANCHORS",
+    "DISCLOSURE_BASES",
     "FIELD_TYPES",
+    "RECIPIENT_TYPES",
     "STEP_ROLES",
     "STEP_ROLE_CHILD_ABUSE_REPORT",
+    "STEP_ROLE_PARENT_CONTACT",
     "STEP_ROLE_PLACEMENT_REVIEW",
+    "STEP_ROLE_POLICE_INVOLVEMENT",
     "AllOf",
     "AnyOf",
     "Condition",
     "Deadline",
+    "DetailIs",
+    "DisclosureRecipient",
     "Escalation",
     "Fact",
     "FactIs",
@@ -45,7 +52,9 @@ __all__ = [
     "Pathway",
     "Progress",
     "Protocol",
+    "RecipientValue",
     "Step",
+    "StepDisclosure",
     "describe_anchor",
     "evaluate_condition",
 ]
@@ -84,14 +93,48 @@ def describe_anchor(anchor: str) -> str:
 
 # Step roles: what the application needs to find in any protocol, whatever the
 # district calls the step. The SS 8572 report form fills itself from the step with
-# the child abuse report role; a transfer is recorded on the placement review step.
-# Each role belongs to at most one step id of a protocol.
+# the child abuse report role, and names the police and the parent from the steps
+# with the police involvement and parent contact roles; a transfer is recorded on the
+# placement review step. Each role belongs to at most one step id of a protocol.
 STEP_ROLE_CHILD_ABUSE_REPORT = "child_abuse_report"
 STEP_ROLE_PLACEMENT_REVIEW = "placement_review"
-STEP_ROLES: tuple[str, ...] = (STEP_ROLE_CHILD_ABUSE_REPORT, STEP_ROLE_PLACEMENT_REVIEW)
+STEP_ROLE_POLICE_INVOLVEMENT = "police_involvement"
+STEP_ROLE_PARENT_CONTACT = "parent_contact"
+STEP_ROLES: tuple[str, ...] = (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    STEP_ROLE_PLACEMENT_REVIEW,
+    STEP_ROLE_POLICE_INVOLVEMENT,
+    STEP_ROLE_PARENT_CONTACT,
+)
+
+# What a step's ``discloses`` may declare: the legal basis on which the step releases a
+# student's information outside the district, and the kind of recipient. The values are
+# those of the disclosure log (safestep.audit); see docs/protocol-format.md.
+DISCLOSURE_BASES: tuple[str, ...] = (
+    "canra_report",  # a mandated child abuse report (PC 11166)
+    "ferpa_99_36",  # a health or safety emergency (34 CFR 99.36); the threat is recorded
+    "consent",  # written consent
+    "court_order",  # a court order or subpoena
+    "law_enforcement_unit",  # a law-enforcement unit's own record (34 CFR 99.8)
+    "parent_of_minor",  # the parent or guardian of a minor (34 CFR 99.10)
+    "school_transfer",  # the school the student transfers to (34 CFR 99.31(a)(2))
+)
+BASIS_HEALTH_OR_SAFETY = "ferpa_99_36"
+RECIPIENT_TYPES: tuple[str, ...] = (
+    "child_welfare",
+    "law_enforcement",
+    "parent",
+    "school",
+    "service_provider",
+    "other",
+)
 
 
 def _no_refusals() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+def _no_labels() -> Mapping[str, str]:
     return MappingProxyType({})
 
 
@@ -121,11 +164,26 @@ class FieldSpec:
     # (suspicion_formed_at, case_opened_at), that this time may not come before. A
     # written report sent before the phone call is a typing mistake worth catching.
     not_before: tuple[str, ...] = ()
+    # Words for choice values: how forms and pages show them ("Child Welfare Services
+    # (CWS)"), and how the SS 8572 words them where that differs ("by phone"). A value
+    # without a label is shown as written. Not part of the hash, like ``refused``.
+    choice_labels: Mapping[str, str] = field(default_factory=_no_labels, hash=False)
+    report_labels: Mapping[str, str] = field(default_factory=_no_labels, hash=False)
 
     def __post_init__(self) -> None:
-        # Freeze a caller's dict so the spec stays immutable.
-        if not isinstance(self.refused, MappingProxyType):
-            object.__setattr__(self, "refused", MappingProxyType(dict(self.refused)))
+        # Freeze a caller's dicts so the spec stays immutable.
+        for name in ("refused", "choice_labels", "report_labels"):
+            value = getattr(self, name)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+
+    def choice_label(self, value: str) -> str | None:
+        """The label the definition gives the choice VALUE, or None."""
+        return self.choice_labels.get(value)
+
+    def report_label(self, value: str) -> str | None:
+        """How the definition has the SS 8572 word the choice VALUE, or None."""
+        return self.report_labels.get(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +223,73 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class RecipientValue:
+    """Who receives the information when a choice field has this value."""
+
+    type: str  # one of RECIPIENT_TYPES
+    name: str  # as the disclosure log names the recipient
+
+
+def _no_values() -> Mapping[str, RecipientValue]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureRecipient:
+    """Which detail of a step's record names the recipient of a disclosure.
+
+    For a ``choice`` field, ``values`` gives each value's recipient and ``inside`` the
+    values that mean nothing left the district (the district's own police). For any
+    other field the value (a list's entries joined) is the recipient's name and ``type``
+    its kind. ``named_by`` is a detail that, when given, names the recipient instead;
+    ``qualifier`` a detail added in brackets ("Ana Ruiz (aunt)"); ``if_blank`` the name
+    used when the field is blank (without it, a blank field means nothing was disclosed).
+    """
+
+    field_name: str
+    type: str | None = None
+    values: Mapping[str, RecipientValue] = field(default_factory=_no_values, hash=False)
+    inside: tuple[str, ...] = ()
+    named_by: str | None = None
+    qualifier: str | None = None
+    if_blank: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, MappingProxyType):
+            object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+
+
+@dataclass(frozen=True, slots=True)
+class DetailIs:
+    """A condition on a step's own record: the detail FIELD_NAME has VALUE."""
+
+    field_name: str
+    value: str | bool
+
+    def holds(self, details: Mapping[str, object]) -> bool:
+        found = details.get(self.field_name)
+        # True is not 1, and "true" is not True: compare type and value.
+        return type(found) is type(self.value) and found == self.value
+
+
+@dataclass(frozen=True, slots=True)
+class StepDisclosure:
+    """What a step's record releases outside the district, to whom, and on what basis.
+
+    FERPA (34 CFR 99.32) asks for a record of each disclosure, and CANRA reports are
+    disclosures a district must account for. A step that declares one makes a
+    disclosure when it is done, if ``when`` holds and its record names a recipient.
+    """
+
+    basis: str  # one of DISCLOSURE_BASES
+    categories: tuple[str, ...]
+    recipient: DisclosureRecipient
+    when: DetailIs | None = None
+    # The text field that records the threat a health-or-safety disclosure answers.
+    threat_field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One step of one pathway.
 
@@ -194,6 +319,8 @@ class Step:
     done_at_field: str | None = None
     # One of STEP_ROLES, so the application can find this step in any protocol.
     role: str | None = None
+    # The disclosure outside the district its record makes, if it makes one.
+    discloses: StepDisclosure | None = None
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -311,11 +438,25 @@ class Protocol:
 
     def step_id_with_role(self, role: str) -> str | None:
         """The id of the step with this role (one of STEP_ROLES), or None if no step has it."""
+        step = self.step_with_role(role)
+        return step.id if step is not None else None
+
+    def step_with_role(self, role: str) -> Step | None:
+        """The step with this role (one of STEP_ROLES) as the first pathway that has it
+        defines it, or None if no step has it."""
         for pathway in self.pathways:
             for step in pathway.steps:
                 if step.role == role:
-                    return step.id
+                    return step
         return None
+
+    def pathways_with_role(self, role: str) -> tuple[str, ...]:
+        """The ids of the pathways that include the step with this role."""
+        return tuple(
+            pathway.id
+            for pathway in self.pathways
+            if any(step.role == role for step in pathway.steps)
+        )
 
     def indicator(self, indicator_id: str) -> Indicator:
         for indicator in self.indicators:

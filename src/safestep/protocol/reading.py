@@ -20,19 +20,27 @@ from safestep.protocol.conditions import AllOf, AnyOf, Condition, FactIs, Not
 from safestep.protocol.durations import DurationError, parse_duration
 from safestep.protocol.model import (
     ANCHOR_STEP_PREFIX,
+    BASIS_HEALTH_OR_SAFETY,
     CASE_ANCHORS,
+    DISCLOSURE_BASES,
     FIELD_TYPES,
+    RECIPIENT_TYPES,
     STEP_ROLES,
     Deadline,
+    DetailIs,
+    DisclosureRecipient,
     Fact,
     FieldSpec,
     Indicator,
     Progress,
+    RecipientValue,
+    StepDisclosure,
 )
 from safestep.protocol.yamlnodes import (
     IDENTIFIER,
     KeyMap,
     NodeReader,
+    describe,
     position,
     scalar_text,
     suggestion,
@@ -58,6 +66,7 @@ STEP_OPTIONAL = (
     "progress",
     "done_at",
     "role",
+    "discloses",
 )
 # What a pathway may set on a step that is defined in the shared step library.
 PATHWAY_STEP_OVERRIDES = ("number", "title", "guidance", "condition", "deadline", "may_not_apply")
@@ -74,6 +83,20 @@ FIELD_OPTIONAL = (
     "max",
     "not_before",
 )
+CHOICE_REQUIRED = ("value", "label")
+CHOICE_OPTIONAL = ("report_label",)
+DISCLOSES_REQUIRED = ("basis", "categories", "recipient")
+DISCLOSES_OPTIONAL = ("when", "threat_field")
+RECIPIENT_REQUIRED = ("field",)
+RECIPIENT_OPTIONAL = ("type", "values", "inside", "named_by", "qualifier", "if_blank")
+RECIPIENT_VALUE_REQUIRED = ("type",)
+RECIPIENT_VALUE_OPTIONAL = ("name",)
+WHEN_KEYS = ("field", "is")
+# The fields that can name a disclosure's recipient, and the ones that can add to its name
+# or hold the threat a health-or-safety disclosure answers.
+RECIPIENT_FIELD_TYPES = ("choice", "string", "text", "list", "school")
+TEXT_FIELD_TYPES = ("string", "text")
+WHEN_FIELD_TYPES = ("choice", "yes_no")
 DEADLINE_KEYS = ("from", "within")
 CONDITION_OPERATORS = ("fact", "all", "any", "not")
 PATHWAY_REQUIRED = ("id", "code", "title", "steps")
@@ -96,6 +119,7 @@ IDENTITY_ATTRIBUTES = (
     "progress",
     "done_at_field",
     "role",
+    "discloses",
 )
 IDENTITY_KEY_NAMES = {"actor_roles": "actors", "done_at_field": "done_at"}
 
@@ -149,6 +173,7 @@ class StepDraft:
     done_at_field: str | None = None
     role: str | None = None
     role_node: Node | None = None
+    discloses: StepDisclosure | None = None
 
     def identity(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in IDENTITY_ATTRIBUTES}
@@ -262,7 +287,8 @@ class DefinitionReader(NodeReader):
             if key == "id" and not _is_protocol_id(value):
                 self.error(
                     value_node,
-                    f"protocol id {value!r} must be letters, digits and hyphens (e.g. sdusd-csec)",
+                    f"protocol id {value!r} must be letters, digits and hyphens "
+                    "(e.g. example-district)",
                 )
                 continue
             if key == "time_zone" and not _is_time_zone(value):
@@ -409,6 +435,10 @@ class DefinitionReader(NodeReader):
         if "role" in m:
             draft.role_node = m["role"].value
             draft.role = self._read_step_role(draft.role_node)
+        if "discloses" in m:
+            draft.discloses = self._read_discloses(
+                m["discloses"].value, draft, check_names=fields_complete
+            )
         if draft.police_only:
             # Deny by default: every detail of a police-only step is police-only.
             draft.fields = tuple(dataclasses.replace(f, police_only=True) for f in draft.fields)
@@ -471,6 +501,284 @@ class DefinitionReader(NodeReader):
             )
             return None
         return role
+
+    # Disclosures ------------------------------------------------------------------------
+
+    def _read_discloses(
+        self, node: Node, draft: StepDraft, *, check_names: bool
+    ) -> StepDisclosure | None:
+        """What the step's record releases outside the district (docs: Disclosures).
+
+        The names of the step's fields are checked only against a field list that was
+        read whole; a broken declaration loads nothing, and the file does not load.
+        """
+        before = len(self.issues)
+        m = self.mapping(
+            node, required=DISCLOSES_REQUIRED, optional=DISCLOSES_OPTIONAL, what="discloses"
+        )
+        if m is None:
+            return None
+        fields = {spec.name: spec for spec in draft.fields} if check_names else None
+        basis = None
+        if "basis" in m:
+            basis = self._read_one_of(
+                m["basis"].value, DISCLOSURE_BASES, what="legal basis", listing="legal bases"
+            )
+        categories: tuple[str, ...] = ()
+        if "categories" in m:
+            categories = self._read_categories(m["categories"].value)
+        recipient = None
+        if "recipient" in m:
+            recipient = self._read_recipient(m["recipient"].value, draft, fields)
+        when = None
+        if "when" in m:
+            when = self._read_when(m["when"].value, draft, fields)
+        threat_field = None
+        if "threat_field" in m:
+            if basis is not None and basis != BASIS_HEALTH_OR_SAFETY:
+                self.error(
+                    m["threat_field"].key,
+                    f"'threat_field' applies only to basis {BASIS_HEALTH_OR_SAFETY}, "
+                    "whose disclosures record the threat they answer",
+                )
+            else:
+                threat_field = self._read_step_field(
+                    m["threat_field"].value, draft, fields, TEXT_FIELD_TYPES, what="threat_field"
+                )
+        elif basis == BASIS_HEALTH_OR_SAFETY:
+            self.error(
+                node,
+                f"discloses: basis {basis} needs 'threat_field': the text field of the step "
+                "where the threat to the student's health or safety is recorded "
+                "(34 CFR 99.32(a)(5))",
+            )
+        if len(self.issues) > before or basis is None or recipient is None or fields is None:
+            return None
+        return StepDisclosure(
+            basis=basis,
+            categories=categories,
+            recipient=recipient,
+            when=when,
+            threat_field=threat_field,
+        )
+
+    def _read_one_of(
+        self, node: Node, options: tuple[str, ...], *, what: str, listing: str
+    ) -> str | None:
+        value = self.identifier(node, what=what)
+        if value is None:
+            return None
+        if value not in options:
+            self.error(
+                node,
+                f"unknown {what} {value!r}{suggestion(value, options)}; "
+                f"{listing} are: {', '.join(options)}",
+            )
+            return None
+        return value
+
+    def _read_categories(self, node: Node) -> tuple[str, ...]:
+        items = self.text_list(node, what="categories")
+        if items is None:
+            return ()
+        if not node.value:
+            self.error(node, "categories: list at least one kind of information released")
+        categories: list[str] = []
+        for item in items:
+            category = scalar_text(item)
+            if category in categories:
+                self.error(item, f"categories: {category!r} is listed twice")
+                continue
+            categories.append(category)
+        return tuple(categories)
+
+    def _read_step_field(
+        self,
+        node: Node,
+        draft: StepDraft,
+        fields: dict[str, FieldSpec] | None,
+        types: tuple[str, ...],
+        *,
+        what: str,
+    ) -> str | None:
+        """A name of one of the step's own fields, of one of TYPES."""
+        name = self.identifier(node, what=what)
+        if name is None or fields is None:
+            return name
+        if name not in fields:
+            self.error(node, f"{what}: {self._not_a_field(name, draft)}")
+            return None
+        field_type = fields[name].type
+        if field_type not in types:
+            self.error(
+                node,
+                f"{what}: field {name!r} is a {field_type} field; name a "
+                f"{_either(types)} field of the step",
+            )
+            return None
+        return name
+
+    def _read_recipient(
+        self, node: Node, draft: StepDraft, fields: dict[str, FieldSpec] | None
+    ) -> DisclosureRecipient | None:
+        m = self.mapping(
+            node, required=RECIPIENT_REQUIRED, optional=RECIPIENT_OPTIONAL, what="recipient"
+        )
+        if m is None or "field" not in m:
+            return None
+        field_name = self._read_step_field(
+            m["field"].value, draft, fields, RECIPIENT_FIELD_TYPES, what="recipient field"
+        )
+        spec = fields.get(field_name) if fields is not None and field_name else None
+        # Which keys go with the field: a choice's recipients are per value.
+        if spec is not None:
+            if spec.type == "choice":
+                not_here = ("type", "if_blank")
+                why = "a choice field gives each value's recipient under 'values'"
+                needed = ("values", "a choice field's recipient of each value")
+            else:
+                not_here = ("values", "inside")
+                why = "'values' and 'inside' are for a choice field; give the recipient's 'type'"
+                needed = ("type", f"the kind of recipient the {spec.type} field names")
+            for key in not_here:
+                if key in m:
+                    self.error(m[key].key, f"{key!r} does not apply to a {spec.type} field: {why}")
+            if needed[0] not in m:
+                self.error(node, f"recipient: missing required key {needed[0]!r} ({needed[1]})")
+        kind = None
+        if "type" in m:
+            kind = self._read_one_of(
+                m["type"].value, RECIPIENT_TYPES, what="recipient type", listing="recipient types"
+            )
+        per_value = spec is None or spec.type == "choice"
+        values: dict[str, RecipientValue] = {}
+        given: set[str] = set()  # every value written under 'values', even a broken one
+        if "values" in m and per_value:
+            values, given = self._read_recipient_values(m["values"].value, spec)
+        inside: list[str] = []
+        if "inside" in m and per_value:
+            inside = self._read_inside(m["inside"].value, spec, given)
+        if spec is not None and spec.type == "choice" and "values" in m:
+            missing = [c for c in spec.choices if c not in given and c not in inside]
+            for choice in missing:
+                self.error(
+                    m["values"].value,
+                    f"values: choice {choice!r} of field {spec.name!r} needs a recipient here, "
+                    "or a place under 'inside' if nothing leaves the district",
+                )
+        names: dict[str, str | None] = {}
+        for key in ("named_by", "qualifier"):
+            names[key] = None
+            if key not in m:
+                continue
+            name = self._read_step_field(m[key].value, draft, fields, TEXT_FIELD_TYPES, what=key)
+            if name is not None and name == field_name:
+                self.error(m[key].value, f"{key}: {name!r} is the recipient field itself")
+                name = None
+            names[key] = name
+        if_blank = self.text(m["if_blank"].value, what="if_blank") if "if_blank" in m else None
+        if field_name is None:
+            return None
+        return DisclosureRecipient(
+            field_name=field_name,
+            type=kind,
+            values=values,
+            inside=tuple(inside),
+            named_by=names["named_by"],
+            qualifier=names["qualifier"],
+            if_blank=if_blank,
+        )
+
+    def _read_recipient_values(
+        self, node: Node, spec: FieldSpec | None
+    ) -> tuple[dict[str, RecipientValue], set[str]]:
+        """The recipient of each value, and every value given (even one not read whole)."""
+        if not isinstance(node, MappingNode):
+            self.error(
+                node, f"values: expected a mapping of choice: {{type, name}}, got {describe(node)}"
+            )
+            return {}, set(spec.choices if spec is not None else ())
+        values: dict[str, RecipientValue] = {}
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            value = self.identifier(key_node, what="values key")
+            if value is None:
+                continue
+            if value in seen:
+                self.error(key_node, f"duplicate key {value!r}")
+                continue
+            seen.add(value)
+            if spec is not None and value not in spec.choices:
+                self.error(key_node, f"values: {self._not_a_choice(value, spec)}")
+                continue
+            m = self.mapping(
+                value_node,
+                required=RECIPIENT_VALUE_REQUIRED,
+                optional=RECIPIENT_VALUE_OPTIONAL,
+                what=f"recipient of {value!r}",
+            )
+            if m is None or "type" not in m:
+                continue
+            kind = self._read_one_of(
+                m["type"].value, RECIPIENT_TYPES, what="recipient type", listing="recipient types"
+            )
+            name = self.text(m["name"].value, what="name") if "name" in m else None
+            if kind is None or ("name" in m and name is None):
+                continue
+            # Unnamed: as the field's choice is labelled, else the value in words.
+            label = spec.choice_label(value) if spec is not None else None
+            values[value] = RecipientValue(kind, name or label or value.replace("_", " "))
+        return values, seen
+
+    def _read_inside(self, node: Node, spec: FieldSpec | None, values: set[str]) -> list[str]:
+        items = self.text_list(node, what="inside", identifiers=True)
+        inside: list[str] = []
+        for item in items or []:
+            value = scalar_text(item)
+            if value in inside:
+                self.error(item, f"inside: {value!r} is listed twice")
+            elif spec is not None and value not in spec.choices:
+                self.error(item, f"inside: {self._not_a_choice(value, spec)}")
+            elif value in values:
+                self.error(
+                    item,
+                    f"inside: {value!r} also has a recipient under 'values'; a value either "
+                    "stays inside the district or names who received the information",
+                )
+            else:
+                inside.append(value)
+        return inside
+
+    def _read_when(
+        self, node: Node, draft: StepDraft, fields: dict[str, FieldSpec] | None
+    ) -> DetailIs | None:
+        m = self.mapping(node, required=WHEN_KEYS, what="when")
+        if m is None or "field" not in m or "is" not in m:
+            return None
+        field_name = self._read_step_field(
+            m["field"].value, draft, fields, WHEN_FIELD_TYPES, what="when field"
+        )
+        spec = fields.get(field_name) if fields is not None and field_name else None
+        if spec is None:
+            return None
+        is_node = m["is"].value
+        if spec.type == "yes_no":
+            answer = self.boolean(is_node, what="is")
+            return None if answer is None else DetailIs(spec.name, answer)
+        value = self.identifier(is_node, what="is")
+        if value is None:
+            return None
+        if value not in spec.choices:
+            self.error(is_node, f"is: {self._not_a_choice(value, spec)}")
+            return None
+        return DetailIs(spec.name, value)
+
+    def _not_a_choice(self, value: str, spec: FieldSpec) -> str:
+        hint = suggestion(value, spec.choices)
+        return (
+            f"{value!r} is not a choice of field {spec.name!r}{hint}; "
+            f"its choices are: {', '.join(spec.choices)}"
+        )
 
     def _read_names(self, node: Node, *, kind: str, what: str) -> tuple[str, ...]:
         return tuple(scalar_text(n) for n in self._read_name_nodes(node, kind=kind, what=what))
@@ -656,7 +964,7 @@ class DefinitionReader(NodeReader):
         for flag in ("required", "record_either_way", "police_only"):
             if flag in m:
                 flags[flag] = bool(self.boolean(m[flag].value, what=flag))
-        choices = self._read_choices(m, field_type, node)
+        choices, labels, report_labels = self._read_choices(m, field_type, node)
         refused = self._read_refused(m, field_type, choices)
         bounds: dict[str, int | None] = {"min": None, "max": None}
         for key in ("min", "max"):
@@ -691,34 +999,75 @@ class DefinitionReader(NodeReader):
             minimum=minimum if field_type == "integer" else None,
             maximum=bounds["max"] if field_type == "integer" else None,
             not_before=tuple(scalar_text(n) for n in not_before_nodes),
+            choice_labels=labels,
+            report_labels=report_labels,
         ), not_before_nodes
 
-    def _read_choices(self, m: KeyMap, field_type: str | None, node: Node) -> tuple[str, ...]:
+    def _read_choices(
+        self, m: KeyMap, field_type: str | None, node: Node
+    ) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
+        """The choice values, in order, and the labels and report labels given to them."""
         if "choices" not in m:
             if field_type in CHOICE_TYPES:
                 self.error(node, f"a {field_type} field needs a non-empty 'choices' list")
-            return ()
+            return (), {}, {}
         choices_node = m["choices"].value
         if field_type is not None and field_type not in (*CHOICE_TYPES, "list"):
             self.error(
                 m["choices"].key,
                 f"'choices' applies only to choice, multi_choice and list fields, not {field_type}",
             )
-            return ()
-        # Stored choice values are identifiers; a list's choices are free suggestions.
-        items = self.text_list(choices_node, what="choice", identifiers=field_type != "list")
+            return (), {}, {}
+        items = self.sequence(choices_node, what="choice")
         if items is None:
-            return ()
-        if field_type in CHOICE_TYPES and not choices_node.value:
+            return (), {}, {}
+        if field_type in CHOICE_TYPES and not items:
             self.error(choices_node, f"a {field_type} field needs a non-empty 'choices' list")
         values: list[str] = []
+        labels: dict[str, str] = {}
+        report_labels: dict[str, str] = {}
         for item in items:
-            value = scalar_text(item)
+            value_node, value, label, report_label = self._read_choice(item, field_type)
+            if value is None:
+                continue
             if value in values:
-                self.error(item, f"choice {value!r} is listed twice")
+                self.error(value_node, f"choice {value!r} is listed twice")
                 continue
             values.append(value)
-        return tuple(values)
+            if label is not None:
+                labels[value] = label
+            if report_label is not None:
+                report_labels[value] = report_label
+        return tuple(values), labels, report_labels
+
+    def _read_choice(
+        self, item: Node, field_type: str | None
+    ) -> tuple[Node, str | None, str | None, str | None]:
+        """One choice: a value, or ``{value, label, report_label}``.
+
+        Stored choice values are identifiers; a list's choices are free suggestions,
+        written as the text itself.
+        """
+        if not isinstance(item, MappingNode):
+            if field_type == "list":
+                return item, self.text(item, what="choice item"), None, None
+            return item, self.identifier(item, what="choice"), None, None
+        if field_type == "list":
+            self.error(
+                item,
+                "a list field's choices are suggestions, each written as the text itself; "
+                "labels are for choice and multi_choice fields",
+            )
+            return item, None, None, None
+        m = self.mapping(item, required=CHOICE_REQUIRED, optional=CHOICE_OPTIONAL, what="choice")
+        if m is None or "value" not in m:
+            return item, None, None, None
+        value = self.identifier(m["value"].value, what="choice")
+        label = self.text(m["label"].value, what="choice label") if "label" in m else None
+        report_label = None
+        if "report_label" in m:
+            report_label = self.text(m["report_label"].value, what="report_label")
+        return m["value"].value, value, label, report_label
 
     def _read_refused(
         self, m: KeyMap, field_type: str | None, choices: tuple[str, ...]
@@ -927,6 +1276,11 @@ class DefinitionReader(NodeReader):
         if key not in m:
             return ""
         return self.text(m[key].value, what=key, allow_empty=True) or ""
+
+
+def _either(words: tuple[str, ...]) -> str:
+    """``a, b or c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _peek_text(node: Node, key: str) -> str | None:

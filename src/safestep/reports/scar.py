@@ -10,10 +10,11 @@ notification, C victim (one report per victim), D involved parties, E incident i
 Every field SafeStep knows is filled in; every other field is left blank for the reporter,
 because an incomplete report must still be sent (PC 11167(a)).
 
-Only three step records are read: the call to police (``police_involved``), the child abuse
-report (the step with the ``child_abuse_report`` role) and the contact with a parent
-(``parent_contact``). The police-only steps' details are law-enforcement-unit records and
-are never read here.
+Only three step records are read, each found by its step role: the call to police
+(``police_involvement``), the child abuse report (``child_abuse_report``) and the contact
+with a parent (``parent_contact``). The police-only steps' details are law-enforcement-unit
+records and are never read here. Agencies and contact methods are worded as the definition
+labels their choices (a choice's ``report_label``, else its ``label``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from django.conf import settings
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from safestep.accounts.access import sees_withheld_reporter
-from safestep.accounts.models import Role, User
+from safestep.accounts.access import is_report_only, is_school_police, sees_withheld_reporter
+from safestep.accounts.models import User
 from safestep.cases.models import Case, Concern, Resolution, StepRecord, Student
 from safestep.cases.selectors import (
     case_definition,
@@ -40,23 +41,20 @@ from safestep.cases.selectors import (
 from safestep.cases.services import DEFAULT_PROTOCOL_ID
 from safestep.core.errors import Conflict
 from safestep.definitions.selectors import definition_of, protocol_current
-from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, Protocol, StepState
+from safestep.protocol import (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    STEP_ROLE_PARENT_CONTACT,
+    STEP_ROLE_POLICE_INVOLVEMENT,
+    FieldSpec,
+    Protocol,
+    Step,
+    StepState,
+)
 
-POLICE_STEP = "police_involved"
-PARENT_STEP = "parent_contact"
 CONFIDENTIAL = "Confidential: not part of the pupil record"
 FORM_TITLE = "Suspected Child Abuse Report (SS 8572)"
 WITHHELD_NOTE = "Withheld at the reporter's request (PC 11166(i)(2))"
 
-AGENCY_NAMES = {
-    "cws": "Child Welfare Services (county)",
-    "sdpd": "San Diego Police Department",
-    "sheriff": "Sheriff's Department",
-    "other_law_enforcement": "Other law enforcement agency",
-    "school_police": "School Police",
-    "other": "Other agency",
-}
-CONTACT_METHODS = {"phone": "by phone", "in_person": "in person", "letter": "by letter"}
 FONTS = Path(__file__).resolve().parent / "fonts"
 
 
@@ -131,18 +129,37 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _agency(value: object) -> str:
-    return AGENCY_NAMES.get(str(value), _text(value))
+def _field(step: Step | None, name: str) -> FieldSpec | None:
+    """STEP's field NAME, if the step exists and has one."""
+    if step is None or name not in step.field_names:
+        return None
+    return step.field(name)
+
+
+def _agency(value: object, spec: FieldSpec | None) -> str:
+    """An agency as the form names it: the choice's report label, else its label."""
+    code = str(value)
+    if spec is not None:
+        worded = spec.report_label(code) or spec.choice_label(code)
+        if worded:
+            return worded
+    return _text(value)
+
+
+def _report_agency_field(definition: Protocol) -> FieldSpec | None:
+    return _field(definition.step_with_role(STEP_ROLE_CHILD_ABUSE_REPORT), "agency")
 
 
 def _record_details(
     user: User,
     case: Case,
     records: dict[str, StepRecord],
-    step_id: str,
+    step_id: str | None,
     resolutions: Collection[str] = (Resolution.DONE,),
 ) -> tuple[StepRecord | None, dict[str, object]]:
     """The record and readable details of a step recorded with one of RESOLUTIONS."""
+    if step_id is None:
+        return None, {}
     pathway = case_definition(case).pathway(case.pathway)
     record = records.get(step_id)
     if record is None or record.resolution not in resolutions or not pathway.has_step(step_id):
@@ -156,7 +173,7 @@ def _record_details(
 
 
 def _reporter_title(reporter: User | None) -> str:
-    if reporter is None or reporter.role == Role.REPORTER:
+    if reporter is None or is_report_only(reporter):
         return ""
     return str(reporter.get_role_display())
 
@@ -164,7 +181,7 @@ def _reporter_title(reporter: User | None) -> str:
 def _reporter_category(reporter: User | None) -> str:
     if reporter is None:
         return ""
-    if reporter.role == Role.SCHOOL_POLICE:
+    if is_school_police(reporter):
         return "School police officer (PC 11165.7)"
     return "School employee (PC 11165.7)"
 
@@ -262,18 +279,20 @@ def _section_a(party: _ReportingParty, school_name: str) -> ScarSection:
 def _section_b(
     report: Mapping[str, object],
     *,
+    agency_field: FieldSpec | None,
     due_at: datetime | None,
     police_summary: str = "",
     timeliness: list[ScarField] | None = None,
 ) -> ScarSection:
     """REPORT holds the child abuse report's details: agency, phoned_at, reference,
-    written_submitted_at (any may be missing)."""
+    written_submitted_at (any may be missing); AGENCY_FIELD is the report step's agency
+    field, whose choices name the agencies."""
     agency = report.get("agency")
     return ScarSection(
         "B",
         "Report notification",
         [
-            ScarField("Report made to (agency)", _agency(agency) if agency else ""),
+            ScarField("Report made to (agency)", _agency(agency, agency_field) if agency else ""),
             ScarField("Agency address"),
             ScarField("Official contacted"),
             ScarField("Official's telephone"),
@@ -387,8 +406,14 @@ def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
     report_record, report = _record_details(
         user, case, records, report_step, (Resolution.DONE, Resolution.IN_PROGRESS)
     )
-    police_record, police = _record_details(user, case, records, POLICE_STEP)
-    _parent_record, parent = _record_details(user, case, records, PARENT_STEP)
+    police_step = definition.step_with_role(STEP_ROLE_POLICE_INVOLVEMENT)
+    parent_step = definition.step_with_role(STEP_ROLE_PARENT_CONTACT)
+    police_record, police = _record_details(
+        user, case, records, police_step.id if police_step else None
+    )
+    _parent_record, parent = _record_details(
+        user, case, records, parent_step.id if parent_step else None
+    )
     own_report: dict[str, object] = dict(first_concern.own_report or {}) if first_concern else {}
     if not report and own_report:
         # The reporter's own call, recorded with the concern, until the step has a record.
@@ -409,7 +434,7 @@ def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
 
     police_summary = ""
     if police_record is not None:
-        parts = [_agency(police.get("agency"))]
+        parts = [_agency(police.get("agency"), _field(police_step, "agency"))]
         if police.get("officer"):
             parts.append(f"contact: {_text(police['officer'])}")
         if police.get("police_report_number"):
@@ -422,7 +447,9 @@ def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
         parent_summary = _text(parent["contacted_person"])
         if parent.get("relationship"):
             parent_summary += f" ({_text(parent['relationship'])})"
-        method = CONTACT_METHODS.get(str(parent.get("method")), "")
+        # "informed by phone": only a method the definition words for the form.
+        method_field = _field(parent_step, "method")
+        method = method_field.report_label(str(parent.get("method"))) if method_field else None
         if method:
             parent_summary += f", informed {method}"
 
@@ -433,7 +460,11 @@ def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
     sections = [
         _section_a(_case_reporting_party(user, first_concern, report_record), case.school.name),
         _section_b(
-            report, due_at=status.due_at, police_summary=police_summary, timeliness=timeliness
+            report,
+            agency_field=_report_agency_field(definition),
+            due_at=status.due_at,
+            police_summary=police_summary,
+            timeliness=timeliness,
         ),
         _section_c(case.student, case.school.name, _today(now)),
         _section_d(parent_summary),
@@ -464,6 +495,7 @@ def scar_concern_form(concern: Concern, *, now: datetime) -> ScarForm:
     become: the reporter follows their concern, not a case.
     """
     own_report: dict[str, object] = dict(concern.own_report or {})
+    definition = _concern_definition(concern)
     sent_at = _moment(own_report.get("written_submitted_at"))
     due_at = concern.report_due_at
     timeliness = _lateness_fields(
@@ -474,13 +506,18 @@ def scar_concern_form(concern: Concern, *, now: datetime) -> ScarForm:
     )
     sections = [
         _section_a(_party(concern.submitted_by), concern.school.name),
-        _section_b(own_report, due_at=due_at, timeliness=timeliness),
+        _section_b(
+            own_report,
+            agency_field=_report_agency_field(definition),
+            due_at=due_at,
+            timeliness=timeliness,
+        ),
         _section_c(concern.student, concern.school.name, _today(now)),
         _section_d(),
         _section_e(
             observed_at=concern.observed_at,
             suspicion_formed_at=None,
-            narrative=_concern_narrative(concern, _concern_definition(concern)),
+            narrative=_concern_narrative(concern, definition),
         ),
     ]
     return ScarForm(subject=f"concern {concern.pk}", prepared_at=_local(now), sections=sections)

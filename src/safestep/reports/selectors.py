@@ -5,10 +5,11 @@ Definitions (docs/reports.md gives them with examples):
 * **Open cases** and **overdue steps** are as of now, over every open case in scope.
 * The other figures cover the cases *opened* in the period (whole months, local time).
 * **Hours to police involvement**: from ``suspicion_formed_at`` to the ``occurred_at`` of
-  the ``police_involved`` record (0 when police were involved before the suspicion formed,
-  e.g. when police brought the case).
+  the record of the step with the ``police_involvement`` role (0 when police were involved
+  before the suspicion formed, e.g. when police brought the case).
 * **Hours to the CWS report**: from ``suspicion_formed_at`` to the ``written_submitted_at``
-  of the ``cws_report`` record: the written SS 8572, which the 36-hour rule is about.
+  of the record of the step with the ``child_abuse_report`` role: the written SS 8572,
+  which the 36-hour rule is about.
 * **Written reports within 36 hours**: reports filed by their due time, out of every report
   that was due: filed ones, plus ones still not filed after their due time. Reports marked
   "does not apply" or not required are left out.
@@ -38,14 +39,16 @@ from safestep.cases.selectors import (
     live_record_by_step,
 )
 from safestep.definitions.selectors import definition_of, protocols_current
-from safestep.protocol import next_check_in_due
+from safestep.protocol import (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    STEP_ROLE_POLICE_INVOLVEMENT,
+    next_check_in_due,
+)
 from safestep.reports.periods import Period
 
 # The dashboard is for the people who run cases: site administrators (their schools) and
 # district coordinators (every school). Opening cases is the capability that marks them.
 DASHBOARD_CAPABILITY = Capability.DASHBOARD_READ
-POLICE_STEP = "police_involved"
-CWS_STEP = "cws_report"
 
 
 def may_see_dashboard(user: User) -> bool:
@@ -185,19 +188,35 @@ def _dashboard_cases(user: User, start: datetime, end: datetime) -> QuerySet[Cas
     )
 
 
-def _cws_written_at(user: User, start: datetime, end: datetime) -> dict[int, datetime]:
-    """When each written CWS report was sent, for the cases opened in the period."""
+def _report_steps(cases: Iterable[Case]) -> dict[int, str]:
+    """Each case's child abuse report step, as its own protocol names it."""
+    found: dict[int, str] = {}
+    for case in cases:
+        step_id = case_definition(case).step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+        if step_id is not None:
+            found[case.pk] = step_id
+    return found
+
+
+def _cws_written_at(
+    user: User, start: datetime, end: datetime, report_steps: dict[int, str]
+) -> dict[int, datetime]:
+    """When each written CWS report was sent, for the cases opened in the period.
+
+    REPORT_STEPS maps a case to its child abuse report step (``_report_steps``)."""
     in_period = Case.objects.filter(case_scope_for(user)).filter(
         opened_at__gte=start, opened_at__lt=end
     )
     found: dict[int, datetime] = {}
     records = StepRecord.objects.filter(
         case__in=in_period,
-        step_id=CWS_STEP,
+        step_id__in=sorted(set(report_steps.values())),
         resolution=Resolution.DONE,
         reopened_at__isnull=True,
-    ).values_list("case_id", "details")
-    for case_id, details in records:
+    ).values_list("case_id", "step_id", "details")
+    for case_id, step_id, details in records:
+        if report_steps.get(case_id) != step_id:
+            continue
         stored: object = details  # decrypted JSON: a dict
         if isinstance(stored, dict):
             moment = _parse_moment(stored.get("written_submitted_at"))
@@ -210,7 +229,8 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
     """The dashboard over the cases USER may see. Callers check may_see_dashboard first."""
     start, end = period.bounds()
     cases = list(_dashboard_cases(user, start, end))
-    written_at = _cws_written_at(user, start, end)
+    report_steps = _report_steps(case for case in cases if start <= case.opened_at < end)
+    written_at = _cws_written_at(user, start, end, report_steps)
     zone = ZoneInfo(settings.TIME_ZONE)
     open_cases: Counter[tuple[str, str]] = Counter()
     overdue: list[OverdueStep] = []
@@ -242,12 +262,14 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
             continue
         by_month[case.opened_at.astimezone(zone).strftime("%Y-%m")][case.pathway] += 1
         records = live_record_by_step(case)
-        police = records.get(POLICE_STEP)
+        police_step = case_definition(case).step_id_with_role(STEP_ROLE_POLICE_INVOLVEMENT)
+        police = records.get(police_step) if police_step is not None else None
         if police is not None and police.resolution == Resolution.DONE:
             to_police.append(max(0.0, _hours(case.suspicion_formed_at, police.occurred_at)))
-        if evaluation.pathway.has_step(CWS_STEP):
-            cws_status = evaluation.status(CWS_STEP)
-            cws = records.get(CWS_STEP)
+        report_step = report_steps.get(case.pk)
+        if report_step is not None and evaluation.pathway.has_step(report_step):
+            cws_status = evaluation.status(report_step)
+            cws = records.get(report_step)
             if cws is not None and cws.resolution == Resolution.DONE:
                 written = written_at.get(case.pk) or cws.occurred_at
                 to_cws.append(max(0.0, _hours(case.suspicion_formed_at, written)))

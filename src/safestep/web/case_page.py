@@ -1,6 +1,6 @@
 """What the case page shows: the case as the protocol sees it, and the forms the user may use.
 
-Everything a person may see comes from ``api.outputs.case_output`` (which already withholds
+Everything a person may see comes from ``cases.outputs.case_output`` (which already withholds
 police-only details), so the page and the API never disagree about visibility. Which forms
 appear follows the same capability checks the services make; the services still check again
 when a form is sent.
@@ -22,10 +22,11 @@ from safestep.accounts.access import (
     may_answer_fact,
     may_reopen_step,
     may_resolve_step,
+    sees_sealed_payloads,
 )
 from safestep.accounts.models import Role, User
-from safestep.api.outputs import case_output
-from safestep.audit.selectors import case_timeline, event_output, sees_sealed_payloads
+from safestep.audit.actions import CASE_WORK, Action, description
+from safestep.audit.selectors import case_timeline, event_output
 from safestep.cases.models import (
     Case,
     CaseStatus,
@@ -34,6 +35,7 @@ from safestep.cases.models import (
     ReviewDecision,
     ReviewKind,
 )
+from safestep.cases.outputs import case_output
 from safestep.cases.selectors import (
     case_definition,
     case_notes_for_user,
@@ -202,80 +204,39 @@ class ClockView:
 def describe_event(
     event: dict[str, Any], steps: dict[str, str], pathways: dict[str, str] | None = None
 ) -> str:
-    """One line of the timeline, in words."""
+    """One line of the timeline, in words: the descriptions in ``audit.actions``."""
     action = event["action"]
     payload = event.get("payload") or {}
     sensitive = event.get("sensitive") or {}
     step = steps.get(event.get("step") or "", event.get("step") or "")
     names = pathways or {}
     reason = sensitive.get("reason") or payload.get("reason") or ""
-    if action == "case.open":
-        text = _("Opened the case on pathway “%(pathway)s”.") % {
-            "pathway": names.get(
-                payload.get("pathway", ""), choice_label(payload.get("pathway", ""))
-            )
+    if action in CASE_WORK:
+        kind = payload.get("kind", "")
+        shown = {
+            key: names.get(payload.get(key, ""), choice_label(payload.get(key, "")))
+            for key in ("pathway", "from", "to")
         }
-    elif action == "case.read":
-        text = _("Viewed the case.")
-    elif action == "case.facts_set":
-        answers = ", ".join(
-            f"{choice_label(name)}: {_('yes') if value else (_('no') if value is False else '—')}"
-            for name, value in (payload.get("facts") or {}).items()
-        )
-        text = _("Answered: %(answers)s.") % {"answers": answers}
-    elif action == "step.complete":
-        if payload.get("late"):
-            text = _("Recorded %(step)s as done, after its due time.") % {"step": step}
-        else:
-            text = _("Recorded %(step)s as done.") % {"step": step}
-    elif action == "step.progress":
-        text = _("Recorded progress on %(step)s.") % {"step": step}
-    elif action == "review.open":
-        kind = dict(ReviewKind.choices).get(payload.get("kind", ""), payload.get("kind", ""))
-        text = _("Asked the district coordinator to review: %(kind)s.") % {"kind": kind}
-    elif action == "review.decide":
-        kind = dict(ReviewKind.choices).get(payload.get("kind", ""), payload.get("kind", ""))
-        decision = payload.get("decision", "")
-        if decision == ReviewDecision.OVERRULED:
-            text = _("Overruled the decision under review: %(kind)s.") % {"kind": kind}
-        else:
-            text = _("Upheld the decision under review: %(kind)s.") % {"kind": kind}
-    elif action == "case.clock_move":
-        text = _("Corrected when the suspicion was formed.")
-    elif action == "disclosure.record":
-        text = _("Recorded a disclosure outside the school (%(basis)s).") % {
-            "basis": choice_label(payload.get("legal_basis", ""))
+        text = _(description(Action(action), payload)) % {
+            **shown,
+            "step": step,
+            "facts": ", ".join(
+                f"{choice_label(name)}: "
+                f"{_('yes') if value else (_('no') if value is False else '—')}"
+                for name, value in (payload.get("facts") or {}).items()
+            ),
+            "kind": dict(ReviewKind.choices).get(kind, kind),
+            "legal_basis": choice_label(payload.get("legal_basis", "")),
+            "reference": payload.get("reference", ""),
+            "every_days": payload.get("every_days", "?"),
+            "assignee": payload.get("assignee", "?"),
         }
-    elif action == "step.not_applicable":
-        text = _("Recorded that %(step)s does not apply.") % {"step": step}
-    elif action == "step.reopen":
-        text = _("Reopened %(step)s.") % {"step": step}
-    elif action == "case.escalate":
-        text = _("Moved the case from “%(source)s” to “%(target)s”.") % {
-            "source": names.get(payload.get("from", ""), choice_label(payload.get("from", ""))),
-            "target": names.get(payload.get("to", ""), choice_label(payload.get("to", ""))),
-        }
-    elif action == "case.link":
-        text = _("Linked this case to %(reference)s.") % {"reference": payload.get("reference", "")}
-    elif action == "checkin.plan_set":
-        text = _("Set the check-ins: every %(days)s days, kept by %(person)s.") % {
-            "days": payload.get("every_days", "?"),
-            "person": payload.get("assignee", "?"),
-        }
-    elif action == "checkin.record":
-        text = _("Recorded a check-in.")
-    elif action == "note.add":
-        text = _("Added a note.")
-    elif action == "case.close":
-        text = _("Closed the case.")
-    elif action == "case.reopen":
-        text = _("Reopened the case.")
     else:
         text = action
     if reason:
         text += " " + _("Reason: %(reason)s") % {"reason": reason}
     comment = sensitive.get("comment") or ""
-    if action == "review.decide" and comment:
+    if action == Action.REVIEW_DECIDE and comment:
         text += " " + _("Comment: %(comment)s") % {"comment": comment}
     return text
 

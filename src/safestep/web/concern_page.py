@@ -7,7 +7,7 @@ step, so the page asks exactly what the service checks.
 
 Who reported a concern is withheld from school staff when the reporter asked for it
 (PC 11166(i)(2)); :func:`reporter_label` and :func:`withheld_reporters` are the pages' one
-place for that rule, which ``accounts.access.sees_withheld_reporter`` decides.
+place for that rule, which ``accounts.access.reporter_hidden_from`` decides.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from safestep.accounts.access import sees_withheld_reporter
+from safestep.accounts.access import reporter_hidden_from
 from safestep.accounts.models import User
 from safestep.cases import services
 from safestep.cases.models import Concern, ConcernStatus
 from safestep.definitions.selectors import definition_of, protocol_current
-from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, Protocol, Step
+from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, FieldSpec, Protocol, Step
 from safestep.web.forms import (
     ErrorItem,
     FormField,
@@ -71,22 +71,28 @@ def report_step(definition: Protocol) -> Step | None:
     return None
 
 
-def agency_choices(definition: Protocol) -> list[tuple[str, str]]:
-    """The agencies a child abuse report may go to, as the protocol lists them."""
+def _agency_field(definition: Protocol) -> FieldSpec | None:
+    """The child abuse report step's agency field, whose choices name the agencies."""
     step = report_step(definition)
     if step is None or "agency" not in step.field_names:
+        return None
+    return step.field("agency")
+
+
+def agency_choices(definition: Protocol) -> list[tuple[str, str]]:
+    """The agencies a child abuse report may go to, as the protocol lists and labels them."""
+    spec = _agency_field(definition)
+    if spec is None:
         return []
-    return [(choice, choice_label(choice)) for choice in step.field("agency").choices]
+    return [(choice, choice_label(choice, spec)) for choice in spec.choices]
 
 
 # --- who reported -----------------------------------------------------------------------
 
 
 def _hidden_from(user: User, concern: Concern) -> bool:
-    return (
-        concern.withhold_identity
-        and concern.submitted_by_id != user.pk
-        and not sees_withheld_reporter(user)
+    return reporter_hidden_from(
+        user, reporter_id=concern.submitted_by_id, withheld=concern.withhold_identity
     )
 
 
@@ -146,10 +152,17 @@ class OwnReportState:
         )
 
 
-def own_report_state(concern: Concern, *, now: datetime | None = None) -> OwnReportState:
+def own_report_state(
+    concern: Concern, *, now: datetime | None = None, definition: Protocol | None = None
+) -> OwnReportState:
+    """CONCERN's own report in words, its agency labelled as DEFINITION (by default the
+    protocol concerns are reported under) labels it."""
     report: Mapping[str, Any] = concern.own_report or {}
     moment = now or timezone.now()
-    agency = choice_label(report["agency"]) if report.get("agency") else ""
+    agency = ""
+    if report.get("agency"):
+        spec = _agency_field(definition or current_protocol())
+        agency = choice_label(report["agency"], spec)
     phoned_at = _moment(report.get("phoned_at"))
     written_at = _moment(report.get("written_submitted_at"))
     if written_at is not None:

@@ -23,27 +23,10 @@ from django.utils.translation import gettext_lazy
 from safestep.core.moments import local_moment
 from safestep.protocol import FieldSpec, Step, is_field_required
 
-# Words for the values protocols commonly use as choices. A value missing here is shown
-# with its underscores turned into spaces.
+# Words for values of SafeStep's own that pages show with ``choice_label`` (a case's
+# status). A protocol's choices are worded by the definition (each choice's ``label``);
+# any other value is shown with its underscores turned into spaces.
 CHOICE_LABELS: dict[str, Any] = {
-    "school_police": gettext_lazy("School Police"),
-    "sdpd": gettext_lazy("San Diego Police Department (SDPD)"),
-    "cws": gettext_lazy("Child Welfare Services (CWS)"),
-    "sheriff": gettext_lazy("Sheriff"),
-    "other_law_enforcement": gettext_lazy("Other law enforcement"),
-    "other": gettext_lazy("Other"),
-    "phone": gettext_lazy("Phone"),
-    "in_person": gettext_lazy("In person"),
-    "letter": gettext_lazy("Letter"),
-    "video": gettext_lazy("Video call"),
-    "student": gettext_lazy("The student"),
-    "family": gettext_lazy("The family"),
-    "both": gettext_lazy("The student and the family"),
-    "accepted": gettext_lazy("Accepted"),
-    "declined": gettext_lazy("Declined"),
-    "pending": gettext_lazy("No answer yet"),
-    "stays": gettext_lazy("The student stays at this school"),
-    "transfer": gettext_lazy("Transfer to another school"),
     "open": gettext_lazy("Open"),
     "closed": gettext_lazy("Closed"),
 }
@@ -53,8 +36,12 @@ LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 MOMENT_FORMAT = "D j M Y, H:i"
 
 
-def choice_label(value: object) -> str:
+def choice_label(value: object, spec: FieldSpec | None = None) -> str:
+    """VALUE in words: as SPEC (the protocol field it is a choice of) labels it, if it does."""
     text = str(value)
+    declared = spec.choice_label(text) if spec is not None else None
+    if declared:
+        return declared
     label = CHOICE_LABELS.get(text)
     if label is not None:
         return str(label)
@@ -69,7 +56,7 @@ def format_detail(spec: FieldSpec | None, value: object) -> str:
         return ", ".join(format_detail(spec, item) for item in value)
     kind = spec.type if spec is not None else ""
     if kind in ("choice", "multi_choice"):
-        return choice_label(value)
+        return choice_label(value, spec)
     if kind == "datetime" and isinstance(value, str):
         try:
             return date_format(timezone.localtime(datetime.fromisoformat(value)), MOMENT_FORMAT)
@@ -231,7 +218,9 @@ def field_from_spec(
             Option("no", _("No"), value == "no"),
         ]
     elif kind in ("choice", "user", "school"):
-        pairs = choices_override or [(choice, choice_label(choice)) for choice in spec.choices]
+        pairs = choices_override or [
+            (choice, choice_label(choice, spec)) for choice in spec.choices
+        ]
         control.widget = "radios" if len(pairs) <= 5 and kind == "choice" else "select"
         control.options = [Option(v, label, v == value) for v, label in pairs]
     elif kind in ("multi_choice", "list"):
@@ -240,7 +229,7 @@ def field_from_spec(
             chosen = [str(item) for item in start] if isinstance(start, list | tuple) else []
         control.widget = "checkboxes" if kind == "multi_choice" else "list"
         control.options = [
-            Option(choice, choice_label(choice) if kind == "multi_choice" else choice)
+            Option(choice, choice_label(choice, spec) if kind == "multi_choice" else choice)
             for choice in spec.choices
         ]
         for option in control.options:

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import close_old_connections, connection, transaction
 from django.db.utils import DatabaseError
 
+from safestep.audit.actions import Action
 from safestep.audit.models import Checkpoint, Event
 from safestep.audit.selectors import audit_verify
 from safestep.audit.services import audit_checkpoint, event_record
@@ -18,7 +19,7 @@ from safestep.audit.triggers import create_triggers, drop_triggers
 
 def fill(count: int, **extra) -> None:
     for number in range(count):
-        event_record(actor=None, action="test.event", payload={"n": number}, **extra)
+        event_record(actor=None, action=Action.AUDIT_READ, payload={"n": number}, **extra)
 
 
 def tamper(sql: str, params: list | None = None) -> None:
@@ -81,8 +82,7 @@ def test_it_detects_a_rewritten_chain_through_the_signed_checkpoint():
     audit_checkpoint()
     fill(3)
     # Rewrite event 2 and recompute every later hash, as a careful forger would.
-    from safestep.audit.chain import chain_hash
-    from safestep.audit.services import chained_values
+    from safestep.audit.chain import chain_hash, chained_values
 
     drop_triggers(connection)
     try:
@@ -143,7 +143,7 @@ def test_it_has_the_database_refuse_updates_and_deletes(sql):
         connection.cursor() as cursor,
     ):
         cursor.execute(sql)
-    assert Event.objects.get(seq=1).action == "test.event"
+    assert Event.objects.get(seq=1).action == Action.AUDIT_READ
 
 
 def test_it_has_the_orm_refuse_updates_and_deletes():
@@ -168,7 +168,7 @@ def test_it_keeps_the_chain_intact_under_concurrent_writers():
         barrier.wait()
         try:
             for number in range(per_writer):
-                event_record(actor=None, action="test.concurrent", payload={"n": number})
+                event_record(actor=None, action=Action.AUDIT_READ, payload={"n": number})
         except BaseException as error:  # reported by the assertion below
             failures.append(error)
         finally:
@@ -187,12 +187,11 @@ def test_it_keeps_the_chain_intact_under_concurrent_writers():
 
 
 def test_it_builds_the_same_canonical_encoding_in_sql_as_in_python():
-    from safestep.audit.chain import canonical_encoding, canonical_sql
-    from safestep.audit.services import chained_values
+    from safestep.audit.chain import canonical_encoding, canonical_sql, chained_values
 
     event_record(
         actor=None,
-        action="test.unicode",
+        action=Action.STEP_COMPLETE,
         step_id="cws_report",
         payload={"note": 'Ñandú \u001e "quoted" \\ back'},
         sensitive={"reason": "x"},

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from safestep.cases.models import CaseLink, Concern
-
-
-def iso(hours_ago: float = 1) -> str:
-    return (timezone.now() - timedelta(hours=hours_ago)).isoformat()
-
+from safestep.testing import iso
 
 CONCERN = {
     "school": "LIN",

@@ -9,12 +9,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from safestep.cases.models import Case, CheckIn, Note
+from safestep.testing import iso
 
 NOW = timezone.now
-
-
-def iso(hours_ago: float = 1) -> str:
-    return (timezone.now() - timedelta(hours=hours_ago)).isoformat()
 
 
 WRITES = [

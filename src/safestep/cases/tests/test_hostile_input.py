@@ -14,10 +14,7 @@ from safestep.accounts.testing import sign_in_client
 from safestep.audit.models import Disclosure, Event
 from safestep.cases import services
 from safestep.cases.models import Student
-
-
-def iso(hours_ago: float) -> str:
-    return (timezone.now() - timedelta(hours=hours_ago)).isoformat()
+from safestep.testing import iso
 
 
 def concern(client, school: str, sis_id: str, first: str, last: str) -> dict[str, Any]:

@@ -74,11 +74,11 @@ def test_it_reads_one_case_with_a_fixed_number_of_queries(
 ):
     case = open_case("confirmed_victim")
     client = api_as("school_police")
-    client.get(f"/api/v1/cases/{case.pk}")
+    assert client.get(f"/api/v1/cases/{case.pk}").status_code == 200
     with django_assert_max_num_queries(20) as short:
-        client.get(f"/api/v1/cases/{case.pk}")
+        assert client.get(f"/api/v1/cases/{case.pk}").status_code == 200
     police_entry(district, case)
     for number in range(10):
         services.note_add(acting_user=district["school_police"], case_id=case.pk, text=f"n{number}")
     with django_assert_max_num_queries(len(short.captured_queries)):
-        client.get(f"/api/v1/cases/{case.pk}")
+        assert client.get(f"/api/v1/cases/{case.pk}").status_code == 200

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 from django.utils import timezone
 
@@ -12,22 +10,7 @@ from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus, Concern, Review, StepRecord
 from safestep.cases.selectors import case_evaluation
 from safestep.core.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
-
-
-def ago(**delta) -> datetime:
-    return timezone.now() - timedelta(**delta)
-
-
-def complete(district, case, step_id, details, *, by="site_admin", **extra):
-    case.refresh_from_db()
-    return services.step_complete(
-        acting_user=district[by],
-        case_id=case.pk,
-        step_id=step_id,
-        occurred_at=extra.get("occurred_at", ago(minutes=30)),
-        details=details,
-        expected_version=case.version,
-    )
+from safestep.testing import ago, complete
 
 
 def test_it_writes_one_event_per_service_call_in_the_same_transaction(district, open_case):
@@ -69,7 +52,7 @@ def test_it_refuses_an_occurrence_in_the_future(district, open_case):
             case,
             "police_involved",
             {"agency": "sdpd", "threat": "An adult outside school is exploiting the student."},
-            occurred_at=timezone.now() + timedelta(hours=1),
+            hours_ago=-1,
         )
     assert list(refused.value.errors) == ["occurred_at"]
 

@@ -19,14 +19,11 @@ from safestep.cases import services
 from safestep.cases.models import Case, CheckInPlan
 from safestep.notify.models import Reminder, ReminderPreference
 from safestep.notify.services import reminders_send
+from safestep.testing import ago
 
 BASE = "https://safestep.example.org"
 STUDENT = services.StudentInput(sis_id="SIS-730041", first_name="Marisol", last_name="Quintanilla")
 SUMMARY = "Picked up by an older man in a grey van after practice."
-
-
-def ago(**delta) -> datetime:
-    return timezone.now() - timedelta(**delta)
 
 
 def run(**options) -> str:

@@ -756,7 +756,8 @@ def test_it_reads_progress_done_at_and_not_before():
             "    role: placement\n",
             "placement\n",
             "unknown step role 'placement' (did you mean 'placement_review'?); "
-            "step roles are: child_abuse_report, placement_review",
+            "step roles are: child_abuse_report, placement_review, police_involvement, "
+            "parent_contact",
             id="unknown-role",
         ),
     ],

@@ -262,6 +262,8 @@ def test_it_names_the_steps_the_application_needs_to_find(shipped: Protocol):
     assert roles == {
         ("cws_report", "child_abuse_report"),
         ("placement_review", "placement_review"),
+        ("police_involved", "police_involvement"),
+        ("parent_contact", "parent_contact"),
     }
 
 

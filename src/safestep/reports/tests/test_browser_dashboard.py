@@ -6,8 +6,6 @@ per thread, and the web pages' tests keep theirs open for the whole session.
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from datetime import timedelta
 from typing import Any
@@ -17,8 +15,8 @@ from django.db import connection
 from django.utils import timezone
 
 from safestep.cases import services
+from safestep.testing import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from safestep.web.tests.browser import DESKTOP, assert_accessible, snap
-from safestep.web.tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from safestep.web.tests.signin import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,10 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def in_a_browser(live_server: Any, username: str, scenario: Any) -> None:
     """Run SCENARIO(page) signed in as USERNAME, in Chromium on a thread of its own."""
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium is required in CI but {CHROMIUM} is missing")
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    require_chromium()
     failure: list[BaseException] = []
 
     def run() -> None:

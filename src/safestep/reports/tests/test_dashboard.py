@@ -14,8 +14,11 @@ from safestep.cases import services
 from safestep.cases.models import Case, CheckInPlan
 from safestep.reports.periods import Period, local_today, month_end, month_start, months_back
 from safestep.reports.selectors import Ratio, check_in_record, dashboard_for_user
+from safestep.testing import complete
 
 NOW = timezone.now()
+# Some of these reports are late on purpose; a late report carries its reason.
+LATE = "The principal was away."
 
 
 def at(hours: float) -> datetime:
@@ -36,20 +39,6 @@ def open_case(district, pathway, *, school="LIN", suspicion_hours_ago: float, n:
         summary="",
         school_code=school,
         student=services.StudentInput(sis_id=f"D-{n}", first_name="Test", last_name=f"S{n}"),
-    )
-
-
-def complete(district, case, step_id, details, *, hours_ago: float, by="site_admin") -> None:
-    case.refresh_from_db()
-    services.step_complete(
-        acting_user=district[by],
-        case_id=case.pk,
-        step_id=step_id,
-        occurred_at=at(hours_ago),
-        details=details,
-        expected_version=case.version,
-        # Some of these reports are late on purpose; a late report carries its reason.
-        reason="The principal was away." if step_id == "cws_report" else "",
     )
 
 
@@ -102,7 +91,7 @@ def five_cases(district):
         )
     c2 = open_case(district, "confirmed_victim", suspicion_hours_ago=60, n=2)
     complete(district, c2, "police_involved", {"agency": "school_police"}, hours_ago=30)
-    complete(district, c2, "cws_report", cws(55, 10), hours_ago=55)
+    complete(district, c2, "cws_report", cws(55, 10), hours_ago=55, reason=LATE)
     c3 = open_case(district, "recruitment_by_student", school="ROO", suspicion_hours_ago=5, n=3)
     complete(
         district,

@@ -8,20 +8,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from pypdf import PdfReader
 
 from safestep.accounts.models import Role, User
 from safestep.cases import services
 from safestep.cases.models import Case
 from safestep.reports.tests.test_scar import local, pdf_text
+from safestep.testing import ago
 
 WITHHELD = "Withheld at the reporter's request (PC 11166(i)(2))"
 LATE_REASON = "The counselor who took the call was out sick the next day."
-
-
-def ago(**delta: float) -> datetime:
-    return timezone.now() - timedelta(**delta)
 
 
 def form_text(api_as: Any, username: str, case: Case) -> str:

@@ -6,23 +6,19 @@ their form, and nobody else can print it for them.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from safestep.accounts.models import Role, User
 from safestep.audit.models import Event
 from safestep.cases import services
 from safestep.cases.models import Concern
 from safestep.reports.tests.test_scar import local, pdf_text
+from safestep.testing import ago
 
 DESCRIPTION = "She said an older man buys her things and drives her to parties at night."
-
-
-def ago(**delta: float) -> datetime:
-    return timezone.now() - timedelta(**delta)
 
 
 @pytest.fixture

@@ -6,20 +6,14 @@ the documentation shows (``scripts/screenshots``).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from safestep.cases import services
+from safestep.testing import ago
 from safestep.web.tests.browser import assert_accessible, snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def ago(**delta: float):
-    return timezone.now() - timedelta(**delta)
 
 
 def a_case_under_way(district, open_case):

@@ -28,7 +28,16 @@ EVERY_TYPE = Step(
             required=True,
             record_either_way=True,
         ),
-        FieldSpec(name="agency", label="Agency", type="choice", choices=("cws", "sdpd")),
+        FieldSpec(
+            name="agency",
+            label="Agency",
+            type="choice",
+            choices=("cws", "sdpd"),
+            choice_labels={
+                "cws": "Child Welfare Services (CWS)",
+                "sdpd": "San Diego Police Department (SDPD)",
+            },
+        ),
         FieldSpec(name="kinds", label="Kinds", type="multi_choice", choices=("a", "b", "c")),
         FieldSpec(name="services", label="Services", type="list", choices=("Counseling",)),
         FieldSpec(name="called_at", label="Called at", type="datetime"),

@@ -21,26 +21,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import User
-from safestep.api.outputs import case_summary_output
 from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus
+from safestep.cases.outputs import case_summary_output
 from safestep.cases.selectors import (
     case_definition,
     case_find_for_user,
     case_get_for_user,
     case_list_for_user,
 )
-from safestep.core.errors import (
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    StaleVersion,
-    ValidationFailed,
-)
+from safestep.core.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from safestep.protocol import Step
 from safestep.web.case_page import FormState, build_case_context
 from safestep.web.forms import details_from_post, moment_from_post, whole_number
-from safestep.web.pages import acting_user, is_htmx, render_page
+from safestep.web.pages import FORM_WIDE, REFUSALS, acting_user, is_htmx, refusal, render_page
 
 CASE_TEMPLATE = "web/case_detail.html"
 # Forms whose fields show the case's current values rather than a draft.
@@ -135,43 +129,43 @@ def _write(
     posted = request.POST
     try:
         message = action(user, posted)
-    except ValidationFailed as error:
-        state = FormState(posted=posted.copy(), errors=error.errors)
-        return _answer(request, user, case_id, status=400, forms={form: state})
-    except StaleVersion:
-        # Keep what they typed, except where the form shows the case's current answers
-        # (the questions, the check-in plan): those must show what is stored now.
-        state = FormState(posted=None if form in CURRENT_STATE_FORMS else posted.copy())
+    except REFUSALS as error:
+        refused = refusal(error, not_found="No such case")
+        state = FormState(posted=posted.copy(), errors=refused.errors)
+        notice = ""
+        if isinstance(error, StaleVersion):
+            # Keep what they typed, except where the form shows the case's current answers
+            # (the questions, the check-in plan): those must show what is stored now.
+            state = FormState(posted=None if form in CURRENT_STATE_FORMS else posted.copy())
+            notice = str(STALE_NOTICE)
+        elif isinstance(error, Conflict):
+            state.errors[FORM_WIDE] = [_conflict_detail(user, case_id, error)]
         return _answer(
-            request, user, case_id, status=409, forms={form: state}, notice=str(STALE_NOTICE)
+            request, user, case_id, status=refused.status, forms={form: state}, notice=notice
         )
-    except Conflict as error:
-        unresolved = error.extra.get("unresolved")
-        open_reviews = error.extra.get("open_reviews")
-        detail = error.detail
-        if isinstance(open_reviews, list) and open_reviews:
-            detail = ngettext(
-                "The case cannot close while a review is open: the district coordinator "
-                "decides it first (see Reviews below).",
-                "The case cannot close while %(count)d reviews are open: the district "
-                "coordinator decides them first (see Reviews below).",
-                len(open_reviews),
-            ) % {"count": len(open_reviews)}
-        elif isinstance(unresolved, list):
-            detail = _("These steps are not resolved yet: %(steps)s.") % {
-                "steps": ", ".join(_step_codes(user, case_id, unresolved))
-            }
-        state = FormState(posted=posted.copy(), errors={"__all__": [detail]})
-        return _answer(request, user, case_id, status=409, forms={form: state})
-    except PermissionDenied as error:
-        state = FormState(posted=posted.copy(), errors={"__all__": [error.detail]})
-        return _answer(request, user, case_id, status=403, forms={form: state})
-    except NotFound:
-        raise Http404("No such case") from None
     if is_htmx(request):
         return _answer(request, user, case_id, status=200, done=message, done_anchor=anchor)
     messages.success(request, message)
     return redirect(reverse("web:case", args=[case_id]) + f"#{anchor}")
+
+
+def _conflict_detail(user: User, case_id: int, error: Conflict) -> str:
+    """A conflict's message, naming what stands in the way of closing the case."""
+    unresolved = error.extra.get("unresolved")
+    open_reviews = error.extra.get("open_reviews")
+    if isinstance(open_reviews, list) and open_reviews:
+        return ngettext(
+            "The case cannot close while a review is open: the district coordinator "
+            "decides it first (see Reviews below).",
+            "The case cannot close while %(count)d reviews are open: the district "
+            "coordinator decides them first (see Reviews below).",
+            len(open_reviews),
+        ) % {"count": len(open_reviews)}
+    if isinstance(unresolved, list):
+        return _("These steps are not resolved yet: %(steps)s.") % {
+            "steps": ", ".join(_step_codes(user, case_id, unresolved))
+        }
+    return error.detail
 
 
 def _step_codes(user: User, case_id: int, step_ids: list[str]) -> list[str]:

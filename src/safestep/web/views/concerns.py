@@ -25,7 +25,7 @@ from safestep.cases.selectors import (
     student_search_for_user,
     student_visible_for_user,
 )
-from safestep.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from safestep.core.errors import NotFound, PermissionDenied, SafeStepError, ValidationFailed
 from safestep.protocol import Protocol
 from safestep.web.concern_page import (
     STATUS_TEXT,
@@ -44,7 +44,7 @@ from safestep.web.forms import (
     moment_from_post,
     now_input_value,
 )
-from safestep.web.pages import acting_user, render_page
+from safestep.web.pages import REFUSALS, acting_user, refusal, render_page
 
 # Where each problem a service names is shown on the concern form: (control id, label).
 CONCERN_CONTROLS: dict[str, tuple[str, Any]] = {
@@ -202,6 +202,7 @@ def concern_new(request: HttpRequest) -> HttpResponse:
     observed_at = moment_from_post(form, "observed_at", problems)
     own_report = _own_report(form, problems)
     errors: dict[str, list[str]] = dict(problems)
+    status = 400
     if not errors and observed_at is not None:
         try:
             services.concern_submit(
@@ -214,8 +215,9 @@ def concern_new(request: HttpRequest) -> HttpResponse:
                 own_report=own_report,
                 withhold_identity=bool(form.get("withhold_identity")),
             )
-        except ValidationFailed as error:
-            errors = error.errors
+        except REFUSALS as error:
+            refused = refusal(error, not_found="No such school")
+            errors, status = refused.errors, refused.status
         else:
             messages.success(
                 request,
@@ -226,7 +228,7 @@ def concern_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("web:home")
     return render_page(
-        request, "web/concern_form.html", _concern_context(user, form, errors, None), status=400
+        request, "web/concern_form.html", _concern_context(user, form, errors, None), status=status
     )
 
 
@@ -274,7 +276,7 @@ def _triage_context(
             {
                 "concern": concern,
                 "reporter": reporter_label(user, concern),
-                "own_report": own_report_state(concern, now=now),
+                "own_report": own_report_state(concern, now=now, definition=definition),
                 "due_at": concern.report_due_at,
                 "overdue": concern.report_due_at is not None and concern.report_due_at < now,
                 "indicators": [indicator_text.get(item, item) for item in concern.indicators],
@@ -317,10 +319,12 @@ def triage(request: HttpRequest) -> HttpResponse:
 
 
 def _triage_refused(
-    request: HttpRequest, user: User, concern_id: int, errors: dict[str, list[str]], status: int
+    request: HttpRequest, user: User, concern_id: int, error: SafeStepError
 ) -> HttpResponse:
-    context = _triage_context(user, concern_id=concern_id, form=request.POST, errors=errors)
-    return render_page(request, "web/triage.html", context, status=status)
+    # A refusal of the whole form shows on the concern it was about.
+    refused = refusal(error, general="concern", not_found="No such concern")
+    context = _triage_context(user, concern_id=concern_id, form=request.POST, errors=refused.errors)
+    return render_page(request, "web/triage.html", context, status=refused.status)
 
 
 @login_required
@@ -341,12 +345,8 @@ def triage_open(request: HttpRequest, concern_id: int) -> HttpResponse:
             summary=str(form.get("summary", "")),
             concern_id=concern_id,
         )
-    except ValidationFailed as error:
-        return _triage_refused(request, user, concern_id, error.errors, 400)
-    except (Conflict, PermissionDenied) as error:
-        return _triage_refused(request, user, concern_id, {"concern": [error.detail]}, 409)
-    except NotFound:
-        raise Http404("No such concern") from None
+    except REFUSALS as error:
+        return _triage_refused(request, user, concern_id, error)
     messages.success(
         request,
         _("Case %(reference)s is open. Its first steps are below.") % {"reference": case.reference},
@@ -363,12 +363,8 @@ def triage_dismiss(request: HttpRequest, concern_id: int) -> HttpResponse:
         services.concern_dismiss(
             acting_user=user, concern_id=concern_id, reason=str(request.POST.get("reason", ""))
         )
-    except ValidationFailed as error:
-        return _triage_refused(request, user, concern_id, error.errors, 400)
-    except (Conflict, PermissionDenied) as error:
-        return _triage_refused(request, user, concern_id, {"concern": [error.detail]}, 409)
-    except NotFound:
-        raise Http404("No such concern") from None
+    except REFUSALS as error:
+        return _triage_refused(request, user, concern_id, error)
     messages.success(
         request,
         _(
@@ -412,7 +408,7 @@ def _concern_page_context(
         "own": own,
         "status_text": STATUS_TEXT.get(concern.status, concern.get_status_display()),
         "dismissed": concern.status == ConcernStatus.DISMISSED,
-        "state": own_report_state(concern),
+        "state": own_report_state(concern, definition=definition),
         "fields": fields,
         "summary": own_report_summary(fields, problems),
         "form_sent": posted is not None,
@@ -460,14 +456,14 @@ def concern_own_report(request: HttpRequest, concern_id: int) -> HttpResponse:
             reference=str(details.get("reference", "")),
             agency_name=str(details.get("agency_name", "")),
         )
-    except ValidationFailed as error:
+    except REFUSALS as error:
+        refused = refusal(error, not_found="No such concern")
+        # Someone else's concern does not exist for them, whatever the refusal.
         concern = _concern_or_404(user, concern_id)
         if concern.submitted_by_id != user.pk:
             raise Http404("No such concern") from None
-        context = _concern_page_context(user, concern, posted=posted, errors=error.errors)
-        return render_page(request, CONCERN_TEMPLATE, context, status=400)
-    except (NotFound, PermissionDenied):
-        raise Http404("No such concern") from None
+        context = _concern_page_context(user, concern, posted=posted, errors=refused.errors)
+        return render_page(request, CONCERN_TEMPLATE, context, status=refused.status)
     if own_report_state(concern).written:
         messages.success(request, _("Your written report is recorded. Thank you."))
     else:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from safestep.accounts.access import Capability, has_capability
-from safestep.api.outputs import case_summary_output
+from safestep.cases.outputs import case_summary_output
 from safestep.cases.selectors import (
     case_list_for_user,
     concern_own_list,

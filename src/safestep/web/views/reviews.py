@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as PageForbidden
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,9 +26,9 @@ from safestep.accounts.models import User
 from safestep.cases import services
 from safestep.cases.models import Review, ReviewDecision, ReviewKind, ReviewStatus
 from safestep.cases.selectors import review_list_for_user
-from safestep.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from safestep.core.errors import PermissionDenied, SafeStepError
 from safestep.web.forms import ErrorItem, error_summary
-from safestep.web.pages import acting_user, render_page
+from safestep.web.pages import REFUSALS, acting_user, refusal, render_page
 
 REVIEWS_TEMPLATE = "web/reviews.html"
 # How many decided reviews the page lists, most recent first.
@@ -158,14 +158,8 @@ def review_decide(request: HttpRequest, review_id: int) -> HttpResponse:
             decision=str(posted.get("decision", "")),
             comment=str(posted.get("comment", "")),
         )
-    except ValidationFailed as error:
-        return _refused(request, user, review_id, error.errors, 400)
-    except PermissionDenied as error:
-        return _refused(request, user, review_id, {"__all__": [error.detail]}, 403)
-    except Conflict as error:
-        return _refused(request, user, review_id, {"__all__": [error.detail]}, 409)
-    except NotFound:
-        raise Http404("No such review") from None
+    except REFUSALS as error:
+        return _refused(request, user, review_id, error)
     item = _item(review)
     if review.decision == ReviewDecision.OVERRULED:
         text = _("Overruled: %(kind)s. %(effect)s") % {"kind": item.kind, "effect": item.effect}
@@ -176,11 +170,8 @@ def review_decide(request: HttpRequest, review_id: int) -> HttpResponse:
 
 
 def _refused(
-    request: HttpRequest,
-    user: User,
-    review_id: int,
-    errors: dict[str, list[str]],
-    status: int,
+    request: HttpRequest, user: User, review_id: int, error: SafeStepError
 ) -> HttpResponse:
-    context = _queue_context(user, review_id=review_id, form=request.POST, errors=errors)
-    return render_page(request, REVIEWS_TEMPLATE, context, status=status)
+    refused = refusal(error, not_found="No such review")
+    context = _queue_context(user, review_id=review_id, form=request.POST, errors=refused.errors)
+    return render_page(request, REVIEWS_TEMPLATE, context, status=refused.status)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from safestep.bench.drills import Ledger
+from safestep_bench.drills import Ledger
 
 
 def test_it_counts_a_503_as_a_server_error_unless_the_database_is_down_on_purpose():

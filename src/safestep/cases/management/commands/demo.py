@@ -11,8 +11,11 @@ from safestep.accounts.models import Role, School, User
 from safestep.accounts.services import school_add, user_add, user_password_reset
 from safestep.cases import services
 from safestep.cases.models import Case
+from safestep.cases.selectors import case_definition
+from safestep.cases.services import cases_adopt_shipped_revisions
 from safestep.core.commands import one_line_errors
 from safestep.definitions.services import protocol_load_shipped
+from safestep.protocol import STEP_ROLE_POLICE_INVOLVEMENT
 
 SCHOOLS = [("LIN", "Lincoln High School"), ("ROO", "Roosevelt Middle School")]
 # One user per role; the username is the role's name.
@@ -40,6 +43,7 @@ class Command(BaseCommand):
     @one_line_errors
     def handle(self, *args: Any, **options: Any) -> None:
         protocol_load_shipped()
+        cases_adopt_shipped_revisions()
         for code, name in SCHOOLS:
             if not School.objects.filter(code=code).exists():
                 school_add(code=code, name=name)
@@ -101,10 +105,12 @@ class Command(BaseCommand):
             school_code="LIN",
             student=services.StudentInput(sis_id="100023", first_name="Ana", last_name="Lopez"),
         )
+        police_step = case_definition(victim).step_id_with_role(STEP_ROLE_POLICE_INVOLVEMENT)
+        assert police_step is not None, "the shipped protocol involves the police"
         services.step_complete(
             acting_user=police,
             case_id=victim.pk,
-            step_id="police_involved",
+            step_id=police_step,
             occurred_at=now - timedelta(hours=18),
             details={"agency": "school_police", "officer": "Ofc. Diaz"},
             expected_version=victim.version,

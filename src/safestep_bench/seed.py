@@ -4,8 +4,10 @@ Cases run on all three pathways and stand at every stage, with the step records,
 check-in plans and check-ins, notes, links, concerns and disclosures a real district
 would have, and about 50 audit events each (writes, and above all reads). Everything is
 written the way SafeStep itself stores it: free text encrypted, events hash-chained in
-``seq`` order after whatever the trail already holds, with signed checkpoints. So
-``safestep audit verify`` passes on a seeded database, and every page reads real rows.
+``seq`` order after whatever the trail already holds, with signed checkpoints. Each event
+row is built by the audit chain's own ``chain_event`` under its ``lock_chain``
+(``safestep.audit.chain``), as ``event_record`` builds it, so ``safestep audit verify``
+passes on a seeded database, and every page reads real rows.
 
 Rows are inserted in batches (one transaction each, holding the audit chain's lock), not
 through the services: calling a service per step would take hours at 100,000 cases.
@@ -33,16 +35,17 @@ from django.utils import timezone
 
 from safestep.accounts.models import Role, School, User
 from safestep.audit.chain import (
+    CHAINED_COLUMNS,
     GENESIS_HASH,
     append_checkpoint_file,
-    canonical_json,
-    chain_hash,
+    chain_event,
     checkpoint_key,
     checkpoint_signature,
+    lock_chain,
 )
-from safestep.audit.disclosures import DISCLOSING_STEPS
+from safestep.audit.disclosures import disclosure_rule
 from safestep.audit.models import Checkpoint, Disclosure, Event, to_microseconds
-from safestep.audit.services import CHECKPOINT_EVERY, _lock_chain
+from safestep.audit.services import CHECKPOINT_EVERY
 from safestep.cases.models import (
     Case,
     CaseFact,
@@ -57,13 +60,14 @@ from safestep.cases.models import (
     StepRecord,
     Student,
 )
+from safestep.cases.services import DEFAULT_PROTOCOL_ID
 from safestep.core.crypto import encrypt_json
 from safestep.definitions.models import ProtocolVersion
 from safestep.definitions.selectors import definition_of, protocol_current
 from safestep.definitions.services import protocol_load_shipped
-from safestep.protocol import Protocol, RecordInput, Step, evaluate
+from safestep.protocol import Pathway, Protocol, RecordInput, Step, evaluate
 
-PROTOCOL_ID = "sdusd-csec"
+PROTOCOL_ID = DEFAULT_PROTOCOL_ID
 SCHOOL_PREFIX = "BENCH"
 TYPICAL_SIS_ID = "BENCH-TYPICAL"
 LONG_SIS_ID = "BENCH-LONG"
@@ -87,22 +91,9 @@ PATHWAY_MIX = (
 FIRST_NAMES = ("Ana", "Maya", "Jordan", "Lee", "Sam", "Noor", "Diego", "Priya", "Kai", "Zoe")
 LAST_NAMES = ("Lopez", "Reyes", "Cole", "Park", "Nguyen", "Smith", "Ali", "Garcia", "Kim", "Brown")
 READ_CHANNELS = ("page", "page", "page", "api", "timeline")
-EVENT_COLUMNS = (
-    "seq",
-    "at_us",
-    "actor_id",
-    "actor_username",
-    "actor_role",
-    "action",
-    "case_id",
-    "step_id",
-    "source_ip",
-    "request_id",
-    "payload_json",
-    "sealed",
-    "prev_hash",
-    "hash",
-)
+# An event row as inserted: the chained columns (the audit chain's own list and order),
+# then the link to the event before and the event's hash.
+EVENT_COLUMNS = (*CHAINED_COLUMNS, "prev_hash", "hash")
 
 
 def school_code(number: int) -> str:
@@ -412,8 +403,7 @@ def plan_case(
     now: datetime,
     sis_id: str | None = None,
 ) -> CaseStory:
-    staff = district.staff[school.pk]
-    opened_at = now - timedelta(days=shape.age_days)
+    """One case's story, told in time order: its rows, and an event for each change."""
     student = Student(
         sis_id=sis_id or f"{SIS_PREFIX}{serial:09d}",
         first_name=rng.choice(FIRST_NAMES),
@@ -421,9 +411,41 @@ def plan_case(
         grade=str(rng.randint(6, 12)),
         school=school,
     )
-    story = CaseStory(
+    story = _new_story(rng, index, student, shape, district.staff[school.pk], now)
+    planner = _CasePlanner(rng, story, district, now, clock=story.opened_at)
+    if rng.random() < 0.5:
+        planner.concern()
+    planner.event(
+        story.opened_at,
+        story.staff.admin,
+        "case.open",
+        payload={"pathway": shape.pathway, "protocol": f"{PROTOCOL_ID}", "concern": None},
+    )
+    planner.steps(definition.pathway(shape.pathway), shape)
+    end = planner.close(shape)
+    planner.check_ins(shape, end)
+    planner.notes(shape, end)
+    if story.closed_at is not None:
+        planner.event(
+            story.closed_at, story.staff.admin, "case.close", sensitive={"outcome": story.outcome}
+        )
+    planner.reads(shape, end)
+    story.next_due_at = _next_due(definition, story, planner.facts, now)
+    return story
+
+
+def _new_story(
+    rng: random.Random,
+    index: int,
+    student: Student,
+    shape: StoryShape,
+    staff: Staff,
+    now: datetime,
+) -> CaseStory:
+    opened_at = now - timedelta(days=shape.age_days)
+    return CaseStory(
         index=index,
-        school=school,
+        school=student.school,
         staff=staff,
         student=student,
         pathway=shape.pathway,
@@ -442,118 +464,105 @@ def plan_case(
         concern=None,
         events=[],
     )
-    events = story.events
-    pathway = definition.pathway(shape.pathway)
 
-    def event(at: datetime, actor: User | None, action: str, **kwargs: Any) -> PlannedEvent:
-        planned = PlannedEvent(min(at, now), actor, action, index, **kwargs)
-        events.append(planned)
+
+@dataclass
+class _CasePlanner:
+    """Fills in one story step by step; ``clock`` is the time of its latest change."""
+
+    rng: random.Random
+    story: CaseStory
+    district: District
+    now: datetime
+    clock: datetime
+    facts: dict[str, bool | None] = field(default_factory=dict)
+
+    def event(self, at: datetime, actor: User | None, action: str, **kwargs: Any) -> PlannedEvent:
+        planned = PlannedEvent(min(at, self.now), actor, action, self.story.index, **kwargs)
+        self.story.events.append(planned)
         return planned
 
-    if rng.random() < 0.5:
-        submitted = story.suspicion_formed_at - timedelta(minutes=rng.randint(5, 600))
+    def concern(self) -> None:
+        """The reporter's concern that the case was opened from."""
+        story, staff = self.story, self.story.staff
+        submitted = story.suspicion_formed_at - timedelta(minutes=self.rng.randint(5, 600))
         story.concern = Concern(
             submitted_by=staff.reporter,
             submitted_at=submitted,
-            school=school,
-            student=student,
-            observed_at=submitted - timedelta(hours=rng.randint(1, 48)),
+            school=story.school,
+            student=story.student,
+            observed_at=submitted - timedelta(hours=self.rng.randint(1, 48)),
             description="Seen leaving campus with an adult; new phone and clothes.",
             indicators=["older_partner", "unexplained_possessions"],
             status=ConcernStatus.TRIAGED,
             triaged_by=staff.admin,
-            triaged_at=opened_at,
+            triaged_at=story.opened_at,
         )
-        event(submitted, staff.reporter, "concern.submit", payload={"school": school.code})
-    event(
-        opened_at,
-        staff.admin,
-        "case.open",
-        payload={"pathway": shape.pathway, "protocol": f"{PROTOCOL_ID}", "concern": None},
-    )
-    # A case moves through its steps in the protocol's order; open cases stop part-way.
-    clock = opened_at
-    resolvable = list(pathway.steps)
-    target = len(resolvable) if shape.closed else int(shape.progress * len(resolvable))
-    facts: dict[str, bool | None] = {}
+        self.event(
+            submitted, staff.reporter, "concern.submit", payload={"school": story.school.code}
+        )
 
-    def set_fact(name: str, value: bool, reason: str = "") -> None:
-        nonlocal clock
-        clock += timedelta(hours=rng.uniform(0.2, 6))
-        facts[name] = value
-        story.facts.append(
-            CaseFact(fact_id=name, value=value, reason=reason, set_by=staff.admin, set_at=clock)
+    def steps(self, pathway: Pathway, shape: StoryShape) -> None:
+        """A case moves through its steps in the protocol's order; open cases stop part-way."""
+        resolvable = list(pathway.steps)
+        target = len(resolvable) if shape.closed else int(shape.progress * len(resolvable))
+        for step in resolvable[:target]:
+            if step.condition is not None and not self.condition_holds(step):
+                continue
+            self.clock += timedelta(hours=self.rng.uniform(1, 40))
+            at = min(self.clock, self.now - timedelta(minutes=5))
+            if step.recurring:
+                self.plan_check_ins(step, at, shape.check_in_every_days)
+            else:
+                self.resolve(step, at)
+
+    def condition_holds(self, step: Step) -> bool:
+        """Answer the fact STEP's condition depends on (once per case); does STEP apply?"""
+        name = "abuse_or_neglect_suspected" if step.id == "cws_report" else "reliable_evidence"
+        if name not in self.facts:
+            if name == "abuse_or_neglect_suspected" and self.rng.random() < 0.1:
+                reason = "The student's account points to a peer, not to a caregiver."
+                self.set_fact(name, False, reason)
+                self.story.needs_review = True
+                self.story.review_reasons.append(f"fact {name} answered False: {reason}")
+            else:
+                self.set_fact(name, self.rng.random() < 0.85)
+        return bool(self.facts[name])
+
+    def set_fact(self, name: str, value: bool, reason: str = "") -> None:
+        admin = self.story.staff.admin
+        self.clock += timedelta(hours=self.rng.uniform(0.2, 6))
+        self.facts[name] = value
+        self.story.facts.append(
+            CaseFact(fact_id=name, value=value, reason=reason, set_by=admin, set_at=self.clock)
         )
-        event(
-            clock,
-            staff.admin,
+        self.event(
+            self.clock,
+            admin,
             "case.facts_set",
             payload={"facts": {name: value}, "reason_given": bool(reason)},
             sensitive={"reason": reason} if reason else None,
         )
 
-    for position, step in enumerate(resolvable):
-        if position >= target:
-            break
-        if step.condition is not None:
-            fact_name = (
-                "abuse_or_neglect_suspected" if step.id == "cws_report" else "reliable_evidence"
-            )
-            if fact_name not in facts:
-                if fact_name == "abuse_or_neglect_suspected" and rng.random() < 0.1:
-                    reason = "The student's account points to a peer, not to a caregiver."
-                    set_fact(fact_name, False, reason)
-                    story.needs_review = True
-                    story.review_reasons.append(f"fact {fact_name} answered False: {reason}")
-                else:
-                    set_fact(fact_name, rng.random() < 0.85)
-            if not facts[fact_name]:
-                continue
-        clock += timedelta(hours=rng.uniform(1, 40))
-        at = min(clock, now - timedelta(minutes=5))
-        if step.recurring:
-            every = shape.check_in_every_days
-            story.plan = CheckInPlan(
-                every_days=every,
-                assignee=staff.counselor,
-                started_at=at,
-                set_by=staff.counselor,
-            )
-            details = {"every_days": every, "assignee": staff.counselor.username}
-            story.records.append(PlannedRecord(step, "done", at, at, staff.counselor, details))
-            event(at, staff.counselor, "checkin.plan_set", payload=dict(details))
-            continue
-        resolution, details, reason = _details(rng, step, at, story, district)
-        actor = _actor_for(step, story, district)
-        occurred = at - timedelta(minutes=rng.randint(5, 120))
-        story.records.append(PlannedRecord(step, resolution, occurred, at, actor, details, reason))
-        if resolution == "done":
-            event(
-                at,
-                actor,
-                "step.complete",
-                step_id=step.id,
-                payload={"occurred_at": _iso(occurred)},
-            )
-            rule = DISCLOSING_STEPS.get(step.id)
-            recipient = rule.recipient(details) if rule is not None else None
-            if rule is not None and recipient is not None:
-                planned = event(
-                    at,
-                    actor,
-                    "disclosure.record",
-                    step_id=step.id,
-                    payload={
-                        "categories": list(rule.categories),
-                        "legal_basis": rule.legal_basis,
-                        "recipient_type": recipient.type,
-                        "concern": None,
-                    },
-                    sensitive={"recipient": recipient.name},
-                )
-                planned.payload_ids["recipient"] = recipient.name
-        else:
-            event(
+    def plan_check_ins(self, step: Step, at: datetime, every: int) -> None:
+        counselor = self.story.staff.counselor
+        self.story.plan = CheckInPlan(
+            every_days=every, assignee=counselor, started_at=at, set_by=counselor
+        )
+        details = {"every_days": every, "assignee": counselor.username}
+        self.story.records.append(PlannedRecord(step, "done", at, at, counselor, details))
+        self.event(at, counselor, "checkin.plan_set", payload=dict(details))
+
+    def resolve(self, step: Step, at: datetime) -> None:
+        """Complete STEP, or mark it "does not apply" with a reason."""
+        resolution, details, reason = _details(self.rng, step, at, self.story, self.district)
+        actor = _actor_for(step, self.story, self.district)
+        occurred = at - timedelta(minutes=self.rng.randint(5, 120))
+        self.story.records.append(
+            PlannedRecord(step, resolution, occurred, at, actor, details, reason)
+        )
+        if resolution != "done":
+            self.event(
                 at,
                 actor,
                 "step.not_applicable",
@@ -561,59 +570,102 @@ def plan_case(
                 payload={"review": step.review_when_not_applicable},
                 sensitive={"reason": reason},
             )
-    end = now
-    if shape.closed:
-        clock += timedelta(days=rng.uniform(1, 20))
-        story.closed_at = min(clock, now - timedelta(minutes=1))
-        story.outcome = "Services in place; the student is attending regularly."
-        end = story.closed_at
-    if story.plan is not None:
-        count = shape.check_ins
-        start = story.plan.started_at
-        if count is None:
+            return
+        self.event(
+            at, actor, "step.complete", step_id=step.id, payload={"occurred_at": _iso(occurred)}
+        )
+        self.disclose(step, at, actor, details)
+
+    def disclose(self, step: Step, at: datetime, actor: User, details: dict[str, Any]) -> None:
+        """The disclosure a completed step makes, if it names someone outside the school."""
+        rule = disclosure_rule(step)
+        recipient = rule.recipient(details) if rule is not None else None
+        if rule is None or recipient is None:
+            return
+        planned = self.event(
+            at,
+            actor,
+            "disclosure.record",
+            step_id=step.id,
+            payload={
+                "categories": list(rule.categories),
+                "legal_basis": rule.legal_basis,
+                "recipient_type": recipient.type,
+                "concern": None,
+            },
+            sensitive={"recipient": recipient.name},
+        )
+        planned.payload_ids["recipient"] = recipient.name
+
+    def close(self, shape: StoryShape) -> datetime:
+        """Close the case if its shape says so; the end of its history (now if open)."""
+        if not shape.closed:
+            return self.now
+        self.clock += timedelta(days=self.rng.uniform(1, 20))
+        self.story.closed_at = min(self.clock, self.now - timedelta(minutes=1))
+        self.story.outcome = "Services in place; the student is attending regularly."
+        return self.story.closed_at
+
+    def check_ins(self, shape: StoryShape, end: datetime) -> None:
+        """Check-ins on the plan's rhythm, or a fixed number squeezed into the case's time."""
+        plan = self.story.plan
+        if plan is None:
+            return
+        fixed = shape.check_ins is not None
+        start = plan.started_at
+        if shape.check_ins is not None:
+            count = shape.check_ins
+        else:
             span_days = max(0.0, (end - start).total_seconds() / 86400)
-            count = min(12, int(span_days // story.plan.every_days))
+            count = min(12, int(span_days // plan.every_days))
+        counselor = self.story.staff.counselor
         for number in range(count):
-            at = start + timedelta(days=story.plan.every_days * (number + 1))
-            if count == shape.check_ins:
-                # A fixed number of check-ins, squeezed into the time the case has had.
+            at = start + timedelta(days=plan.every_days * (number + 1))
+            if fixed:
                 at = start + (end - start) * ((number + 1) / (count + 1))
             if at >= end:
                 break
-            story.check_ins.append(
+            self.story.check_ins.append(
                 CheckIn(
                     occurred_at=at,
-                    method=rng.choice(("in_person", "in_person", "phone")),
+                    method=self.rng.choice(("in_person", "in_person", "phone")),
                     notes="Attending class; says things are calmer at home.",
-                    recorded_by=staff.counselor,
+                    recorded_by=counselor,
                     recorded_at=at,
                 )
             )
-            planned = event(at, staff.counselor, "checkin.record", payload={"method": "in_person"})
-            planned.payload_ids["check_in"] = str(len(story.check_ins) - 1)
-    note_count = shape.notes if shape.notes is not None else rng.choice((0, 1, 1, 2, 3))
-    for number in range(note_count):
-        at = story.opened_at + (end - story.opened_at) * ((number + 1) / (note_count + 1))
-        author = staff.counselor if number % 2 else staff.admin
-        story.notes.append(
-            Note(
-                author=author, text="Met with the student; will follow up next week.", created_at=at
+            planned = self.event(at, counselor, "checkin.record", payload={"method": "in_person"})
+            planned.payload_ids["check_in"] = str(len(self.story.check_ins) - 1)
+
+    def notes(self, shape: StoryShape, end: datetime) -> None:
+        story = self.story
+        count = shape.notes if shape.notes is not None else self.rng.choice((0, 1, 1, 2, 3))
+        for number in range(count):
+            at = story.opened_at + (end - story.opened_at) * ((number + 1) / (count + 1))
+            author = story.staff.counselor if number % 2 else story.staff.admin
+            story.notes.append(
+                Note(
+                    author=author,
+                    text="Met with the student; will follow up next week.",
+                    created_at=at,
+                )
             )
-        )
-        planned = event(at, author, "note.add")
-        planned.payload_ids["note"] = str(len(story.notes) - 1)
-    if story.closed_at is not None:
-        event(story.closed_at, staff.admin, "case.close", sensitive={"outcome": story.outcome})
-    # Reads: most events in a real trail are people opening the case.
-    readers = [staff.admin, staff.admin, staff.counselor, district.police, district.coordinator]
-    last_read = min(now, end + timedelta(days=30))
-    reads = max(0, shape.extra_reads - len(events))
-    span = (last_read - opened_at).total_seconds()
-    for _ in range(reads):
-        at = opened_at + timedelta(seconds=rng.uniform(0, span))
-        event(at, rng.choice(readers), "case.read", payload={"via": rng.choice(READ_CHANNELS)})
-    story.next_due_at = _next_due(definition, story, facts, now)
-    return story
+            planned = self.event(at, author, "note.add")
+            planned.payload_ids["note"] = str(len(story.notes) - 1)
+
+    def reads(self, shape: StoryShape, end: datetime) -> None:
+        """Reads: most events in a real trail are people opening the case."""
+        story, district, rng = self.story, self.district, self.rng
+        staff = story.staff
+        readers = [staff.admin, staff.admin, staff.counselor, district.police, district.coordinator]
+        last_read = min(self.now, end + timedelta(days=30))
+        reads = max(0, shape.extra_reads - len(story.events))
+        span = (last_read - story.opened_at).total_seconds()
+        for _ in range(reads):
+            at = story.opened_at + timedelta(seconds=rng.uniform(0, span))
+            self.event(
+                at, rng.choice(readers), "case.read", payload={"via": rng.choice(READ_CHANNELS)}
+            )
 
 
 def _next_due(
@@ -676,7 +728,7 @@ def write_batch(
 ) -> int:
     """Insert STORIES and their events in one transaction; return the number of events."""
     with transaction.atomic():
-        _lock_chain()
+        lock_chain()
         Student.objects.bulk_create([story.student for story in stories])
         references = _reserve_references(stories)
         cases = [
@@ -830,22 +882,24 @@ def _write_events(
         actor_id = actor.pk if actor is not None else None
         if actor_id is not None and actor_id not in ip_of_actor:
             ip_of_actor[actor_id] = _source_ip(rng)
-        values = (
-            seq,
-            to_microseconds(event.at),
-            actor_id,
-            actor.username if actor is not None else "",
-            actor.role if actor is not None else "",
-            event.action,
-            case_id,
-            event.step_id,
-            ip_of_actor.get(actor_id or 0, ""),
-            uuid.UUID(int=rng.getrandbits(128)).hex,
-            canonical_json(payload),
-            encrypt_json(event.sensitive) if event.sensitive else "",
+        # The values and hash exactly as event_record makes them (safestep.audit.chain).
+        link = chain_event(
+            prev_hash,
+            seq=seq,
+            at_us=to_microseconds(event.at),
+            actor_id=actor_id,
+            actor_username=actor.username if actor is not None else "",
+            actor_role=actor.role if actor is not None else "",
+            action=event.action,
+            case_id=case_id,
+            step_id=event.step_id,
+            source_ip=ip_of_actor.get(actor_id or 0, ""),
+            request_id=uuid.UUID(int=rng.getrandbits(128)).hex,
+            payload=payload,
+            sealed=encrypt_json(event.sensitive) if event.sensitive else "",
         )
-        row_hash = chain_hash(prev_hash, values)
-        rows.append((*values, prev_hash, row_hash))
+        row_hash = link.hash
+        rows.append((*link.values, prev_hash, row_hash))
         if (
             event.action == "disclosure.record"
             and story is not None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from safestep.bench.runner import goals, percentile, summary
+from safestep_bench.runner import goals, percentile, summary
 
 
 def test_it_takes_nearest_rank_percentiles():

@@ -8,6 +8,8 @@ from django.urls import URLPattern, path
 
 from safestep.config import parse_bool
 
+# Bench mode: settings load this app only when it is on (`safestep bench` sets it).
+BENCH_VARIABLE = "SAFESTEP_BENCH"
 FLOOR_VARIABLE = "SAFESTEP_BENCH_FLOOR"
 
 
@@ -18,7 +20,7 @@ def floor_enabled() -> bool:
 urlpatterns: list[URLPattern] = []
 
 if floor_enabled():
-    from safestep.bench import views
+    from safestep_bench import views
 
     urlpatterns = [
         path("bench/floor/<int:case_id>", views.floor_page, name="bench-floor-page"),

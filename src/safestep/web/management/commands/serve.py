@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
+from safestep.cases.services import cases_adopt_shipped_revisions
 from safestep.core.commands import one_line_errors
 from safestep.definitions.services import protocol_load_shipped
 
@@ -35,6 +36,9 @@ class Command(BaseCommand):
             for result in protocol_load_shipped():
                 if result.created:
                     self.stdout.write(f"loaded protocol {result.version}")
+            moved = cases_adopt_shipped_revisions()
+            if moved:
+                self.stdout.write(f"{moved} open case(s) moved to the revised shipped protocol")
         # Workers are forked from this process: they must not inherit its connections.
         connections.close_all()
         from safestep.core.server import run_gunicorn

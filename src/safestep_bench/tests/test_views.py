@@ -5,7 +5,7 @@ import importlib
 import pytest
 from django.urls import NoReverseMatch, clear_url_caches, reverse
 
-from safestep.bench import urls as bench_urls
+from safestep_bench import urls as bench_urls
 
 
 def test_it_routes_the_floor_only_when_asked(monkeypatch):
@@ -31,7 +31,7 @@ def test_the_floor_answers_a_case_version_with_one_query(
 ):
     from rest_framework.test import APIRequestFactory, force_authenticate
 
-    from safestep.bench.views import FloorApi
+    from safestep_bench.views import FloorApi
 
     case = open_case()
     request = APIRequestFactory().get(f"/api/v1/bench/floor/{case.pk}")

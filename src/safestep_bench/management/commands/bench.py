@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from safestep.bench.runner import Settings, run_bench, write_result
 from safestep.core.commands import one_line_errors
+from safestep_bench.runner import Settings, run_bench, write_result
 
 
 class Command(BaseCommand):

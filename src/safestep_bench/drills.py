@@ -6,7 +6,7 @@ starts ``safestep serve`` and drives it over HTTP. Everything the drill checks a
 it reads through ``safestep`` commands in that install, so a drill never touches the
 database of whoever runs it (nor a test suite's).
 
-Run one with ``python -m safestep.bench.drills NAME [--seconds S] [--postgres URL]`` or
+Run one with ``python -m safestep_bench.drills NAME [--seconds S] [--postgres URL]`` or
 the scripts in ``scripts/drills/``; bounded versions run in the test suite.
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from safestep.bench.server import Client, Server, free_port, start_server
+from safestep_bench.server import Client, Server, free_port, start_server
 
 # Variables of the calling process that must not leak into a drill's install.
 PRIVATE_VARIABLES = (
@@ -48,6 +48,10 @@ PRIVATE_VARIABLES = (
     "SAFESTEP_AUDIT_KEY",
     "SAFESTEP_AUDIT_KEY_FILE",
     "DATABASE_URL",
+    # A drill's server runs as an installed SafeStep does: no benchmark app, no floor.
+    # (`safestep seed-bench` switches bench mode on for itself.)
+    "SAFESTEP_BENCH",
+    "SAFESTEP_BENCH_FLOOR",
 )
 ADMIN = "bench0001_admin"
 COUNSELOR = "bench0001_counselor"
@@ -1003,7 +1007,7 @@ def drill_database_down(*, postgres: str, down_seconds: float = 4, clients: int 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m safestep.bench.drills", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m safestep_bench.drills", description=__doc__)
     parser.add_argument("drill", choices=["load", "crash", "fuzz", "backup", "database-down"])
     parser.add_argument("--seconds", type=float, default=None, help="how long to drive the server")
     parser.add_argument("--clients", type=int, default=None)

@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from safestep.bench.seed import foreign_case_count, seed_bench
 from safestep.core.commands import one_line_errors
+from safestep_bench.seed import foreign_case_count, seed_bench
 
 
 class Command(BaseCommand):

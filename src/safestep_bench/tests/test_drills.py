@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from safestep.bench import drills
+from safestep_bench import drills
 
 pytestmark = pytest.mark.drill
 

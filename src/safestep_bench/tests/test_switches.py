@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from safestep.audit.models import Event
-from safestep.bench.switches import auditing_disabled
 from safestep.cases.selectors import case_get_for_user
+from safestep_bench.switches import auditing_disabled
 
 
 @pytest.mark.django_db

@@ -7,11 +7,11 @@ from django.utils import timezone
 from safestep.audit.chain import read_checkpoint_file
 from safestep.audit.models import Event
 from safestep.audit.selectors import audit_verify
-from safestep.bench.seed import LONG_SIS_ID, TYPICAL_SIS_ID, marked_case, seed_bench
 from safestep.cases.models import Case, CaseStatus, CheckIn, Note, StepRecord
 from safestep.cases.selectors import case_evaluation, case_get_for_user
 from safestep.definitions.selectors import definition_of
 from safestep.protocol import validate_details
+from safestep_bench.seed import LONG_SIS_ID, TYPICAL_SIS_ID, marked_case, seed_bench
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ One run, on the current database (seeded by ``seed-bench`` if it has too few cas
 1. query counts per page, in-process with Django's query capture, for a case with a short
    history and one with a long history;
 2. what auditing costs: the median case read and step completion with auditing on and off
-   (interleaved, in this process; see :mod:`safestep.bench.switches`);
+   (interleaved, in this process; see :mod:`safestep_bench.switches`);
 3. the audit verify rate, and a ``remind`` sweep (run twice: the second finds nothing new);
 4. over HTTP against the real server (gunicorn, keep-alive): a warm-up, then rounds of one
    request per page in turn (so slow drifts hit every page alike), then a concurrent phase
@@ -55,8 +55,12 @@ from safestep.accounts.views import LAST_SEEN_KEY
 from safestep.api.outputs import case_output
 from safestep.audit.models import Event
 from safestep.audit.selectors import audit_verify
-from safestep.bench import urls as bench_urls
-from safestep.bench.seed import (
+from safestep.cases import services
+from safestep.cases.models import Case, CaseStatus
+from safestep.cases.selectors import case_get_for_user
+from safestep.core.errors import SafeStepError
+from safestep_bench import urls as bench_urls
+from safestep_bench.seed import (
     LONG_SIS_ID,
     TYPICAL_SIS_ID,
     bench_case_count,
@@ -65,13 +69,9 @@ from safestep.bench.seed import (
     school_code,
     seed_bench,
 )
-from safestep.bench.server import Client, Server, served
-from safestep.bench.switches import auditing_disabled
-from safestep.bench.urls import FLOOR_VARIABLE
-from safestep.cases import services
-from safestep.cases.models import Case, CaseStatus
-from safestep.cases.selectors import case_get_for_user
-from safestep.core.errors import SafeStepError
+from safestep_bench.server import Client, Server, served
+from safestep_bench.switches import auditing_disabled
+from safestep_bench.urls import BENCH_VARIABLE, FLOOR_VARIABLE
 
 QUICK_CASES = 1_000
 FULL_CASES = 10_000
@@ -673,6 +673,8 @@ def run_bench(options: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     remind = remind_sweep()
     work = Path(tempfile.mkdtemp(prefix="safestep-bench-"))
     env = dict(os.environ)
+    # The server loads the benchmark app (bench mode) and routes its floor.
+    env[BENCH_VARIABLE] = "true"
     env[FLOOR_VARIABLE] = "true"
     log("starting the server ...")
     with served(env=env, log_path=work / "server.log") as server:

@@ -1,0 +1,80 @@
+"""Bench mode: the benchmark is a Django app only when SAFESTEP_BENCH is on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = """
+import json, sys
+import django
+from django.apps import apps
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "installed": apps.is_installed("safestep_bench"),
+    "urlconf": settings.ROOT_URLCONF,
+    "imported": sorted(name for name in sys.modules if name.startswith("safestep_bench")),
+}))
+"""
+
+
+def probe(tmp_path: Path, **env: str) -> dict:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("SAFESTEP_BENCH", "SAFESTEP_BENCH_FLOOR", "DATABASE_URL")
+    }
+    environ |= {
+        "DJANGO_SETTINGS_MODULE": "safestep.settings",
+        "SAFESTEP_DATA_DIR": str(tmp_path),
+        **env,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_safestep_neither_loads_nor_imports_the_benchmark_by_default(tmp_path):
+    found = probe(tmp_path)
+    assert found == {"installed": False, "urlconf": "safestep.urls", "imported": []}
+
+
+def test_bench_mode_loads_the_benchmark_app_and_its_urls(tmp_path):
+    found = probe(tmp_path, SAFESTEP_BENCH="true")
+    assert found["installed"] is True
+    assert found["urlconf"] == "safestep_bench.root_urls"
+
+
+def test_the_benchmark_commands_switch_bench_mode_on_for_themselves(tmp_path):
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("SAFESTEP_BENCH", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    }
+    environ["SAFESTEP_DATA_DIR"] = str(tmp_path)
+
+    def safestep(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "safestep", *args],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert safestep("seed-bench", "--help").returncode == 0
+    assert safestep("bench", "--help").returncode == 0
+    listed = safestep("help")
+    assert listed.returncode == 0
+    assert "seed-bench" not in listed.stdout

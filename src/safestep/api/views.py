@@ -317,10 +317,10 @@ class ReviewCollection(APIView):
         status = request.query_params.get("status")
         if status and status not in ("open", "decided"):
             raise ValidationFailed({"status": ["One of: open, decided."]})
+        # A plain list, as the interface promises: the queue is short by design (each review
+        # waits for one decision), and "decided" can be narrowed by asking for "open".
         reviews = review_list_for_user(acting(request), status=status)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(reviews, request, view=self) or []
-        return paginator.get_paginated_response([review_output(review) for review in page])
+        return Response([review_output(review) for review in reviews])
 
 
 class ReviewDecide(APIView):

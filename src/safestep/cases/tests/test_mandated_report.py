@@ -283,7 +283,7 @@ def test_it_opens_a_review_on_a_waiver_and_blocks_closing_until_decided(
     assert refused.status_code == 409
     assert refused.json()["open_reviews"] == [body["reviews"][0]["id"]]
 
-    listed = coordinator.get("/api/v1/reviews?status=open").json()["results"]
+    listed = coordinator.get("/api/v1/reviews?status=open").json()
     assert [(item["case"], item["kind"], item["reason"]) for item in listed] == [
         (case_id, "report_waived", "CWS already knows.")
     ]

@@ -179,8 +179,6 @@ def user_activate(*, username: str, acting_user: User | None = None) -> None:
         event_record(actor=acting_user, action="user.activate", payload={"username": username})
 
 
-
-
 def user_role_set(*, username: str, role: str, acting_user: User | None = None) -> bool:
     """Give USERNAME another role; False if they already hold it.
 

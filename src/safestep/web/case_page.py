@@ -8,6 +8,7 @@ when a form is sent.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,7 +218,9 @@ def describe_event(
             key: names.get(payload.get(key, ""), choice_label(payload.get(key, "")))
             for key in ("pathway", "from", "to")
         }
-        text = _(description(Action(action), payload)) % {
+        # Any other placeholder is a payload key, shown as stored ("?" when it is missing).
+        values: defaultdict[str, Any] = defaultdict(lambda: "?", payload)
+        values |= {
             **shown,
             "step": step,
             "facts": ", ".join(
@@ -231,6 +234,7 @@ def describe_event(
             "every_days": payload.get("every_days", "?"),
             "assignee": payload.get("assignee", "?"),
         }
+        text = _(description(Action(action), payload)) % values
     else:
         text = action
     if reason:

@@ -763,10 +763,10 @@ def _check_resolvable(acting_user: User, case: Case, step: Step) -> StepState:
     return status.state
 
 
-def _step_to_resolve(
+def _locked_step(
     acting_user: User, case_id: int, step_id: str, expected_version: int
-) -> tuple[Case, Protocol, Step, StepState]:
-    """The locked case, its protocol, the step and its state, once USER may resolve it."""
+) -> tuple[Case, Protocol, Step]:
+    """The locked open case, its protocol and the step of its pathway."""
     case = _locked_open_case(
         acting_user=acting_user,
         case_id=case_id,
@@ -774,7 +774,14 @@ def _step_to_resolve(
         expected_version=expected_version,
     )
     definition = case_definition(case)
-    step = _step_of(definition, case, step_id)
+    return case, definition, _step_of(definition, case, step_id)
+
+
+def _step_to_resolve(
+    acting_user: User, case_id: int, step_id: str, expected_version: int
+) -> tuple[Case, Protocol, Step, StepState]:
+    """The locked case, its protocol, the step and its state, once USER may resolve it."""
+    case, definition, step = _locked_step(acting_user, case_id, step_id, expected_version)
     return case, definition, step, _check_resolvable(acting_user, case, step)
 
 
@@ -1071,14 +1078,7 @@ def step_reopen(
     opens a review: the report could otherwise be undone quietly.
     """
     with transaction.atomic():
-        case = _locked_open_case(
-            acting_user=acting_user,
-            case_id=case_id,
-            capability=Capability.CASE_READ,
-            expected_version=expected_version,
-        )
-        definition = case_definition(case)
-        step = _step_of(definition, case, step_id)
+        case, definition, step = _locked_step(acting_user, case_id, step_id, expected_version)
         if not may_reopen_step(acting_user, police_only=step.police_only):
             who = "School Police" if step.police_only else "site administrators and coordinators"
             raise PermissionDenied(

@@ -55,6 +55,7 @@ from safestep.cases.models import (
     CheckInPlan,
     Concern,
     ConcernStatus,
+    ConcernStudent,
     Note,
     ReferenceCounter,
     StepRecord,
@@ -490,7 +491,6 @@ class _CasePlanner:
             submitted_by=staff.reporter,
             submitted_at=submitted,
             school=story.school,
-            student=story.student,
             observed_at=submitted - timedelta(hours=self.rng.randint(1, 48)),
             description="Seen leaving campus with an adult; new phone and clothes.",
             indicators=["older_partner", "unexplained_possessions"],
@@ -756,13 +756,13 @@ def write_batch(
         Case.objects.bulk_create(cases)
         for story, case in zip(stories, cases, strict=True):
             story.case = case
-        concerns = []
-        for story in stories:
-            if story.concern is not None:
-                story.concern.case = _case_of(story)
-                story.concern.student = story.student
-                concerns.append(story.concern)
+        concerns = [story.concern for story in stories if story.concern is not None]
         Concern.objects.bulk_create(concerns)
+        ConcernStudent.objects.bulk_create(
+            ConcernStudent(concern=story.concern, student=story.student, case=_case_of(story))
+            for story in stories
+            if story.concern is not None
+        )
         facts = []
         for story in stories:
             for fact in story.facts:

@@ -50,6 +50,14 @@ class Capability(StrEnum):
     CASE_MOVE_CLOCK = "case_move_clock"
     # Read and decide the reviews of decisions that could stop a mandated report.
     REVIEW_DECIDE = "review_decide"
+    # The people on a case (family, suspects, witnesses): read, add and change them.
+    CASE_PEOPLE = "case_people"
+    # Record the student's own details that the SS 8572 asks for.
+    VICTIM_DETAILS_EDIT = "victim_details_edit"
+    # Void a case opened in error (with a reason; it opens a review).
+    CASE_VOID = "case_void"
+    # Record a completed transfer, which moves the case to the new school.
+    CASE_TRANSFER = "case_transfer"
 
 
 _SITE_ADMIN_WORK = {
@@ -71,6 +79,9 @@ _SITE_ADMIN_WORK = {
     Capability.SCAR_GENERATE,
     Capability.DASHBOARD_READ,
     Capability.CASE_MOVE_CLOCK,
+    Capability.CASE_PEOPLE,
+    Capability.VICTIM_DETAILS_EDIT,
+    Capability.CASE_VOID,
 }
 
 # Every staff member may report a concern and follow their own reports.
@@ -89,8 +100,11 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.NOTE_ADD,
             Capability.ATTACHMENT_ADD,
             Capability.ATTACHMENT_READ,
-            # A counselor resolves the child abuse report step, so may print its form.
+            # A counselor resolves the child abuse report step, so may print its form
+            # and fill in what it asks about the student and the people involved.
             Capability.SCAR_GENERATE,
+            Capability.CASE_PEOPLE,
+            Capability.VICTIM_DETAILS_EDIT,
         }
     ),
     Role.SCHOOL_POLICE: frozenset(
@@ -101,9 +115,12 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.NOTE_ADD,
             Capability.ATTACHMENT_ADD,
             Capability.ATTACHMENT_READ,
+            Capability.CASE_PEOPLE,
         }
     ),
-    Role.PLACEMENT_OFFICE: frozenset(_EVERY_STAFF | {Capability.CASE_READ}),
+    Role.PLACEMENT_OFFICE: frozenset(
+        _EVERY_STAFF | {Capability.CASE_READ, Capability.CASE_TRANSFER}
+    ),
     Role.DISTRICT_COORDINATOR: frozenset(
         _EVERY_STAFF
         | _SITE_ADMIN_WORK
@@ -112,6 +129,7 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.STATISTICS,
             Capability.AUDIT_READ,
             Capability.REVIEW_DECIDE,
+            Capability.CASE_TRANSFER,
         }
     ),
     Role.AUDITOR: frozenset(

@@ -62,9 +62,18 @@ class OwnReportIn(serializers.Serializer):
     agency_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
+# One incident rarely involves more students than this; see cases.services.
+MAX_STUDENTS = 20
+
+
 class ConcernIn(serializers.Serializer):
+    """A concern names one ``student`` or several ``students`` (not both)."""
+
     school = serializers.CharField(max_length=16)
-    student = StudentIn()
+    student = StudentIn(required=False)
+    students = serializers.ListField(
+        child=StudentIn(), required=False, min_length=1, max_length=MAX_STUDENTS
+    )
     observed_at = MomentField()
     description = serializers.CharField(max_length=20_000)
     indicators = serializers.ListField(
@@ -89,6 +98,8 @@ class CaseOpenIn(serializers.Serializer):
     school = serializers.CharField(max_length=16, required=False)
     student = StudentIn(required=False)
     concern = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    # Which of the concern's students the case is for, when it names several.
+    student_sis_id = serializers.CharField(max_length=32, required=False, allow_blank=True)
     pathway = serializers.CharField(max_length=64)
     suspicion_formed_at = MomentField()
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
@@ -167,3 +178,86 @@ class CloseIn(VersionedIn):
 
 class ReopenIn(VersionedIn):
     reason = serializers.CharField(allow_blank=True)
+
+
+class StrictIn(serializers.Serializer):
+    """Refuses keys it does not know, named one by one, with the other fields' errors: a
+    change that names a field SafeStep does not hold must not look saved."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            names = [name for name, _ in self.fields.items()]
+            known = ", ".join(name for name in names if name != "version")
+            unknown = {
+                str(key): [f"Unknown field; one of: {known}."] for key in data if key not in names
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            detail = error.detail if isinstance(error.detail, dict) else {}
+            raise serializers.ValidationError({**unknown, **detail}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+def _text(max_length: int) -> serializers.CharField:
+    # null or "" clears a value on a change; a key not sent keeps it.
+    return serializers.CharField(
+        max_length=max_length, required=False, allow_blank=True, allow_null=True
+    )
+
+
+class PersonIn(StrictIn, VersionedIn):
+    """Someone involved in the case; a name or a description (or both)."""
+
+    role = serializers.CharField(max_length=16)
+    name = _text(200)
+    description = _text(2_000)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    approximate_age = serializers.IntegerField(required=False, allow_null=True)
+    sex = _text(16)
+    ethnicity = _text(200)
+    address = _text(2_000)
+    phone = _text(200)
+    business_phone = _text(200)
+    relationship = _text(200)
+    sis_id = _text(32)
+    may_contact = serializers.BooleanField(required=False, allow_null=True)
+    may_be_involved = serializers.BooleanField(required=False, allow_null=True)
+
+
+class PersonChangeIn(PersonIn):
+    role = serializers.CharField(max_length=16, required=False)
+
+
+class VictimDetailsIn(StrictIn, VersionedIn):
+    sex = _text(16)
+    ethnicity = _text(200)
+    primary_language = _text(200)
+    address = _text(2_000)
+    phone = _text(200)
+    disabilities = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        allow_null=True,
+        max_length=MAX_LIST_ITEMS,
+    )
+    other_disability = _text(200)
+    in_foster_care = serializers.BooleanField(required=False, allow_null=True)
+    out_of_home_care = _text(32)
+    present_location = _text(2_000)
+
+
+class AttachIn(VersionedIn):
+    case = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class VoidIn(VersionedIn):
+    reason = serializers.CharField(allow_blank=True, max_length=20_000)
+
+
+class TransferIn(VersionedIn):
+    school = serializers.CharField(max_length=32)
+    completed_at = MomentField()

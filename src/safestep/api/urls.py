@@ -23,6 +23,11 @@ urlpatterns = [
         report_views.ConcernScarPdf.as_view(),
         name="concern-scar",
     ),
+    path(
+        "v1/concerns/<int:concern_id>/attach",
+        views.ConcernAttach.as_view(),
+        name="concern-attach",
+    ),
     path("v1/reviews", views.ReviewCollection.as_view(), name="reviews"),
     path("v1/reviews/<int:review_id>/decide", views.ReviewDecide.as_view(), name="review-decide"),
     path(
@@ -33,6 +38,19 @@ urlpatterns = [
     path("v1/cases", views.CaseCollection.as_view(), name="cases"),
     path("v1/cases/<int:case_id>", views.CaseDetail.as_view(), name="case"),
     path("v1/cases/<int:case_id>/facts", views.CaseFacts.as_view(), name="case-facts"),
+    path("v1/cases/<int:case_id>/people", views.CasePeople.as_view(), name="case-people"),
+    path(
+        "v1/cases/<int:case_id>/people/<int:person_id>",
+        views.CasePersonDetail.as_view(),
+        name="case-person",
+    ),
+    path(
+        "v1/cases/<int:case_id>/student",
+        views.CaseStudentDetails.as_view(),
+        name="case-student",
+    ),
+    path("v1/cases/<int:case_id>/void", views.CaseVoid.as_view(), name="case-void"),
+    path("v1/cases/<int:case_id>/transfer", views.CaseTransfer.as_view(), name="case-transfer"),
     path(
         "v1/cases/<int:case_id>/steps/<slug:step_id>/complete",
         views.StepComplete.as_view(),

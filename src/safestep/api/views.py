@@ -6,6 +6,7 @@ accounts.access and the selectors.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.utils import timezone
@@ -31,7 +32,7 @@ from safestep.api.outputs import (
 )
 from safestep.audit.selectors import event_output
 from safestep.audit.services import event_record
-from safestep.cases import services
+from safestep.cases import people, services
 from safestep.cases.audit_reads import (
     case_timeline_for_user,
     disclosures_for_user,
@@ -113,6 +114,26 @@ def student_input(data: dict[str, Any] | None) -> services.StudentInput | None:
     return services.StudentInput(**data) if data else None
 
 
+def students_input(data: dict[str, Any]) -> list[services.StudentInput]:
+    """The students a concern names: ``student`` (one) or ``students`` (several)."""
+    if data.get("student") and data.get("students"):
+        raise ValidationFailed({"students": ["Send either student or students, not both."]})
+    if data.get("student"):
+        return [services.StudentInput(**data["student"])]
+    if not data.get("students"):
+        raise ValidationFailed({"student": ["Name the student (or students) of the concern."]})
+    return [services.StudentInput(**item) for item in data["students"]]
+
+
+def given(data: dict[str, Any]) -> dict[str, Any]:
+    """What the client sent besides the version, with dates as ISO text."""
+    return {
+        key: value.isoformat() if isinstance(value, date) else value
+        for key, value in data.items()
+        if key != "version"
+    }
+
+
 class ProtocolList(APIView):
     @extend_schema(summary="Loaded protocols with their pathways and steps in order")
     def get(self, request: Request) -> Response:
@@ -135,12 +156,10 @@ class ConcernCollection(APIView):
     @extend_schema(request=inputs.ConcernIn)
     def post(self, request: Request) -> Response:
         data = parse(inputs.ConcernIn, request)
-        student = student_input(data["student"])
-        assert student is not None
         concern = services.concern_submit(
             acting_user=acting(request),
             school_code=data["school"],
-            student=student,
+            students=students_input(data),
             observed_at=data["observed_at"],
             description=data["description"],
             indicators=data["indicators"],
@@ -196,7 +215,7 @@ class ConcernDismiss(APIView):
 class CaseCollection(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=["open", "closed"]),
+            OpenApiParameter("status", str, enum=["open", "closed", "voided"]),
             OpenApiParameter("school", str),
             OpenApiParameter("pathway", str),
             OpenApiParameter("overdue", bool),
@@ -209,7 +228,7 @@ class CaseCollection(APIView):
         params = request.query_params
         status = params.get("status")
         if status and status not in CaseStatus.values:
-            raise ValidationFailed({"status": ["One of: open, closed."]})
+            raise ValidationFailed({"status": [f"One of: {', '.join(CaseStatus.values)}."]})
         overdue = params.get("overdue")
         if overdue not in (None, "", "true", "false"):
             raise ValidationFailed({"overdue": ["true or false."]})
@@ -235,6 +254,7 @@ class CaseCollection(APIView):
             school_code=data.get("school"),
             student=student_input(data.get("student")),
             concern_id=data.get("concern"),
+            student_sis_id=data.get("student_sis_id") or None,
         )
         return case_response(request, case.pk, 201)
 
@@ -461,6 +481,93 @@ class CaseReopen(APIView):
             expected_version=expected_version(request, data),
         )
         return case_response(request, case_id)
+
+
+class ConcernAttach(APIView):
+    @extend_schema(request=inputs.AttachIn, summary="Add a concern to an open case of its student")
+    def post(self, request: Request, concern_id: int) -> Response:
+        data = parse(inputs.AttachIn, request)
+        case = services.concern_attach(
+            acting_user=acting(request),
+            concern_id=concern_id,
+            case_id=data["case"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case.pk)
+
+
+class CasePeople(APIView):
+    @extend_schema(request=inputs.PersonIn, summary="Add someone involved in the case")
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.PersonIn, request)
+        person = people.case_person_add(
+            acting_user=acting(request),
+            case_id=case_id,
+            values=given(data),
+            expected_version=expected_version(request, data),
+        )
+        response = case_response(request, case_id, 201)
+        response["Location"] = f"/api/v1/cases/{case_id}/people/{person.pk}"
+        return response
+
+
+class CasePersonDetail(APIView):
+    @extend_schema(request=inputs.PersonChangeIn, summary="Change what is known of a person")
+    def patch(self, request: Request, case_id: int, person_id: int) -> Response:
+        data = parse(inputs.PersonChangeIn, request)
+        people.case_person_update(
+            acting_user=acting(request),
+            case_id=case_id,
+            person_id=person_id,
+            changes=given(data),
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseStudentDetails(APIView):
+    @extend_schema(request=inputs.VictimDetailsIn, summary="The student's details for the SS 8572")
+    def patch(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.VictimDetailsIn, request)
+        people.case_victim_details_set(
+            acting_user=acting(request),
+            case_id=case_id,
+            changes=given(data),
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseVoid(APIView):
+    @extend_schema(request=inputs.VoidIn, summary="Void a case opened in error (opens a review)")
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.VoidIn, request)
+        services.case_void(
+            acting_user=acting(request),
+            case_id=case_id,
+            reason=data["reason"],
+            expected_version=expected_version(request, data),
+        )
+        return case_response(request, case_id)
+
+
+class CaseTransfer(APIView):
+    @extend_schema(
+        request=inputs.TransferIn, summary="Record a completed transfer; the case moves with it"
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        data = parse(inputs.TransferIn, request)
+        user = acting(request)
+        case = services.case_transfer(
+            acting_user=user,
+            case_id=case_id,
+            school_code=data["school"],
+            completed_at=data["completed_at"],
+            expected_version=expected_version(request, data),
+        )
+        # The case has left the school's scope for a transferring site administrator; the
+        # coordinator and the placement office still see it.
+        return Response({"id": case.pk, "school": case.school.code, "version": case.version})
 
 
 class CaseTimeline(APIView):

@@ -38,6 +38,12 @@ class Action(StrEnum):
     NOTE_ADD = "note.add"
     CASE_CLOSE = "case.close"
     CASE_REOPEN = "case.reopen"
+    CASE_VOID = "case.void"
+    CASE_TRANSFER = "case.transfer"
+    CASE_CONCERN_ATTACH = "case.concern_attach"
+    PERSON_ADD = "person.add"
+    PERSON_UPDATE = "person.update"
+    VICTIM_DETAILS_SET = "victim.details_set"
     REVIEW_OPEN = "review.open"
     REVIEW_DECIDE = "review.decide"
     DISCLOSURE_RECORD = "disclosure.record"
@@ -120,6 +126,12 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.NOTE_ADD: gettext_noop("Added a note."),
     Action.CASE_CLOSE: gettext_noop("Closed the case."),
     Action.CASE_REOPEN: gettext_noop("Reopened the case."),
+    Action.CASE_VOID: gettext_noop("Voided the case as opened in error."),
+    Action.CASE_TRANSFER: gettext_noop("Moved the case from %(from_school)s to %(to_school)s."),
+    Action.CASE_CONCERN_ATTACH: gettext_noop("Added concern %(concern)s to this case."),
+    Action.PERSON_ADD: gettext_noop("Added a person to the case (%(role)s)."),
+    Action.PERSON_UPDATE: gettext_noop("Changed a person on the case (%(role)s)."),
+    Action.VICTIM_DETAILS_SET: gettext_noop("Recorded the student's details for the report form."),
     Action.REVIEW_OPEN: gettext_noop("Asked the district coordinator to review: %(kind)s."),
     Action.REVIEW_DECIDE: gettext_noop("Upheld the decision under review: %(kind)s."),
     Action.DISCLOSURE_RECORD: gettext_noop(
@@ -205,6 +217,12 @@ CASE_WORK: frozenset[Action] = frozenset(
         Action.NOTE_ADD,
         Action.CASE_CLOSE,
         Action.CASE_REOPEN,
+        Action.CASE_VOID,
+        Action.CASE_TRANSFER,
+        Action.CASE_CONCERN_ATTACH,
+        Action.PERSON_ADD,
+        Action.PERSON_UPDATE,
+        Action.VICTIM_DETAILS_SET,
         Action.REVIEW_OPEN,
         Action.REVIEW_DECIDE,
         Action.DISCLOSURE_RECORD,

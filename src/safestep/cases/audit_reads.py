@@ -68,7 +68,7 @@ def disclosures_for_user(user: User, *, sis_id: str) -> QuerySet[Disclosure]:
         raise PermissionDenied("your role does not read disclosure logs by student")
     cases = Case.objects.filter(case_scope_for(user), student__sis_id=sis_id)
     concerns = Concern.objects.filter(
-        Q(submitted_by=user) | concern_triage_scope(user), student__sis_id=sis_id
+        Q(submitted_by=user) | concern_triage_scope(user), named_students__student__sis_id=sis_id
     )
     # An empty list, never 404: the answer says nothing about students beyond the reader's.
     return (

@@ -54,7 +54,7 @@ class Concern(models.Model):
     submitted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="concerns")
     submitted_at = models.DateTimeField()
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="concerns")
-    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="concerns")
+    # The students it names are ConcernStudent rows (one incident may involve several).
     observed_at = models.DateTimeField()
     description = EncryptedTextField()
     indicators = models.JSONField(default=list)
@@ -69,11 +69,6 @@ class Concern(models.Model):
     # The reporter asked that school staff not learn who reported (PC 11166(i)(2)); district
     # coordinators, auditors and School Police still see it.
     withhold_identity = models.BooleanField(default=False)
-    # The student's name as the reporter typed it, kept when it differs from the school's
-    # record so the site administrator can reconcile it; the record is never overwritten.
-    typed_first_name = EncryptedTextField(blank=True)
-    typed_last_name = EncryptedTextField(blank=True)
-    name_differs = models.BooleanField(default=False)
     status = models.CharField(
         max_length=16, choices=ConcernStatus.choices, default=ConcernStatus.SUBMITTED
     )
@@ -82,9 +77,6 @@ class Concern(models.Model):
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
     dismissed_reason = EncryptedTextField(blank=True)
-    case = models.ForeignKey(
-        "Case", null=True, blank=True, on_delete=models.PROTECT, related_name="concerns"
-    )
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -93,10 +85,65 @@ class Concern(models.Model):
             models.Index(fields=["status", "report_due_at"], name="concern_status_due"),
         ]
 
+    @property
+    def mentions(self) -> list[ConcernStudent]:
+        """The students it names, in the reporter's order (prefetch ``named_students``)."""
+        return sorted(self.named_students.all(), key=lambda row: (row.position, row.pk))
+
+    @property
+    def main_mention(self) -> ConcernStudent:
+        """The first student named: the one its summary lines are about."""
+        return self.mentions[0]
+
+    @property
+    def student(self) -> Student:
+        return self.main_mention.student
+
+    @property
+    def cases(self) -> list[Case]:
+        """The cases opened from it, or it was attached to, once each."""
+        seen: dict[int, Case] = {}
+        for row in self.mentions:
+            if row.case is not None:
+                seen.setdefault(row.case.pk, row.case)
+        return list(seen.values())
+
+
+class ConcernStudent(models.Model):
+    """One student a concern names, and the case that student's part went into.
+
+    A concern may name several students of one incident; triage opens a case for each (or
+    attaches the concern to the student's open case). A case's concerns are the concerns
+    with a row pointing at it, and its clock runs from the earliest of them.
+    """
+
+    concern = models.ForeignKey(Concern, on_delete=models.PROTECT, related_name="named_students")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="mentions")
+    # The order the reporter named them in; the first is the concern's main student.
+    position = models.PositiveSmallIntegerField(default=0)
+    # The student's name as the reporter typed it, kept when it differs from the school's
+    # record so the site administrator can reconcile it; the record is never overwritten.
+    typed_first_name = EncryptedTextField(blank=True)
+    typed_last_name = EncryptedTextField(blank=True)
+    name_differs = models.BooleanField(default=False)
+    case = models.ForeignKey(
+        "Case", null=True, blank=True, on_delete=models.PROTECT, related_name="concern_students"
+    )
+
+    class Meta:
+        ordering = ["concern_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["concern", "student"], name="a_student_once_per_concern"
+            )
+        ]
+
 
 class CaseStatus(models.TextChoices):
     OPEN = "open", "Open"
     CLOSED = "closed", "Closed"
+    # Opened in error: kept whole, out of every list but the "voided" filter.
+    VOIDED = "voided", "Voided"
 
 
 class Case(models.Model):
@@ -124,6 +171,15 @@ class Case(models.Model):
     needs_review = models.BooleanField(default=False)
     # Reasons flagged before reviews existed; new decisions open a Review instead.
     review_reasons = EncryptedJSONField(default=list)
+    # The victim's details the SS 8572 asks for (sex, ethnicity, primary language, address,
+    # phone, disabilities, foster care, present location), kept with the case because they
+    # describe the student at the time of this incident.
+    victim_details = EncryptedJSONField(default=dict)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    void_reason = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -334,4 +390,75 @@ class Review(models.Model):
                 | models.Q(status="decided", decision__in=["upheld", "overruled"]),
                 name="review_decision_matches_status",
             ),
+        ]
+
+
+class PersonRole(models.TextChoices):
+    PARENT = "parent", "Parent"
+    GUARDIAN = "guardian", "Guardian"
+    SIBLING = "sibling", "Sibling"
+    SUSPECT = "suspect", "Suspect"
+    WITNESS = "witness", "Witness"
+    OTHER = "other", "Other"
+
+
+# A parent or guardian: the people the parent-contact step may reach, and the ones who may
+# be involved in the exploitation.
+PARENT_ROLES = frozenset({PersonRole.PARENT, PersonRole.GUARDIAN})
+
+
+class CasePerson(models.Model):
+    """Someone involved in a case other than the student: family, a suspect, a witness.
+
+    Everything that identifies or describes them sits in ``details``, encrypted at rest
+    like narratives: name, description, birth date or approximate age, sex, ethnicity,
+    address, phone and relationship to the victim. A suspect may have no name, only a
+    description. A person who is also a student of the district links to that student.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="people")
+    role = models.CharField(max_length=16, choices=PersonRole.choices)
+    details = EncryptedJSONField(default=dict)
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Whether staff may contact this person about the case; never by default for a suspect.
+    may_contact = models.BooleanField(default=True)
+    # A parent or guardian who may be involved in the exploitation is never the one called.
+    may_be_involved = models.BooleanField(default=False)
+    added_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=PersonRole.values), name="person_role_is_known"
+            ),
+        ]
+
+
+class CaseTransfer(models.Model):
+    """A completed move of a case to another school (the placement review's transfer).
+
+    The case's school changes at once, and with it who may read the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transfers")
+    from_school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    to_school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(from_school=models.F("to_school")),
+                name="transfer_changes_school",
+            )
         ]

@@ -14,11 +14,23 @@ from django.utils import timezone
 
 from safestep.accounts.access import reporter_hidden_from, sees_case_narrative
 from safestep.accounts.models import User
-from safestep.cases.models import Case, CaseLink, CheckIn, Concern, Note, Review
+from safestep.cases.models import (
+    Case,
+    CaseLink,
+    CasePerson,
+    CheckIn,
+    Concern,
+    ConcernStudent,
+    Note,
+    Review,
+)
+from safestep.cases.people import PERSON_DETAIL_KEYS
 from safestep.cases.selectors import (
+    case_concerns,
     case_definition,
     case_evaluation,
     case_next_check_in_due,
+    case_people_for_user,
     case_reviews,
     concern_triaged_by,
     linked_cases_visible,
@@ -144,6 +156,34 @@ def case_output(user: User, case: Case) -> dict[str, Any]:
         ),
         "next_check_in_due": iso(case_next_check_in_due(case)),
         "check_ins": [check_in_output(check_in, narrative) for check_in in case.check_ins.all()],
+        "people": [person_output(person) for person in case_people_for_user(user, case)],
+        "victim_details": dict(case.victim_details) if narrative else None,
+        "concerns": ([concern.pk for concern in case_concerns(case)] if narrative else None),
+        "voided_at": iso(case.voided_at),
+        "voided_by": case.voided_by.username if case.voided_by else None,
+        "void_reason": (case.void_reason or None) if narrative else None,
+        "transfers": [
+            {
+                "from_school": transfer.from_school.code,
+                "to_school": transfer.to_school.code,
+                "completed_at": iso(transfer.completed_at),
+            }
+            for transfer in case.transfers.select_related("from_school", "to_school")
+        ],
+    }
+
+
+def person_output(person: CasePerson) -> dict[str, Any]:
+    details = person.details
+    return {
+        "id": person.pk,
+        "role": person.role,
+        **{key: details.get(key) for key in PERSON_DETAIL_KEYS},
+        "sis_id": person.student.sis_id if person.student is not None else None,
+        "may_contact": person.may_contact,
+        "may_be_involved": person.may_be_involved,
+        "added_at": iso(person.added_at),
+        "updated_at": iso(person.updated_at),
     }
 
 
@@ -194,28 +234,41 @@ def concern_output(user: User, concern: Concern) -> dict[str, Any]:
         body["own_report"] = concern.own_report
         # What they typed, never the school's record of the student: a reporter at another
         # school must not learn a name through a SIS id.
-        typed = f"{concern.typed_first_name} {concern.typed_last_name}".strip()
-        body["student"] = {"sis_id": concern.student.sis_id, "name": typed or None}
+        typed = [_typed_student(row) for row in concern.mentions]
+        body["students"] = typed
+        body["student"] = typed[0]
     if not concern_triaged_by(user, concern):
         # A reporter follows the status of what they reported, nothing about any case.
         return body
+    students = [_named_student(row) for row in concern.mentions]
+    cases = concern.cases
     return body | {
-        "student": {
-            "sis_id": concern.student.sis_id,
-            "name": f"{concern.student.first_name} {concern.student.last_name}",
-            # The reporter spelled it otherwise: for the site administrator to reconcile.
-            "typed_name": (
-                f"{concern.typed_first_name} {concern.typed_last_name}"
-                if concern.name_differs
-                else None
-            ),
-        },
+        # The first student named, as before several could be; ``students`` lists them all.
+        "student": students[0],
+        "students": students,
         "submitted_by": reporter_name_for(user, concern),
         "description": concern.description,
         "indicators": list(concern.indicators),
         "own_report": concern.own_report,
-        "case": concern.case_id,
+        "case": cases[0].pk if cases else None,
         "dismissed_reason": concern.dismissed_reason,
+    }
+
+
+def _typed_student(row: ConcernStudent) -> dict[str, Any]:
+    typed = f"{row.typed_first_name} {row.typed_last_name}".strip()
+    return {"sis_id": row.student.sis_id, "name": typed or None}
+
+
+def _named_student(row: ConcernStudent) -> dict[str, Any]:
+    return {
+        "sis_id": row.student.sis_id,
+        "name": f"{row.student.first_name} {row.student.last_name}",
+        # The reporter spelled it otherwise: for the site administrator to reconcile.
+        "typed_name": (
+            f"{row.typed_first_name} {row.typed_last_name}" if row.name_differs else None
+        ),
+        "case": row.case_id,
     }
 
 

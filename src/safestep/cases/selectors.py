@@ -30,6 +30,7 @@ from safestep.cases.models import (
     Case,
     CaseFact,
     CaseLink,
+    CasePerson,
     CaseStatus,
     CheckIn,
     Concern,
@@ -77,7 +78,9 @@ def case_scope_for(user: User) -> Q:
 
 
 def _case_queryset() -> QuerySet[Case]:
-    return Case.objects.select_related("school", "student", "protocol", "opened_by", "closed_by")
+    return Case.objects.select_related(
+        "school", "student", "protocol", "opened_by", "closed_by", "voided_by"
+    )
 
 
 def _with_everything(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -93,6 +96,7 @@ def _with_everything(cases: QuerySet[Case]) -> QuerySet[Case]:
         ),
         Prefetch("links_out", queryset=CaseLink.objects.select_related("to_case")),
         Prefetch("links_in", queryset=CaseLink.objects.select_related("from_case")),
+        Prefetch("people", queryset=CasePerson.objects.select_related("student")),
     )
 
 
@@ -136,7 +140,9 @@ def _for_lists(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
     # The check-in plan is prefetched, not joined: on PostgreSQL the extra outer joins led
     # the planner to join every case before applying the user's scope (ten times slower).
-    return cases.defer("summary", "outcome", "review_reasons").prefetch_related(
+    return cases.defer(
+        "summary", "outcome", "review_reasons", "victim_details", "void_reason"
+    ).prefetch_related(
         Prefetch("step_records", queryset=live_records, to_attr="live_records"),
         Prefetch("facts", queryset=CaseFact.objects.defer("reason")),
         Prefetch(
@@ -156,14 +162,38 @@ def case_list_for_user(
     school: str | None = None,
     pathway: str | None = None,
 ) -> QuerySet[Case]:
+    """The cases USER may see. A voided case (opened in error) is in no list but the one
+    asked for with ``status="voided"``."""
     cases = _case_queryset().filter(case_scope_for(user))
-    if status:
-        cases = cases.filter(status=status)
+    cases = cases.filter(status=status) if status else cases.exclude(status=CaseStatus.VOIDED)
     if school:
         cases = cases.filter(school__code=school)
     if pathway:
         cases = cases.filter(pathway=pathway)
     return _for_lists(cases)
+
+
+# What a concern's pages and outputs read of the students it names.
+CONCERN_STUDENTS = ("named_students__student", "named_students__case")
+
+
+def case_concerns(case: Case) -> QuerySet[Concern]:
+    """The concerns behind CASE, oldest first: the one it was opened from and any attached."""
+    return (
+        Concern.objects.filter(named_students__case=case)
+        .distinct()
+        .select_related("school", "submitted_by")
+        .prefetch_related(*CONCERN_STUDENTS)
+        .order_by("submitted_at", "id")
+    )
+
+
+def case_people_for_user(user: User, case: Case) -> list[CasePerson]:
+    """The people on CASE that USER may see: none for a role without the people capability
+    (the placement office)."""
+    if not has_capability(user, Capability.CASE_PEOPLE):
+        return []
+    return list(case.people.all())
 
 
 def case_definition(case: Case) -> Protocol:
@@ -264,7 +294,9 @@ def linked_cases_visible(user: User, case: Case) -> list[tuple[CaseLink, Case]]:
 
 def concern_list_for_user(user: User, *, status: str | None = None) -> QuerySet[Concern]:
     """Reporters see their own concerns; triagers see their schools' (coordinators: all)."""
-    concerns = Concern.objects.select_related("school", "student", "submitted_by", "case")
+    concerns = Concern.objects.select_related("school", "submitted_by").prefetch_related(
+        *CONCERN_STUDENTS
+    )
     if has_capability(user, Capability.CONCERN_TRIAGE):
         concerns = concerns.filter(concern_triage_scope(user) | Q(submitted_by=user))
     elif has_capability(user, Capability.CONCERN_READ_OWN):
@@ -286,8 +318,10 @@ def concern_get_for_triage(user: User, concern_id: int, *, for_write: bool = Fal
         raise PermissionDenied("your role does not triage concerns")
     if not 0 < concern_id <= MAX_ROW_ID:
         raise NotFound(f"no concern {concern_id}")
-    concerns = Concern.objects.select_related("school", "student").filter(
-        concern_triage_scope(user)
+    concerns = (
+        Concern.objects.select_related("school")
+        .prefetch_related(*CONCERN_STUDENTS)
+        .filter(concern_triage_scope(user))
     )
     if for_write:
         concerns = concerns.select_for_update(of=("self",))
@@ -324,8 +358,10 @@ def concern_triage_queue_for_user(user: User) -> QuerySet[Concern]:
     """Submitted concerns that USER may triage now, oldest first (first come, first seen)."""
     if not has_capability(user, Capability.CONCERN_TRIAGE):
         return Concern.objects.none()
-    concerns = Concern.objects.select_related("school", "student", "submitted_by").filter(
-        concern_triage_scope(user), status=ConcernStatus.SUBMITTED
+    concerns = (
+        Concern.objects.select_related("school", "submitted_by")
+        .prefetch_related(*CONCERN_STUDENTS)
+        .filter(concern_triage_scope(user), status=ConcernStatus.SUBMITTED)
     )
     return concerns.order_by("submitted_at", "id")
 
@@ -334,7 +370,11 @@ def concern_own_list(user: User) -> QuerySet[Concern]:
     """The concerns USER reported, newest first: each reporter follows their own."""
     if not has_capability(user, Capability.CONCERN_READ_OWN):
         return Concern.objects.none()
-    return Concern.objects.select_related("school").filter(submitted_by=user)
+    return (
+        Concern.objects.select_related("school")
+        .prefetch_related(*CONCERN_STUDENTS)
+        .filter(submitted_by=user)
+    )
 
 
 def student_search_for_user(
@@ -368,7 +408,7 @@ def student_visible_for_user(user: User, *, school_code: str, sis_id: str) -> St
 def _students_known_to(user: User, school_code: str) -> QuerySet[Student]:
     visible = Q(cases__in=Case.objects.filter(case_scope_for(user)))
     if has_capability(user, Capability.CONCERN_TRIAGE):
-        visible |= Q(concerns__in=Concern.objects.filter(concern_triage_scope(user)))
+        visible |= Q(mentions__concern__in=Concern.objects.filter(concern_triage_scope(user)))
     return Student.objects.select_related("school").filter(visible, school__code=school_code)
 
 
@@ -445,7 +485,7 @@ def case_notes_for_user(user: User, case: Case) -> list[Note]:
 
 def case_own_report(case: Case) -> dict[str, object] | None:
     """The reporter's own call to CWS or law enforcement, from the concern behind CASE."""
-    concern = Concern.objects.filter(case=case).exclude(own_report=None).first()
+    concern = case_concerns(case).exclude(own_report=None).first()
     return dict(concern.own_report) if concern is not None and concern.own_report else None
 
 
@@ -478,8 +518,10 @@ def concern_get_own(user: User, concern_id: int, *, for_write: bool = False) -> 
         raise PermissionDenied("your role does not report concerns")
     if not 0 < concern_id <= MAX_ROW_ID:
         raise NotFound(f"no concern {concern_id}")
-    concerns = Concern.objects.select_related("school", "student", "submitted_by").filter(
-        submitted_by=user
+    concerns = (
+        Concern.objects.select_related("school", "submitted_by")
+        .prefetch_related(*CONCERN_STUDENTS)
+        .filter(submitted_by=user)
     )
     if for_write:
         concerns = concerns.select_for_update(of=("self",))

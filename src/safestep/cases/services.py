@@ -7,7 +7,7 @@ transaction. A refused write raises before anything is saved, so it changes noth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,15 +29,19 @@ from safestep.accounts.models import School, User
 from safestep.audit.disclosures import disclosure_rule, own_report_disclosure
 from safestep.audit.services import disclosure_record, event_record
 from safestep.cases.models import (
+    PARENT_ROLES,
     Case,
     CaseFact,
     CaseLink,
+    CasePerson,
     CaseStatus,
+    CaseTransfer,
     CheckIn,
     CheckInMethod,
     CheckInPlan,
     Concern,
     ConcernStatus,
+    ConcernStudent,
     LinkRelation,
     Note,
     ReferenceCounter,
@@ -51,6 +55,7 @@ from safestep.cases.models import (
 )
 from safestep.cases.selectors import (
     case_clock_anchor,
+    case_concerns,
     case_definition,
     case_evaluation,
     case_get_for_user,
@@ -70,12 +75,15 @@ from safestep.core.errors import (
 from safestep.core.moments import check_birth_date, check_moment
 from safestep.definitions.selectors import definition_of, protocol_current
 from safestep.notify.services import (
+    notice_case_transferred,
     notice_concern_submitted,
     notice_reporter_duty_stands,
     notice_review_opened,
 )
 from safestep.protocol import (
     STEP_ROLE_CHILD_ABUSE_REPORT,
+    STEP_ROLE_PARENT_CONTACT,
+    STEP_ROLE_PLACEMENT_REVIEW,
     EscalationNotAllowed,
     Protocol,
     Step,
@@ -87,6 +95,8 @@ from safestep.protocol import (
 )
 
 DEFAULT_PROTOCOL_ID = "sdusd-csec"
+# One incident rarely involves more; a longer list is more likely a mistake than a report.
+MAX_STUDENTS_PER_CONCERN = 20
 REGULAR_CONTACT_FIELDS = ("every_days", "assignee")
 MAX_TEXT = 20_000
 
@@ -123,7 +133,7 @@ def _text(field: str, value: str, *, required: bool, errors: dict[str, list[str]
     return cleaned
 
 
-def _locked_open_case(
+def locked_open_case(
     *, acting_user: User, case_id: int, capability: Capability, expected_version: int | None
 ) -> Case:
     """The case, locked for this transaction, after scope, role, status and version checks.
@@ -133,6 +143,8 @@ def _locked_open_case(
     """
     case = case_get_for_user(acting_user, case_id, for_write=True)
     _require(acting_user, capability)
+    if case.status == CaseStatus.VOIDED:
+        raise Conflict(f"case {case.reference} was voided as opened in error")
     if case.status != CaseStatus.OPEN:
         raise Conflict(f"case {case.reference} is closed; reopen it first")
     if expected_version is not None and case.version != expected_version:
@@ -144,7 +156,7 @@ def _locked_open_case(
     return case
 
 
-def _bump(case: Case, *fields: str) -> None:
+def bump_case(case: Case, *fields: str) -> None:
     """Count a change to the case and refresh its next deadline."""
     case.version += 1
     case.next_due_at = _next_due(case)
@@ -222,7 +234,7 @@ def _review_open(
 
 def _tell_reporters_their_duty_stands(case: Case, kind: str) -> None:
     """The school will not make the report: each reporter's own duty stands (PC 11166(h))."""
-    for concern in Concern.objects.filter(case=case).select_related("submitted_by"):
+    for concern in case_concerns(case):
         notice_reporter_duty_stands(concern=concern, kind=kind)
 
 
@@ -246,20 +258,25 @@ def _same_name(student: Student, first: str, last: str) -> bool:
     )
 
 
-def _student_for(school: School, student: StudentInput) -> StudentMatch:
+def _student_field(index: int, count: int) -> str:
+    """How errors name the INDEX-th of COUNT students: ``student`` when there is one."""
+    return "student" if count == 1 else f"students.{index}"
+
+
+def _student_for(school: School, student: StudentInput, *, field: str = "student") -> StudentMatch:
     """The student with this SIS id at SCHOOL, created on first mention.
 
     The school's record is never overwritten by what someone typed: a different spelling is
     kept beside it (on the concern) for the site administrator to reconcile.
     """
     errors: dict[str, list[str]] = {}
-    sis_id = _text("student.sis_id", student.sis_id, required=True, errors=errors)
-    first = _text("student.first_name", student.first_name, required=True, errors=errors)
-    last = _text("student.last_name", student.last_name, required=True, errors=errors)
+    sis_id = _text(f"{field}.sis_id", student.sis_id, required=True, errors=errors)
+    first = _text(f"{field}.first_name", student.first_name, required=True, errors=errors)
+    last = _text(f"{field}.last_name", student.last_name, required=True, errors=errors)
     if student.birth_date is not None:
         problem = check_birth_date(student.birth_date, today=timezone.localdate())
         if problem:
-            errors["student.birth_date"] = [problem]
+            errors[f"{field}.birth_date"] = [problem]
     if errors:
         raise ValidationFailed(errors)
     existing = Student.objects.filter(school=school, sis_id=sis_id).first()
@@ -358,34 +375,37 @@ def _record_own_report_disclosure(
             previous.get(moment_field) == moment and previous.get("agency") == report["agency"]
         ):
             continue
-        disclosure_record(
-            acting_user=acting_user,
-            student_id=concern.student_id,
-            # The concern's, not its case's: a case's timeline must not name a reporter who
-            # withheld their identity from the school's staff.
-            case_id=None,
-            concern_id=concern.pk,
-            step_id="",
-            recipient=recipient.name,
-            recipient_type=recipient.type,
-            categories=rule.categories,
-            legal_basis=rule.legal_basis,
-            disclosed_at=datetime.fromisoformat(str(moment)),
-        )
+        for named in concern.named_students.all():
+            disclosure_record(
+                acting_user=acting_user,
+                student_id=named.student_id,
+                # The concern's, not its case's: a case's timeline must not name a reporter
+                # who withheld their identity from the school's staff.
+                case_id=None,
+                concern_id=concern.pk,
+                step_id="",
+                recipient=recipient.name,
+                recipient_type=recipient.type,
+                categories=rule.categories,
+                legal_basis=rule.legal_basis,
+                disclosed_at=datetime.fromisoformat(str(moment)),
+            )
 
 
 def concern_submit(
     *,
     acting_user: User,
     school_code: str,
-    student: StudentInput,
     observed_at: datetime,
     description: str,
     indicators: list[str],
+    student: StudentInput | None = None,
+    students: Sequence[StudentInput] = (),
     own_report: Mapping[str, Any] | None = None,
     withhold_identity: bool = False,
 ) -> Concern:
-    """A staff member reports what they saw. Any active staff member may.
+    """A staff member reports what they saw about one STUDENT or several STUDENTS of the
+    same incident. Any active staff member may.
 
     The written report's legal clock starts when they saw it, so the concern carries its due
     time from this moment on, and the school's site administrators hear of it at once.
@@ -402,20 +422,28 @@ def concern_submit(
         errors["indicators"] = [f"Unknown indicator {item!r}." for item in unknown]
     if not isinstance(withhold_identity, bool):
         errors["withhold_identity"] = ["Must be true or false."]
+    if student is not None and students:
+        errors["students"] = ["Name either one student or several students, not both."]
+    students = [student] if student is not None else list(students)
+    if not students:
+        errors["students"] = ["Name at least one student."]
+    elif len(students) > MAX_STUDENTS_PER_CONCERN:
+        errors["students"] = [f"At most {MAX_STUDENTS_PER_CONCERN} students in one concern."]
+    elif len({item.sis_id.strip() for item in students}) != len(students):
+        errors["students"] = ["A student is named twice."]
     if errors:
         raise ValidationFailed(errors)
     report = _check_own_report(definition, own_report, observed_at=observed_at, now=now)
     with transaction.atomic():
         school = _school(school_code)
-        match = _student_for(school, student)
+        matches = [
+            _student_for(school, student, field=_student_field(index, len(students)))
+            for index, student in enumerate(students)
+        ]
         concern = Concern.objects.create(
             submitted_by=acting_user,
             submitted_at=now,
             school=school,
-            student=match.student,
-            typed_first_name=match.typed_first_name,
-            typed_last_name=match.typed_last_name,
-            name_differs=match.name_differs,
             observed_at=observed_at,
             description=text,
             indicators=list(dict.fromkeys(indicators)),
@@ -424,12 +452,22 @@ def concern_submit(
             report_due_at=_report_due(definition, observed_at),
             withhold_identity=withhold_identity,
         )
+        for position, match in enumerate(matches):
+            ConcernStudent.objects.create(
+                concern=concern,
+                student=match.student,
+                position=position,
+                typed_first_name=match.typed_first_name,
+                typed_last_name=match.typed_last_name,
+                name_differs=match.name_differs,
+            )
         event_record(
             actor=acting_user,
             action="concern.submit",
             payload={
                 "concern": concern.pk,
                 "school": school.code,
+                "students": len(matches),
                 "own_report": report is not None,
                 "withhold_identity": withhold_identity,
             },
@@ -549,9 +587,15 @@ def case_open(
     school_code: str | None = None,
     student: StudentInput | None = None,
     concern_id: int | None = None,
+    student_sis_id: str | None = None,
     protocol_id: str = DEFAULT_PROTOCOL_ID,
 ) -> Case:
-    """Open a case for a student, from a concern (triage) or directly."""
+    """Open a case for a student, from a concern (triage) or directly.
+
+    A concern that names several students becomes a case for each (STUDENT_SIS_ID says
+    which); the cases of one concern are linked as the same incident, and the concern
+    leaves the triage queue when every student it names has a case.
+    """
     _require(acting_user, Capability.CASE_OPEN)
     now = timezone.now()
     errors: dict[str, list[str]] = {}
@@ -570,10 +614,12 @@ def case_open(
         raise ValidationFailed(errors)
     with transaction.atomic():
         concern: Concern | None = None
+        mention: ConcernStudent | None = None
         if concern_id is not None:
             concern = concern_get_for_triage(acting_user, concern_id, for_write=True)
             if concern.status != ConcernStatus.SUBMITTED:
                 raise Conflict(f"concern {concern.pk} was already {concern.status}")
+            mention = _mention_to_open(concern, student_sis_id)
             if suspicion_formed_at > concern.observed_at:
                 # The clock runs from when staff first knew (PC 11166(a)); triage may not
                 # restart it.
@@ -586,7 +632,7 @@ def case_open(
                         ]
                     }
                 )
-            school, student_row = concern.school, concern.student
+            school, student_row = concern.school, mention.student
         else:
             assert school_code is not None
             assert student is not None
@@ -618,12 +664,6 @@ def case_open(
         )
         case.next_due_at = _next_due(case)
         case.save(update_fields=["next_due_at"])
-        if concern is not None:
-            concern.status = ConcernStatus.TRIAGED
-            concern.triaged_by = acting_user
-            concern.triaged_at = now
-            concern.case = case
-            concern.save(update_fields=["status", "triaged_by", "triaged_at", "case"])
         event_record(
             actor=acting_user,
             action="case.open",
@@ -635,7 +675,55 @@ def case_open(
                 "concern": concern.pk if concern else None,
             },
         )
+        if concern is not None and mention is not None:
+            _case_from_concern(acting_user, concern, mention, case, now)
     return case
+
+
+def _mention_to_open(concern: Concern, student_sis_id: str | None) -> ConcernStudent:
+    """The student of CONCERN that a new case is for: the one named by STUDENT_SIS_ID, or
+    the only one still without a case."""
+    waiting = [row for row in concern.mentions if row.case_id is None]
+    if student_sis_id:
+        for row in concern.mentions:
+            if row.student.sis_id == student_sis_id.strip():
+                if row.case is not None:
+                    raise Conflict(
+                        f"concern {concern.pk} already has case {row.case.reference} for "
+                        f"SIS id {student_sis_id}"
+                    )
+                return row
+        raise ValidationFailed(
+            {"student_sis_id": [f"Concern {concern.pk} names no student with this SIS id."]}
+        )
+    if len(waiting) != 1:
+        named = ", ".join(row.student.sis_id for row in waiting)
+        raise ValidationFailed(
+            {
+                "student_sis_id": [
+                    f"Concern {concern.pk} names several students ({named}); say which one "
+                    "this case is for."
+                ]
+            }
+        )
+    return waiting[0]
+
+
+def _case_from_concern(
+    acting_user: User, concern: Concern, mention: ConcernStudent, case: Case, now: datetime
+) -> None:
+    """Tie the new CASE to the concern's student, link it with the cases already opened from
+    the same concern, and take the concern out of triage once every student has a case."""
+    siblings = [row.case for row in concern.mentions if row.case is not None]
+    mention.case = case
+    mention.save(update_fields=["case"])
+    for other in siblings:
+        _link_cases(acting_user, case, other, LinkRelation.SAME_INCIDENT, now)
+    if all(row.case_id is not None for row in concern.named_students.all()):
+        concern.status = ConcernStatus.TRIAGED
+        concern.triaged_by = acting_user
+        concern.triaged_at = now
+        concern.save(update_fields=["status", "triaged_by", "triaged_at"])
 
 
 # --- facts ------------------------------------------------------------------------------
@@ -654,7 +742,7 @@ def case_facts_set(
     A fact may name who judges it (School Police judge the evidence); anyone else is refused.
     """
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.CASE_READ,
@@ -715,7 +803,7 @@ def case_facts_set(
                     subject={"fact": name, "value": value, "previous": previous[name]},
                 )
                 _tell_reporters_their_duty_stands(case, "report_waived")
-        _bump(case, "needs_review")
+        bump_case(case, "needs_review")
     return case
 
 
@@ -767,7 +855,7 @@ def _locked_step(
     acting_user: User, case_id: int, step_id: str, expected_version: int
 ) -> tuple[Case, Protocol, Step]:
     """The locked open case, its protocol and the step of its pathway."""
-    case = _locked_open_case(
+    case = locked_open_case(
         acting_user=acting_user,
         case_id=case_id,
         capability=Capability.CASE_READ,
@@ -832,6 +920,33 @@ def _details_errors(problems: Mapping[str, list[str]]) -> dict[str, list[str]]:
     return {f"details.{name}": messages for name, messages in problems.items()}
 
 
+def _check_references(
+    definition: Protocol, case: Case, step: Step, details: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """Details that name something SafeStep holds must name something that exists: a school
+    for a ``school`` field, a person on this case for a ``person`` field. The person reached
+    by the parent-contact step must be a parent or guardian who may be contacted."""
+    errors: dict[str, list[str]] = {}
+    for spec in step.fields:
+        value = details.get(spec.name)
+        if value in (None, ""):
+            continue
+        if spec.type == "school" and not School.objects.filter(code=str(value)).exists():
+            errors[f"details.{spec.name}"] = [f"Unknown school {value!r}."]
+        elif spec.type == "person":
+            person = CasePerson.objects.filter(case=case, pk=int(str(value))).first()
+            if person is None:
+                errors[f"details.{spec.name}"] = [f"No person {value} on this case."]
+            elif step.id == definition.step_id_with_role(STEP_ROLE_PARENT_CONTACT) and (
+                person.role not in PARENT_ROLES or person.may_be_involved or not person.may_contact
+            ):
+                errors[f"details.{spec.name}"] = [
+                    "Only a parent or guardian who may be contacted, and is not possibly "
+                    "involved, can be chosen."
+                ]
+    return errors
+
+
 def _check_threat(step: Step, details: Mapping[str, Any]) -> dict[str, list[str]]:
     """A disclosure under the health-or-safety exception must say what the threat was."""
     rule = disclosure_rule(step)
@@ -881,7 +996,7 @@ def step_progress(
             details=cleaned,
             reason="",
         )
-        _bump(case)
+        bump_case(case)
         event_record(
             actor=acting_user,
             action="step.progress",
@@ -940,6 +1055,7 @@ def step_complete(
         )
         errors |= _details_errors(problems)
         errors |= _check_threat(step, cleaned)
+        errors |= _check_references(definition, case, step, cleaned)
         reason_text = _text("reason", reason, required=False, errors=errors)
         if step.done_at_field and cleaned.get(step.done_at_field):
             occurred_at = datetime.fromisoformat(str(cleaned[step.done_at_field]))
@@ -962,7 +1078,7 @@ def step_complete(
             details=cleaned,
             reason=reason_text,
         )
-        _bump(case)
+        bump_case(case)
         event_record(
             actor=acting_user,
             action="step.complete",
@@ -1065,7 +1181,7 @@ def step_mark_not_applicable(
                 subject={"step": step.id, "record": record.pk},
             )
             _tell_reporters_their_duty_stands(case, "report_waived")
-        _bump(case, "needs_review")
+        bump_case(case, "needs_review")
     return case
 
 
@@ -1111,7 +1227,7 @@ def step_reopen(
                 case=case,
                 subject={"step": step.id, "record": record.pk},
             )
-        _bump(case, "needs_review")
+        bump_case(case, "needs_review")
     return case
 
 
@@ -1121,13 +1237,16 @@ def step_reopen(
 def case_escalate(
     *, acting_user: User, case_id: int, pathway: str, reason: str, expected_version: int
 ) -> Case:
-    """Move the case to another pathway, keeping every record whose step exists there.
+    """Move the case to any other pathway of its protocol, keeping every record whose step
+    exists there.
 
     A "does not apply" decision that the new pathway forbids (a confirmed victim's report is
     always made) is not carried: its record is reopened, so the step must be decided again.
+    Moving to a lower pathway (a mistaken "confirmed", say) could leave a report unmade, so
+    the district coordinator reviews it.
     """
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.CASE_ESCALATE,
@@ -1137,48 +1256,65 @@ def case_escalate(
         reason_text = _text("reason", reason, required=True, errors=errors)
         if errors:
             raise ValidationFailed(errors)
-        definition = case_definition(case)
-        live = live_record_by_step(case)
-        inputs = [status.record for status in case_evaluation(case).steps if status.record]
-        # A decision this pathway already ignores is still a live record to re-ask.
-        inputs += [
-            record_input(record)
-            for step_id, record in live.items()
-            if step_id not in {item.step_id for item in inputs}
-        ]
-        try:
-            plan = plan_escalation(definition, case.pathway, pathway, inputs)
-        except EscalationNotAllowed as error:
-            raise ValidationFailed({"pathway": [str(error)]}) from None
-        now = timezone.now()
-        target = definition.pathway(pathway)
-        for asked in plan.reasked:
-            record = live[asked.step_id]
-            record.reopened_at = now
-            record.reopened_by = acting_user
-            record.reopen_reason = (
-                f"{target.step(asked.step_id).code} is always required on "
-                f"{target.title}; decide it again."
-            )
-            record.save(update_fields=["reopened_at", "reopened_by", "reopen_reason"])
         previous = case.pathway
-        case.pathway = pathway
-        _bump(case, "pathway")
-        event_record(
-            actor=acting_user,
-            action="case.escalate",
-            case_id=case.pk,
-            payload={
-                "from": previous,
-                "to": pathway,
-                "carried": [record.step_id for record in plan.carried],
-                "left_behind": [record.step_id for record in plan.left_behind],
-                "reasked": [record.step_id for record in plan.reasked],
-                "new_steps": list(plan.new_step_ids),
-            },
-            sensitive={"reason": reason_text},
-        )
+        lowers = _move_pathway(case, pathway, acting_user, reason_text)
+        if lowers:
+            _review_open(
+                acting_user=acting_user,
+                kind=ReviewKind.PATHWAY_LOWERED,
+                reason=reason_text,
+                case=case,
+                subject={"from": previous, "to": pathway},
+            )
+        bump_case(case, "pathway", "needs_review")
     return case
+
+
+def _move_pathway(case: Case, pathway: str, acting_user: User, reason: str) -> bool:
+    """Move CASE (locked) to PATHWAY with its event; the caller saves the case. Say whether
+    the move went to a lower pathway."""
+    definition = case_definition(case)
+    live = live_record_by_step(case)
+    inputs = [status.record for status in case_evaluation(case).steps if status.record]
+    # A decision this pathway already ignores is still a live record to re-ask.
+    inputs += [
+        record_input(record)
+        for step_id, record in live.items()
+        if step_id not in {item.step_id for item in inputs}
+    ]
+    try:
+        plan = plan_escalation(definition, case.pathway, pathway, inputs)
+    except EscalationNotAllowed as error:
+        raise ValidationFailed({"pathway": [str(error)]}) from None
+    now = timezone.now()
+    target = definition.pathway(pathway)
+    for asked in plan.reasked:
+        record = live[asked.step_id]
+        record.reopened_at = now
+        record.reopened_by = acting_user
+        record.reopen_reason = (
+            f"{target.step(asked.step_id).code} is always required on "
+            f"{target.title}; decide it again."
+        )
+        record.save(update_fields=["reopened_at", "reopened_by", "reopen_reason"])
+    previous = case.pathway
+    case.pathway = pathway
+    event_record(
+        actor=acting_user,
+        action="case.escalate",
+        case_id=case.pk,
+        payload={
+            "from": previous,
+            "to": pathway,
+            "lowers": plan.lowers,
+            "carried": [record.step_id for record in plan.carried],
+            "left_behind": [record.step_id for record in plan.left_behind],
+            "reasked": [record.step_id for record in plan.reasked],
+            "new_steps": list(plan.new_step_ids),
+        },
+        sensitive={"reason": reason},
+    )
+    return plan.lowers
 
 
 def case_link(*, acting_user: User, case_id: int, other_case_id: int, relation: str) -> CaseLink:
@@ -1191,7 +1327,7 @@ def case_link(*, acting_user: User, case_id: int, other_case_id: int, relation: 
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.CASE_LINK,
@@ -1207,20 +1343,24 @@ def case_link(*, acting_user: User, case_id: int, other_case_id: int, relation: 
             or CaseLink.objects.filter(from_case=other, to_case=case).exists()
         ):
             raise Conflict(f"{case.reference} and {other.reference} are already linked")
-        link = CaseLink.objects.create(
-            from_case=case,
-            to_case=other,
-            relation=relation,
-            created_by=acting_user,
-            created_at=timezone.now(),
+        link = _link_cases(acting_user, case, other, relation, timezone.now())
+    return link
+
+
+def _link_cases(
+    acting_user: User, case: Case, other: Case, relation: str, now: datetime
+) -> CaseLink:
+    """Link two cases, with the event on both, in the caller's transaction."""
+    link = CaseLink.objects.create(
+        from_case=case, to_case=other, relation=relation, created_by=acting_user, created_at=now
+    )
+    for side, counterpart in ((case, other), (other, case)):
+        event_record(
+            actor=acting_user,
+            action="case.link",
+            case_id=side.pk,
+            payload={"link": link.pk, "other_case": counterpart.pk, "relation": relation},
         )
-        for side, counterpart in ((case, other), (other, case)):
-            event_record(
-                actor=acting_user,
-                action="case.link",
-                case_id=side.pk,
-                payload={"link": link.pk, "other_case": counterpart.pk, "relation": relation},
-            )
     return link
 
 
@@ -1236,7 +1376,7 @@ def checkin_plan_set(
     has one: that step is "set up regular contact".
     """
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.CHECKIN_PLAN,
@@ -1285,7 +1425,7 @@ def checkin_plan_set(
                     actor=acting_user,
                     details={"every_days": every_days, "assignee": person.username},
                 )
-        _bump(case)
+        bump_case(case)
         event_record(
             actor=acting_user,
             action="checkin.plan_set",
@@ -1305,7 +1445,7 @@ def checkin_record(
     expected_version: int | None = None,
 ) -> CheckIn:
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.CHECKIN_RECORD,
@@ -1339,7 +1479,7 @@ def note_add(
     *, acting_user: User, case_id: int, text: str, expected_version: int | None = None
 ) -> Note:
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.NOTE_ADD,
@@ -1364,7 +1504,7 @@ def note_add(
 def case_close(*, acting_user: User, case_id: int, outcome: str, expected_version: int) -> Case:
     """Close the case; refused while any step is pending or waiting."""
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.CASE_CLOSE,
@@ -1393,7 +1533,7 @@ def case_close(*, acting_user: User, case_id: int, outcome: str, expected_versio
         case.closed_at = timezone.now()
         case.closed_by = acting_user
         case.outcome = text
-        _bump(case, "status", "closed_at", "closed_by", "outcome")
+        bump_case(case, "status", "closed_at", "closed_by", "outcome")
         event_record(
             actor=acting_user, action="case.close", case_id=case.pk, sensitive={"outcome": text}
         )
@@ -1418,11 +1558,189 @@ def case_reopen(*, acting_user: User, case_id: int, reason: str, expected_versio
         case.status = CaseStatus.OPEN
         case.closed_at = None
         case.closed_by = None
-        _bump(case, "status", "closed_at", "closed_by")
+        bump_case(case, "status", "closed_at", "closed_by")
         event_record(
             actor=acting_user, action="case.reopen", case_id=case.pk, sensitive={"reason": text}
         )
     return case
+
+
+# --- mistakes undone, concerns added, transfers ----------------------------------------------
+
+
+def case_void(*, acting_user: User, case_id: int, reason: str, expected_version: int) -> Case:
+    """Void a case opened in error. Nothing is deleted: the case keeps its whole history,
+    leaves every list but the "voided" one, and the district coordinator reviews the
+    decision (overruling opens it again)."""
+    with transaction.atomic():
+        case = locked_open_case(
+            acting_user=acting_user,
+            case_id=case_id,
+            capability=Capability.CASE_VOID,
+            expected_version=expected_version,
+        )
+        errors: dict[str, list[str]] = {}
+        text = _text("reason", reason, required=True, errors=errors)
+        if errors:
+            raise ValidationFailed(errors)
+        case.status = CaseStatus.VOIDED
+        case.voided_at = timezone.now()
+        case.voided_by = acting_user
+        case.void_reason = text
+        event_record(
+            actor=acting_user, action="case.void", case_id=case.pk, sensitive={"reason": text}
+        )
+        _review_open(acting_user=acting_user, kind=ReviewKind.CASE_VOIDED, reason=text, case=case)
+        bump_case(case, "status", "voided_at", "voided_by", "void_reason", "needs_review")
+        _tell_reporters_their_duty_stands(case, "case_voided")
+    return case
+
+
+def concern_attach(
+    *, acting_user: User, concern_id: int, case_id: int, expected_version: int
+) -> Case:
+    """Add a concern to the open case of a student it names (a second report of the same
+    harm). The case's clock then runs from the earliest observation of its concerns."""
+    with transaction.atomic():
+        concern = concern_get_for_triage(acting_user, concern_id, for_write=True)
+        if concern.status != ConcernStatus.SUBMITTED:
+            raise Conflict(f"concern {concern.pk} was already {concern.status}")
+        try:
+            case = locked_open_case(
+                acting_user=acting_user,
+                case_id=case_id,
+                capability=Capability.CONCERN_TRIAGE,
+                expected_version=expected_version,
+            )
+        except NotFound:
+            raise ValidationFailed({"case": [f"No case {case_id}."]}) from None
+        mention = next(
+            (row for row in concern.mentions if row.student.sis_id == case.student.sis_id), None
+        )
+        if mention is None or mention.student.school_id != case.student.school_id:
+            raise ValidationFailed(
+                {"case": [f"Case {case.reference} is about a student this concern does not name."]}
+            )
+        if mention.case is not None:
+            raise Conflict(
+                f"concern {concern.pk} already went into case {mention.case.reference} for "
+                "this student"
+            )
+        now = timezone.now()
+        previous_clock = case.suspicion_formed_at
+        _case_from_concern(acting_user, concern, mention, case, now)
+        if concern.observed_at < case.suspicion_formed_at:
+            # Staff knew earlier than the case said: the legal clock runs from then.
+            case.suspicion_formed_at = concern.observed_at
+        event_record(
+            actor=acting_user,
+            action="case.concern_attach",
+            case_id=case.pk,
+            payload={
+                "concern": concern.pk,
+                "clock_from": previous_clock.isoformat(),
+                "clock_to": case.suspicion_formed_at.isoformat(),
+            },
+        )
+        bump_case(case, "suspicion_formed_at")
+    return case
+
+
+def case_transfer(
+    *,
+    acting_user: User,
+    case_id: int,
+    school_code: str,
+    completed_at: datetime,
+    expected_version: int,
+) -> Case:
+    """Record that the student's transfer is complete, and move the case to the new school.
+
+    Scope follows the case at once: the old school's staff no longer find it and the new
+    school's site administrators are told. The placement review must have decided this
+    transfer first. Check-ins kept by someone who does not work at the new school need a
+    new keeper; until then the case says so and reminders go to the new school.
+    """
+    with transaction.atomic():
+        case = locked_open_case(
+            acting_user=acting_user,
+            case_id=case_id,
+            capability=Capability.CASE_TRANSFER,
+            expected_version=expected_version,
+        )
+        now = timezone.now()
+        errors = _not_in_future("completed_at", completed_at, now)
+        school = School.objects.filter(code=(school_code or "").strip()).first()
+        if school is None:
+            errors["school"] = [f"Unknown school {school_code!r}."]
+        elif school.pk == case.school_id:
+            errors["school"] = [f"The case is already at {school.code}."]
+        if errors:
+            raise ValidationFailed(errors)
+        assert school is not None
+        decided = _transfer_decided(case)
+        if decided is None:
+            raise Conflict(
+                f"case {case.reference} has no placement review deciding a transfer; "
+                "record that decision first"
+            )
+        step_id, new_school, decided_at = decided
+        if new_school != school.code:
+            raise ValidationFailed(
+                {"school": [f"The placement review decided a transfer to {new_school}."]}
+            )
+        if completed_at < decided_at:
+            raise ValidationFailed(
+                {"completed_at": ["May not be before the placement review decided the transfer."]}
+            )
+        transfer = CaseTransfer.objects.create(
+            case=case,
+            from_school=case.school,
+            to_school=school,
+            completed_at=completed_at,
+            recorded_by=acting_user,
+            recorded_at=now,
+        )
+        previous = case.school
+        case.school = school
+        event_record(
+            actor=acting_user,
+            action="case.transfer",
+            case_id=case.pk,
+            step_id=step_id,
+            payload={
+                "transfer": transfer.pk,
+                "from_school": previous.code,
+                "to_school": school.code,
+                "completed_at": completed_at.isoformat(),
+            },
+        )
+        bump_case(case, "school")
+        notice_case_transferred(case=case, transfer=transfer)
+    return case
+
+
+def _transfer_decided(case: Case) -> tuple[str, str, datetime] | None:
+    """The placement review's live decision to transfer: (step id, new school, when).
+
+    The definition says which record means a transfer: the placement review discloses the
+    student's record to the new school (``discloses`` with a ``school`` recipient) exactly
+    when it decides one, so its ``when`` and recipient field are read, not field names.
+    """
+    step_id = case_definition(case).step_id_with_role(STEP_ROLE_PLACEMENT_REVIEW)
+    record = live_record_by_step(case).get(step_id or "")
+    if record is None or record.resolution != Resolution.DONE:
+        return None
+    step = _step_of(case_definition(case), case, record.step_id)
+    declared = step.discloses
+    if declared is None or declared.recipient.type != "school":
+        return None
+    if declared.when is not None and not declared.when.holds(record.details):
+        return None
+    new_school = record.details.get(declared.recipient.field_name)
+    if not new_school:
+        return None
+    return record.step_id, str(new_school), record.occurred_at
 
 
 # --- the reporting clock ------------------------------------------------------------------
@@ -1440,7 +1758,7 @@ def case_clock_move(
     and the district coordinator reviews it; it can never start later than a concern's
     observation (the clock runs from the earliest knowledge)."""
     with transaction.atomic():
-        case = _locked_open_case(
+        case = locked_open_case(
             acting_user=acting_user,
             case_id=case_id,
             capability=Capability.CASE_MOVE_CLOCK,
@@ -1450,7 +1768,7 @@ def case_clock_move(
         errors = _not_in_future("suspicion_formed_at", suspicion_formed_at, now)
         reason_text = _text("reason", reason, required=True, errors=errors)
         earliest = (
-            Concern.objects.filter(case=case)
+            Concern.objects.filter(named_students__case=case)
             .order_by("observed_at")
             .values_list("observed_at", flat=True)
         ).first()
@@ -1479,7 +1797,7 @@ def case_clock_move(
             case=case,
             subject={"previous": previous.isoformat(), "moved_to": suspicion_formed_at.isoformat()},
         )
-        _bump(case, "suspicion_formed_at", "needs_review")
+        bump_case(case, "suspicion_formed_at", "needs_review")
     return case
 
 
@@ -1532,7 +1850,7 @@ def review_decide(*, acting_user: User, review_id: int, decision: str, comment: 
         )
         if case is not None:
             case.needs_review = Review.objects.filter(case=case, status=ReviewStatus.OPEN).exists()
-            _bump(case, "needs_review", "suspicion_formed_at")
+            bump_case(case, "needs_review", "suspicion_formed_at", "status", "pathway")
     return review
 
 
@@ -1553,8 +1871,18 @@ def _overrule(
         return "concern back in triage"
     if case is None:
         return ""
+    if review.kind == ReviewKind.CASE_VOIDED:
+        if case.status != CaseStatus.VOIDED:
+            return ""
+        case.status = CaseStatus.OPEN
+        return "case open again"
     if case.status != CaseStatus.OPEN:
         raise Conflict(f"case {case.reference} is closed; reopen it before overruling")
+    if review.kind == ReviewKind.PATHWAY_LOWERED:
+        if case.pathway != subject["to"]:
+            return ""  # moved again since; that move stands
+        _move_pathway(case, str(subject["from"]), acting_user, comment)
+        return f"pathway {subject['from']} restored"
     if review.kind == ReviewKind.ABUSE_NOT_SUSPECTED:
         name = str(subject["fact"])
         row = case.facts.filter(fact_id=name).first()

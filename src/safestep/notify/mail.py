@@ -4,10 +4,10 @@ names the case by its database id, which means nothing without signing in; the r
 reference (CSEC-2026-0001) is left out too, because it is printed on the SS 8572 beside
 the student's name and would let a forwarded e-mail be matched to a child.
 
-Notices (a concern waits for triage, a review was opened, a reporter's own duty stands)
-follow the same rule: what kind of task it is, when it is due, and a link. Not even the
-school is named, nor who reported the concern (a reporter may have withheld their identity
-from school staff).
+Notices (a concern waits for triage, a review was opened, a reporter's own duty stands, a
+case moved to another school) follow the same rule: what kind of task it is, when it is due,
+and a link. Not even the school is named, nor who reported the concern (a reporter may have
+withheld their identity from school staff).
 """
 
 from __future__ import annotations
@@ -32,12 +32,17 @@ SUBJECTS = {
     ReminderKind.OVERDUE: "SafeStep: a task is overdue",
     ReminderKind.OVERDUE_24H: "SafeStep: a task is more than 24 hours overdue",
     ReminderKind.CHECK_IN_DUE: "SafeStep: a check-in is due",
+    ReminderKind.CHECK_IN_UNKEPT: "SafeStep: a check-in is due and nobody at the school keeps it",
 }
 HEADLINES = {
     ReminderKind.DUE_SOON: "A task on a case you work on is due within 24 hours.",
     ReminderKind.OVERDUE: "A task on a case you work on is overdue.",
     ReminderKind.OVERDUE_24H: "A task on a case in the district is more than 24 hours overdue.",
     ReminderKind.CHECK_IN_DUE: "A check-in you are responsible for is due.",
+    ReminderKind.CHECK_IN_UNKEPT: (
+        "A check-in is due on a case at a school you look after, and the person who keeps "
+        "its check-ins does not work there. Give the check-ins to someone at the school."
+    ),
 }
 DEFAULT_BASE_URL = "http://localhost:8000"
 BASE_URL_VARIABLE = "SAFESTEP_BASE_URL"
@@ -149,12 +154,22 @@ def _report_due_line(notice: Notice, now: datetime, whose: str = "The") -> list[
     return [f"{whose} written child abuse report (SS 8572) is due by {due}."]
 
 
+def _concern_link(notice: Notice, base_url: str) -> str:
+    """The page of the concern a notice is about; only for kinds that have one."""
+    assert notice.concern_id is not None, f"a {notice.kind} notice names a concern"
+    return base_url + reverse("web:concern", args=[notice.concern_id])
+
+
+def _case_link(notice: Notice, base_url: str) -> str:
+    assert notice.case_id is not None, f"a {notice.kind} notice names a case"
+    return base_url + reverse("web:case", args=[notice.case_id])
+
+
 def notice_text(notice: Notice, base_url: str, now: datetime) -> NoticeText:
     """What a notice says: the kind of task, its due time and a link, nothing more."""
     kind = NoticeKind(notice.kind)
     overdue = notice.due_at is not None and now >= notice.due_at
     triage = base_url + reverse("web:triage")
-    own_concern = base_url + reverse("web:concern", args=[notice.concern_id])
     due = _report_due_line(notice, now)
     if kind == NoticeKind.CONCERN_SUBMITTED:
         return NoticeText(
@@ -191,7 +206,7 @@ def notice_text(notice: Notice, base_url: str, now: datetime) -> NoticeText:
             _report_due_line(notice, now, whose="Your"),
             "When you have sent it, record it on your concern in SafeStep (you will be asked "
             "to sign in):",
-            own_concern,
+            _concern_link(notice, base_url),
         )
     if kind == NoticeKind.CONCERN_NOT_OPENED:
         return NoticeText(
@@ -199,7 +214,7 @@ def notice_text(notice: Notice, base_url: str, now: datetime) -> NoticeText:
             "A concern you reported was not opened as a case.",
             [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
             _TO_OWN_REPORT,
-            own_concern,
+            _concern_link(notice, base_url),
         )
     if kind == NoticeKind.REPORT_WAIVED:
         return NoticeText(
@@ -207,7 +222,24 @@ def notice_text(notice: Notice, base_url: str, now: datetime) -> NoticeText:
             "The school has decided not to make the child abuse report for a concern you reported.",
             [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
             _TO_OWN_REPORT,
-            own_concern,
+            _concern_link(notice, base_url),
+        )
+    if kind == NoticeKind.CASE_VOIDED:
+        return NoticeText(
+            "SafeStep: the case opened from a concern you reported was voided",
+            "The case opened from a concern you reported was voided: it was opened in error.",
+            [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
+            _TO_OWN_REPORT,
+            _concern_link(notice, base_url),
+        )
+    if kind == NoticeKind.CASE_TRANSFERRED:
+        return NoticeText(
+            "SafeStep: a case moved to your school",
+            "A case was transferred to a school you look after. Open it in SafeStep to see "
+            "what is still to do.",
+            [],
+            "Open it in SafeStep (you will be asked to sign in):",
+            _case_link(notice, base_url),
         )
     assert kind == NoticeKind.REVIEW_OPENED
     label = notice.review.get_kind_display() if notice.review is not None else ""

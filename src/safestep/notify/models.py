@@ -4,10 +4,10 @@ A reminder row is written before its e-mail is sent, keyed by what it is about (
 kind, due time) and who gets it. The database refuses a second row with the same key, so
 running `safestep remind` twice, or twice at once, never sends the same reminder twice.
 
-A notice is a one-off e-mail about a concern or a review (a concern waits for triage, a
-review was opened, a reporter's own duty to report stands). It is written in the same
-transaction as the change it announces, so it cannot be lost once that change commits, and
-its unique ``key`` makes it once.
+A notice is a one-off e-mail about a concern, a case or a review (a concern waits for
+triage, a review was opened, a reporter's own duty to report stands, a case moved to another
+school). It is written in the same transaction as the change it announces, so it cannot be
+lost once that change commits, and its unique ``key`` makes it once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from safestep.cases.models import Case, Concern, Review
+from safestep.cases.models import Case, CaseTransfer, Concern, Review
 
 USER = settings.AUTH_USER_MODEL
 
@@ -25,6 +25,9 @@ class ReminderKind(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
     OVERDUE_24H = "overdue_24h", "Overdue for more than 24 hours"
     CHECK_IN_DUE = "check_in_due", "Check-in due"
+    # The check-ins' keeper does not work at the case's school (the case was transferred):
+    # the school's site administrators hear of each check-in until someone there keeps them.
+    CHECK_IN_UNKEPT = "check_in_unkept", "Check-in due, and nobody at the school keeps them"
 
 
 class Digest(models.Model):
@@ -102,6 +105,8 @@ class NoticeKind(models.TextChoices):
     CONCERN_NOT_OPENED = "concern_not_opened", "Your concern was not opened as a case"
     REPORT_WAIVED = "report_waived", "The school will not make the report"
     REVIEW_OPENED = "review_opened", "A decision needs your review"
+    CASE_TRANSFERRED = "case_transferred", "A case moved to your school"
+    CASE_VOIDED = "case_voided", "A case from your concern was voided"
 
 
 class Notice(models.Model):
@@ -125,12 +130,17 @@ class Notice(models.Model):
     review = models.ForeignKey(
         Review, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The transfer a "case moved to your school" notice announces: it stays true only while
+    # the case is still at that transfer's school.
+    transfer = models.ForeignKey(
+        CaseTransfer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The written report's due time, when the notice is about one.
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     # Set instead when it stopped being true before it went out (the concern was triaged,
-    # the review decided, the written report recorded).
+    # the review decided, the written report recorded, the case moved on or was voided).
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,10 +1,11 @@
 """What is due, and for whom: the reading half of `safestep remind`.
 
 The sweep reads every open case that could need a reminder in a handful of queries (the
-cases with their step records, facts, check-ins and plan prefetched; every person once), then
-asks the protocol engine about each case in memory. The concern and reporter notices read
-the concerns near or past their report's due time through the (status, report_due_at)
-index: two queries, however many concerns there are.
+cases with their step records, facts, check-ins and plan prefetched; every person, and the
+schools they work at, once), then asks the protocol engine about each case in memory. A
+voided or closed case is never read, so nobody is reminded of it. The concern and reporter
+notices read the concerns near or past their report's due time through the (status,
+report_due_at) index: two queries, however many concerns there are.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from safestep.accounts.access import (
     DISTRICT_WIDE_ROLES,
     EVERY_SCHOOL_ROLES,
     SCHOOL_TRIAGE_ROLES,
+    Capability,
+    acts_for_every_school,
+    check_in_assignable,
     every_school_triagers,
+    has_capability,
     school_triagers,
 )
 from safestep.accounts.models import User
@@ -28,8 +33,10 @@ from safestep.cases.models import (
     Case,
     CaseStatus,
     CheckIn,
+    CheckInPlan,
     Concern,
     ConcernStatus,
+    ConcernStudent,
     StepRecord,
 )
 from safestep.cases.selectors import case_evaluation, case_next_check_in_due
@@ -39,6 +46,10 @@ from safestep.protocol import StepState
 AHEAD = timedelta(hours=24)  # "due soon" starts this long before a due time
 ESCALATE_AFTER = timedelta(hours=24)  # the coordinator hears of steps overdue this long
 CHECK_IN_TASK = "Check in with the student"
+# What a site administrator is asked when the check-ins' keeper does not work at the school.
+CHECK_IN_HANDOVER_TASK = (
+    "Check in with the student, and give the check-ins to someone at the school"
+)
 
 
 @dataclass(frozen=True)
@@ -95,23 +106,27 @@ def open_cases_for_sweep(*, now: datetime) -> QuerySet[Case]:
 
 
 class People:
-    """Everyone who can be reminded: active, with an e-mail address."""
+    """Everyone who can be reminded (``by_id``: active, with an e-mail address), and where
+    every active person works, so that whether someone still keeps a case's check-ins is
+    known without a query per case."""
 
     def __init__(self) -> None:
-        users = (
-            User.objects.filter(is_active=True)
-            .exclude(email="")
-            .prefetch_related("schools")
-            .order_by("id")
-        )
+        users = User.objects.filter(is_active=True).prefetch_related("schools").order_by("id")
         self.by_id: dict[int, User] = {}
+        self._active: dict[int, User] = {}
+        self._schools_of: dict[int, frozenset[int]] = {}
         self._at_school: dict[tuple[str, int], list[int]] = defaultdict(list)
         self._by_role: dict[str, list[int]] = defaultdict(list)
         for user in users:
+            schools = frozenset(school.pk for school in user.schools.all())
+            self._active[user.pk] = user
+            self._schools_of[user.pk] = schools
+            if not user.email:
+                continue  # may keep check-ins, but cannot be e-mailed
             self.by_id[user.pk] = user
             self._by_role[user.role].append(user.pk)
-            for school in user.schools.all():
-                self._at_school[(user.role, school.pk)].append(user.pk)
+            for school_id in sorted(schools):
+                self._at_school[(user.role, school_id)].append(user.pk)
         self.coordinators = [
             pk for role in sorted(EVERY_SCHOOL_ROLES) for pk in self._by_role.get(role, [])
         ]
@@ -126,6 +141,17 @@ class People:
             for pk in self._at_school.get((role, school_id), [])
         ]
         return triagers or list(self.coordinators)
+
+    def keeps_check_ins(self, user_id: int, school_id: int) -> bool:
+        """The in-memory form of ``check_in_assignable``: whether the user may keep the
+        check-ins of a case at the school (works there, or acts for every school, and
+        records check-ins). False for someone who left (no longer active)."""
+        user = self._active.get(user_id)
+        if user is None:
+            return False
+        return has_capability(user, Capability.CHECKIN_RECORD) and (
+            acts_for_every_school(user) or school_id in self._schools_of[user_id]
+        )
 
     def step_actors(self, actor_roles: tuple[str, ...], school_id: int) -> list[int]:
         """The people who may resolve the step and work at the case's school. When nobody
@@ -167,14 +193,20 @@ def reminders_due(*, now: datetime, people: People) -> Iterator[Due]:
                         pk,
                         status.step.title,
                     )
-        check_in_due = case_next_check_in_due(case)
-        plan = getattr(case, "check_in_plan", None)
-        if (
-            check_in_due is not None
-            and plan is not None
-            and now >= check_in_due - AHEAD
-            and plan.assignee_id in people.by_id
-        ):
+        yield from _check_in_due(case, now, people)
+
+
+def _check_in_due(case: Case, now: datetime, people: People) -> Iterator[Due]:
+    """The check-in reminder: to the plan's keeper, or, while the keeper does not work at
+    the case's school (the case was transferred away from them, or they left), to the
+    school's site administrators (the coordinators when it has none), until someone is
+    given the check-ins."""
+    check_in_due = case_next_check_in_due(case)
+    plan = getattr(case, "check_in_plan", None)
+    if check_in_due is None or plan is None or now < check_in_due - AHEAD:
+        return
+    if people.keeps_check_ins(plan.assignee_id, case.school_id):
+        if plan.assignee_id in people.by_id:
             yield Due(
                 case.pk,
                 "",
@@ -183,6 +215,29 @@ def reminders_due(*, now: datetime, people: People) -> Iterator[Due]:
                 plan.assignee_id,
                 CHECK_IN_TASK,
             )
+        return
+    for pk in people.site_admins(case.school_id):
+        yield Due(
+            case.pk,
+            "",
+            ReminderKind.CHECK_IN_UNKEPT,
+            check_in_due,
+            pk,
+            CHECK_IN_HANDOVER_TASK,
+        )
+
+
+def checkin_keeper_away(case: Case) -> bool:
+    """Whether CASE's check-ins are kept by someone who may no longer keep them: they do
+    not work at the case's school (it was transferred) or left the district. The case page
+    warns of it; meanwhile the check-in reminders go to the school's site administrators.
+    Always False for a case without a plan, or no longer open."""
+    if case.status != CaseStatus.OPEN:
+        return False
+    plan = CheckInPlan.objects.filter(case_id=case.pk).select_related("assignee").first()
+    if plan is None:
+        return False
+    return not check_in_assignable(plan.assignee, case.school_id)
 
 
 def digest_preferences() -> dict[int, ReminderPreference]:
@@ -249,6 +304,33 @@ SWEPT_NOTICE_KINDS = frozenset(
 )
 
 
+def concern_first_case_id(concern: Concern) -> int | None:
+    """The case of the first student a concern names that has one (None before triage)."""
+    return (
+        ConcernStudent.objects.filter(concern=concern, case__isnull=False)
+        .order_by("position", "id")
+        .values_list("case_id", flat=True)
+        .first()
+    )
+
+
+def _with_first_case_id(concerns: QuerySet[Concern]) -> QuerySet[Concern]:
+    """CONCERNS, each with ``first_case_id`` (as ``concern_first_case_id``) read in the
+    same query."""
+    first_case = (
+        ConcernStudent.objects.filter(concern=OuterRef("pk"), case__isnull=False)
+        .order_by("position", "id")
+        .values("case_id")[:1]
+    )
+    return concerns.annotate(first_case_id=Subquery(first_case))
+
+
+def _first_case_id_of(concern: Concern) -> int | None:
+    """The ``first_case_id`` that ``_with_first_case_id`` read."""
+    found = getattr(concern, "first_case_id", None)
+    return found if isinstance(found, int) else None
+
+
 def _waiting_for_triage(concern: Concern, now: datetime, people: People) -> Iterator[NoticeDue]:
     """Site admins at 24 hours left and again once overdue; coordinators once overdue.
 
@@ -271,7 +353,7 @@ def _waiting_for_triage(concern: Concern, now: datetime, people: People) -> Iter
                 ),
                 NoticeKind.CONCERN_WAITING,
                 concern.pk,
-                concern.case_id,
+                _first_case_id_of(concern),
                 due_at,
                 pk,
             )
@@ -288,7 +370,7 @@ def _waiting_for_triage(concern: Concern, now: datetime, people: People) -> Iter
                 ),
                 NoticeKind.CONCERN_WAITING_COORDINATOR,
                 concern.pk,
-                concern.case_id,
+                _first_case_id_of(concern),
                 due_at,
                 pk,
             )
@@ -308,24 +390,25 @@ def notices_due(*, now: datetime, people: People) -> list[NoticeDue]:
 
     Two queries, both ranges on the (status, report_due_at) index: concerns waiting for
     triage whose report is due within a day or overdue, and concerns of any status whose
-    report is due within the next day (for the reporter's own written report).
+    report is due within the next day (for the reporter's own written report). Each reads
+    the concern's first case (for the notice's ``case``) in the same query.
     """
     found: list[NoticeDue] = []
-    waiting = (
+    waiting = _with_first_case_id(
         Concern.objects.filter(status=ConcernStatus.SUBMITTED, report_due_at__lte=now + AHEAD)
-        .only("id", "school_id", "case_id", "submitted_at", "report_due_at")
+        .only("id", "school_id", "submitted_at", "report_due_at")
         .order_by("report_due_at", "id")
     )
     for concern in waiting.iterator(chunk_size=500):
         found.extend(_waiting_for_triage(concern, now, people))
     # Every status named, so the database can walk the index by status and due time.
-    reporters_due = (
+    reporters_due = _with_first_case_id(
         Concern.objects.filter(
             status__in=list(ConcernStatus.values),
             report_due_at__gt=now,
             report_due_at__lte=now + AHEAD,
         )
-        .only("id", "case_id", "submitted_by_id", "report_due_at", "own_report")
+        .only("id", "submitted_by_id", "report_due_at", "own_report")
         .order_by("report_due_at", "id")
     )
     for concern in reporters_due.iterator(chunk_size=500):
@@ -344,7 +427,7 @@ def notices_due(*, now: datetime, people: People) -> list[NoticeDue]:
                 ),
                 NoticeKind.OWN_REPORT_DUE,
                 concern.pk,
-                concern.case_id,
+                _first_case_id_of(concern),
                 concern.report_due_at,
                 concern.submitted_by_id,
             )

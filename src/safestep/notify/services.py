@@ -13,8 +13,8 @@
    next run tries again. People who chose a daily digest get one e-mail a day instead, once
    their digest hour has passed; the (person, day) key makes that once.
 
-Notices (one-off e-mails about concerns and reviews) use the same three phases through their
-own outbox, ``Notice``. The services in cases/ write a notice inside their own transaction
+Notices (one-off e-mails about concerns, cases and reviews) use the same three phases through
+their own outbox, ``Notice``. The services in cases/ write a notice inside their own transaction
 (``notice_concern_submitted`` and friends), so a refused change writes none and a committed
 change never loses its notice; delivery is tried as soon as that transaction commits, and
 every `safestep remind` run delivers whatever is still unsent (the mail server was down) and
@@ -40,7 +40,15 @@ from django.utils import timezone
 
 from safestep.accounts.models import User
 from safestep.audit.services import event_record
-from safestep.cases.models import Concern, ConcernStatus, Review, ReviewStatus
+from safestep.cases.models import (
+    Case,
+    CaseStatus,
+    CaseTransfer,
+    Concern,
+    ConcernStatus,
+    Review,
+    ReviewStatus,
+)
 from safestep.core.errors import ValidationFailed
 from safestep.notify.mail import (
     configured_base_url,
@@ -54,6 +62,7 @@ from safestep.notify.selectors import (
     Due,
     NoticeDue,
     People,
+    concern_first_case_id,
     coordinators_for_notice,
     digest_preferences,
     emailable_users,
@@ -353,7 +362,7 @@ def _notices_waiting(*, made_by: datetime) -> list[Notice]:
         Notice.objects.filter(
             sent_at__isnull=True, withdrawn_at__isnull=True, created_at__lte=made_by
         )
-        .select_related("concern", "review")
+        .select_related("concern", "review", "case", "transfer")
         .only(
             "key",
             "kind",
@@ -361,11 +370,15 @@ def _notices_waiting(*, made_by: datetime) -> list[Notice]:
             "concern",
             "case",
             "review",
+            "transfer",
             "due_at",
             "created_at",
             "concern__status",
             "review__status",
             "review__kind",
+            "case__status",
+            "case__school_id",
+            "transfer__to_school_id",
         )
         .order_by("created_at", "id")
     )
@@ -388,7 +401,15 @@ def _still_true(notice: Notice, current: set[str] | None) -> bool:
         return notice.concern is not None and notice.concern.status == ConcernStatus.DISMISSED
     if kind == NoticeKind.REVIEW_OPENED:
         return notice.review is not None and notice.review.status == ReviewStatus.OPEN
-    # report_waived: the reporter's own duty stands whatever the case does next.
+    if kind == NoticeKind.CASE_TRANSFERRED:
+        # Nothing to do for a case voided or closed meanwhile, or moved on again.
+        return (
+            notice.case is not None
+            and notice.transfer is not None
+            and notice.case.status == CaseStatus.OPEN
+            and notice.case.school_id == notice.transfer.to_school_id
+        )
+    # report_waived, case_voided: the reporter's own duty stands whatever the case does next.
     return True
 
 
@@ -440,7 +461,7 @@ def _notices_send_now(keys: list[str]) -> int:
     now = timezone.now()
     notices = list(
         Notice.objects.filter(key__in=keys, sent_at__isnull=True, withdrawn_at__isnull=True)
-        .select_related("recipient", "concern", "review")
+        .select_related("recipient", "concern", "review", "case", "transfer")
         .order_by("id")
     )
     sent = 0
@@ -480,14 +501,20 @@ def _notices_write(notices: list[Notice]) -> None:
 
 
 def _concern_notice(
-    concern: Concern, kind: NoticeKind, what: str, recipient: User, now: datetime
+    concern: Concern,
+    kind: NoticeKind,
+    what: str,
+    recipient: User,
+    now: datetime,
+    *,
+    case_id: int | None,
 ) -> Notice:
     return Notice(
         key=notice_key(about="concern", about_id=concern.pk, what=what, recipient_id=recipient.pk),
         recipient=recipient,
         kind=kind,
         concern=concern,
-        case_id=concern.case_id,
+        case_id=case_id,
         due_at=concern.report_due_at,
         created_at=now,
     )
@@ -501,10 +528,39 @@ def notice_concern_submitted(*, concern: Concern) -> None:
     transaction that saves the concern.
     """
     now = timezone.now()
+    case_id = concern_first_case_id(concern)
     _notices_write(
         [
-            _concern_notice(concern, NoticeKind.CONCERN_SUBMITTED, "submitted", user, now)
+            _concern_notice(
+                concern, NoticeKind.CONCERN_SUBMITTED, "submitted", user, now, case_id=case_id
+            )
             for user in site_admins_for_notice(concern.school_id)
+        ]
+    )
+
+
+def notice_case_transferred(*, case: Case, transfer: CaseTransfer) -> None:
+    """Tell the new school's site administrators at once that a case moved to their school
+    (the district coordinators when it has none who can be e-mailed). The e-mail says no
+    more than that and links to the case. Call it inside the transaction that records the
+    transfer; once per transfer and person."""
+    now = timezone.now()
+    _notices_write(
+        [
+            Notice(
+                key=notice_key(
+                    about="case",
+                    about_id=case.pk,
+                    what=f"transfer-{transfer.pk}",
+                    recipient_id=user.pk,
+                ),
+                recipient=user,
+                kind=NoticeKind.CASE_TRANSFERRED,
+                case_id=case.pk,
+                transfer=transfer,
+                created_at=now,
+            )
+            for user in site_admins_for_notice(transfer.to_school_id)
         ]
     )
 
@@ -533,20 +589,30 @@ def notice_review_opened(*, review: Review) -> None:
 _DUTY_KINDS = {
     NoticeKind.CONCERN_NOT_OPENED.value: "not-opened",
     NoticeKind.REPORT_WAIVED.value: "report-waived",
+    NoticeKind.CASE_VOIDED.value: "case-voided",
 }
 
 
-def notice_reporter_duty_stands(*, concern: Concern, kind: str) -> None:
-    """Tell the concern's reporter that the school will not report it (``kind``
-    "concern_not_opened": the concern was dismissed; "report_waived": the report on its
-    case was marked not applicable), and that their own duty to report stands. Once per
-    concern and kind, however often it is called."""
+def notice_reporter_duty_stands(*, concern: Concern, kind: str, case: Case | None = None) -> None:
+    """Tell the concern's reporter that the school will not report it, and that their own
+    duty to report stands. ``kind`` says why: "concern_not_opened" (the concern was
+    dismissed), "report_waived" (the report on its case was marked not applicable) or
+    "case_voided" (the case opened from it was voided as opened in error). ``case`` is the
+    case it is about, when the caller knows it; otherwise the concern's first case. Once
+    per concern and kind, however often it is called."""
     if kind not in _DUTY_KINDS:
         raise ValueError(f"kind must be one of {sorted(_DUTY_KINDS)}, not {kind!r}")
     reporter = emailable_users().filter(pk=concern.submitted_by_id).first()
     if reporter is None:
         return
-    notice = _concern_notice(concern, NoticeKind(kind), _DUTY_KINDS[kind], reporter, timezone.now())
+    notice = _concern_notice(
+        concern,
+        NoticeKind(kind),
+        _DUTY_KINDS[kind],
+        reporter,
+        timezone.now(),
+        case_id=case.pk if case is not None else concern_first_case_id(concern),
+    )
     own_report = concern.own_report if isinstance(concern.own_report, dict) else {}
     if own_report.get("written_submitted_at"):
         notice.due_at = None  # their written report is in: no deadline left to tell them of

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Literal
 
 from safestep.protocol.deadlines import require_aware
-from safestep.protocol.model import CASE_ANCHORS, FieldSpec, Step, describe_anchor
+from safestep.protocol.model import CASE_ANCHORS, DetailIs, FieldSpec, Step, describe_anchor
 
 Resolution = Literal["done", "not_applicable", "in_progress"]
 RESOLUTIONS: tuple[str, ...] = ("done", "not_applicable", "in_progress")
@@ -92,7 +92,8 @@ _TRUE_WORDS = {"true", "yes", "on", "1"}
 _FALSE_WORDS = {"false", "no", "off", "0"}
 
 
-def _as_yes_no(value: object, spec: FieldSpec, now: datetime) -> bool:
+def _yes_or_no(value: object) -> bool | None:
+    """True or False for a yes/no answer, None for anything else."""
     if isinstance(value, bool):
         return value
     # HTML forms send text; accept the usual spellings of yes and no.
@@ -102,7 +103,14 @@ def _as_yes_no(value: object, spec: FieldSpec, now: datetime) -> bool:
             return True
         if word in _FALSE_WORDS:
             return False
-    raise _Invalid("Answer yes or no.")
+    return None
+
+
+def _as_yes_no(value: object, spec: FieldSpec, now: datetime) -> bool:
+    answer = _yes_or_no(value)
+    if answer is None:
+        raise _Invalid("Answer yes or no.")
+    return answer
 
 
 def _as_choice(value: object, spec: FieldSpec, now: datetime) -> str:
@@ -215,6 +223,21 @@ def _as_school(value: object, spec: FieldSpec, now: datetime) -> str:
     return value.strip()
 
 
+def _as_person(value: object, spec: FieldSpec, now: datetime) -> int:
+    # A form sends the id as text, the API as a number; either way a positive whole
+    # number of ASCII digits ("²" and other Unicode digits pass isdigit() but not int()).
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        digits = value.strip()
+        if digits.isascii() and digits.isdecimal() and len(digits) <= MAX_INTEGER_DIGITS:
+            number = int(digits)
+    if number is None or not 1 <= number < 10**MAX_INTEGER_DIGITS:
+        raise _Invalid("Choose a person on the case.")
+    return number
+
+
 _CLEANERS: dict[str, Callable[[object, FieldSpec, datetime], object]] = {
     "text": _as_text,
     "string": _as_string,
@@ -227,6 +250,7 @@ _CLEANERS: dict[str, Callable[[object, FieldSpec, datetime], object]] = {
     "integer": _as_integer,
     "user": _as_user,
     "school": _as_school,
+    "person": _as_person,
 }
 
 
@@ -240,17 +264,41 @@ def _progress_fields(step: Step | None) -> tuple[str, ...]:
     return step.progress.fields
 
 
-def is_field_required(spec: FieldSpec, resolution: Resolution, *, step: Step | None = None) -> bool:
+def _answered(condition: DetailIs, details: Mapping[str, object]) -> bool:
+    """Whether DETAILS give the condition's field its value, cleaned or as a form sent it."""
+    found = details.get(condition.field_name)
+    if isinstance(condition.value, bool):
+        return _yes_or_no(found) is condition.value
+    return isinstance(found, str) and found.strip() == condition.value
+
+
+def is_field_required(
+    spec: FieldSpec,
+    resolution: Resolution,
+    *,
+    step: Step | None = None,
+    details: Mapping[str, object] | None = None,
+) -> bool:
     """Whether a field must be filled in to resolve its step this way.
 
     For ``"in_progress"`` pass the field's ``step``: exactly the fields its progress
     names are required. Raises ``ValueError`` if the step declares no progress.
+
+    A field with ``required_when`` is required to mark the step done only when the
+    other field has that value in ``details`` (cleaned, or as a form sends them: "yes"
+    is yes). Without ``details`` it reads as not required, as a blank form shows it.
     """
     if resolution == "in_progress":
         return spec.name in _progress_fields(step)
     if resolution == "not_applicable":
         return spec.record_either_way
-    return spec.required
+    if spec.required:
+        return True
+    return (
+        spec.required_when is not None
+        and details is not None
+        and _answered(spec.required_when, details)
+    )
 
 
 def _label_in_sentence(label: str) -> str:
@@ -304,14 +352,17 @@ def validate_details(
 
     ``cleaned`` holds only fields with a value, as JSON-safe values: text as ``str``,
     yes/no as ``bool``, lists as ``list``, datetimes as ISO 8601 strings with their
-    offset, dates as ``YYYY-MM-DD``. ``errors`` maps a field name (or an unknown key
-    that was sent) to messages; it is empty when the details are acceptable.
+    offset, dates as ``YYYY-MM-DD``, whole numbers and people's ids as ``int``.
+    ``errors`` maps a field name (or an unknown key that was sent) to messages; it is
+    empty when the details are acceptable.
 
-    For ``"done"`` every required field must be filled in. For ``"not_applicable"``
-    only fields marked ``record_either_way`` are required. For ``"in_progress"``
-    exactly the fields named by the step's ``progress`` are required; a step without
-    ``progress`` raises ``ValueError`` (the caller should not have offered it). Fields
-    that are not required may still be given and are checked the same way.
+    For ``"done"`` every required field must be filled in, and so must every field
+    whose ``required_when`` holds on the other values given (and valid), e.g. the new
+    school when the decision is a transfer. For ``"not_applicable"`` only fields
+    marked ``record_either_way`` are required. For ``"in_progress"`` exactly the
+    fields named by the step's ``progress`` are required; a step without ``progress``
+    raises ``ValueError`` (the caller should not have offered it). Fields that are not
+    required may still be given and are checked the same way.
 
     Every datetime must carry a real offset (within 14 hours) and lie between
     :data:`EARLIEST_MOMENT` (1 January 1990 anywhere) and ``now`` plus
@@ -341,15 +392,23 @@ def validate_details(
         if key not in known:
             listed = ", ".join(step.field_names) or "no details"
             errors[str(key)] = [f"Unknown field. This step records: {listed}."]
+    invalid: dict[str, str] = {}
     for spec in step.fields:
         value = details.get(spec.name)
         if _is_empty(value):
-            if is_field_required(spec, resolution, step=step):
-                errors[spec.name] = [REQUIRED_MESSAGE]
             continue
         try:
             cleaned[spec.name] = _CLEANERS[spec.type](value, spec, now)
         except _Invalid as problem:
-            errors[spec.name] = [str(problem)]
+            invalid[spec.name] = str(problem)
+    # Whether a field is required may depend on another's cleaned value, so this comes
+    # second; the errors still follow the order of the fields.
+    for spec in step.fields:
+        if spec.name in invalid:
+            errors[spec.name] = [invalid[spec.name]]
+        elif spec.name not in cleaned and is_field_required(
+            spec, resolution, step=step, details=cleaned
+        ):
+            errors[spec.name] = [REQUIRED_MESSAGE]
     _check_not_before(step, cleaned, anchors or {}, errors)
     return cleaned, errors

@@ -270,11 +270,12 @@ def evaluate(
 
 
 class EscalationNotAllowed(ValueError):
-    """The protocol declares no escalation between these two pathways."""
+    """A case cannot make this move: a pathway is unknown, or it is the same pathway."""
 
 
 @dataclass(frozen=True, slots=True)
 class EscalationPlan:
+    # The declared escalation, or the move made up for an undeclared one (Protocol.move).
     escalation: Escalation
     # Records kept: their step is in the target pathway (done, in progress, or "does
     # not apply" where the target pathway allows that).
@@ -284,6 +285,8 @@ class EscalationPlan:
     # "Does not apply" records of steps that the target pathway always requires: the
     # question is asked again there (the records stay in the case's history).
     reasked: tuple[RecordInput, ...]
+    # The target pathway is listed before the source: a less serious one (Protocol.is_lower).
+    lowers: bool
 
 
 def plan_escalation(
@@ -294,6 +297,10 @@ def plan_escalation(
 ) -> EscalationPlan:
     """What moving a case from one pathway to another keeps and what it adds.
 
+    A case may move between any two different pathways of the protocol, to a more or
+    a less serious one (``lowers``); a declared escalation only gives the move its
+    title. Raises :class:`EscalationNotAllowed` for an unknown pathway or the same one.
+
     Every record whose step exists in the target pathway is carried, so escalation
     never drops work, except a "does not apply" record of a step that the target
     pathway may not mark "does not apply": that decision does not hold there, so it is
@@ -301,15 +308,18 @@ def plan_escalation(
     ``left_behind`` and ``reasked``. Records are returned in a stable order (pathway
     order, then time recorded, then key), whatever order they came in.
     """
-    escalation = protocol.escalation(from_pathway, to_pathway)
-    if escalation is None:
-        declared = (
-            ", ".join(f"{e.from_pathway} -> {e.to_pathway}" for e in protocol.escalations) or "none"
-        )
+    known = [pathway.id for pathway in protocol.pathways]
+    for pathway_id in (from_pathway, to_pathway):
+        if pathway_id not in known:
+            raise EscalationNotAllowed(
+                f"protocol {protocol.id!r} has no pathway {pathway_id!r} "
+                f"(its pathways are: {', '.join(known)})"
+            )
+    if from_pathway == to_pathway:
         raise EscalationNotAllowed(
-            f"protocol {protocol.id!r} does not allow moving a case from {from_pathway!r} "
-            f"to {to_pathway!r} (allowed: {declared})"
+            f"a case on pathway {from_pathway!r} cannot move to the same pathway"
         )
+    escalation = protocol.move(from_pathway, to_pathway)
     source = protocol.pathway(from_pathway)
     target = protocol.pathway(to_pathway)
     all_records = list(records)
@@ -336,6 +346,7 @@ def plan_escalation(
         left_behind=tuple(left_behind),
         new_step_ids=tuple(step_id for step_id in target.step_ids if step_id not in source_order),
         reasked=tuple(reasked),
+        lowers=protocol.is_lower(from_pathway, to_pathway),
     )
 
 

@@ -79,6 +79,7 @@ class _DefinitionChecker:
         self._check_references()
         self._check_same_step_everywhere()
         self._check_step_roles()
+        self._check_form_fields()
         self._check_dependency_cycles()
         pathways = self._assemble_pathways()
         self._check_escalations({p.id: p for p in pathways})
@@ -128,6 +129,27 @@ class _DefinitionChecker:
                     f"role {draft.role!r} is already the role of step {first.id!r} "
                     f"(line {line}); a step role belongs to one step",
                 )
+
+    def _check_form_fields(self) -> None:
+        """A field of the SS 8572 is filled from one field of one step, never two."""
+        named: list[tuple[Node, StepDraft, str]] = [
+            (node, draft, field_name)
+            for draft in self.definitions.values()
+            for field_name, node in draft.form_field_nodes.items()
+        ]
+        holders: dict[str, tuple[StepDraft, str, Node]] = {}
+        for node, draft, field_name in sorted(named, key=lambda item: position(item[0])):
+            form_field = scalar_text(node)
+            if form_field not in holders:
+                holders[form_field] = (draft, field_name, node)
+                continue
+            first_draft, first_field, first_node = holders[form_field]
+            self.error(
+                node,
+                f"form field {form_field!r} is already filled by field {first_field!r} of "
+                f"step {first_draft.id!r} (line {position(first_node)[0]}); each field of the "
+                "form is filled from one field",
+            )
 
     def _check_dependency_cycles(self) -> None:
         graph = {

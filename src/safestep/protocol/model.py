@@ -72,6 +72,9 @@ FIELD_TYPES: tuple[str, ...] = (
     "integer",  # a whole number, at least `min` (1 unless set)
     "user",  # a username; the application checks that the user exists
     "school",  # a school code; the application checks that the school exists
+    # A person on the case (a parent, a witness ...), by id: a positive whole number. The
+    # application checks that the person is on the case, and any rule about who may be named.
+    "person",
 )
 
 # Deadline anchors. A deadline counts from one of the case's own times, or from the
@@ -139,6 +142,19 @@ def _no_labels() -> Mapping[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class DetailIs:
+    """A condition on a step's own record: the detail FIELD_NAME has VALUE."""
+
+    field_name: str
+    value: str | bool
+
+    def holds(self, details: Mapping[str, object]) -> bool:
+        found = details.get(self.field_name)
+        # True is not 1, and "true" is not True: compare type and value.
+        return type(found) is type(self.value) and found == self.value
+
+
+@dataclass(frozen=True, slots=True)
 class FieldSpec:
     """One entry of a step's details form."""
 
@@ -169,6 +185,13 @@ class FieldSpec:
     # without a label is shown as written. Not part of the hash, like ``refused``.
     choice_labels: Mapping[str, str] = field(default_factory=_no_labels, hash=False)
     report_labels: Mapping[str, str] = field(default_factory=_no_labels, hash=False)
+    # Required to mark the step done when another field of the step (a choice or yes/no)
+    # has this value: the new school, only for a transfer. ``required`` is then False.
+    required_when: DetailIs | None = None
+    # The field of the SS 8572 (Suspected Child Abuse Report) this value fills, as
+    # "<section letter>.<name>", e.g. "B.official_phone". The application holds the
+    # form's list of fields and checks the definition against it.
+    form_field: str | None = None
 
     def __post_init__(self) -> None:
         # Freeze a caller's dicts so the spec stays immutable.
@@ -257,19 +280,6 @@ class DisclosureRecipient:
     def __post_init__(self) -> None:
         if not isinstance(self.values, MappingProxyType):
             object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
-
-
-@dataclass(frozen=True, slots=True)
-class DetailIs:
-    """A condition on a step's own record: the detail FIELD_NAME has VALUE."""
-
-    field_name: str
-    value: str | bool
-
-    def holds(self, details: Mapping[str, object]) -> bool:
-        found = details.get(self.field_name)
-        # True is not 1, and "true" is not True: compare type and value.
-        return type(found) is type(self.value) and found == self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,12 +388,18 @@ class Fact:
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
-    """A case may move from one pathway to another, keeping the listed steps' work."""
+    """A case moving from one pathway to another, keeping the listed steps' work.
+
+    A case may move between any two pathways. The definition declares the moves it has
+    words for (``escalations``); :meth:`Protocol.move` makes up the others, with
+    ``declared`` False. Either way ``carries`` lists every step the two pathways share.
+    """
 
     from_pathway: str
     to_pathway: str
     title: str
     carries: tuple[str, ...]
+    declared: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,10 +481,72 @@ class Protocol:
         raise KeyError(f"protocol {self.id!r} has no indicator {indicator_id!r}")
 
     def escalation(self, from_pathway: str, to_pathway: str) -> Escalation | None:
+        """The escalation the definition declares between these pathways, or None."""
         for escalation in self.escalations:
             if escalation.from_pathway == from_pathway and escalation.to_pathway == to_pathway:
                 return escalation
         return None
+
+    def move(self, from_pathway: str, to_pathway: str) -> Escalation:
+        """Moving a case from one pathway to another: the declared escalation, if any.
+
+        A case may move between any two different pathways; an undeclared move is titled
+        "Moved to <the pathway's title>" and carries every step the two share. Raises
+        KeyError for an unknown pathway and ValueError for a move to the same pathway.
+        """
+        source = self.pathway(from_pathway)
+        target = self.pathway(to_pathway)
+        if source.id == target.id:
+            raise ValueError(f"a case on pathway {source.id!r} cannot move to the same pathway")
+        declared = self.escalation(source.id, target.id)
+        if declared is not None:
+            return declared
+        return Escalation(
+            from_pathway=source.id,
+            to_pathway=target.id,
+            title=f"Moved to {target.title}",
+            carries=tuple(step_id for step_id in source.step_ids if target.has_step(step_id)),
+            declared=False,
+        )
+
+    def moves_from(self, pathway_id: str) -> tuple[Escalation, ...]:
+        """Every move a case on this pathway may make, in the order pathways are listed."""
+        source = self.pathway(pathway_id)
+        return tuple(
+            self.move(source.id, target.id) for target in self.pathways if target.id != source.id
+        )
+
+    def is_lower(self, from_pathway: str, to_pathway: str) -> bool:
+        """Whether moving from one pathway to the other moves the case to a lower one.
+
+        Pathways are listed from the least to the most serious, so a pathway listed
+        earlier is lower (in the shipped protocol A < B < C). False for the same pathway;
+        KeyError for an unknown one.
+        """
+        places = {pathway.id: place for place, pathway in enumerate(self.pathways)}
+        for pathway_id in (from_pathway, to_pathway):
+            if pathway_id not in places:
+                raise KeyError(f"protocol {self.id!r} has no pathway {pathway_id!r}")
+        return places[to_pathway] < places[from_pathway]
+
+    def fields_for_form(self) -> dict[str, tuple[Step, FieldSpec]]:
+        """Each SS 8572 field the definition fills (``form_field``), with its step and field.
+
+        A step used by several pathways is given as the first pathway that has it
+        defines it (fields are the same everywhere); the loader lets one form field be
+        filled from one field only. In the order the steps first appear.
+        """
+        found: dict[str, tuple[Step, FieldSpec]] = {}
+        seen: set[str] = set()
+        for pathway in self.pathways:
+            for step in pathway.steps:
+                if step.id in seen:
+                    continue
+                seen.add(step.id)
+                for spec in step.fields:
+                    if spec.form_field is not None:
+                        found.setdefault(spec.form_field, (step, spec))
+        return found
 
     def all_step_ids(self) -> tuple[str, ...]:
         """Every step id of every pathway, once each, in order of first appearance."""

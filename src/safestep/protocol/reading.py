@@ -11,6 +11,7 @@ been read, so the order of sections in the file does not matter.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -82,6 +83,8 @@ FIELD_OPTIONAL = (
     "min",
     "max",
     "not_before",
+    "required_when",
+    "form_field",
 )
 CHOICE_REQUIRED = ("value", "label")
 CHOICE_OPTIONAL = ("report_label",)
@@ -97,6 +100,9 @@ WHEN_KEYS = ("field", "is")
 RECIPIENT_FIELD_TYPES = ("choice", "string", "text", "list", "school")
 TEXT_FIELD_TYPES = ("string", "text")
 WHEN_FIELD_TYPES = ("choice", "yes_no")
+# A field of the SS 8572: its section (A to E) and a name, e.g. B.official_phone. Which
+# names the form has is the application's to check; the loader checks only the shape.
+FORM_FIELD = re.compile(r"[A-E]\.[a-z][a-z0-9_]*")
 DEADLINE_KEYS = ("from", "within")
 CONDITION_OPERATORS = ("fact", "all", "any", "not")
 PATHWAY_REQUIRED = ("id", "code", "title", "steps")
@@ -151,6 +157,15 @@ class DeadlineDraft:
 
 
 @dataclass
+class FieldRefs:
+    """The nodes of a field's keys that name other fields, checked once all are read."""
+
+    not_before: list[Node] = field(default_factory=list)
+    required_when: Node | None = None
+    form_field: Node | None = None
+
+
+@dataclass
 class StepDraft:
     """A full step definition (from the library or written inside a pathway)."""
 
@@ -174,6 +189,8 @@ class StepDraft:
     role: str | None = None
     role_node: Node | None = None
     discloses: StepDisclosure | None = None
+    # Field name -> the node of its form_field, so a form field named twice is found.
+    form_field_nodes: dict[str, Node] = field(default_factory=dict)
 
     def identity(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in IDENTITY_ATTRIBUTES}
@@ -421,7 +438,12 @@ class DefinitionReader(NodeReader):
             )
         fields_complete = True
         if "fields" in m:
-            draft.fields, fields_complete = self._read_fields(m["fields"].value)
+            draft.fields, fields_complete, refs = self._read_fields(m["fields"].value)
+            draft.form_field_nodes = {
+                name: ref.form_field for name, ref in refs.items() if ref.form_field is not None
+            }
+            if fields_complete:
+                draft.fields = self._resolve_required_when(draft, refs)
         # Progress and done_at name the step's own fields: only check them against a
         # field list that was read whole, so one broken field is reported once.
         if "progress" in m:
@@ -750,14 +772,27 @@ class DefinitionReader(NodeReader):
         return inside
 
     def _read_when(
-        self, node: Node, draft: StepDraft, fields: dict[str, FieldSpec] | None
+        self,
+        node: Node,
+        draft: StepDraft,
+        fields: dict[str, FieldSpec] | None,
+        *,
+        what: str = "when",
+        itself: str | None = None,
     ) -> DetailIs | None:
-        m = self.mapping(node, required=WHEN_KEYS, what="when")
+        """``{field: NAME, is: VALUE}`` on a choice or yes/no field of the step.
+
+        ``itself`` is the field the condition belongs to, which it may not name.
+        """
+        m = self.mapping(node, required=WHEN_KEYS, what=what)
         if m is None or "field" not in m or "is" not in m:
             return None
         field_name = self._read_step_field(
-            m["field"].value, draft, fields, WHEN_FIELD_TYPES, what="when field"
+            m["field"].value, draft, fields, WHEN_FIELD_TYPES, what=f"{what} field"
         )
+        if field_name is not None and field_name == itself:
+            self.error(m["field"].value, f"{what} field: {field_name!r} is the field itself")
+            return None
         spec = fields.get(field_name) if fields is not None and field_name else None
         if spec is None:
             return None
@@ -880,21 +915,21 @@ class DefinitionReader(NodeReader):
 
     # Fields --------------------------------------------------------------------------
 
-    def _read_fields(self, node: Node) -> tuple[tuple[FieldSpec, ...], bool]:
-        """The step's fields, and whether every one of them could be read."""
+    def _read_fields(self, node: Node) -> tuple[tuple[FieldSpec, ...], bool, dict[str, FieldRefs]]:
+        """The step's fields, whether every one of them could be read, and their references."""
         items = self.sequence(node, what="fields")
         if items is None:
-            return (), False
+            return (), False, {}
         complete = True
         specs: list[FieldSpec] = []
         first_seen: dict[str, Node] = {}
-        not_before_nodes: dict[str, list[Node]] = {}
+        refs: dict[str, FieldRefs] = {}
         for item in items:
             m = self.mapping(item, required=FIELD_REQUIRED, optional=FIELD_OPTIONAL, what="field")
             if m is None:
                 complete = False
                 continue
-            spec, not_before = self._read_field(m, item)
+            spec, field_refs = self._read_field(m, item)
             if spec is None:
                 complete = False
                 continue
@@ -905,10 +940,24 @@ class DefinitionReader(NodeReader):
                 continue
             first_seen[spec.name] = name_node
             specs.append(spec)
-            not_before_nodes[spec.name] = not_before
+            refs[spec.name] = field_refs
         if complete:
-            self._check_not_before(specs, not_before_nodes)
-        return tuple(specs), complete
+            self._check_not_before(specs, {name: ref.not_before for name, ref in refs.items()})
+        return tuple(specs), complete, refs
+
+    def _resolve_required_when(
+        self, draft: StepDraft, refs: dict[str, FieldRefs]
+    ) -> tuple[FieldSpec, ...]:
+        """The fields with their ``required_when`` read against the step's other fields."""
+        fields = {spec.name: spec for spec in draft.fields}
+        resolved: list[FieldSpec] = []
+        for spec in draft.fields:
+            node = refs[spec.name].required_when
+            if node is not None:
+                when = self._read_when(node, draft, fields, what="required_when", itself=spec.name)
+                spec = dataclasses.replace(spec, required_when=when)
+            resolved.append(spec)
+        return tuple(resolved)
 
     def _read_not_before_nodes(self, node: Node) -> list[Node]:
         items = self.text_list(node, what="not_before", identifiers=True)
@@ -948,8 +997,8 @@ class DefinitionReader(NodeReader):
                         "fields can be compared",
                     )
 
-    def _read_field(self, m: KeyMap, node: Node) -> tuple[FieldSpec | None, list[Node]]:
-        """A field, and the nodes of the names in its ``not_before`` (for positions)."""
+    def _read_field(self, m: KeyMap, node: Node) -> tuple[FieldSpec | None, FieldRefs]:
+        """A field, and the nodes of its keys that name other fields (for positions)."""
         name = self.identifier(m["name"].value, what="field name") if "name" in m else None
         label = self.text(m["label"].value, what="label") if "label" in m else None
         field_type = self.text(m["type"].value, what="type") if "type" in m else None
@@ -978,14 +1027,28 @@ class DefinitionReader(NodeReader):
         if field_type == "integer" and bounds["max"] is not None and bounds["max"] < minimum:
             self.error(m["max"].value, f"max ({bounds['max']}) is less than min ({minimum})")
         # The names are checked against the other fields once all are read.
-        not_before_nodes: list[Node] = []
+        refs = FieldRefs()
         if "not_before" in m:
             if field_type is not None and field_type != "datetime":
                 self.error(m["not_before"].key, "'not_before' applies only to datetime fields")
             elif field_type is not None:
-                not_before_nodes = self._read_not_before_nodes(m["not_before"].value)
+                refs.not_before = self._read_not_before_nodes(m["not_before"].value)
+        if "required_when" in m:
+            if flags.get("required", False):
+                self.error(
+                    m["required_when"].key,
+                    "'required_when' is for a field that is not always required; this field "
+                    "has required: true",
+                )
+            else:
+                refs.required_when = m["required_when"].value
+        form_field = None
+        if "form_field" in m:
+            form_field = self._read_form_field(m["form_field"].value)
+            if form_field is not None:
+                refs.form_field = m["form_field"].value
         if name is None or label is None or field_type is None:
-            return None, []
+            return None, refs
         return FieldSpec(
             name=name,
             label=label,
@@ -998,10 +1061,22 @@ class DefinitionReader(NodeReader):
             police_only=flags.get("police_only", False),
             minimum=minimum if field_type == "integer" else None,
             maximum=bounds["max"] if field_type == "integer" else None,
-            not_before=tuple(scalar_text(n) for n in not_before_nodes),
+            not_before=tuple(scalar_text(n) for n in refs.not_before),
             choice_labels=labels,
             report_labels=report_labels,
-        ), not_before_nodes
+            form_field=form_field,
+        ), refs
+
+    def _read_form_field(self, node: Node) -> str | None:
+        value = self.text(node, what="form_field")
+        if value is not None and not FORM_FIELD.fullmatch(value):
+            self.error(
+                node,
+                f"form_field {value!r} must name a field of the SS 8572 as a section letter "
+                "A to E, a dot and a lower-case name with underscores (e.g. B.official_phone)",
+            )
+            return None
+        return value
 
     def _read_choices(
         self, m: KeyMap, field_type: str | None, node: Node

@@ -2,7 +2,8 @@
 
 Each pathway is a column of its steps in order of work. Solid arrows give that
 order; dashed arrows show that a step waits for another (``depends_on``); bold
-arrows between columns are the escalations the protocol allows. Given ``states``
+arrows between columns are the escalations the protocol declares (a case may move
+between any two pathways; these are the moves it has words for). Given ``states``
 (step id -> state, for one case), steps are coloured by state and a legend is added.
 
 The SVG is laid out here, in pure Python, so rendering needs no system package: the

@@ -177,6 +177,8 @@ def _dashboard_cases(user: User, start: datetime, end: datetime) -> QuerySet[Cas
     return (
         Case.objects.filter(case_scope_for(user))
         .filter(Q(status=CaseStatus.OPEN) | Q(opened_at__gte=start, opened_at__lt=end))
+        # A case opened in error counts nowhere.
+        .exclude(status=CaseStatus.VOIDED)
         .select_related("school", "check_in_plan")
         .defer("summary", "outcome", "review_reasons")
         .prefetch_related(
@@ -204,8 +206,10 @@ def _cws_written_at(
     """When each written CWS report was sent, for the cases opened in the period.
 
     REPORT_STEPS maps a case to its child abuse report step (``_report_steps``)."""
-    in_period = Case.objects.filter(case_scope_for(user)).filter(
-        opened_at__gte=start, opened_at__lt=end
+    in_period = (
+        Case.objects.filter(case_scope_for(user))
+        .filter(opened_at__gte=start, opened_at__lt=end)
+        .exclude(status=CaseStatus.VOIDED)
     )
     found: dict[int, datetime] = {}
     records = StepRecord.objects.filter(

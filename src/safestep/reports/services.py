@@ -63,7 +63,7 @@ def scar_generate_for_concern(
         actor=acting_user,
         action="scar.generate",
         # Filed under the case once there is one, so the case's trail shows the disclosure.
-        case_id=concern.case_id,
+        case_id=cases[0].pk if (cases := concern.cases) else None,
         payload={
             "via": channel,
             "concern": concern.pk,

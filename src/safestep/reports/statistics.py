@@ -25,7 +25,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from safestep.accounts.models import School
-from safestep.cases.models import Case
+from safestep.cases.models import Case, CaseStatus
 from safestep.core.errors import ValidationFailed
 from safestep.definitions.selectors import definition_of, protocols_current
 from safestep.reports.periods import Period, is_publishable, local_today
@@ -106,6 +106,8 @@ def statistics_compute(*, period: Period, by: tuple[str, ...]) -> Statistics:
     zone = ZoneInfo(settings.TIME_ZONE)
     grouped = (
         Case.objects.filter(opened_at__gte=start, opened_at__lt=end)
+        # A case opened in error counts nowhere.
+        .exclude(status=CaseStatus.VOIDED)
         .annotate(month=TruncMonth("opened_at", tzinfo=zone))
         .values("school__code", "pathway", "month")
         .annotate(cases=Count("id"))

@@ -54,6 +54,7 @@ from safestep.accounts.testing import api_token_for, sign_in_client
 from safestep.attachments.services import attachment_add
 from safestep.cases import services
 from safestep.cases.models import Case, Concern, Review
+from safestep.cases.people import case_person_add
 
 ROLES = (
     "anonymous",
@@ -78,6 +79,7 @@ class Scene:
     concern: Concern
     attachment_id: int
     review_id: int
+    person_id: int
     school: str
     counselor: str
     now: Any = field(default_factory=timezone.now)
@@ -143,6 +145,11 @@ ACCESS: dict[str, list[Call]] = {
         Call("POST", "401  403   403      403      403      403      200      403",
              lambda s: {"decision": "overruled", "comment": "Triage it."}),
     ],
+    "api/v1/concerns/<int:concern_id>/attach": [
+        # The concern names another student than the case's, so triagers get 400.
+        Call("POST", "401  403   400/404  403      403      403      400      403",
+             lambda s: {"case": s.case.pk, "version": s.version}),
+    ],
     "api/v1/concerns/<int:concern_id>/dismiss": [
         Call("POST", "401  403   200/404  403      403      403      200      403",
              lambda s: {"reason": "Duplicate."}),
@@ -161,6 +168,29 @@ ACCESS: dict[str, list[Call]] = {
         # School Police judge the evidence (and coordinators); site administrators may not.
         Call("POST", "401  404   403/404  403/404  200      403/404  200      404",
              lambda s: {"facts": {"reliable_evidence": True}, "version": s.version}),
+    ],
+    "api/v1/cases/<int:case_id>/people": [
+        # Those who work the case, School Police included; never the placement office.
+        Call("POST", "401  404   201/404  201/404  201      403/404  201      404", lambda s: {
+            "role": "suspect", "description": "Drives a black sedan.", "version": s.version}),
+    ],
+    "api/v1/cases/<int:case_id>/people/<int:person_id>": [
+        Call("PATCH", "401  404  200/404  200/404  200      403/404  200      404",
+             lambda s: {"phone": "555-0100", "version": s.version}),
+    ],
+    "api/v1/cases/<int:case_id>/student": [
+        Call("PATCH", "401  404  200/404  200/404  403      403/404  200      404",
+             lambda s: {"primary_language": "Spanish", "version": s.version}),
+    ],
+    "api/v1/cases/<int:case_id>/void": [
+        Call("POST", "401  404   200/404  403/404  403      403/404  200      404",
+             lambda s: {"reason": "Opened for the wrong student.", "version": s.version}),
+    ],
+    "api/v1/cases/<int:case_id>/transfer": [
+        # No placement review has decided a transfer yet, so those allowed get 409.
+        Call("POST", "401  404   403/404  403/404  403      409/404  409      404", lambda s: {
+            "school": "ROO" if s.scope == "in" else "LIN", "completed_at": s.ago(minutes=30),
+            "version": s.version}),
     ],
     "api/v1/cases/<int:case_id>/steps/<slug:step_id>/complete": [
         Call("POST", "401  404   200/404  403/404  403      403/404  200      404", lambda s: {
@@ -460,6 +490,12 @@ def scenes(district, open_case) -> dict[str, Scene]:
             concern_id=dismissed.pk,
             reason="A rumour only.",
         )
+        person = case_person_add(
+            acting_user=district["district_coordinator"],
+            case_id=case.pk,
+            values={"role": "parent", "name": "Rosa Kim"},
+            expected_version=Case.objects.get(pk=case.pk).version,
+        )
         made[scope] = Scene(
             scope=scope,
             case=Case.objects.get(pk=case.pk),
@@ -467,6 +503,7 @@ def scenes(district, open_case) -> dict[str, Scene]:
             concern=concern,
             attachment_id=attachment.pk,
             review_id=Review.objects.get(concern=dismissed).pk,
+            person_id=person.pk,
             school=school,
             counselor=counselor,
         )
@@ -508,6 +545,7 @@ def url_for(route: str, scene: Scene, call: Call) -> str:
         "concern_id": scene.concern.pk,
         "attachment_id": scene.attachment_id,
         "review_id": scene.review_id,
+        "person_id": scene.person_id,
         "sis_id": scene.case.student.sis_id,
         "step_id": call.step,
     }

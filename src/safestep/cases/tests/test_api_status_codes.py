@@ -232,7 +232,7 @@ def test_it_answers_403_when_the_role_may_not_act(api_as, open_case, username, s
             {"reason": "Parent involved."},
             "details.victim_consulted",
         ),
-        ("/escalate", {"pathway": "recruitment_by_student", "reason": "x"}, "pathway"),
+        ("/escalate", {"pathway": "no_such_pathway", "reason": "x"}, "pathway"),
         ("/check-in-plan", {"every_days": 0, "assignee": "counselor"}, "every_days"),
         ("/check-in-plan", {"every_days": 7, "assignee": "outsider_counselor"}, "assignee"),
         ("/check-ins", {"occurred_at": None, "method": "telepathy"}, "method"),

@@ -337,17 +337,19 @@ def test_it_escalates_keeping_every_resolved_record(district, open_case):
     assert event.payload["left_behind"] == ["regular_contact"]
 
 
-def test_it_refuses_an_escalation_the_protocol_does_not_declare(district, open_case):
+def test_it_refuses_to_move_a_case_to_the_pathway_it_is_on(district, open_case):
     case = open_case("confirmed_victim")
     with pytest.raises(ValidationFailed) as refused:
         services.case_escalate(
             acting_user=district["site_admin"],
             case_id=case.pk,
-            pathway="suspected_victim",
+            pathway="confirmed_victim",
             reason="x",
             expected_version=case.version,
         )
     assert "pathway" in refused.value.errors
+    case.refresh_from_db()
+    assert case.version == 1
 
 
 def test_it_dismisses_a_concern_with_a_reason_and_keeps_it(district):

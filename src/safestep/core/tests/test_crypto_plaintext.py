@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from safestep.attachments.services import attachment_add
-from safestep.cases import services
+from safestep.cases import people, services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,12 +109,48 @@ def write_the_phrase_everywhere(district) -> None:
         notes=f"Check-in: {PHRASE}",
     )
     services.note_add(acting_user=counselor, case_id=case.pk, text=f"Note: {PHRASE}")
+    # The people on the case and the student's details for the form: who they are, where
+    # they live, what they look like.
+    suspect = people.case_person_add(
+        acting_user=admin,
+        case_id=case.pk,
+        values={"role": "suspect", "description": f"Drives a sedan to the {PHRASE}"},
+        expected_version=version(),
+    )
+    people.case_person_update(
+        acting_user=police,
+        case_id=case.pk,
+        person_id=suspect.pk,
+        changes={"name": f"Dre of {PHRASE}", "address": f"Room 9, {PHRASE}"},
+        expected_version=version(),
+    )
+    people.case_person_add(
+        acting_user=counselor,
+        case_id=case.pk,
+        values={"role": "parent", "name": "Rosa Lopez", "phone": f"{PHRASE} 555-0100"},
+        expected_version=version(),
+    )
+    people.case_victim_details_set(
+        acting_user=counselor,
+        case_id=case.pk,
+        changes={"present_location": f"Staying at the {PHRASE}", "primary_language": "Spanish"},
+        expected_version=version(),
+    )
     services.case_escalate(
         acting_user=admin,
         case_id=case.pk,
         pathway="confirmed_victim",
         reason=f"Escalated: {PHRASE}",
         expected_version=version(),
+    )
+    services.case_void(
+        acting_user=admin, case_id=case.pk, reason=f"Voided: {PHRASE}", expected_version=version()
+    )
+    services.review_decide(
+        acting_user=district["district_coordinator"],
+        review_id=case.reviews.get(kind="case_voided").pk,
+        decision="overruled",
+        comment=f"Not void: {PHRASE}",
     )
     attachment_add(
         acting_user=counselor,

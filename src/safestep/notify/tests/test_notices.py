@@ -23,6 +23,7 @@ from safestep.cases import services as case_services
 from safestep.cases.models import (
     Concern,
     ConcernStatus,
+    ConcernStudent,
     Review,
     ReviewDecision,
     ReviewKind,
@@ -36,6 +37,7 @@ from safestep.notify.services import (
     notice_review_opened,
     reminders_send,
 )
+from safestep.testing import complete
 
 BASE = "https://safestep.example.org"
 SIS_ID = "SIS-730041"
@@ -98,13 +100,12 @@ def concern_at(
     )
     home = district.lin if school == "LIN" else district.roo
     student, _ = Student.objects.get_or_create(
-        sis_id=SIS_ID, defaults={"first_name": FIRST, "last_name": LAST, "school": home}
+        school=home, sis_id=SIS_ID, defaults={"first_name": FIRST, "last_name": LAST}
     )
-    return Concern.objects.create(
+    concern = Concern.objects.create(
         submitted_by=district["reporter"],
         submitted_at=submitted,
         school=home,
-        student=student,
         observed_at=observed,
         description=DESCRIPTION,
         indicators=[],
@@ -112,6 +113,8 @@ def concern_at(
         report_due_at=observed + timedelta(hours=36),
         status=status,
     )
+    ConcernStudent.objects.create(concern=concern, student=student, position=0)
+    return concern
 
 
 def review_of(concern: Concern, opened_by: User) -> Review:
@@ -149,7 +152,7 @@ def test_it_tells_the_schools_site_admins_at_once_when_a_concern_is_submitted(
         concern = case_services.concern_submit(
             acting_user=staff["reporter"],
             school_code="LIN",
-            student=case_services.StudentInput(sis_id=SIS_ID, first_name=FIRST, last_name=LAST),
+            students=[case_services.StudentInput(sis_id=SIS_ID, first_name=FIRST, last_name=LAST)],
             observed_at=timezone.now() - timedelta(hours=2),
             description=DESCRIPTION,
             indicators=[],
@@ -504,22 +507,40 @@ def test_it_withdraws_the_written_report_reminder_once_it_is_recorded(staff, smt
 
 
 def test_it_keeps_the_child_the_case_and_the_reporter_out_of_every_notice(
-    staff, django_capture_on_commit_callbacks
+    staff, django_capture_on_commit_callbacks, open_case
 ):
     waiting = concern_at(staff, observed_hours_ago=40, submitted_hours_ago=39)
     soon = concern_at(staff, observed_hours_ago=20, submitted_hours_ago=19, own_report=phoned(19))
     dismissed = concern_at(staff, status=ConcernStatus.DISMISSED)
+    moved = open_case("confirmed_victim", sis_id="SIS-2")
+    complete(
+        staff,
+        moved,
+        "placement_review",
+        {"decision": "transfer", "reason": "A fresh start.", "new_school": "ROO"},
+        hours_ago=1,
+    )
+    moved.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         notice_concern_submitted(concern=waiting)
         notice_review_opened(review=review_of(dismissed, staff["site_admin"]))
         notice_reporter_duty_stands(concern=dismissed, kind="concern_not_opened")
         notice_reporter_duty_stands(concern=soon, kind="report_waived")
+        notice_reporter_duty_stands(concern=soon, kind="case_voided")
+        case_services.case_transfer(
+            acting_user=staff["district_coordinator"],
+            case_id=moved.pk,
+            school_code="ROO",
+            completed_at=timezone.now() - timedelta(minutes=30),
+            expected_version=moved.version,
+        )
     remind()
     kinds = set(Notice.objects.filter(sent_at__isnull=False).values_list("kind", flat=True))
     assert kinds == set(NoticeKind.values)
+    words = (SIS_ID, FIRST, LAST, DESCRIPTION, "grey van", REVIEW_REASON, "Lincoln", "Roosevelt")
     for message in mail.outbox:
         text = f"{message.subject}\n{message.body}"
-        for word in (SIS_ID, FIRST, LAST, DESCRIPTION, "grey van", REVIEW_REASON, "Lincoln"):
+        for word in (*words, "Lopez", moved.reference):
             assert word not in text, f"{word!r} in an e-mail to {message.to}"
         if message.to != [REPORTER]:
             # A reporter may have asked that school staff not learn who reported.

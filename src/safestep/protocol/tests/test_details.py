@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from safestep.protocol import FieldSpec, Protocol, Step, is_field_required, validate_details
+from safestep.protocol import (
+    DetailIs,
+    FieldSpec,
+    Protocol,
+    Step,
+    is_field_required,
+    validate_details,
+)
 from safestep.protocol.details import FUTURE_ALLOWANCE
 from safestep.protocol.tests.support import T0
 
@@ -493,3 +500,101 @@ def test_it_refuses_whole_numbers_int_cannot_read_or_a_database_cannot_hold(valu
     # "²".isdigit() is True but int("²") raises: this was a 500.
     _, errors = validate_details(hostile_step(), {"count": value}, resolution="done", now=NOW)
     assert errors == {"count": ["Enter a whole number."]}
+
+
+# Fields required when another field has a value --------------------------------------
+
+
+def test_it_requires_the_new_school_for_a_transfer_only(shipped: Protocol):
+    step = shipped.step("confirmed_victim", "placement_review")
+    reason = "Safety: the recruiter attends this school."
+    _, errors = validate_details(
+        step, {"decision": " transfer ", "reason": reason}, resolution="done", now=NOW
+    )
+    assert errors == {"new_school": ["This field is required."]}
+    cleaned, errors = validate_details(
+        step, {"decision": "stays", "reason": reason}, resolution="done", now=NOW
+    )
+    assert (cleaned, errors) == ({"decision": "stays", "reason": reason}, {})
+    # A decision that is not valid decides nothing: only its own error is reported.
+    _, errors = validate_details(
+        step, {"decision": "transferred", "reason": reason}, resolution="done", now=NOW
+    )
+    assert list(errors) == ["decision"]
+
+
+def test_it_requires_a_field_when_a_yes_no_field_says_so_and_only_to_mark_it_done():
+    step = custom_step(
+        FieldSpec("follow_up", "Follow-up planned?", "yes_no", record_either_way=True),
+        FieldSpec("on", "Follow-up date", "date", required_when=DetailIs("follow_up", True)),
+    )
+    _, errors = validate_details(step, {"follow_up": "yes"}, resolution="done", now=NOW)
+    assert errors == {"on": ["This field is required."]}
+    _, errors = validate_details(step, {"follow_up": False}, resolution="done", now=NOW)
+    assert errors == {}
+    # "Does not apply" asks only for the fields recorded either way.
+    _, errors = validate_details(step, {"follow_up": True}, resolution="not_applicable", now=NOW)
+    assert errors == {}
+    cleaned, errors = validate_details(
+        step, {"follow_up": "on", "on": "2026-03-09"}, resolution="done", now=NOW
+    )
+    assert (cleaned, errors) == ({"follow_up": True, "on": "2026-03-09"}, {})
+
+
+def test_it_says_a_conditional_field_is_required_from_cleaned_or_posted_details(
+    shipped: Protocol,
+):
+    new_school = shipped.step("confirmed_victim", "placement_review").field("new_school")
+    # Without the details, a blank form: not required (the check comes on submission).
+    assert not is_field_required(new_school, "done")
+    assert is_field_required(new_school, "done", details={"decision": "transfer"})
+    assert is_field_required(new_school, "done", details={"decision": " transfer\n"})
+    assert not is_field_required(new_school, "done", details={"decision": "stays"})
+    assert not is_field_required(new_school, "done", details={})
+    assert not is_field_required(new_school, "not_applicable", details={"decision": "transfer"})
+    follow = FieldSpec("on", "On", "date", required_when=DetailIs("follow_up", True))
+    assert is_field_required(follow, "done", details={"follow_up": True})
+    assert is_field_required(follow, "done", details={"follow_up": "yes"})
+    assert not is_field_required(follow, "done", details={"follow_up": "no"})
+    assert not is_field_required(follow, "done", details={"follow_up": 1})
+
+
+# People on the case ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [(12, 12), ("12", 12), (" 7 ", 7), ("007", 7)])
+def test_it_takes_a_person_on_the_case_by_id(shipped: Protocol, value, expected):
+    step = shipped.step("suspected_victim", "parent_contact")
+    cleaned, errors = validate_details(
+        step, {"victim_consulted": True, "contact": value}, resolution="done", now=NOW
+    )
+    assert errors == {}
+    assert cleaned == {"victim_consulted": True, "contact": expected}
+    assert type(cleaned["contact"]) is int
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0,
+        -3,
+        "0",
+        "-3",
+        "+3",
+        "3.0",
+        3.0,
+        True,
+        "Ana Ruiz",
+        "\u0661\u0662",
+        "²",
+        "9" * 19,
+        10**18,
+        [3],
+    ],
+)
+def test_it_refuses_what_is_not_the_id_of_a_person(shipped: Protocol, value):
+    step = shipped.step("suspected_victim", "parent_contact")
+    _, errors = validate_details(
+        step, {"victim_consulted": True, "contact": value}, resolution="done", now=NOW
+    )
+    assert errors == {"contact": ["Choose a person on the case."]}

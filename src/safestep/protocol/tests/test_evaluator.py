@@ -345,13 +345,92 @@ def test_it_plans_an_escalation_that_keeps_all_shared_work(shipped: Protocol):
     assert after.unresolved == ("police_investigation", "placement_review")
 
 
-def test_it_refuses_an_escalation_the_protocol_does_not_declare(shipped: Protocol):
-    with pytest.raises(EscalationNotAllowed) as caught:
-        plan_escalation(shipped, "confirmed_victim", "suspected_victim", [])
-    assert str(caught.value) == (
-        "protocol 'sdusd-csec' does not allow moving a case from 'confirmed_victim' to "
-        "'suspected_victim' (allowed: suspected_victim -> confirmed_victim)"
+def test_it_moves_a_case_down_to_a_pathway_no_escalation_declares(shipped: Protocol):
+    records = [
+        record("police_involved"),
+        record("cws_report"),
+        record("police_investigation"),
+        record("placement_review"),
+        record("parent_contact", "not_applicable"),
+    ]
+    plan = plan_escalation(shipped, "confirmed_victim", "suspected_victim", records)
+    assert plan.escalation.title == "Moved to Suspected victim of CSEC"
+    assert not plan.escalation.declared
+    # The same carry rules as any escalation: every shared step's work goes along.
+    assert plan.escalation.carries == (
+        "police_involved",
+        "cws_report",
+        "campus_impact",
+        "le_trafficking_entry",
+        "parent_contact",
+        "service_referral",
     )
+    assert [r.step_id for r in plan.carried] == ["police_involved", "cws_report", "parent_contact"]
+    assert [r.step_id for r in plan.left_behind] == ["police_investigation", "placement_review"]
+    assert plan.reasked == ()
+    assert plan.new_step_ids == ("regular_contact",)
+    assert plan.lowers
+
+
+def test_it_moves_a_case_between_pathways_that_share_only_some_steps(shipped: Protocol):
+    records = [record("campus_impact"), record("cws_report"), record("school_consequences")]
+    up = plan_escalation(shipped, "recruitment_by_student", "confirmed_victim", records)
+    assert (up.escalation.title, up.lowers) == ("Moved to Confirmed victim of CSEC", False)
+    assert [r.step_id for r in up.carried] == ["cws_report", "campus_impact"]
+    assert [r.step_id for r in up.left_behind] == ["school_consequences"]
+    assert up.new_step_ids == (
+        "cws_report",
+        "police_investigation",
+        "le_trafficking_entry",
+        "parent_contact",
+        "placement_review",
+        "service_referral",
+    )
+    down = plan_escalation(shipped, "suspected_victim", "recruitment_by_student", records)
+    assert (down.escalation.title, down.lowers) == (
+        "Moved to Suspected recruitment or actual exploitation by a student",
+        True,
+    )
+    assert [r.step_id for r in down.carried] == ["campus_impact", "school_consequences"]
+    assert down.new_step_ids == ("school_consequences",)
+
+
+def test_it_keeps_the_declared_title_of_a_declared_escalation(shipped: Protocol):
+    plan = plan_escalation(shipped, "suspected_victim", "confirmed_victim", [])
+    assert plan.escalation == shipped.escalations[0]
+    assert plan.escalation.declared
+    assert plan.escalation.title == "The student is confirmed as a victim"
+    assert not plan.lowers
+
+
+@pytest.mark.parametrize(
+    ("from_pathway", "to_pathway", "message"),
+    [
+        (
+            "suspected_victim",
+            "suspected_victim",
+            "a case on pathway 'suspected_victim' cannot move to the same pathway",
+        ),
+        (
+            "suspected_victim",
+            "victim",
+            "protocol 'sdusd-csec' has no pathway 'victim' (its pathways are: "
+            "recruitment_by_student, suspected_victim, confirmed_victim)",
+        ),
+        (
+            "nowhere",
+            "confirmed_victim",
+            "protocol 'sdusd-csec' has no pathway 'nowhere' (its pathways are: "
+            "recruitment_by_student, suspected_victim, confirmed_victim)",
+        ),
+    ],
+)
+def test_it_refuses_a_move_to_the_same_or_an_unknown_pathway(
+    shipped: Protocol, from_pathway, to_pathway, message
+):
+    with pytest.raises(EscalationNotAllowed) as caught:
+        plan_escalation(shipped, from_pathway, to_pathway, [])
+    assert str(caught.value) == message
     assert isinstance(caught.value, ValueError)
 
 

@@ -15,6 +15,7 @@ import pytest
 from safestep.protocol import (
     STEP_ROLE_CHILD_ABUSE_REPORT,
     STEP_ROLE_PLACEMENT_REVIEW,
+    DetailIs,
     Issue,
     Progress,
     ProtocolInvalid,
@@ -970,4 +971,165 @@ def test_it_reports_an_inline_step_reused_with_a_different_role():
         locate(text, "shared", 2),
         "step 'shared' differs from its definition in pathway 'one' (line 8) in: role; "
         "the same step id must be the same step in every pathway (define it once under 'steps')",
+    )
+
+
+# Fields required when another field has a value ----------------------------------------
+
+CONDITIONAL = edit(
+    DATED,
+    "      - {name: sent_at, label: When it was sent, type: datetime}\n",
+    "      - {name: sent_at, label: When it was sent, type: datetime}\n"
+    "      - {name: urgent, label: Urgent, type: yes_no}\n"
+    "      - {name: note, label: Note, type: text}\n",
+)
+
+
+def with_note_keys(keys: str) -> str:
+    """Give the ``note`` field of CONDITIONAL's first step more keys (flow style)."""
+    return edit(CONDITIONAL, "label: Note, type: text}", f"label: Note, type: text, {keys}}}")
+
+
+def test_it_reads_required_when_on_a_choice_or_a_yes_no_field():
+    text = with_note_keys("required_when: {field: agency, is: b}")
+    note = load_protocol_text(text, "t.yaml").step("two", "first").field("note")
+    assert (note.required, note.required_when) == (False, DetailIs("agency", "b"))
+    text = with_note_keys("required_when: {field: urgent, is: true}")
+    note = load_protocol_text(text, "t.yaml").step("two", "first").field("note")
+    assert note.required_when == DetailIs("urgent", True)
+    # Fields that declare none.
+    assert (
+        load_protocol_text(text, "t.yaml").step("two", "first").field("agency").required_when
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys", "needle", "message"),
+    [
+        pytest.param(
+            "required_when: {field: agncy, is: a}",
+            "agncy",
+            "required_when field: step 'first' has no field 'agncy' (did you mean 'agency'?); "
+            "its fields are: agency, called_at, sent_at, urgent, note",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "required_when: {field: called_at, is: a}",
+            "called_at, is",
+            "required_when field: field 'called_at' is a datetime field; name a choice or "
+            "yes_no field of the step",
+            id="not-a-choice-or-yes-no",
+        ),
+        pytest.param(
+            "required_when: {field: agency, is: c}",
+            "c}",
+            "is: 'c' is not a choice of field 'agency'; its choices are: a, b",
+            id="not-a-choice",
+        ),
+        pytest.param(
+            "required_when: {field: urgent, is: maybe}",
+            "maybe",
+            "is: expected true or false, got the text 'maybe'",
+            id="not-a-yes-or-no",
+        ),
+        pytest.param(
+            "required_when: {field: agency}",
+            "{field: agency}",
+            "required_when: missing required key 'is'",
+            id="no-value",
+        ),
+        pytest.param(
+            "required_when: agency",
+            "agency}",
+            "required_when: expected a mapping, got the text 'agency'",
+            id="not-a-mapping",
+        ),
+        pytest.param(
+            "required: true, required_when: {field: agency, is: a}",
+            "required_when",
+            "'required_when' is for a field that is not always required; this field has "
+            "required: true",
+            id="always-required",
+        ),
+    ],
+)
+def test_it_reports_a_bad_required_when(keys, needle, message):
+    text = with_note_keys(keys)
+    assert_issue(only_issue(text), locate(text, needle), message)
+
+
+def test_it_reports_a_field_required_when_it_has_a_value_itself():
+    text = edit(
+        CONDITIONAL,
+        "label: Urgent, type: yes_no}",
+        "label: Urgent, type: yes_no, required_when: {field: urgent, is: true}}",
+    )
+    assert_issue(
+        only_issue(text),
+        locate(text, "urgent, is"),
+        "required_when field: 'urgent' is the field itself",
+    )
+
+
+# Person fields and form fields ------------------------------------------------------
+
+
+def test_it_reads_a_person_field():
+    text = with_note_keys("form_field: E.narrative")
+    text = edit(text, "type: yes_no}", "type: person}")
+    step = load_protocol_text(text, "t.yaml").step("two", "first")
+    assert step.field("urgent").type == "person"
+    assert step.field("note").form_field == "E.narrative"
+    assert step.field("agency").form_field is None
+
+
+@pytest.mark.parametrize(
+    "value", ["F.narrative", "b.narrative", "B.Narrative", "B.", "B.official-phone", "narrative"]
+)
+def test_it_reports_a_form_field_not_shaped_as_a_section_and_a_name(value):
+    text = with_note_keys(f"form_field: {value}")
+    assert_issue(
+        only_issue(text),
+        locate(text, value + "}"),
+        f"form_field {value!r} must name a field of the SS 8572 as a section letter A to E, "
+        "a dot and a lower-case name with underscores (e.g. B.official_phone)",
+    )
+
+
+def test_it_reports_a_form_field_that_is_not_text():
+    text = with_note_keys("form_field: 8572")
+    assert_issue(
+        only_issue(text),
+        locate(text, "8572}"),
+        "form_field: expected text, got the number '8572' (put it in quotes to make it text)",
+    )
+
+
+def test_it_fills_each_form_field_from_one_field_only():
+    text = with_note_keys("form_field: E.narrative")
+    text = edit(
+        text,
+        "    title: Third step\n",
+        "    title: Third step\n"
+        "    fields:\n"
+        "      - {name: story, label: Story, type: text, form_field: E.narrative}\n",
+    )
+    assert_issue(
+        only_issue(text),
+        locate(text, "E.narrative", 2),
+        "form field 'E.narrative' is already filled by field 'note' of step 'first' "
+        f"(line {locate(text, 'E.narrative')[0]}); each field of the form is filled from one "
+        "field",
+    )
+    # Two fields of one step are no better.
+    text = edit(
+        with_note_keys("form_field: E.narrative"),
+        "type: yes_no}",
+        "type: yes_no, form_field: E.narrative}",
+    )
+    issue = only_issue(text)
+    assert (issue.line, issue.column) == locate(text, "E.narrative", 2)
+    assert issue.message.startswith(
+        "form field 'E.narrative' is already filled by field 'urgent' of step 'first'"
     )

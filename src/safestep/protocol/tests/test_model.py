@@ -11,8 +11,10 @@ import pytest
 from safestep.protocol import (
     AllOf,
     AnyOf,
+    DetailIs,
     Duration,
     DurationError,
+    Escalation,
     FactIs,
     FieldSpec,
     Not,
@@ -185,3 +187,72 @@ def test_it_reads_a_protocol_equal_to_one_built_by_hand():
     )
     assert rebuilt == protocol
     assert protocol.roles == ("admin", "police")
+
+
+def test_it_lets_a_case_move_between_any_two_pathways():
+    protocol = load_protocol_text(MINI, "mini.yaml")
+    declared = protocol.move("one", "two")
+    assert declared == protocol.escalation("one", "two")
+    assert declared.declared
+    back = protocol.move("two", "one")
+    assert back == Escalation(
+        from_pathway="two",
+        to_pathway="one",
+        title="Moved to Pathway one",
+        carries=("first", "second"),
+        declared=False,
+    )
+    assert protocol.moves_from("one") == (declared,)
+    assert protocol.moves_from("two") == (back,)
+    with pytest.raises(ValueError, match="cannot move to the same pathway"):
+        protocol.move("one", "one")
+    with pytest.raises(KeyError):
+        protocol.move("one", "three")
+
+
+def test_it_calls_a_pathway_listed_earlier_lower():
+    protocol = load_protocol_text(MINI, "mini.yaml")
+    assert protocol.is_lower("two", "one")
+    assert not protocol.is_lower("one", "two")
+    assert not protocol.is_lower("one", "one")
+    with pytest.raises(KeyError, match="'three'"):
+        protocol.is_lower("three", "one")
+    with pytest.raises(KeyError, match="'three'"):
+        protocol.is_lower("one", "three")
+
+
+def test_it_finds_the_field_that_fills_each_form_field():
+    text = MINI.replace(
+        "choices: [a, b]}\n",
+        "choices: [a, b], form_field: B.agency}\n"
+        "      - {name: note, label: Note, type: text, form_field: E.narrative}\n"
+        "      - {name: other, label: Other, type: text}\n",
+    )
+    protocol = load_protocol_text(text, "t.yaml")
+    found = protocol.fields_for_form()
+    first = protocol.step("one", "first")
+    assert found == {
+        "B.agency": (first, first.field("agency")),
+        "E.narrative": (first, first.field("note")),
+    }
+    assert load_protocol_text(MINI, "mini.yaml").fields_for_form() == {}
+
+
+def test_it_keeps_field_conditions_and_form_fields_hashable():
+    spec = FieldSpec(
+        "new_school",
+        "New school",
+        "school",
+        required_when=DetailIs("decision", "transfer"),
+        form_field="B.school",
+    )
+    same = FieldSpec(
+        "new_school",
+        "New school",
+        "school",
+        required_when=DetailIs("decision", "transfer"),
+        form_field="B.school",
+    )
+    assert hash(spec) == hash(same) and spec == same
+    assert spec != dataclasses.replace(spec, required_when=DetailIs("decision", "stays"))
+    assert spec != dataclasses.replace(spec, form_field=None)

@@ -2,8 +2,9 @@
 
 A history is a random sequence of what people do on a case: answer a fact (yes, no,
 or take the answer back), record partial progress (a report phoned in), complete a
-step, mark one "does not apply", escalate a suspected victim's case to confirmed, let
-time pass. After every action the evaluation must keep the engine's promises:
+step, mark one "does not apply", move the case to any pathway (up, down, or to the one
+it is on, which is refused), let time pass. After every action the evaluation must keep
+the engine's promises:
 
 1. a case is closable exactly when no step is pending, waiting or in progress, so a
    case with work in progress is never closable;
@@ -12,7 +13,8 @@ time pass. After every action the evaluation must keep the engine's promises:
 3. escalation never drops a record whose step exists in the target pathway, except a
    "does not apply" decision the target pathway does not allow, which is asked again;
 4. the evaluation does not depend on the order of the records;
-5. "late" is only said of a resolved step with a due time that its record missed.
+5. "late" is only said of a resolved step with a due time that its record missed;
+6. a move is lower exactly when the target pathway is listed before the source.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safestep.protocol import (
+    EscalationNotAllowed,
+    EscalationPlan,
     Evaluation,
     RecordInput,
     StepState,
@@ -49,7 +54,7 @@ answer_fact = st.tuples(
 record_progress = st.tuples(st.just("progress"), st.integers(0, 10))
 complete_step = st.tuples(st.just("complete"), st.integers(0, 10))
 mark_not_applicable = st.tuples(st.just("not_applicable"), st.integers(0, 10))
-escalate = st.tuples(st.just("escalate"))
+escalate = st.tuples(st.just("escalate"), st.sampled_from(PATHWAY_IDS))
 let_time_pass = st.tuples(st.just("wait"), st.integers(1, 48))
 actions = st.lists(
     st.one_of(
@@ -124,31 +129,56 @@ def apply(case: Case, action: tuple[object, ...], evaluation: Evaluation) -> Non
         if candidates:
             case.resolve(candidates[int(action[1]) % len(candidates)], "not_applicable")  # type: ignore[call-overload]
     elif kind == "escalate":
-        if PROTOCOL.escalation(case.pathway_id, "confirmed_victim") is None:
+        target_id = str(action[1])
+        if target_id == case.pathway_id:
+            with pytest.raises(EscalationNotAllowed):
+                plan_escalation(PROTOCOL, case.pathway_id, target_id, case.records)
             return
-        plan = plan_escalation(PROTOCOL, case.pathway_id, "confirmed_victim", case.records)
-        target = PROTOCOL.pathway("confirmed_victim")
-        # Property 3: every record of a step in the target pathway is carried, except
-        # the "does not apply" decisions the target does not allow; nothing is lost or
-        # invented, and the plan is the same in any order.
-        must_carry = [
-            r
-            for r in case.records
-            if target.has_step(r.step_id)
-            and (r.resolution != "not_applicable" or target.step(r.step_id).may_not_apply)
-        ]
-        assert Counter(plan.carried) == Counter(must_carry)
-        assert Counter(plan.carried + plan.left_behind + plan.reasked) == Counter(case.records)
+        plan = plan_escalation(PROTOCOL, case.pathway_id, target_id, case.records)
+        check_plan(plan, case.pathway_id, target_id, case.records)
         case.reasked = {r.step_id for r in plan.reasked}
         reversed_plan = plan_escalation(
-            PROTOCOL, case.pathway_id, "confirmed_victim", list(reversed(case.records))
+            PROTOCOL, case.pathway_id, target_id, list(reversed(case.records))
         )
         assert reversed_plan == plan
         # Keep only what was carried: the strictest reading of "the case moves on".
-        case.pathway_id = "confirmed_victim"
+        case.pathway_id = target_id
         case.records = list(plan.carried)
     elif kind == "wait":
         case.now += timedelta(hours=int(action[1]))  # type: ignore[call-overload]
+
+
+def check_plan(
+    plan: EscalationPlan, from_pathway: str, to_pathway: str, records: list[RecordInput]
+) -> None:
+    """Property 3 and 6 for one move: nothing lost or invented, and which way it goes."""
+    source = PROTOCOL.pathway(from_pathway)
+    target = PROTOCOL.pathway(to_pathway)
+    # Every record of a step in the target pathway is carried, except the "does not
+    # apply" decisions the target does not allow, which are asked again.
+    must_carry = [
+        r
+        for r in records
+        if target.has_step(r.step_id)
+        and (r.resolution != "not_applicable" or target.step(r.step_id).may_not_apply)
+    ]
+    assert Counter(plan.carried) == Counter(must_carry)
+    # Every record lands in exactly one of the three, none is invented.
+    assert Counter(plan.carried + plan.left_behind + plan.reasked) == Counter(records)
+    assert all(not target.has_step(r.step_id) for r in plan.left_behind)
+    assert all(target.has_step(r.step_id) for r in plan.carried + plan.reasked)
+    for r in plan.reasked:
+        assert r.resolution == "not_applicable"
+        assert not target.step(r.step_id).may_not_apply
+    # The move carries every step the two pathways share, declared or not.
+    escalation = plan.escalation
+    assert (escalation.from_pathway, escalation.to_pathway) == (from_pathway, to_pathway)
+    assert escalation.carries == tuple(s for s in source.step_ids if target.has_step(s))
+    assert escalation.declared == (PROTOCOL.escalation(from_pathway, to_pathway) is not None)
+    assert plan.new_step_ids == tuple(s for s in target.step_ids if not source.has_step(s))
+    # Property 6: lower exactly when the target is listed first.
+    assert plan.lowers == (PATHWAY_IDS.index(to_pathway) < PATHWAY_IDS.index(from_pathway))
+    assert plan.lowers == PROTOCOL.is_lower(from_pathway, to_pathway)
 
 
 def check_closability(evaluation: Evaluation, now: datetime) -> None:
@@ -264,21 +294,32 @@ def test_it_gives_the_same_evaluation_whatever_the_order_of_records(
     check_lateness(first)
 
 
+# Two different pathways, in either order: every possible move of a case.
+moves = st.permutations(PATHWAY_IDS).map(lambda ids: (ids[0], ids[1]))
+
+
 @settings(max_examples=200, deadline=None)
-@given(records=record_sets, data=st.data())
-def test_it_splits_every_record_exactly_once_when_a_case_escalates(records, data):
-    plan = plan_escalation(PROTOCOL, "suspected_victim", "confirmed_victim", records)
-    target = PROTOCOL.pathway("confirmed_victim")
-    # Every record lands in exactly one of the three, none is invented.
-    assert Counter(plan.carried + plan.left_behind + plan.reasked) == Counter(records)
-    assert all(not target.has_step(r.step_id) for r in plan.left_behind)
-    assert all(target.has_step(r.step_id) for r in plan.carried + plan.reasked)
-    # Only "does not apply" on a step the target always requires is asked again.
-    for r in plan.reasked:
-        assert r.resolution == "not_applicable"
-        assert not target.step(r.step_id).may_not_apply
+@given(move=moves, records=record_sets, data=st.data())
+def test_it_splits_every_record_exactly_once_when_a_case_moves(move, records, data):
+    from_pathway, to_pathway = move
+    plan = plan_escalation(PROTOCOL, from_pathway, to_pathway, records)
+    check_plan(plan, from_pathway, to_pathway, records)
     for r in plan.carried:
-        assert r.resolution != "not_applicable" or target.step(r.step_id).may_not_apply
+        assert (
+            r.resolution != "not_applicable" or PROTOCOL.step(to_pathway, r.step_id).may_not_apply
+        )
     # The same plan, whatever the order the records came in.
     shuffled = data.draw(st.permutations(records))
-    assert plan_escalation(PROTOCOL, "suspected_victim", "confirmed_victim", shuffled) == plan
+    assert plan_escalation(PROTOCOL, from_pathway, to_pathway, shuffled) == plan
+
+
+@given(a=st.sampled_from(PATHWAY_IDS), b=st.sampled_from(PATHWAY_IDS))
+def test_it_orders_pathways_strictly_by_how_they_are_listed(a, b):
+    # Never lower than itself; of two different pathways, exactly one way is lower.
+    if a == b:
+        assert not PROTOCOL.is_lower(a, b)
+        with pytest.raises(EscalationNotAllowed):
+            plan_escalation(PROTOCOL, a, b, [])
+    else:
+        assert PROTOCOL.is_lower(a, b) != PROTOCOL.is_lower(b, a)
+        assert plan_escalation(PROTOCOL, a, b, []).lowers == PROTOCOL.is_lower(a, b)

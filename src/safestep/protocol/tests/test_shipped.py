@@ -11,6 +11,7 @@ import pytest
 from safestep.protocol import (
     STEP_ROLE_CHILD_ABUSE_REPORT,
     STEP_ROLE_PLACEMENT_REVIEW,
+    DetailIs,
     FactIs,
     Progress,
     Protocol,
@@ -64,7 +65,8 @@ ACTORS = {
     "placement_review": ("site_admin", "placement_office", "district_coordinator"),
 }
 
-# field name -> (type, required, choices); choices None means "not a choice field".
+# field name -> (type, required, choices); choices None means "not a choice or
+# multi_choice field".
 FIELDS = {
     "police_involved": {
         "agency": ("choice", True, ("school_police", "sdpd", "other")),
@@ -94,6 +96,22 @@ FIELDS = {
         "written_submitted_at": ("datetime", True, None),
         "agency_name": ("string", False, None),
         "reference": ("string", False, None),
+        # Beyond the reference: what else the SS 8572 asks (see FORM_FIELDS).
+        "reporter_witnessed": ("yes_no", False, None),
+        "official_contacted": ("string", False, None),
+        "official_title": ("string", False, None),
+        "official_phone": ("string", False, None),
+        "abuse_types": (
+            "multi_choice",
+            False,
+            ("physical", "mental", "sexual", "neglect", "other"),
+        ),
+        "abuse_other": ("string", False, None),
+        "relationship_to_suspect": ("string", False, None),
+        "photos_taken": ("yes_no", False, None),
+        "resulted_in_death": ("choice", False, ("yes", "no", "unknown")),
+        "incident_at": ("datetime", False, None),
+        "incident_place": ("string", False, None),
     },
     "le_trafficking_entry": {"le_reference": ("string", False, None)},
     "police_investigation": {
@@ -103,6 +121,8 @@ FIELDS = {
     },
     "parent_contact": {
         "victim_consulted": ("yes_no", True, None),
+        # Beyond the reference: the person contacted, chosen among the case's people.
+        "contact": ("person", False, None),
         "contacted_person": ("string", False, None),
         "relationship": ("string", False, None),
         "method": ("choice", False, ("phone", "in_person", "letter", "other")),
@@ -169,7 +189,11 @@ def test_it_records_the_reference_fields_on_each_step(shipped: Protocol):
     for pathway in shipped.pathways:
         for step in pathway.steps:
             actual = {
-                f.name: (f.type, f.required, f.choices if f.type == "choice" else None)
+                f.name: (
+                    f.type,
+                    f.required,
+                    f.choices if f.type in ("choice", "multi_choice") else None,
+                )
                 for f in step.fields
             }
             assert actual == FIELDS[step.id], (pathway.id, step.id)
@@ -321,7 +345,9 @@ def test_it_carries_each_suspected_victim_step_to_its_confirmed_step(shipped, b_
     assert b_step.id in escalation.carries
 
 
-def test_it_escalates_only_from_suspected_to_confirmed_with_c4_and_c7_new(shipped: Protocol):
+def test_it_declares_one_escalation_from_suspected_to_confirmed_with_c4_and_c7_new(
+    shipped: Protocol,
+):
     assert [(e.from_pathway, e.to_pathway) for e in shipped.escalations] == [
         ("suspected_victim", "confirmed_victim")
     ]
@@ -346,3 +372,91 @@ def test_it_ships_screening_indicators_that_choose_nothing(shipped: Protocol):
     assert len({i.id for i in shipped.indicators}) == len(shipped.indicators)
     # Indicators inform a person; no condition may depend on one.
     assert not {i.id for i in shipped.indicators} & {f.id for f in shipped.facts}
+
+
+# SS 8572 field -> the cws_report field that fills it.
+FORM_FIELDS = {
+    "B.agency": "agency",
+    "B.contacted_at": "phoned_at",
+    "B.written_report_at": "written_submitted_at",
+    "B.agency_name": "agency_name",
+    "B.report_number": "reference",
+    "A.witnessed": "reporter_witnessed",
+    "B.official_name": "official_contacted",
+    "B.official_title": "official_title",
+    "B.official_phone": "official_phone",
+    "C.abuse_type": "abuse_types",
+    "C.abuse_type_other": "abuse_other",
+    "C.relationship_to_suspect": "relationship_to_suspect",
+    "C.photos_taken": "photos_taken",
+    "C.resulted_in_death": "resulted_in_death",
+    "E.incident_at": "incident_at",
+    "E.incident_place": "incident_place",
+}
+
+
+def test_it_says_which_field_of_the_ss_8572_each_report_detail_fills(shipped: Protocol):
+    found = shipped.fields_for_form()
+    assert {name: spec.name for name, (_, spec) in found.items()} == FORM_FIELDS
+    assert list(found) == list(FORM_FIELDS)  # in the order the fields are listed
+    assert {step.id for step, _ in found.values()} == {"cws_report"}
+    report = shipped.step("suspected_victim", "cws_report")
+    assert report.field("abuse_types").choice_labels == {
+        "physical": "Physical",
+        "mental": "Mental",
+        "sexual": "Sexual",
+        "neglect": "Neglect",
+        "other": "Other",
+    }
+    death = report.field("resulted_in_death")
+    assert death.choice_labels == {"yes": "Yes", "no": "No", "unknown": "Unknown"}
+    assert report.field("incident_at").not_before == ()
+    # Only the fields the 36-hour duty needs are required; the rest may follow later.
+    assert [f.name for f in report.fields if f.required] == [
+        "agency",
+        "phoned_at",
+        "written_submitted_at",
+    ]
+
+
+def test_it_requires_the_new_school_only_for_a_transfer(shipped: Protocol):
+    new_school = shipped.step("confirmed_victim", "placement_review").field("new_school")
+    assert not new_school.required
+    assert new_school.required_when == DetailIs("decision", "transfer")
+    assert new_school.help == (
+        "Required for a transfer. The transfer itself is recorded when it is completed "
+        "(Transfer on the case page)."
+    )
+    with_condition = {
+        (s.id, f.name)
+        for p in shipped.pathways
+        for s in p.steps
+        for f in s.fields
+        if f.required_when
+    }
+    assert with_condition == {("placement_review", "new_school")}
+
+
+def test_it_lets_the_parent_contact_name_a_person_on_the_case(shipped: Protocol):
+    for pathway_id in ("suspected_victim", "confirmed_victim"):
+        contact = shipped.step(pathway_id, "parent_contact").field("contact")
+        assert (contact.type, contact.required) == ("person", False)
+        assert contact.label == "Person contacted (from the case's people)"
+        assert contact.help == "A parent or guardian who may be involved cannot be chosen."
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "lower"),
+    [
+        ("confirmed_victim", "suspected_victim", True),
+        ("suspected_victim", "recruitment_by_student", True),
+        ("confirmed_victim", "recruitment_by_student", True),
+        ("recruitment_by_student", "suspected_victim", False),
+        ("recruitment_by_student", "confirmed_victim", False),
+        ("suspected_victim", "confirmed_victim", False),
+    ],
+)
+def test_it_lists_the_pathways_from_the_least_to_the_most_serious(
+    shipped: Protocol, source, target, lower
+):
+    assert shipped.is_lower(source, target) is lower

@@ -84,7 +84,7 @@ class Command(BaseCommand):
         services.concern_submit(
             acting_user=reporter,
             school_code="LIN",
-            student=services.StudentInput(sis_id="100045", first_name="Maya", last_name="Reyes"),
+            students=[services.StudentInput(sis_id="100045", first_name="Maya", last_name="Reyes")],
             observed_at=now - timedelta(hours=3),
             description="Picked up after school by an older man she calls her boyfriend.",
             indicators=[],

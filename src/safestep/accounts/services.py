@@ -86,8 +86,7 @@ def user_add(
             validate_email(email)
         except DjangoValidationError:
             errors["email"] = [f"{email!r} is not an e-mail address"]
-    school_roles = {Role.SITE_ADMIN, Role.COUNSELOR}
-    if role in school_roles and not school_codes:
+    if role_needs_schools(role) and not school_codes:
         errors["school"] = [f"a {role} needs at least one --school"]
     if errors:
         raise ValidationFailed(errors)

@@ -34,10 +34,6 @@ CHECKPOINT_EVERY = getattr(settings, "SAFESTEP_AUDIT_CHECKPOINT_EVERY", 1000)
 _SAFE_REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")
 
 
-# The old private name, until the benchmark seeder calls safestep.audit.chain.lock_chain.
-_lock_chain = lock_chain
-
-
 def _seal(sensitive: dict[str, Any] | None) -> str:
     # Sealed values are never re-encrypted (the row may not change); key rotation keeps old
     # keys listed so that these stay readable.

@@ -139,7 +139,7 @@ def test_it_names_the_student_whose_details_are_wrong(api_as):
     assert Concern.objects.count() == 0
 
 
-def test_the_reporter_sees_what_they_typed_for_each_student(api_as):
+def test_it_shows_the_reporter_what_they_typed_for_each_student(api_as):
     reporter = api_as("reporter")
     concern_id = submit(reporter, [ANA, BEA])
     own = reporter.get(f"/api/v1/concerns/{concern_id}").json()
@@ -150,7 +150,7 @@ def test_the_reporter_sees_what_they_typed_for_each_student(api_as):
 # --- a concern added to an open case --------------------------------------------------------
 
 
-def test_attaching_a_concern_moves_the_clock_to_the_earlier_observation(api_as, admin):
+def test_it_moves_the_clock_to_the_earlier_observation_of_an_attached_concern(api_as, admin):
     reporter = api_as("reporter")
     first = submit(reporter, [ANA], observed_hours_ago=5)
     case = open_from(admin, first, hours_ago=5.5).json()
@@ -200,7 +200,7 @@ def test_it_answers_an_unknown_case_to_attach_to_as_a_bad_field(api_as, admin, o
 # --- voiding --------------------------------------------------------------------------------
 
 
-def test_voiding_keeps_the_case_out_of_lists_and_opens_a_review(api_as, admin, coordinator):
+def test_it_keeps_a_voided_case_out_of_lists_and_opens_a_review(api_as, admin, coordinator):
     case = open_from(admin, submit(api_as("reporter"), [ANA])).json()
     no_reason = admin.post(
         f"/api/v1/cases/{case['id']}/void",
@@ -238,7 +238,7 @@ def test_voiding_keeps_the_case_out_of_lists_and_opens_a_review(api_as, admin, c
     assert case_of(admin, case["id"])["status"] == "open"
 
 
-def test_a_counselor_may_not_void_a_case(api_as, admin):
+def test_it_does_not_let_a_counselor_void_a_case(api_as, admin):
     case = open_from(admin, submit(api_as("reporter"), [ANA])).json()
     refused = api_as("counselor").post(
         f"/api/v1/cases/{case['id']}/void",
@@ -260,9 +260,7 @@ def escalate(client, case: dict[str, Any], pathway: str):
     )
 
 
-def test_a_recruiter_found_to_be_a_victim_moves_to_suspected_victim_without_review(
-    admin, open_case, district
-):
+def test_it_moves_a_recruiter_found_to_be_a_victim_without_review(admin, open_case, district):
     case = open_case("recruitment_by_student")
     body = case_of(admin, case.pk)
     moved = escalate(admin, body, "suspected_victim")
@@ -272,7 +270,9 @@ def test_a_recruiter_found_to_be_a_victim_moves_to_suspected_victim_without_revi
     assert not Review.objects.filter(case=case).exists()
 
 
-def test_moving_a_mistaken_confirmed_victim_back_opens_a_review(admin, coordinator, open_case):
+def test_it_opens_a_review_when_a_mistaken_confirmed_victim_moves_back(
+    admin, coordinator, open_case
+):
     case = open_case("confirmed_victim")
     body = case_of(admin, case.pk)
     moved = escalate(admin, body, "suspected_victim")
@@ -315,7 +315,7 @@ def decide_transfer(client, case_id: int, new_school: str | None):
     )
 
 
-def test_a_transfer_decision_needs_a_school_that_exists(admin, open_case):
+def test_it_needs_a_school_that_exists_for_a_transfer_decision(admin, open_case):
     case = open_case("confirmed_victim")
     missing = decide_transfer(admin, case.pk, None)
     assert missing.status_code == 400
@@ -326,7 +326,7 @@ def test_a_transfer_decision_needs_a_school_that_exists(admin, open_case):
     assert not StepRecord.objects.filter(case=case).exists()
 
 
-def test_a_completed_transfer_moves_the_case_and_who_may_read_it(api_as, admin, open_case):
+def test_it_moves_the_case_and_who_may_read_it_on_a_completed_transfer(api_as, admin, open_case):
     case = open_case("confirmed_victim")
     assert decide_transfer(admin, case.pk, "ROO").status_code == 200
     placement = api_as("placement_office")
@@ -351,7 +351,7 @@ def test_a_completed_transfer_moves_the_case_and_who_may_read_it(api_as, admin, 
     assert case_of(api_as("outsider_admin"), case.pk)["transfers"][0]["from_school"] == "LIN"
 
 
-def test_a_transfer_waits_for_the_placement_decision(api_as, open_case):
+def test_it_waits_for_the_placement_decision_before_a_transfer(api_as, open_case):
     case = open_case("confirmed_victim")
     placement = api_as("placement_office")
     body = case_of(placement, case.pk)
@@ -364,7 +364,7 @@ def test_a_transfer_waits_for_the_placement_decision(api_as, open_case):
     assert Case.objects.get(pk=case.pk).school.code == "LIN"
 
 
-def test_a_site_admin_may_not_record_a_transfer(admin, open_case):
+def test_it_does_not_let_a_site_admin_record_a_transfer(admin, open_case):
     case = open_case("confirmed_victim")
     assert decide_transfer(admin, case.pk, "ROO").status_code == 200
     body = case_of(admin, case.pk)

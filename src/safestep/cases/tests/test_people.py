@@ -31,7 +31,9 @@ def admin(api_as):
     return api_as("site_admin")
 
 
-def test_a_suspect_may_be_only_a_description_and_is_never_contacted_by_default(admin, open_case):
+def test_it_takes_a_suspect_with_only_a_description_and_never_contacts_them_by_default(
+    admin, open_case
+):
     case = open_case()
     added = add(
         admin, case.pk, role="suspect", description="Drives a black sedan, calls himself Dre"
@@ -44,7 +46,7 @@ def test_a_suspect_may_be_only_a_description_and_is_never_contacted_by_default(a
     assert Event.objects.filter(case_id=case.pk, action="person.add").count() == 1
 
 
-def test_a_person_needs_a_name_or_a_description(admin, open_case):
+def test_it_refuses_a_person_with_neither_name_nor_description(admin, open_case):
     case = open_case()
     refused = add(admin, case.pk, role="witness", phone="555-0100")
     assert refused.status_code == 400
@@ -68,7 +70,7 @@ def test_it_names_each_wrong_field_and_writes_nothing(admin, open_case):
     assert not CasePerson.objects.exists()
 
 
-def test_a_parent_who_may_be_involved_cannot_be_the_parent_contacted(admin, open_case):
+def test_it_never_lets_a_possibly_involved_parent_be_the_one_contacted(admin, open_case):
     case = open_case()
     mother = add(admin, case.pk, role="parent", name="Rosa Lopez", may_be_involved=True)
     assert mother.status_code == 201, mother.json()
@@ -93,7 +95,7 @@ def test_a_parent_who_may_be_involved_cannot_be_the_parent_contacted(admin, open
     assert "details.contact" in chose.json()["errors"]
 
 
-def test_a_guardian_who_may_be_contacted_can_be_chosen(admin, open_case):
+def test_it_lets_a_guardian_who_may_be_contacted_be_chosen(admin, open_case):
     case = open_case()
     aunt = add(admin, case.pk, role="guardian", name="Ines Lopez", relationship="aunt")
     (person,) = aunt.json()["people"]
@@ -110,7 +112,7 @@ def test_a_guardian_who_may_be_contacted_can_be_chosen(admin, open_case):
     assert done.status_code == 200, done.json()
 
 
-def test_a_change_keeps_what_it_does_not_name_and_clears_what_it_blanks(admin, open_case):
+def test_it_keeps_what_a_change_does_not_name_and_clears_what_it_blanks(admin, open_case):
     case = open_case()
     added = add(admin, case.pk, role="parent", name="Rosa Lopez", phone="555-0100")
     person = added.json()["people"][0]
@@ -131,7 +133,7 @@ def test_a_change_keeps_what_it_does_not_name_and_clears_what_it_blanks(admin, o
     assert case_of(admin, case.pk)["people"][0]["address"] == "12 Elm St"
 
 
-def test_a_sibling_with_a_sis_id_links_to_that_student(admin, open_case):
+def test_it_links_a_sibling_with_a_sis_id_to_that_student(admin, open_case):
     case = open_case(sis_id="S-1")
     open_case(sis_id="S-2")
     added = add(admin, case.pk, role="sibling", name="Ben Lopez", sis_id="S-2")
@@ -139,7 +141,7 @@ def test_a_sibling_with_a_sis_id_links_to_that_student(admin, open_case):
     assert added.json()["people"][0]["sis_id"] == "S-2"
 
 
-def test_police_see_and_add_people_but_the_placement_office_sees_none(api_as, admin, open_case):
+def test_it_shows_people_to_police_but_none_to_the_placement_office(api_as, admin, open_case):
     case = open_case("confirmed_victim")
     add(admin, case.pk, role="suspect", description="Adult in a black sedan")
     police = api_as("school_police")
@@ -151,7 +153,7 @@ def test_police_see_and_add_people_but_the_placement_office_sees_none(api_as, ad
     assert refused.status_code == 403
 
 
-def test_the_students_details_for_the_form(admin, api_as, open_case):
+def test_it_keeps_the_students_details_for_the_form(admin, api_as, open_case):
     case = open_case("confirmed_victim")
     version = case_of(admin, case.pk)["version"]
     saved = admin.patch(

@@ -22,11 +22,12 @@ from safestep.audit.services import event_record
 from safestep.cases.models import PARENT_ROLES, Case, CasePerson, PersonRole, Student
 from safestep.cases.services import bump_case, locked_open_case
 from safestep.core.errors import NotFound, ValidationFailed
-from safestep.core.moments import check_birth_date
+from safestep.core.moments import BIRTH_DATE_FUTURE_MESSAGE
 
 MAX_SHORT_TEXT = 200
 MAX_LONG_TEXT = 2_000
 MAX_AGE = 120
+EARLIEST_PERSON_BIRTH_DATE = date(1900, 1, 1)
 
 # The sexes the state's form records, as SafeStep stores them.
 SEX_CHOICES: dict[str, str] = {
@@ -159,9 +160,11 @@ def _person_values(
         except ValueError:
             errors["birth_date"] = ["A date as YYYY-MM-DD."]
         else:
-            problem = check_birth_date(parsed, today=timezone.localdate())
-            if problem:
-                errors["birth_date"] = [problem]
+            # A parent or a suspect may be born long before the students' earliest date.
+            if parsed < EARLIEST_PERSON_BIRTH_DATE:
+                errors["birth_date"] = ["May not be before 1 January 1900."]
+            elif parsed >= timezone.localdate():
+                errors["birth_date"] = [BIRTH_DATE_FUTURE_MESSAGE]
             details["birth_date"] = parsed.isoformat()
     age = given.get("approximate_age")
     if age is not None and age != "":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -73,7 +73,7 @@ from safestep.core.errors import (
     ValidationFailed,
 )
 from safestep.core.moments import check_birth_date, check_moment
-from safestep.definitions.selectors import definition_of, protocol_current
+from safestep.definitions.selectors import definition_of, protocol_active, protocol_current
 from safestep.notify.services import (
     notice_case_transferred,
     notice_concern_submitted,
@@ -94,7 +94,9 @@ from safestep.protocol import (
     validate_details,
 )
 
-DEFAULT_PROTOCOL_ID = "sdusd-csec"
+if TYPE_CHECKING:
+    from safestep.definitions.models import ProtocolVersion
+
 # One incident rarely involves more; a longer list is more likely a mistake than a report.
 MAX_STUDENTS_PER_CONCERN = 20
 REGULAR_CONTACT_FIELDS = ("every_days", "assignee")
@@ -415,7 +417,8 @@ def concern_submit(
     errors: dict[str, list[str]] = {}
     errors |= _not_in_future("observed_at", observed_at, now)
     text = _text("description", description, required=True, errors=errors)
-    definition = definition_of(protocol_current(DEFAULT_PROTOCOL_ID))
+    # Concerns are screened with the indicators of the protocol new cases follow.
+    definition = definition_of(protocol_active())
     known = {indicator.id for indicator in definition.indicators}
     unknown = [item for item in indicators if item not in known]
     if unknown:
@@ -494,7 +497,7 @@ def concern_own_report_set(
     nobody's approval is needed."""
     with transaction.atomic():
         concern = concern_get_own(acting_user, concern_id, for_write=True)
-        definition = definition_of(protocol_current(DEFAULT_PROTOCOL_ID))
+        definition = definition_of(protocol_active())
         now = timezone.now()
         report = _check_own_report(
             definition,
@@ -588,9 +591,11 @@ def case_open(
     student: StudentInput | None = None,
     concern_id: int | None = None,
     student_sis_id: str | None = None,
-    protocol_id: str = DEFAULT_PROTOCOL_ID,
+    protocol_id: str | None = None,
 ) -> Case:
-    """Open a case for a student, from a concern (triage) or directly.
+    """Open a case for a student, from a concern (triage) or directly, on the active
+    protocol or the one PROTOCOL_ID names (its most recently loaded version). The case
+    keeps that version whatever is loaded or activated later.
 
     A concern that names several students becomes a case for each (STUDENT_SIS_ID says
     which); the cases of one concern are linked as the same incident, and the concern
@@ -601,7 +606,7 @@ def case_open(
     errors: dict[str, list[str]] = {}
     errors |= _not_in_future("suspicion_formed_at", suspicion_formed_at, now)
     text = _text("summary", summary, required=False, errors=errors)
-    stored = protocol_current(protocol_id)
+    stored = _protocol_to_open(protocol_id)
     definition = definition_of(stored)
     if pathway not in {item.id for item in definition.pathways}:
         errors["pathway"] = [
@@ -678,6 +683,16 @@ def case_open(
         if concern is not None and mention is not None:
             _case_from_concern(acting_user, concern, mention, case, now)
     return case
+
+
+def _protocol_to_open(protocol_id: str | None) -> ProtocolVersion:
+    """The protocol version a new case follows: the active one, or the one named."""
+    if protocol_id is None:
+        return protocol_active()
+    try:
+        return protocol_current(protocol_id.strip())
+    except NotFound:
+        raise ValidationFailed({"protocol": [f"No protocol {protocol_id!r} is loaded."]}) from None
 
 
 def _mention_to_open(concern: Concern, student_sis_id: str | None) -> ConcernStudent:
@@ -1615,9 +1630,9 @@ def concern_attach(
         except NotFound:
             raise ValidationFailed({"case": [f"No case {case_id}."]}) from None
         mention = next(
-            (row for row in concern.mentions if row.student.sis_id == case.student.sis_id), None
+            (row for row in concern.mentions if _same_student(row.student, case, concern)), None
         )
-        if mention is None or mention.student.school_id != case.student.school_id:
+        if mention is None:
             raise ValidationFailed(
                 {"case": [f"Case {case.reference} is about a student this concern does not name."]}
             )
@@ -1644,6 +1659,14 @@ def concern_attach(
         )
         bump_case(case, "suspicion_formed_at")
     return case
+
+
+def _same_student(student: Student, case: Case, concern: Concern) -> bool:
+    """Whether STUDENT, named in CONCERN, is CASE's student: the same record, or (after a
+    transfer) the new school's record of the same SIS id, reported at that school."""
+    if student.pk == case.student_id:
+        return True
+    return student.sis_id == case.student.sis_id and concern.school_id == case.school_id
 
 
 def case_transfer(

@@ -18,7 +18,7 @@ from safestep.audit.services import event_record
 from safestep.cases.selectors import case_get_for_user, concern_get_own
 from safestep.core.errors import PermissionDenied
 from safestep.reports.periods import Period
-from safestep.reports.scar import render_scar_pdf, scar_concern_form, scar_form
+from safestep.reports.scar import render_scar_pdf, scar_concern_forms, scar_form
 from safestep.reports.statistics import Statistics, statistics_compute
 
 
@@ -58,7 +58,8 @@ def scar_generate_for_concern(
     the concern, and only theirs: anyone else gets 404, as for a concern that does not exist.
     """
     concern = concern_get_own(acting_user, concern_id)
-    content = render_scar_pdf(scar_concern_form(concern, now=timezone.now()))
+    # One report per victim: a concern naming several students prints one form for each.
+    content = render_scar_pdf(scar_concern_forms(concern, now=timezone.now()))
     event_record(
         actor=acting_user,
         action="scar.generate",

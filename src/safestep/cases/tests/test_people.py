@@ -97,7 +97,17 @@ def test_it_never_lets_a_possibly_involved_parent_be_the_one_contacted(admin, op
 
 def test_it_lets_a_guardian_who_may_be_contacted_be_chosen(admin, open_case):
     case = open_case()
-    aunt = add(admin, case.pk, role="guardian", name="Ines Lopez", relationship="aunt")
+    # Born before the students' earliest date: a person on a case may be any age.
+    aunt = add(
+        admin,
+        case.pk,
+        role="guardian",
+        name="Ines Lopez",
+        relationship="aunt",
+        birth_date="1961-04-30",
+    )
+    assert aunt.status_code == 201, aunt.json()
+    assert aunt.json()["people"][0]["birth_date"] == "1961-04-30"
     (person,) = aunt.json()["people"]
     body = case_of(admin, case.pk)
     done = admin.post(

@@ -10,12 +10,16 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from safestep.accounts.models import Role, User
 from safestep.audit.models import Event
 from safestep.cases import services
 from safestep.cases.models import Concern
-from safestep.reports.tests.test_scar import local, pdf_text
+from safestep.cases.people import case_victim_details_set
+from safestep.reports.scar import render_scar_pdf, scar_concern_form, scar_concern_forms
+from safestep.reports.services import scar_generate_for_concern
+from safestep.reports.tests.test_scar import local, pdf_pages, pdf_text
 from safestep.testing import ago
 
 DESCRIPTION = "She said an older man buys her things and drives her to parties at night."
@@ -51,33 +55,77 @@ def form_url(concern: Concern) -> str:
     return f"/api/v1/concerns/{concern.pk}/scar.pdf"
 
 
-def test_it_gives_the_reporter_their_own_prefilled_form(api_as, teacher):
+def own_form_text(district: Any, concern: Concern) -> str:
+    document = scar_generate_for_concern(acting_user=district["reporter"], concern_id=concern.pk)
+    return pdf_text(document.content)
+
+
+def test_it_gives_the_reporter_their_own_prefilled_form(district, teacher):
     phoned_at = ago(hours=2)
     concern = report(
         teacher,
         own_report={"agency": "cws", "phoned_at": phoned_at.isoformat(), "reference": "H-1"},
     )
-    answer = api_as("reporter").get(form_url(concern))
-    assert answer.status_code == 200
-    assert answer["Content-Type"] == "application/pdf"
-    assert answer["Cache-Control"] == "no-store"
-    assert answer["Content-Disposition"] == (
-        f'attachment; filename="SS8572-concern-{concern.pk}.pdf"'
-    )
-    text = pdf_text(answer.content)
-    assert "Name of mandated reporter Dana Whitfield" in text  # A: it is their own form
-    assert "Lincoln High School" in text
-    assert "Report made to (agency) Child Welfare Services (county)" in text  # B
-    assert f"Date and time of telephone report {local(phoned_at)}" in text
-    assert "H-1" in text
+    text = own_form_text(district, concern)
+    # A: it is their own form.
+    assert "Name of mandated reporter Dana Whitfield" in text
+    assert "Reporter's business / agency name Lincoln High School" in text
+    # B: their own report.
+    assert "☐ Law enforcement ☐ County probation ☒ County welfare / CPS" in text
+    assert "Agency name Child Welfare Services (county)" in text
+    assert f"Date / time of phone call {local(phoned_at)}" in text
+    assert "Agency report number H-1" in text
     concern.refresh_from_db()
     assert concern.report_due_at is not None
-    assert local(concern.report_due_at) in text  # when their written report is due
-    assert "Peña, Marisol" in text  # C
-    assert "2011-09-14" in text
+    # When their written report is due.
+    assert f"Written report due (36 hours after the suspicion): {local(concern.report_due_at)}" in (
+        text
+    )
+    # C: the student as the school's record has them; D is left for them.
+    assert "Name (last, first, middle) Peña, Marisol Birthdate or approx. age 2011-09-14" in text
+    assert "School Lincoln High School Class Grade 9" in text
     assert DESCRIPTION in text  # E
     assert "Talks about an older boyfriend" in text  # the indicator, in the protocol's words
     assert "Written report late" not in text  # not due yet
+    assert "N/A" not in text
+
+
+def test_it_prints_the_form_with_blanks_before_the_reporter_has_phoned(district, teacher):
+    # An incomplete report must still be sent: the form is there before any call.
+    concern = report(teacher, own_report=None)
+    text = own_form_text(district, concern)
+    assert "Dana Whitfield" in text
+    assert "☒" not in text  # no box marked
+    assert "Agency name Address (street, city, zip) Official contacted" in text  # blank
+
+
+def test_it_makes_one_report_per_student_the_concern_names(district, teacher):
+    concern = services.concern_submit(
+        acting_user=teacher,
+        school_code="LIN",
+        students=[
+            services.StudentInput(sis_id="SIS-5501", first_name="Marisol", last_name="Peña"),
+            services.StudentInput(sis_id="SIS-5502", first_name="Lucía", last_name="Reyes"),
+        ],
+        observed_at=ago(hours=3),
+        description="Both girls were picked up by the same man in a grey car.",
+        indicators=[],
+    )
+    concern = Concern.objects.get(pk=concern.pk)
+    first, second = scar_concern_forms(concern, now=timezone.now())
+    assert first.text("C.name") == "Peña, Marisol"
+    assert second.text("C.name") == "Reyes, Lucía"
+    assert first.subject == f"concern {concern.pk}, student 1 of 2"
+    # The default is the first student named, as before.
+    assert scar_concern_form(concern, now=timezone.now()).text("C.name") == "Peña, Marisol"
+    lucia = concern.mentions[1].student
+    assert scar_concern_form(concern, now=timezone.now(), student=lucia).text("C.name") == (
+        "Reyes, Lucía"
+    )
+    pages = [" ".join(page.split()) for page in pdf_pages(render_scar_pdf([first, second]))]
+    assert sum("SUSPECTED CHILD ABUSE REPORT" in page for page in pages) == 2
+    assert any("Peña, Marisol" in page for page in pages)
+    assert any("Reyes, Lucía" in page for page in pages)
 
 
 def test_it_writes_the_reporters_form_to_the_audit_trail(api_as, teacher):
@@ -91,17 +139,7 @@ def test_it_writes_the_reporters_form_to_the_audit_trail(api_as, teacher):
     assert len(event.payload["sha256"]) == 64
 
 
-def test_it_prints_the_form_with_blanks_before_the_reporter_has_phoned(api_as, teacher):
-    # An incomplete report must still be sent: the form is there before any call.
-    concern = report(teacher, own_report=None)
-    answer = api_as("reporter").get(form_url(concern))
-    assert answer.status_code == 200
-    text = pdf_text(answer.content)
-    assert "Dana Whitfield" in text
-    assert "Report made to (agency) Agency address" in text  # blank, to fill in by hand
-
-
-def test_it_shows_the_reporter_that_their_written_report_is_overdue(api_as, teacher):
+def test_it_shows_the_reporter_that_their_written_report_is_overdue(district, teacher):
     concern = report(
         teacher,
         own_report={"agency": "sdpd", "phoned_at": ago(hours=39).isoformat()},
@@ -109,11 +147,11 @@ def test_it_shows_the_reporter_that_their_written_report_is_overdue(api_as, teac
     )
     concern.refresh_from_db()
     assert concern.report_due_at is not None
-    text = pdf_text(api_as("reporter").get(form_url(concern)).content)
-    assert f"Written report overdue since {local(concern.report_due_at)}" in text
+    text = own_form_text(district, concern)
+    assert f"Written report overdue since: {local(concern.report_due_at)}" in text
 
 
-def test_it_shows_a_late_written_report_on_the_reporters_form(api_as, teacher):
+def test_it_shows_a_late_written_report_on_the_reporters_form(district, teacher):
     sent = ago(hours=1)
     concern = report(
         teacher,
@@ -126,13 +164,13 @@ def test_it_shows_a_late_written_report_on_the_reporters_form(api_as, teacher):
     )
     concern.refresh_from_db()
     assert concern.report_due_at is not None
-    text = pdf_text(api_as("reporter").get(form_url(concern)).content)
-    assert f"Written report late yes — sent {local(sent)}, due {local(concern.report_due_at)}" in (
+    text = own_form_text(district, concern)
+    assert f"Written report late: yes — sent {local(sent)}, due {local(concern.report_due_at)}" in (
         text
     )
 
 
-def test_it_keeps_the_case_from_the_reporter_once_the_concern_has_one(api_as, district, teacher):
+def test_it_keeps_the_case_from_the_reporter_once_the_concern_has_one(district, teacher):
     concern = report(teacher, own_report={"agency": "cws", "phoned_at": ago(hours=2).isoformat()})
     case = services.case_open(
         acting_user=district["site_admin"],
@@ -141,16 +179,38 @@ def test_it_keeps_the_case_from_the_reporter_once_the_concern_has_one(api_as, di
         summary="CASE-SUMMARY-NOT-FOR-THE-REPORTER",
         concern_id=concern.pk,
     )
-    answer = api_as("reporter").get(form_url(concern))
-    assert answer.status_code == 200
-    text = pdf_text(answer.content)
-    assert "CASE-SUMMARY-NOT-FOR-THE-REPORTER" not in text
-    assert case.reference not in text
-    assert case.reference not in answer["Content-Disposition"]
+    case.refresh_from_db()
+    case_victim_details_set(
+        acting_user=district["site_admin"],
+        case_id=case.pk,
+        changes={"sex": "female", "address": "VICTIM-ADDRESS-FROM-THE-CASE"},
+        expected_version=case.version,
+    )
+    document = scar_generate_for_concern(acting_user=district["reporter"], concern_id=concern.pk)
+    text = pdf_text(document.content)
+    for of_the_case in (
+        "CASE-SUMMARY-NOT-FOR-THE-REPORTER",
+        "VICTIM-ADDRESS-FROM-THE-CASE",
+        case.reference,
+    ):
+        assert of_the_case not in text
+    assert case.reference not in document.filename
     # The case's trail still shows that the form was handed out.
     event = Event.objects.get(action="scar.generate")
     assert event.case_id == case.pk
     assert event.payload["concern"] == concern.pk
+
+
+def test_it_answers_the_reporters_form_as_a_pdf_named_by_the_concern(api_as, teacher):
+    concern = report(teacher, own_report=None)
+    answer = api_as("reporter").get(form_url(concern))
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "application/pdf"
+    assert answer["Cache-Control"] == "no-store"
+    assert answer["Content-Disposition"] == (
+        f'attachment; filename="SS8572-concern-{concern.pk}.pdf"'
+    )
+    assert "Peña, Marisol" in pdf_text(answer.content)
 
 
 @pytest.mark.parametrize("username", ["another_reporter", "site_admin", "district_coordinator"])

@@ -36,6 +36,7 @@ from safestep.cases.models import (
     Concern,
     ConcernStatus,
     Note,
+    Resolution,
     Review,
     ReviewStatus,
     StepRecord,
@@ -198,6 +199,29 @@ def case_people_for_user(user: User, case: Case) -> list[CasePerson]:
 
 def case_definition(case: Case) -> Protocol:
     return definition_of(case.protocol)
+
+
+def case_transfer_decided(case: Case) -> tuple[str, str, datetime] | None:
+    """The placement review's live decision to transfer: (step id, new school, when).
+
+    The definition says which record means a transfer: the placement review discloses the
+    student's record to the new school (``discloses`` with a ``school`` recipient) exactly
+    when it decides one, so its ``when`` and recipient field are read, not field names.
+    """
+    step_id = case_definition(case).step_id_with_role(STEP_ROLE_PLACEMENT_REVIEW)
+    record = live_record_by_step(case).get(step_id or "")
+    if record is None or record.resolution != Resolution.DONE:
+        return None
+    step = case_definition(case).pathway(case.pathway).step(record.step_id)
+    declared = step.discloses
+    if declared is None or declared.recipient.type != "school":
+        return None
+    if declared.when is not None and not declared.when.holds(record.details):
+        return None
+    new_school = record.details.get(declared.recipient.field_name)
+    if not new_school:
+        return None
+    return record.step_id, str(new_school), record.occurred_at
 
 
 def _live_records(case: Case) -> list[StepRecord]:

@@ -59,6 +59,7 @@ from safestep.cases.selectors import (
     case_definition,
     case_evaluation,
     case_get_for_user,
+    case_transfer_decided,
     concern_get_for_triage,
     concern_get_own,
     live_record_by_step,
@@ -83,7 +84,6 @@ from safestep.notify.services import (
 from safestep.protocol import (
     STEP_ROLE_CHILD_ABUSE_REPORT,
     STEP_ROLE_PARENT_CONTACT,
-    STEP_ROLE_PLACEMENT_REVIEW,
     EscalationNotAllowed,
     Protocol,
     Step,
@@ -1701,7 +1701,7 @@ def case_transfer(
         if errors:
             raise ValidationFailed(errors)
         assert school is not None
-        decided = _transfer_decided(case)
+        decided = case_transfer_decided(case)
         if decided is None:
             raise Conflict(
                 f"case {case.reference} has no placement review deciding a transfer; "
@@ -1741,29 +1741,6 @@ def case_transfer(
         bump_case(case, "school")
         notice_case_transferred(case=case, transfer=transfer)
     return case
-
-
-def _transfer_decided(case: Case) -> tuple[str, str, datetime] | None:
-    """The placement review's live decision to transfer: (step id, new school, when).
-
-    The definition says which record means a transfer: the placement review discloses the
-    student's record to the new school (``discloses`` with a ``school`` recipient) exactly
-    when it decides one, so its ``when`` and recipient field are read, not field names.
-    """
-    step_id = case_definition(case).step_id_with_role(STEP_ROLE_PLACEMENT_REVIEW)
-    record = live_record_by_step(case).get(step_id or "")
-    if record is None or record.resolution != Resolution.DONE:
-        return None
-    step = _step_of(case_definition(case), case, record.step_id)
-    declared = step.discloses
-    if declared is None or declared.recipient.type != "school":
-        return None
-    if declared.when is not None and not declared.when.holds(record.details):
-        return None
-    new_school = record.details.get(declared.recipient.field_name)
-    if not new_school:
-        return None
-    return record.step_id, str(new_school), record.occurred_at
 
 
 # --- the reporting clock ------------------------------------------------------------------

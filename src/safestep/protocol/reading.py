@@ -413,6 +413,20 @@ class DefinitionReader(NodeReader):
         if "title" in m:
             draft.title = self.text(m["title"].value, what="title") or ""
         draft.guidance = self._optional_text(m, "guidance")
+        self._read_step_links(m, draft)
+        self._read_step_flags(m, draft)
+        fields_complete = self._read_step_fields(m, draft)
+        # Progress, done_at and discloses name the step's own fields: only check them
+        # against a field list that was read whole, so one broken field is reported once.
+        self._read_step_record(m, draft, check_names=fields_complete)
+        if draft.police_only:
+            # Deny by default: every detail of a police-only step is police-only.
+            draft.fields = tuple(dataclasses.replace(f, police_only=True) for f in draft.fields)
+        return draft
+
+    def _read_step_links(self, m: KeyMap, draft: StepDraft) -> None:
+        """The keys that tie a step to the rest of the file: actors, condition, deadline
+        and depends_on. Their names are only noted here, and resolved by the loader."""
         if "actors" in m:
             draft.actor_roles = self._read_names(m["actors"].value, kind="role", what="actors")
             actors_node = m["actors"].value
@@ -426,6 +440,9 @@ class DefinitionReader(NodeReader):
             nodes = self._read_name_nodes(m["depends_on"].value, kind="step", what="depends_on")
             draft.depends_on = tuple(scalar_text(n) for n in nodes)
             draft.depends_on_nodes = tuple(nodes)
+
+    def _read_step_flags(self, m: KeyMap, draft: StepDraft) -> None:
+        """The step's yes/no keys, and the one combination of them that makes no sense."""
         for flag in ("recurring", "police_only", "may_not_apply", "review_when_not_applicable"):
             if flag in m:
                 value = self.boolean(m[flag].value, what=flag)
@@ -436,35 +453,41 @@ class DefinitionReader(NodeReader):
                 "review_when_not_applicable needs may_not_apply: true "
                 "(only a step that may be marked 'does not apply' can be reviewed for it)",
             )
-        fields_complete = True
-        if "fields" in m:
-            draft.fields, fields_complete, refs = self._read_fields(m["fields"].value)
-            draft.form_field_nodes = {
-                name: ref.form_field for name, ref in refs.items() if ref.form_field is not None
-            }
-            if fields_complete:
-                draft.fields = self._resolve_required_when(draft, refs)
-        # Progress and done_at name the step's own fields: only check them against a
-        # field list that was read whole, so one broken field is reported once.
+
+    def _read_step_fields(self, m: KeyMap, draft: StepDraft) -> bool:
+        """Reads the step's fields into the draft; whether every one could be read.
+
+        A step without fields counts as read whole: there is nothing broken to report twice.
+        """
+        if "fields" not in m:
+            return True
+        draft.fields, complete, refs = self._read_fields(m["fields"].value)
+        draft.form_field_nodes = {
+            name: ref.form_field for name, ref in refs.items() if ref.form_field is not None
+        }
+        # required_when names a sibling field, so it can only be read once all are.
+        if complete:
+            draft.fields = self._resolve_required_when(draft, refs)
+        return complete
+
+    def _read_step_record(self, m: KeyMap, draft: StepDraft, *, check_names: bool) -> None:
+        """What the step's record means beyond its fields: its progress, when it was done,
+        its step role and what it discloses."""
         if "progress" in m:
             draft.progress = self._read_progress(
-                m["progress"].value, draft, check_names=fields_complete
+                m["progress"].value, draft, check_names=check_names
             )
         if "done_at" in m:
             draft.done_at_field = self._read_done_at(
-                m["done_at"].value, draft, check_names=fields_complete
+                m["done_at"].value, draft, check_names=check_names
             )
         if "role" in m:
             draft.role_node = m["role"].value
             draft.role = self._read_step_role(draft.role_node)
         if "discloses" in m:
             draft.discloses = self._read_discloses(
-                m["discloses"].value, draft, check_names=fields_complete
+                m["discloses"].value, draft, check_names=check_names
             )
-        if draft.police_only:
-            # Deny by default: every detail of a police-only step is police-only.
-            draft.fields = tuple(dataclasses.replace(f, police_only=True) for f in draft.fields)
-        return draft
 
     def _read_progress(self, node: Node, draft: StepDraft, *, check_names: bool) -> Progress | None:
         m = self.mapping(node, required=PROGRESS_KEYS, what="progress")
@@ -652,52 +675,16 @@ class DefinitionReader(NodeReader):
             m["field"].value, draft, fields, RECIPIENT_FIELD_TYPES, what="recipient field"
         )
         spec = fields.get(field_name) if fields is not None and field_name else None
-        # Which keys go with the field: a choice's recipients are per value.
         if spec is not None:
-            if spec.type == "choice":
-                not_here = ("type", "if_blank")
-                why = "a choice field gives each value's recipient under 'values'"
-                needed = ("values", "a choice field's recipient of each value")
-            else:
-                not_here = ("values", "inside")
-                why = "'values' and 'inside' are for a choice field; give the recipient's 'type'"
-                needed = ("type", f"the kind of recipient the {spec.type} field names")
-            for key in not_here:
-                if key in m:
-                    self.error(m[key].key, f"{key!r} does not apply to a {spec.type} field: {why}")
-            if needed[0] not in m:
-                self.error(node, f"recipient: missing required key {needed[0]!r} ({needed[1]})")
+            self._check_recipient_keys(m, node, spec)
         kind = None
         if "type" in m:
             kind = self._read_one_of(
                 m["type"].value, RECIPIENT_TYPES, what="recipient type", listing="recipient types"
             )
-        per_value = spec is None or spec.type == "choice"
-        values: dict[str, RecipientValue] = {}
-        given: set[str] = set()  # every value written under 'values', even a broken one
-        if "values" in m and per_value:
-            values, given = self._read_recipient_values(m["values"].value, spec)
-        inside: list[str] = []
-        if "inside" in m and per_value:
-            inside = self._read_inside(m["inside"].value, spec, given)
-        if spec is not None and spec.type == "choice" and "values" in m:
-            missing = [c for c in spec.choices if c not in given and c not in inside]
-            for choice in missing:
-                self.error(
-                    m["values"].value,
-                    f"values: choice {choice!r} of field {spec.name!r} needs a recipient here, "
-                    "or a place under 'inside' if nothing leaves the district",
-                )
-        names: dict[str, str | None] = {}
-        for key in ("named_by", "qualifier"):
-            names[key] = None
-            if key not in m:
-                continue
-            name = self._read_step_field(m[key].value, draft, fields, TEXT_FIELD_TYPES, what=key)
-            if name is not None and name == field_name:
-                self.error(m[key].value, f"{key}: {name!r} is the recipient field itself")
-                name = None
-            names[key] = name
+        values, inside = self._read_recipient_choices(m, spec)
+        named_by = self._read_recipient_name_field(m, "named_by", draft, fields, field_name)
+        qualifier = self._read_recipient_name_field(m, "qualifier", draft, fields, field_name)
         if_blank = self.text(m["if_blank"].value, what="if_blank") if "if_blank" in m else None
         if field_name is None:
             return None
@@ -706,10 +693,72 @@ class DefinitionReader(NodeReader):
             type=kind,
             values=values,
             inside=tuple(inside),
-            named_by=names["named_by"],
-            qualifier=names["qualifier"],
+            named_by=named_by,
+            qualifier=qualifier,
             if_blank=if_blank,
         )
+
+    def _check_recipient_keys(self, m: KeyMap, node: Node, spec: FieldSpec) -> None:
+        """Which keys go with the recipient field: a choice's recipients are per value."""
+        if spec.type == "choice":
+            not_here = ("type", "if_blank")
+            why = "a choice field gives each value's recipient under 'values'"
+            needed = ("values", "a choice field's recipient of each value")
+        else:
+            not_here = ("values", "inside")
+            why = "'values' and 'inside' are for a choice field; give the recipient's 'type'"
+            needed = ("type", f"the kind of recipient the {spec.type} field names")
+        for key in not_here:
+            if key in m:
+                self.error(m[key].key, f"{key!r} does not apply to a {spec.type} field: {why}")
+        if needed[0] not in m:
+            self.error(node, f"recipient: missing required key {needed[0]!r} ({needed[1]})")
+
+    def _read_recipient_choices(
+        self, m: KeyMap, spec: FieldSpec | None
+    ) -> tuple[dict[str, RecipientValue], list[str]]:
+        """A choice field's recipient of each value, and the values that stay inside.
+
+        Read also when the field could not be checked (``spec`` is None), so their own
+        errors are still reported; a field of another type already has them reported.
+        """
+        if spec is not None and spec.type != "choice":
+            return {}, []
+        values: dict[str, RecipientValue] = {}
+        given: set[str] = set()  # every value written under 'values', even a broken one
+        if "values" in m:
+            values, given = self._read_recipient_values(m["values"].value, spec)
+        inside: list[str] = []
+        if "inside" in m:
+            inside = self._read_inside(m["inside"].value, spec, given)
+        if spec is not None and "values" in m:
+            # Every choice must be accounted for: given a recipient, or kept inside.
+            missing = [c for c in spec.choices if c not in given and c not in inside]
+            for choice in missing:
+                self.error(
+                    m["values"].value,
+                    f"values: choice {choice!r} of field {spec.name!r} needs a recipient here, "
+                    "or a place under 'inside' if nothing leaves the district",
+                )
+        return values, inside
+
+    def _read_recipient_name_field(
+        self,
+        m: KeyMap,
+        key: str,
+        draft: StepDraft,
+        fields: dict[str, FieldSpec] | None,
+        field_name: str | None,
+    ) -> str | None:
+        """``named_by`` or ``qualifier``: a text field of the step that adds to the
+        recipient's name, which cannot be the recipient field itself."""
+        if key not in m:
+            return None
+        name = self._read_step_field(m[key].value, draft, fields, TEXT_FIELD_TYPES, what=key)
+        if name is not None and name == field_name:
+            self.error(m[key].value, f"{key}: {name!r} is the recipient field itself")
+            return None
+        return name
 
     def _read_recipient_values(
         self, node: Node, spec: FieldSpec | None
@@ -1001,47 +1050,15 @@ class DefinitionReader(NodeReader):
         """A field, and the nodes of its keys that name other fields (for positions)."""
         name = self.identifier(m["name"].value, what="field name") if "name" in m else None
         label = self.text(m["label"].value, what="label") if "label" in m else None
-        field_type = self.text(m["type"].value, what="type") if "type" in m else None
-        if field_type is not None and field_type not in FIELD_TYPES:
-            self.error(
-                m["type"].value,
-                f"unknown field type {field_type!r}{suggestion(field_type, FIELD_TYPES)}; "
-                f"types are: {', '.join(FIELD_TYPES)}",
-            )
-            field_type = None
+        field_type = self._read_field_type(m)
         flags: dict[str, bool] = {}
         for flag in ("required", "record_either_way", "police_only"):
             if flag in m:
                 flags[flag] = bool(self.boolean(m[flag].value, what=flag))
         choices, labels, report_labels = self._read_choices(m, field_type, node)
         refused = self._read_refused(m, field_type, choices)
-        bounds: dict[str, int | None] = {"min": None, "max": None}
-        for key in ("min", "max"):
-            if key not in m:
-                continue
-            if field_type is not None and field_type != "integer":
-                self.error(m[key].key, f"{key!r} applies only to integer fields")
-                continue
-            bounds[key] = self.integer(m[key].value, what=key)
-        minimum = bounds["min"] if bounds["min"] is not None else 1
-        if field_type == "integer" and bounds["max"] is not None and bounds["max"] < minimum:
-            self.error(m["max"].value, f"max ({bounds['max']}) is less than min ({minimum})")
-        # The names are checked against the other fields once all are read.
-        refs = FieldRefs()
-        if "not_before" in m:
-            if field_type is not None and field_type != "datetime":
-                self.error(m["not_before"].key, "'not_before' applies only to datetime fields")
-            elif field_type is not None:
-                refs.not_before = self._read_not_before_nodes(m["not_before"].value)
-        if "required_when" in m:
-            if flags.get("required", False):
-                self.error(
-                    m["required_when"].key,
-                    "'required_when' is for a field that is not always required; this field "
-                    "has required: true",
-                )
-            else:
-                refs.required_when = m["required_when"].value
+        minimum, maximum = self._read_bounds(m, field_type)
+        refs = self._read_field_refs(m, field_type, required=flags.get("required", False))
         form_field = None
         if "form_field" in m:
             form_field = self._read_form_field(m["form_field"].value)
@@ -1059,13 +1076,66 @@ class DefinitionReader(NodeReader):
             record_either_way=flags.get("record_either_way", False),
             refused=refused,
             police_only=flags.get("police_only", False),
-            minimum=minimum if field_type == "integer" else None,
-            maximum=bounds["max"] if field_type == "integer" else None,
+            minimum=minimum,
+            maximum=maximum,
             not_before=tuple(scalar_text(n) for n in refs.not_before),
             choice_labels=labels,
             report_labels=report_labels,
             form_field=form_field,
         ), refs
+
+    def _read_field_type(self, m: KeyMap) -> str | None:
+        """The field's type, or None if it is missing or unknown (already reported)."""
+        field_type = self.text(m["type"].value, what="type") if "type" in m else None
+        if field_type is not None and field_type not in FIELD_TYPES:
+            self.error(
+                m["type"].value,
+                f"unknown field type {field_type!r}{suggestion(field_type, FIELD_TYPES)}; "
+                f"types are: {', '.join(FIELD_TYPES)}",
+            )
+            return None
+        return field_type
+
+    def _read_bounds(self, m: KeyMap, field_type: str | None) -> tuple[int | None, int | None]:
+        """An integer field's ``min`` (1 unless given) and ``max``; None for other types.
+
+        With the type unknown the bounds are still read, so their own errors show.
+        """
+        bounds: dict[str, int | None] = {"min": None, "max": None}
+        for key in ("min", "max"):
+            if key not in m:
+                continue
+            if field_type is not None and field_type != "integer":
+                self.error(m[key].key, f"{key!r} applies only to integer fields")
+                continue
+            bounds[key] = self.integer(m[key].value, what=key)
+        if field_type != "integer":
+            return None, None
+        minimum = bounds["min"] if bounds["min"] is not None else 1
+        maximum = bounds["max"]
+        if maximum is not None and maximum < minimum:
+            self.error(m["max"].value, f"max ({maximum}) is less than min ({minimum})")
+        return minimum, maximum
+
+    def _read_field_refs(self, m: KeyMap, field_type: str | None, *, required: bool) -> FieldRefs:
+        """The nodes of ``not_before`` and ``required_when``, which name other fields of
+        the step: their names are checked against the other fields once all are read."""
+        refs = FieldRefs()
+        if "not_before" in m:
+            if field_type is not None and field_type != "datetime":
+                self.error(m["not_before"].key, "'not_before' applies only to datetime fields")
+            elif field_type is not None:
+                refs.not_before = self._read_not_before_nodes(m["not_before"].value)
+        if "required_when" in m:
+            if required:
+                self.error(
+                    m["required_when"].key,
+                    "'required_when' is for a field that is not always required; this field "
+                    "has required: true",
+                )
+            else:
+                refs.required_when = m["required_when"].value
+        return refs
 
     def _read_form_field(self, node: Node) -> str | None:
         value = self.text(node, what="form_field")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.http import QueryDict
@@ -25,7 +26,7 @@ from safestep.accounts.access import (
     may_resolve_step,
     sees_sealed_payloads,
 )
-from safestep.accounts.models import Role, User
+from safestep.accounts.models import Role, School, User
 from safestep.audit.actions import CASE_WORK, Action, description
 from safestep.audit.selectors import case_timeline, event_output
 from safestep.cases.models import (
@@ -38,19 +39,23 @@ from safestep.cases.models import (
 )
 from safestep.cases.outputs import case_output
 from safestep.cases.selectors import (
+    case_concerns,
     case_definition,
     case_notes_for_user,
     case_own_report,
+    case_transfer_decided,
     cases_linkable_for_user,
     checkin_assignee_choices,
     sees_case_narrative,
 )
+from safestep.notify.selectors import checkin_keeper_away
 from safestep.protocol import (
     ANCHOR_SUSPICION_FORMED,
     STEP_ROLE_CHILD_ABUSE_REPORT,
     Fact,
     FactIs,
     FieldSpec,
+    Pathway,
     Protocol,
     Step,
     describe_condition,
@@ -69,6 +74,15 @@ from safestep.web.forms import (
     local_input_value,
     now_input_value,
     step_fields,
+)
+from safestep.web.people_page import (
+    PeopleSection,
+    form_summary,
+    person_choice_label,
+    person_fields,
+    person_view,
+    victim_facts,
+    victim_fields,
 )
 
 LINK_RELATION_LABELS: dict[str, Any] = {
@@ -106,6 +120,8 @@ FIELD_LABELS: dict[str, Any] = {
     "version": gettext_lazy("Version"),
     "facts": gettext_lazy("Questions"),
     "suspicion_formed_at": gettext_lazy("When the suspicion was formed"),
+    "school": gettext_lazy("New school"),
+    "completed_at": gettext_lazy("When the transfer was completed"),
 }
 REVIEW_DECISION_LABELS: dict[str, Any] = {
     ReviewDecision.UPHELD: gettext_lazy("Upheld: the decision stands"),
@@ -113,7 +129,7 @@ REVIEW_DECISION_LABELS: dict[str, Any] = {
 }
 
 # Problems that belong to the form as a whole, not to one control to jump to.
-UNLINKED_ERRORS = frozenset({"__all__", "facts", "version", "pathway"})
+UNLINKED_ERRORS = frozenset({"__all__", "facts", "version"})
 
 
 @dataclass
@@ -262,14 +278,20 @@ def _condition_text(definition: Protocol, step: Step) -> str:
     return _("Only if %(condition)s.") % {"condition": describe_condition(condition)}
 
 
-def _recorded(step: Step, details: dict[str, Any] | None) -> list[tuple[str, str]]:
+def _recorded(
+    step: Step, details: dict[str, Any] | None, names: Choices | None = None
+) -> list[tuple[str, str]]:
+    """A step's recorded details in words; NAMES words what a field refers to by id (the
+    people on the case, the schools), by field type."""
     if not details:
         return []
     specs: dict[str, FieldSpec] = {spec.name: spec for spec in step.fields}
     shown = []
     for name, value in details.items():
         spec = specs.get(name)
-        shown.append((spec.label if spec else name, format_detail(spec, value)))
+        known = dict((names or {}).get(spec.type, ())) if spec is not None else {}
+        text = known.get(str(value)) or format_detail(spec, value)
+        shown.append((spec.label if spec else name, text))
     return shown
 
 
@@ -315,7 +337,13 @@ def plan_fields(
     return controls
 
 
-def _step_forms(view: StepView, forms: dict[str, FormState], own_report: Any) -> None:
+# What a step's fields that name something SafeStep holds offer, by field type.
+Choices = dict[str, list[tuple[str, str]]]
+
+
+def _step_forms(
+    view: StepView, forms: dict[str, FormState], own_report: Any, choices: Choices | None = None
+) -> None:
     """The forms for resolving a step the user may act on: the call first, when the
     protocol declares such progress, then done, then "does not apply"."""
     step = view.step
@@ -336,6 +364,7 @@ def _step_forms(view: StepView, forms: dict[str, FormState], own_report: Any) ->
                 posted=progress.posted,
                 initial=initial,
                 errors=progress.errors.get(f"details.{spec.name}", ()),
+                choices_override=(choices or {}).get(spec.type),
             )
             for spec in step.fields
             if spec.name in step.progress.fields
@@ -355,6 +384,7 @@ def _step_forms(view: StepView, forms: dict[str, FormState], own_report: Any) ->
             posted=done.posted,
             initial=initial,
             errors=done.errors,
+            choices_by_type=choices,
         )
         if item.name not in given
     ]
@@ -378,6 +408,7 @@ def _step_forms(view: StepView, forms: dict[str, FormState], own_report: Any) ->
             posted=not_applicable.posted,
             errors=not_applicable.errors,
             only_required=True,
+            choices_by_type=choices,
         )
         controls = controls_of(view.na_fields, key_prefix="details.")
         controls["reason"] = (f"na-{step.id}-reason", _("Why it does not apply"))
@@ -401,78 +432,123 @@ def _optional_url(name: str, *args: object) -> str:
         return ""
 
 
-def build_case_context(
-    user: User,
-    case: Case,
-    *,
-    forms: dict[str, FormState] | None = None,
-    show_all_events: bool = False,
-) -> dict[str, Any]:
-    """Everything the case page and its fragment render."""
-    forms = forms or {}
-    data = case_output(user, case)
-    definition = case_definition(case)
-    pathway = definition.pathway(case.pathway)
-    is_open = case.status == CaseStatus.OPEN
-    narrative = sees_case_narrative(user)
-    codes = {step.id: step.code for step in pathway.steps}
+# --- the page's sections ------------------------------------------------------------------
+#
+# One builder per section of the page: each reads the case once built (``CaseBasics``) and
+# returns what its template reads, so each rule of the page has one small place.
 
-    own_report = case_own_report(case) if narrative else None
-    plan_exists = data["check_in_plan"] is not None
-    plan_state = forms.get("plan", FormState())
-    plan_in_step = False
 
-    report_step_id = definition.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
-    steps: list[StepView] = []
-    for step_data, step in zip(data["steps"], pathway.steps, strict=True):
-        state = step_data["state"]
-        can_act = (
-            is_open
-            and state in ("pending", "in_progress")
-            and has_capability(user, Capability.CASE_READ)
-            and may_resolve_step(user, step.actor_roles)
+@dataclass(frozen=True)
+class CaseBasics:
+    """What every section starts from: the case as this user may see it."""
+
+    user: User
+    case: Case
+    data: dict[str, Any]  # case_output: what this user may see
+    definition: Protocol
+    pathway: Pathway
+    forms: dict[str, FormState]
+
+    @property
+    def is_open(self) -> bool:
+        return self.case.status == CaseStatus.OPEN
+
+    @cached_property
+    def narrative(self) -> bool:
+        return sees_case_narrative(self.user)
+
+    @cached_property
+    def codes(self) -> dict[str, str]:
+        return {step.id: step.code for step in self.pathway.steps}
+
+    @property
+    def report_step_id(self) -> str | None:
+        return self.definition.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+
+    def may(self, capability: Capability) -> bool:
+        return has_capability(self.user, capability)
+
+    @cached_property
+    def choices(self) -> Choices:
+        """What step fields naming a person on the case or a school offer."""
+        return {
+            "person": [
+                (str(person["id"]), person_choice_label(person))
+                for person in self.data.get("people") or []
+            ],
+            "school": [
+                (school.code, f"{school.name} ({school.code})")
+                for school in School.objects.order_by("name")
+            ],
+        }
+
+    def form(self, key: str) -> FormState:
+        return self.forms.get(key, FormState())
+
+
+def _plan_takes_step(basics: CaseBasics) -> bool:
+    """Whether the recurring step's form is where the check-in plan is set up."""
+    return basics.may(Capability.CHECKIN_PLAN) and basics.data["check_in_plan"] is None
+
+
+def _step_view(basics: CaseBasics, step_data: dict[str, Any], step: Step) -> StepView:
+    user, definition, data = basics.user, basics.definition, basics.data
+    state = step_data["state"]
+    can_act = (
+        basics.is_open
+        and state in ("pending", "in_progress")
+        and basics.may(Capability.CASE_READ)
+        and may_resolve_step(user, step.actor_roles)
+    )
+    return StepView(
+        data=step_data,
+        step=step,
+        anchor=f"step-{step.id}",
+        condition_text=_condition_text(definition, step),
+        waiting_on=[basics.codes.get(item, item) for item in step_data["waiting_on"]],
+        recorded=_recorded(
+            step, step_data["details"], basics.choices if step_data["details"] else None
+        ),
+        can_act=can_act,
+        can_reopen=basics.is_open
+        and state in ("done", "not_applicable")
+        and may_reopen_step(user, police_only=step.police_only),
+        is_plan=step.recurring,
+        # Its condition waits on a question this user may answer.
+        condition_open=step.condition is not None
+        and any(
+            data["facts"].get(name) is None
+            and may_answer_fact(user, definition.fact(name).actor_roles)
+            for name in iter_condition_facts(step.condition)
+        ),
+        is_report=step.id == basics.report_step_id,
+    )
+
+
+def _step_actions(basics: CaseBasics, view: StepView, own_report: Any) -> None:
+    """The forms of one step the user may act on (the plan form for the recurring step)."""
+    step = view.step
+    if view.can_act and step.recurring:
+        if _plan_takes_step(basics):
+            plan_state = basics.form("plan")
+            view.done_fields = plan_fields(step, basics.case, plan_state, {})
+            view.done_form = plan_state
+            view.done_errors = error_summary(plan_state.errors, controls_of(view.done_fields))
+        else:
+            view.can_act = False
+    elif view.can_act:
+        _step_forms(view, basics.forms, own_report if view.is_report else None, basics.choices)
+    if view.can_reopen:
+        view.reopen_form = basics.form(f"step:{step.id}:reopen")
+        view.reopen_errors = error_summary(
+            view.reopen_form.errors,
+            {"reason": (f"reopen-{step.id}-reason", _("Why reopen it"))},
         )
-        view = StepView(
-            data=step_data,
-            step=step,
-            anchor=f"step-{step.id}",
-            condition_text=_condition_text(definition, step),
-            waiting_on=[codes.get(item, item) for item in step_data["waiting_on"]],
-            recorded=_recorded(step, step_data["details"]),
-            can_act=can_act,
-            can_reopen=is_open
-            and state in ("done", "not_applicable")
-            and may_reopen_step(user, police_only=step.police_only),
-            is_plan=step.recurring,
-            # Its condition waits on a question this user may answer.
-            condition_open=step.condition is not None
-            and any(
-                data["facts"].get(name) is None
-                and may_answer_fact(user, definition.fact(name).actor_roles)
-                for name in iter_condition_facts(step.condition)
-            ),
-            is_report=step.id == report_step_id,
-        )
-        if can_act and step.recurring:
-            if has_capability(user, Capability.CHECKIN_PLAN) and not plan_exists:
-                plan_in_step = True
-                view.done_fields = plan_fields(step, case, plan_state, {})
-                view.done_form = plan_state
-                view.done_errors = error_summary(plan_state.errors, controls_of(view.done_fields))
-            else:
-                view.can_act = False
-        elif can_act:
-            _step_forms(view, forms, own_report if view.is_report else None)
-        if view.can_reopen:
-            view.reopen_form = forms.get(f"step:{step.id}:reopen", FormState())
-            view.reopen_errors = error_summary(
-                view.reopen_form.errors,
-                {"reason": (f"reopen-{step.id}-reason", _("Why reopen it"))},
-            )
-        steps.append(view)
 
-    # Unfold the form someone just sent (to show what was wrong), else the first step the
-    # user can act on: the page opens on the next thing to do.
+
+def _unfold_next(steps: list[StepView]) -> None:
+    """Unfold the form someone just sent (to show what was wrong), else the first step the
+    user can act on: the page opens on the next thing to do."""
     sent = [
         view
         for view in steps
@@ -485,7 +561,9 @@ def build_case_context(
     elif actionable:
         actionable[0].open_form = True
 
-    clocks = [
+
+def _clocks(steps: list[StepView]) -> list[ClockView]:
+    return [
         ClockView(
             code=view.step.code,
             title=view.step.title,
@@ -500,92 +578,205 @@ def build_case_context(
         if view.step.deadline is not None and view.step.deadline.anchor == ANCHOR_SUSPICION_FORMED
     ]
 
-    facts_state = forms.get("facts", FormState())
+
+def steps_section(basics: CaseBasics) -> dict[str, Any]:
+    """The steps with their forms, the statutory clocks, and what is still unresolved."""
+    own_report = case_own_report(basics.case) if basics.narrative else None
+    steps = []
+    for step_data, step in zip(basics.data["steps"], basics.pathway.steps, strict=True):
+        view = _step_view(basics, step_data, step)
+        _step_actions(basics, view, own_report)
+        steps.append(view)
+    _unfold_next(steps)
+    return {
+        "steps": steps,
+        # The recurring step offers the plan form: the check-ins section then does not.
+        "plan_in_step": any(view.can_act and view.is_plan for view in steps),
+        "clocks": _clocks(steps),
+        "unresolved": [
+            {"code": view.step.code, "title": view.step.title, "anchor": view.anchor}
+            for view in steps
+            if view.data["state"] in ("pending", "waiting", "in_progress")
+        ],
+    }
+
+
+def facts_section(basics: CaseBasics) -> dict[str, Any]:
+    """The team's questions: the answers, and which of them this user may give."""
+    facts_state = basics.form("facts")
     facts = []
-    for fact in definition.facts:
-        value = data["facts"].get(fact.id)
+    for fact in basics.definition.facts:
+        value = basics.data["facts"].get(fact.id)
         chosen = facts_state.value(fact.id, {True: "yes", False: "no", None: ""}[value])
-        decides = [
-            step.code
-            for step in pathway.steps
-            if isinstance(step.condition, FactIs) and step.condition.fact == fact.id
-        ]
         facts.append(
             FactView(
                 id=fact.id,
                 question=fact.question,
                 help=fact.help,
                 value=value,
-                decides=decides,
+                decides=[
+                    step.code
+                    for step in basics.pathway.steps
+                    if isinstance(step.condition, FactIs) and step.condition.fact == fact.id
+                ],
                 reason_required_when=fact.reason_required_when,
                 options=[
                     Option("yes", _("Yes"), chosen == "yes"),
                     Option("no", _("No"), chosen == "no"),
                     Option("", _("Not decided yet"), chosen == ""),
                 ],
-                may_answer=may_answer_fact(user, fact.actor_roles),
+                may_answer=may_answer_fact(basics.user, fact.actor_roles),
                 answered_by=_answered_by(fact),
             )
         )
+    return {"facts": facts, "facts_form": facts_state}
 
-    escalations = []
-    for escalation in definition.escalations:
-        if escalation.from_pathway != case.pathway:
-            continue
-        target = definition.pathway(escalation.to_pathway)
-        escalations.append(
+
+def escalate_section(basics: CaseBasics) -> dict[str, Any]:
+    """Every other pathway the case may move to; a lower one opens a review."""
+    definition, pathway, codes = basics.definition, basics.pathway, basics.codes
+    chosen = basics.form("escalate").value("pathway")
+    moves = []
+    for move in definition.moves_from(pathway.id):
+        target = definition.pathway(move.to_pathway)
+        moves.append(
             {
                 "to": target,
-                "title": escalation.title,
-                "carries": [codes[item] for item in escalation.carries if item in codes],
+                "title": move.title,
+                "carries": [codes[item] for item in move.carries if item in codes],
                 "new_steps": [
                     step.code for step in target.steps if step.id not in pathway.step_ids
                 ],
+                "lowers": definition.is_lower(pathway.id, target.id),
+                "checked": chosen == target.id,
             }
         )
+    return {"escalations": moves}
 
-    linkable = (
-        cases_linkable_for_user(user, case)
-        if is_open and has_capability(user, Capability.CASE_LINK)
-        else []
-    )
-    plan_state_for_section = FormState() if plan_in_step else plan_state
-    plan = data["check_in_plan"]
-    section_plan_fields = plan_fields(
+
+def links_section(basics: CaseBasics) -> dict[str, Any]:
+    may_link = basics.is_open and basics.may(Capability.CASE_LINK)
+    return {
+        "links": [
+            {**link, "label": LINK_RELATION_SHORT.get(link["relation"], link["relation"])}
+            for link in basics.data["links"]
+        ],
+        "linkable": cases_linkable_for_user(basics.user, basics.case) if may_link else [],
+        "relations": [(value, LINK_RELATION_LABELS[value]) for value in LinkRelation.values],
+    }
+
+
+def check_ins_section(basics: CaseBasics, *, plan_in_step: bool) -> dict[str, Any]:
+    """The check-in plan and the check-ins, and whether their keeper is out of reach."""
+    plan_state = FormState() if plan_in_step else basics.form("plan")
+    plan = basics.data["check_in_plan"]
+    fields = plan_fields(
         None,
-        case,
-        plan_state_for_section,
+        basics.case,
+        plan_state,
         {"every_days": plan["every_days"], "assignee": plan["assignee"]} if plan else {},
     )
+    return {
+        "plan_fields": fields,
+        "plan_errors": error_summary(plan_state.errors, controls_of(fields)),
+        "check_in_methods": [
+            (value, CHECK_IN_METHOD_LABELS[value]) for value in CheckInMethod.values
+        ],
+        "check_ins": [
+            {**item, "method_label": CHECK_IN_METHOD_LABELS.get(item["method"], item["method"])}
+            for item in basics.data["check_ins"]
+        ],
+        # After a transfer the keeper may not work at the case's school any more.
+        "keeper_away": plan is not None and checkin_keeper_away(basics.case),
+    }
 
-    events = []
+
+def _timeline_names(basics: CaseBasics) -> tuple[dict[str, str], dict[str, str]]:
+    definition, pathway = basics.definition, basics.pathway
     step_names = {
         step.id: f"{step.code} {step.title}" for item in definition.pathways for step in item.steps
     } | {step.id: f"{step.code} {step.title}" for step in pathway.steps}
     pathway_names = {item.id: f"{item.code} · {item.title}" for item in definition.pathways}
-    if narrative:
-        # Who reported is withheld from school staff when the reporter asked for it, also
-        # where they acted on the case (their own report to an agency is logged on it).
-        hidden = withheld_reporters(user, case.concerns.select_related("submitted_by"))
-        with_sealed = sees_sealed_payloads(user)
-        # A link to a case outside the reader's scope is left out entirely: even "linked to
-        # another case" would tell them that a case they may not see exists.
-        visible_links = {link["case"]: link["reference"] for link in data["links"]}
-        for event in case_timeline(case.pk):
-            if event.action == "case.read" and not show_all_events:
-                continue
-            shown = event_output(event, with_sealed=with_sealed)
-            if event.action == "case.link":
-                other = (shown.get("payload") or {}).get("other_case")
-                if other not in visible_links:
-                    continue
-                shown["payload"] = {"reference": visible_links[other]}
-            shown["text"] = describe_event(shown, step_names, pathway_names)
-            if shown.get("actor") in hidden:
-                shown["actor"], shown["role"] = str(WITHHELD_REPORTER), None
-            events.append(shown)
+    return step_names, pathway_names
 
-    forms_errors = {
+
+def timeline_section(basics: CaseBasics, *, show_all_events: bool) -> dict[str, Any]:
+    """The case's events in words, for those who read its narrative."""
+    events: list[dict[str, Any]] = []
+    if basics.narrative:
+        events = _timeline_events(basics, show_all_events=show_all_events)
+    return {"events": events, "show_all_events": show_all_events}
+
+
+def _timeline_events(basics: CaseBasics, *, show_all_events: bool) -> list[dict[str, Any]]:
+    user, case = basics.user, basics.case
+    step_names, pathway_names = _timeline_names(basics)
+    # Who reported is withheld from school staff when the reporter asked for it, also
+    # where they acted on the case (their own report to an agency is logged on it).
+    hidden = withheld_reporters(user, case_concerns(case))
+    with_sealed = sees_sealed_payloads(user)
+    # A link to a case outside the reader's scope is left out entirely: even "linked to
+    # another case" would tell them that a case they may not see exists.
+    visible_links = {link["case"]: link["reference"] for link in basics.data["links"]}
+    events = []
+    for event in case_timeline(case.pk):
+        if event.action == "case.read" and not show_all_events:
+            continue
+        shown = event_output(event, with_sealed=with_sealed)
+        if event.action == "case.link":
+            other = (shown.get("payload") or {}).get("other_case")
+            if other not in visible_links:
+                continue
+            shown["payload"] = {"reference": visible_links[other]}
+        shown["text"] = describe_event(shown, step_names, pathway_names)
+        if shown.get("actor") in hidden:
+            shown["actor"], shown["role"] = str(WITHHELD_REPORTER), None
+        events.append(shown)
+    return events
+
+
+def reviews_section(basics: CaseBasics) -> dict[str, Any]:
+    kinds = dict(ReviewKind.choices)
+    reviews = [
+        {
+            **review,
+            "kind_label": kinds.get(review["kind"], review["kind"]),
+            "decision_label": REVIEW_DECISION_LABELS.get(review["decision"] or "", ""),
+        }
+        for review in basics.data["reviews"]
+    ]
+    return {
+        "reviews": reviews if basics.narrative else [],
+        "open_reviews": [review for review in reviews if review["status"] == "open"],
+        "reviews_url": _optional_url("web:reviews") if basics.may(Capability.REVIEW_DECIDE) else "",
+    }
+
+
+def header_section(basics: CaseBasics) -> dict[str, Any]:
+    """The header's clock correction and the SS 8572 link."""
+    clock_state = basics.form("clock")
+    report_step_id = basics.report_step_id
+    return {
+        "clock_form": clock_state,
+        "clock_value": clock_state.value(
+            "suspicion_formed_at", local_input_value(basics.case.suspicion_formed_at)
+        ),
+        "scar_url": _optional_url("api:case-scar", basics.case.pk)
+        if basics.may(Capability.SCAR_GENERATE)
+        and report_step_id is not None
+        and basics.pathway.has_step(report_step_id)
+        else "",
+    }
+
+
+# Forms whose summaries the page builds from their own controls, not from FIELD_LABELS.
+_OWN_SUMMARY_PREFIXES = ("step:", "person:")
+_OWN_SUMMARY_FORMS = frozenset({"plan", "victim"})
+
+
+def form_errors(forms: dict[str, FormState]) -> dict[str, list[ErrorItem]]:
+    """Each simple form's problems, linked to the control each one is about."""
+    return {
         key: error_summary(
             state.errors,
             {
@@ -595,89 +786,184 @@ def build_case_context(
             },
         )
         for key, state in forms.items()
-        if not key.startswith("step:") and key != "plan"
+        if not key.startswith(_OWN_SUMMARY_PREFIXES) and key not in _OWN_SUMMARY_FORMS
     }
-    unresolved = [
-        {"code": view.step.code, "title": view.step.title, "anchor": view.anchor}
-        for view in steps
-        if view.data["state"] in ("pending", "waiting", "in_progress")
+
+
+@dataclass(frozen=True)
+class VoidedBanner:
+    """How a voided case says so: when, by whom, and (to those who read it) why."""
+
+    at: str | None
+    by: str | None
+    reason: str | None
+
+
+def voided_banner(basics: CaseBasics) -> VoidedBanner | None:
+    if basics.case.status != CaseStatus.VOIDED:
+        return None
+    data = basics.data
+    return VoidedBanner(
+        at=data.get("voided_at"),
+        by=data.get("voided_by"),
+        reason=data.get("void_reason") if basics.narrative else None,
+    )
+
+
+def people_section(basics: CaseBasics) -> PeopleSection | None:
+    """The people on the case; none at all (not even the heading) without the capability."""
+    if not basics.may(Capability.CASE_PEOPLE):
+        return None
+    may_edit = basics.is_open
+    people = []
+    for person in basics.data.get("people") or []:
+        state = basics.form(f"person:{person['id']}")
+        people.append(person_view(person, posted=state.posted, errors=state.errors))
+    added = basics.form("person:new")
+    add_fields = person_fields(prefix="person-new", posted=added.posted, errors=added.errors)
+    return PeopleSection(
+        people=people,
+        may_edit=may_edit,
+        add_fields=add_fields,
+        add_summary=form_summary(add_fields, added.errors),
+        add_open=added.posted is not None,
+    )
+
+
+@dataclass(frozen=True)
+class VictimSection:
+    """The student's details the SS 8572 asks for, and the form to record them."""
+
+    facts: list[tuple[str, str]]
+    may_edit: bool
+    fields: list[FormField]
+    summary: list[ErrorItem]
+    open_form: bool
+
+
+def victim_section(basics: CaseBasics) -> VictimSection | None:
+    details = basics.data.get("victim_details")
+    if not basics.narrative or details is None:
+        return None
+    state = basics.form("victim")
+    may_edit = basics.is_open and basics.may(Capability.VICTIM_DETAILS_EDIT)
+    fields = (
+        victim_fields(posted=state.posted, initial=details, errors=state.errors) if may_edit else []
+    )
+    return VictimSection(
+        facts=victim_facts(details),
+        may_edit=may_edit,
+        fields=fields,
+        summary=form_summary(fields, state.errors),
+        open_form=state.posted is not None or not details,
+    )
+
+
+@dataclass(frozen=True)
+class TransferSection:
+    """The completed-transfer form, once the placement review decided a transfer."""
+
+    decided_school: str
+    schools: list[tuple[str, str, bool]]  # code, name, chosen
+    completed_value: str
+
+
+def transfer_decided_school(case: Case) -> str | None:
+    """The school the placement review decided to transfer CASE to, if it decided one.
+
+    The rule is the one the transfer service applies (``case_transfer_decided``).
+    """
+    decided = case_transfer_decided(case)
+    return decided[1] if decided is not None else None
+
+
+def transfer_section(basics: CaseBasics) -> TransferSection | None:
+    if not (basics.is_open and basics.may(Capability.CASE_TRANSFER)):
+        return None
+    decided = transfer_decided_school(basics.case)
+    if decided is None or decided == basics.case.school.code:
+        # No transfer decided, or it is already recorded: the case is at that school.
+        return None
+    state = basics.form("transfer")
+    chosen = state.value("school", decided)
+    schools = [
+        (school.code, school.name, school.code == chosen)
+        for school in School.objects.exclude(pk=basics.case.school_id).order_by("name")
     ]
-    kinds = dict(ReviewKind.choices)
-    reviews = [
-        {
-            **review,
-            "kind_label": kinds.get(review["kind"], review["kind"]),
-            "decision_label": REVIEW_DECISION_LABELS.get(review["decision"] or "", ""),
-        }
-        for review in data["reviews"]
-    ]
-    open_reviews = [review for review in reviews if review["status"] == "open"]
-    clock_state = forms.get("clock", FormState())
+    return TransferSection(
+        decided_school=decided,
+        schools=schools,
+        completed_value=state.value("completed_at", now_input_value()),
+    )
+
+
+def abilities(basics: CaseBasics, *, facts: list[FactView], moves: list[Any]) -> dict[str, bool]:
+    """Which forms the page offers this user: the services check again when one is sent.
+
+    A voided case offers none: it is kept whole, and only a review can open it again.
+    """
+    is_open = basics.is_open
+    plan_exists = basics.data["check_in_plan"] is not None
+    may = basics.may
     return {
-        "case": data,
+        "facts": is_open and any(fact.may_answer for fact in facts),
+        "fact_reason": any(
+            fact.may_answer and fact.reason_required_when is not None for fact in facts
+        ),
+        "move_clock": is_open and may(Capability.CASE_MOVE_CLOCK),
+        "escalate": is_open and bool(moves) and may(Capability.CASE_ESCALATE),
+        "link": is_open and may(Capability.CASE_LINK),
+        "plan": is_open and may(Capability.CHECKIN_PLAN),
+        "check_in": is_open and plan_exists and may(Capability.CHECKIN_RECORD),
+        "note": is_open and may(Capability.NOTE_ADD),
+        "close": is_open and may(Capability.CASE_CLOSE),
+        "reopen": basics.case.status == CaseStatus.CLOSED and may(Capability.CASE_REOPEN),
+        "void": is_open and may(Capability.CASE_VOID),
+    }
+
+
+def build_case_context(
+    user: User,
+    case: Case,
+    *,
+    forms: dict[str, FormState] | None = None,
+    show_all_events: bool = False,
+) -> dict[str, Any]:
+    """Everything the case page and its fragment render, section by section."""
+    definition = case_definition(case)
+    basics = CaseBasics(
+        user=user,
+        case=case,
+        data=case_output(user, case),
+        definition=definition,
+        pathway=definition.pathway(case.pathway),
+        forms=forms or {},
+    )
+    steps = steps_section(basics)
+    facts = facts_section(basics)
+    moves = escalate_section(basics)
+    return {
+        "case": basics.data,
         "case_row": case,
         "definition": definition,
-        "pathway": pathway,
-        "is_open": is_open,
-        "narrative": narrative,
-        "steps": steps,
-        "clocks": clocks,
-        "facts": facts,
-        "facts_form": facts_state,
-        "escalations": escalations,
-        "links": [
-            {**link, "label": LINK_RELATION_SHORT.get(link["relation"], link["relation"])}
-            for link in data["links"]
-        ],
-        "linkable": linkable,
-        "relations": [(value, LINK_RELATION_LABELS[value]) for value in LinkRelation.values],
-        "plan_in_step": plan_in_step,
-        "plan_fields": section_plan_fields,
-        "plan_errors": error_summary(
-            plan_state_for_section.errors, controls_of(section_plan_fields)
-        ),
-        "check_in_methods": [
-            (value, CHECK_IN_METHOD_LABELS[value]) for value in CheckInMethod.values
-        ],
-        "check_ins": [
-            {**item, "method_label": CHECK_IN_METHOD_LABELS.get(item["method"], item["method"])}
-            for item in data["check_ins"]
-        ],
+        "pathway": basics.pathway,
+        "is_open": basics.is_open,
+        "narrative": basics.narrative,
+        **steps,
+        **facts,
+        **moves,
+        **links_section(basics),
+        **check_ins_section(basics, plan_in_step=steps["plan_in_step"]),
+        **timeline_section(basics, show_all_events=show_all_events),
+        **reviews_section(basics),
+        **header_section(basics),
         "notes": case_notes_for_user(user, case),
-        "events": events,
-        "show_all_events": show_all_events,
-        "unresolved": unresolved,
-        "forms": forms,
-        "form_errors": forms_errors,
+        "forms": basics.forms,
+        "form_errors": form_errors(basics.forms),
         "now_value": now_input_value(),
-        "reviews": reviews if narrative else [],
-        "open_reviews": open_reviews,
-        "reviews_url": _optional_url("web:reviews")
-        if has_capability(user, Capability.REVIEW_DECIDE)
-        else "",
-        "clock_form": clock_state,
-        "clock_value": clock_state.value(
-            "suspicion_formed_at", local_input_value(case.suspicion_formed_at)
-        ),
-        "scar_url": _optional_url("api:case-scar", case.pk)
-        if has_capability(user, Capability.SCAR_GENERATE)
-        and report_step_id is not None
-        and pathway.has_step(report_step_id)
-        else "",
-        "can": {
-            "facts": is_open and any(fact.may_answer for fact in facts),
-            "fact_reason": any(
-                fact.may_answer and fact.reason_required_when is not None for fact in facts
-            ),
-            "move_clock": is_open and has_capability(user, Capability.CASE_MOVE_CLOCK),
-            "escalate": is_open
-            and bool(escalations)
-            and has_capability(user, Capability.CASE_ESCALATE),
-            "link": is_open and has_capability(user, Capability.CASE_LINK),
-            "plan": is_open and has_capability(user, Capability.CHECKIN_PLAN),
-            "check_in": is_open and plan_exists and has_capability(user, Capability.CHECKIN_RECORD),
-            "note": is_open and has_capability(user, Capability.NOTE_ADD),
-            "close": is_open and has_capability(user, Capability.CASE_CLOSE),
-            "reopen": not is_open and has_capability(user, Capability.CASE_REOPEN),
-        },
+        "voided": voided_banner(basics),
+        "people": people_section(basics),
+        "victim": victim_section(basics),
+        "transfer": transfer_section(basics),
+        "can": abilities(basics, facts=facts["facts"], moves=moves["escalations"]),
     }

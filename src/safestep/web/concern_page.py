@@ -25,8 +25,9 @@ from django.utils.translation import gettext_lazy
 from safestep.accounts.access import reporter_hidden_from
 from safestep.accounts.models import User
 from safestep.cases import services
-from safestep.cases.models import Concern, ConcernStatus
-from safestep.definitions.selectors import definition_of, protocol_current
+from safestep.cases.models import Case, CaseStatus, Concern, ConcernStatus, ConcernStudent, Student
+from safestep.cases.selectors import case_list_for_user
+from safestep.definitions.selectors import definition_of, protocol_active
 from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, FieldSpec, Protocol, Step
 from safestep.web.forms import (
     ErrorItem,
@@ -35,6 +36,7 @@ from safestep.web.forms import (
     details_from_post,
     error_summary,
     field_from_spec,
+    local_input_value,
 )
 
 # How the pages name a reporter whose identity is withheld from the reader.
@@ -57,7 +59,8 @@ STATUS_TEXT: dict[str, Any] = {
 
 
 def current_protocol() -> Protocol:
-    return definition_of(protocol_current(services.DEFAULT_PROTOCOL_ID))
+    """The protocol new concerns follow: the district's active one."""
+    return definition_of(protocol_active())
 
 
 def report_step(definition: Protocol) -> Step | None:
@@ -237,3 +240,181 @@ def own_report_summary(
 ) -> list[ErrorItem]:
     controls = {f"own_report.{item.name}": (item.id, item.label) for item in fields}
     return error_summary(errors, controls)
+
+
+# --- triage: each student a concern names ---------------------------------------------------
+
+# Where each problem a triage form is refused with is shown: (control id, label). The open
+# and attach forms are one per student ("<concern>-<position>"), dismissing is per concern.
+TRIAGE_CONTROLS: dict[str, dict[str, tuple[str, Any]]] = {
+    "open": {
+        "pathway": ("pathway", gettext_lazy("Pathway")),
+        "suspicion_formed_at": (
+            "suspicion_formed_at",
+            gettext_lazy("When the suspicion was formed"),
+        ),
+        "summary": ("summary", gettext_lazy("Summary")),
+        "student_sis_id": ("", gettext_lazy("Student")),
+        "concern": ("", gettext_lazy("Concern")),
+        "school": ("", gettext_lazy("School")),
+    },
+    "attach": {
+        "case": ("case", gettext_lazy("Open case")),
+        "concern": ("", gettext_lazy("Concern")),
+    },
+    "dismiss": {
+        "reason": ("reason", gettext_lazy("Why it is dismissed")),
+        "concern": ("", gettext_lazy("Concern")),
+        "school": ("", gettext_lazy("School")),
+    },
+}
+STUDENT_FORMS = ("open", "attach")
+
+
+@dataclass(frozen=True)
+class SentTriageForm:
+    """The triage form someone just sent, refused: which one, what it held, what was wrong."""
+
+    concern_id: int
+    kind: str  # open | attach | dismiss
+    posted: QueryDict
+    errors: dict[str, list[str]]
+
+    @property
+    def student_sis_id(self) -> str:
+        return str(self.posted.get("student_sis_id", "")).strip()
+
+
+def _summary(kind: str, suffix: str, errors: Mapping[str, Sequence[str]]) -> list[ErrorItem]:
+    controls = {
+        key: (f"{target}-{suffix}" if target else "", str(label))
+        for key, (target, label) in TRIAGE_CONTROLS[kind].items()
+    }
+    return error_summary(errors, controls)
+
+
+@dataclass(frozen=True)
+class TriageStudent:
+    """One student a concern names, on the triage queue: their case, or the forms for one."""
+
+    key: str  # "<concern id>-<position>", for the ids of its controls
+    mention: ConcernStudent
+    open_cases: list[Case]  # the student's open cases the triager may add the concern to
+    sent: SentTriageForm | None  # the refused form of this student, if any
+    suspicion_value: str
+
+    @property
+    def student(self) -> Student:
+        return self.mention.student
+
+    @property
+    def typed_name(self) -> str:
+        """The name as the reporter typed it, when it differs from the school's record."""
+        if not self.mention.name_differs:
+            return ""
+        return f"{self.mention.typed_first_name} {self.mention.typed_last_name}".strip()
+
+    def _sent(self, kind: str) -> SentTriageForm | None:
+        return self.sent if self.sent is not None and self.sent.kind == kind else None
+
+    @property
+    def open_form(self) -> QueryDict | None:
+        sent = self._sent("open")
+        return sent.posted if sent is not None else None
+
+    @property
+    def open_errors(self) -> dict[str, list[str]]:
+        sent = self._sent("open")
+        return sent.errors if sent is not None else {}
+
+    @property
+    def attach_form(self) -> QueryDict | None:
+        sent = self._sent("attach")
+        return sent.posted if sent is not None else None
+
+    @property
+    def attach_errors(self) -> dict[str, list[str]]:
+        sent = self._sent("attach")
+        return sent.errors if sent is not None else {}
+
+    @property
+    def summary(self) -> list[ErrorItem]:
+        if self.sent is None:
+            return []
+        return _summary(self.sent.kind, self.key, self.sent.errors)
+
+
+def _sent_to(concern: Concern, sent: SentTriageForm | None) -> ConcernStudent | None:
+    """The student whose open or attach form SENT was: the one it names, else the first
+    still without a case."""
+    if sent is None or sent.concern_id != concern.pk or sent.kind not in STUDENT_FORMS:
+        return None
+    waiting = [row for row in concern.mentions if row.case_id is None]
+    for row in concern.mentions:
+        if row.student.sis_id == sent.student_sis_id:
+            return row
+    return waiting[0] if waiting and not sent.student_sis_id else None
+
+
+def triage_students(
+    concern: Concern, *, open_cases: Mapping[int, list[Case]], sent: SentTriageForm | None
+) -> list[TriageStudent]:
+    target = _sent_to(concern, sent)
+    students = []
+    for row in concern.mentions:
+        mine = sent if target is not None and row.pk == target.pk else None
+        posted = mine.posted if mine is not None else None
+        students.append(
+            TriageStudent(
+                key=f"{concern.pk}-{row.position}",
+                mention=row,
+                open_cases=list(open_cases.get(row.student_id, [])) if row.case_id is None else [],
+                sent=mine,
+                # The clock runs from when the reporter saw it: that is the default, and
+                # the latest time the service accepts.
+                suspicion_value=(
+                    str(posted.get("suspicion_formed_at", ""))
+                    if posted is not None and "suspicion_formed_at" in posted
+                    else local_input_value(concern.observed_at)
+                ),
+            )
+        )
+    return students
+
+
+def concern_wide_errors(
+    concern: Concern, sent: SentTriageForm | None
+) -> tuple[dict[str, list[str]], list[ErrorItem]]:
+    """What was wrong with a form about the concern as a whole (dismissing it), or with a
+    student's form that names no student of it."""
+    if sent is None or sent.concern_id != concern.pk:
+        return {}, []
+    if sent.kind in STUDENT_FORMS and _sent_to(concern, sent) is not None:
+        return {}, []
+    kind = sent.kind if sent.kind == "dismiss" else "open"
+    return sent.errors, _summary(kind, str(concern.pk), sent.errors)
+
+
+def open_cases_by_student(user: User, concerns: Sequence[Concern]) -> dict[int, list[Case]]:
+    """The open cases USER may see of the students CONCERNS name without a case yet, by
+    student: where triage may add a concern instead of opening a case."""
+    waiting = {
+        row.student_id for concern in concerns for row in concern.mentions if not row.case_id
+    }
+    if not waiting:
+        return {}
+    cases = (
+        case_list_for_user(user, status=CaseStatus.OPEN)
+        .filter(student_id__in=waiting)
+        .select_related(None)
+        .prefetch_related(None)
+        .only("id", "reference", "student_id", "opened_at", "pathway")
+    )
+    found: dict[int, list[Case]] = {}
+    for case in cases:
+        found.setdefault(case.student_id, []).append(case)
+    return found
+
+
+def student_name(student: Student) -> str:
+    return f"{student.first_name} {student.last_name}"

@@ -29,6 +29,7 @@ from safestep.protocol import FieldSpec, Step, is_field_required
 CHOICE_LABELS: dict[str, Any] = {
     "open": gettext_lazy("Open"),
     "closed": gettext_lazy("Closed"),
+    "voided": gettext_lazy("Voided"),
 }
 
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
@@ -207,7 +208,7 @@ def field_from_spec(
     kind = spec.type
     if kind == "text":
         control.widget, control.value = "textarea", value
-    elif kind in ("string", "user", "school") and choices_override is None:
+    elif kind in ("string", "user", "school", "person") and choices_override is None:
         control.value = value
     elif kind == "yes_no":
         control.widget = "radios"
@@ -217,7 +218,7 @@ def field_from_spec(
             Option("yes", _("Yes"), value == "yes"),
             Option("no", _("No"), value == "no"),
         ]
-    elif kind in ("choice", "user", "school"):
+    elif kind in ("choice", "user", "school", "person"):
         pairs = choices_override or [
             (choice, choice_label(choice, spec)) for choice in spec.choices
         ]
@@ -267,9 +268,15 @@ def step_fields(
     initial: Mapping[str, object] | None = None,
     errors: Mapping[str, Sequence[str]] | None = None,
     only_required: bool = False,
+    choices_by_type: Mapping[str, Sequence[tuple[str, str]]] | None = None,
 ) -> list[FormField]:
-    """The controls for resolving STEP: as done, or as "does not apply"."""
+    """The controls for resolving STEP: as done, or as "does not apply".
+
+    CHOICES_BY_TYPE offers, for fields naming something SafeStep holds (a ``person`` on
+    the case, a ``school``), the things to choose from.
+    """
     problems = errors or {}
+    offered = choices_by_type or {}
     controls = []
     for spec in step.fields:
         required = is_field_required(spec, resolution)  # type: ignore[arg-type]
@@ -283,6 +290,7 @@ def step_fields(
                 posted=posted,
                 initial=initial,
                 errors=problems.get(f"details.{spec.name}", ()),
+                choices_override=offered.get(spec.type),
             )
         )
     return controls

@@ -356,6 +356,12 @@ ACCESS: dict[str, list[Call]] = {
             "pathway": "suspected_victim", "suspicion_formed_at": s.local_time,
             "summary": "Opened from the queue."}, json=False),
     ],
+    "triage/<int:concern_id>/attach/": [
+        # The concern names another student than the case's: the triager sees the refusal
+        # on the queue (400); everyone else finds no such concern.
+        Call("POST", "302  404   400/404  404      404      404      400      404",
+             lambda s: {"case": s.case.reference}, json=False),
+    ],
     "triage/<int:concern_id>/dismiss/": [
         Call("POST", "302  404   302/404  404      404      404      302      404",
              lambda s: {"reason": "Duplicate."}, json=False),
@@ -429,6 +435,31 @@ ACCESS: dict[str, list[Call]] = {
     "cases/<int:case_id>/close/": [
         Call("POST", "302  404   409/404  403/404  403      403/404  409      404",
              lambda s: {"outcome": "Moved away.", "version": s.version}, json=False),
+    ],
+    "cases/<int:case_id>/people/": [
+        Call("POST", "302  404   302/404  302/404  302      403/404  302      404", lambda s: {
+            "role": "suspect", "description": "Drives a black sedan.", "version": s.version},
+             json=False),
+    ],
+    "cases/<int:case_id>/people/<int:person_id>/": [
+        Call("POST", "302  404   302/404  302/404  302      403/404  302      404", lambda s: {
+            "role": "parent", "name": "Rosa Kim", "phone": "555-0100", "version": s.version},
+             json=False),
+    ],
+    "cases/<int:case_id>/student-details/": [
+        Call("POST", "302  404   302/404  302/404  403      403/404  302      404",
+             lambda s: {"primary_language": "Spanish", "version": s.version}, json=False),
+    ],
+    "cases/<int:case_id>/void/": [
+        Call("POST", "302  404   302/404  403/404  403      403/404  302      404",
+             lambda s: {"reason": "Opened for the wrong student.", "version": s.version},
+             json=False),
+    ],
+    "cases/<int:case_id>/transfer/": [
+        # No placement review has decided a transfer yet, so those allowed get 409.
+        Call("POST", "302  404   403/404  403/404  403      409/404  409      404", lambda s: {
+            "school": "ROO" if s.scope == "in" else "LIN",
+            "completed_at": s.local_time, "version": s.version}, json=False),
     ],
     "cases/<int:case_id>/reopen/": [
         Call("POST", "302  404   409/404  403/404  403      403/404  409      404",

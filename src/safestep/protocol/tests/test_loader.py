@@ -22,24 +22,8 @@ from safestep.protocol import (
     load_protocol_file,
     load_protocol_text,
 )
+from safestep.protocol.tests.loading import assert_issue, issues_for, only_issue
 from safestep.protocol.tests.support import MINI, SHIPPED_TEXT, edit, locate
-
-
-def issues_for(text: str) -> list[Issue]:
-    with pytest.raises(ProtocolInvalid) as caught:
-        load_protocol_text(text, "test.yaml")
-    return caught.value.issues
-
-
-def only_issue(text: str) -> Issue:
-    issues = issues_for(text)
-    assert len(issues) == 1, "\n".join(map(str, issues))
-    return issues[0]
-
-
-def assert_issue(issue: Issue, position: tuple[int, int], message: str) -> None:
-    assert (issue.line, issue.column) == position, str(issue)
-    assert issue.message == message
 
 
 def test_it_loads_the_small_fixture():

@@ -12,31 +12,11 @@ from safestep.protocol import (
     STEP_ROLE_PARENT_CONTACT,
     STEP_ROLE_POLICE_INVOLVEMENT,
     DetailIs,
-    Issue,
-    ProtocolInvalid,
     RecipientValue,
     load_protocol_text,
 )
+from safestep.protocol.tests.loading import assert_issue, issues_for, only_issue
 from safestep.protocol.tests.support import MINI, edit, locate
-
-
-def issues_for(text: str) -> list[Issue]:
-    with pytest.raises(ProtocolInvalid) as caught:
-        load_protocol_text(text, "test.yaml")
-    return caught.value.issues
-
-
-def only_issue(text: str) -> Issue:
-    issues = issues_for(text)
-    assert len(issues) == 1, "\n".join(map(str, issues))
-    return issues[0]
-
-
-def assert_issue(issue: Issue, position: tuple[int, int], message: str) -> None:
-    assert (issue.line, issue.column) == position, str(issue)
-    assert issue.message == message
-    assert str(issue) == f"test.yaml:{position[0]}:{position[1]}: {message}"
-
 
 # Choice labels ------------------------------------------------------------------------
 

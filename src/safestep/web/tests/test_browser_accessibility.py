@@ -54,7 +54,7 @@ def test_every_page_has_no_serious_accessibility_violation(people, district, ope
     concern = services.concern_submit(
         acting_user=district["reporter"],
         school_code="LIN",
-        student=services.StudentInput(sis_id="100045", first_name="Maya", last_name="Reyes"),
+        students=[services.StudentInput(sis_id="100045", first_name="Maya", last_name="Reyes")],
         observed_at=ago(hours=3),
         description="Picked up after school by an older man she calls her boyfriend.",
         indicators=["older_partner", "unexplained_possessions"],
@@ -64,7 +64,7 @@ def test_every_page_has_no_serious_accessibility_violation(people, district, ope
     dismissed = services.concern_submit(
         acting_user=district["reporter"],
         school_code="LIN",
-        student=services.StudentInput(sis_id="100046", first_name="Leo", last_name="Park"),
+        students=[services.StudentInput(sis_id="100046", first_name="Leo", last_name="Park")],
         observed_at=ago(hours=30),
         description="Has a new phone and says an older friend pays for things.",
         indicators=["unexplained_possessions"],

@@ -53,9 +53,9 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     teacher = people.page("reporter")
     teacher.get_by_role("link", name="Report a concern").first.click()
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Report a concern")
-    teacher.get_by_label("Student's SIS id").fill("900001")
-    teacher.get_by_label("First name").fill("Ana")
-    teacher.get_by_label("Last name").fill("Lopez")
+    teacher.get_by_label("Student's SIS id", exact=True).fill("900001")
+    teacher.get_by_label("First name", exact=True).fill("Ana")
+    teacher.get_by_label("Last name", exact=True).fill("Lopez")
     teacher.get_by_label("When did you see or hear it?").fill(local(90))
     teacher.get_by_label(re.compile("older boyfriend")).check()
     # Forgetting what they saw is caught next to the field, and announced.
@@ -268,7 +268,7 @@ def test_it_takes_a_confirmed_victim_to_closure_with_police_and_placement(
     box.locator("form").first.get_by_role(
         "group", name=re.compile("Was the student consulted first")
     ).get_by_label("Yes").check()
-    box.get_by_label("Person contacted").fill("Maria Park")
+    box.get_by_label("Person contacted", exact=True).fill("Maria Park")
     box.get_by_label("Relationship to the student").fill("Mother")
     box.get_by_label("In person").check()
     box.get_by_role("button", name="Record C6 as done").click()
@@ -299,7 +299,7 @@ def test_it_takes_a_confirmed_victim_to_closure_with_police_and_placement(
     box = unfold(placement, "placement_review")
     box.get_by_label("Transfer to another school").check()
     box.get_by_label("Reason for the decision").fill("Safer away from the recruiter's school.")
-    box.get_by_label("New school").fill("ROO")
+    box.get_by_label("New school").select_option("ROO")
     box.get_by_role("button", name="Record C7 as done").click()
     expect_state(placement, "placement_review", "Done")
 
@@ -325,8 +325,11 @@ def test_it_escalates_a_suspected_victim_keeping_the_work_done(people, district,
     open_case_page(principal, people, case)
     escalation = principal.locator("#escalate")
     expect(escalation).to_contain_text("New steps: C4, C7")
+    # Every other pathway is offered; moving down one would be reviewed.
+    expect(escalation).to_contain_text("Lower pathway: reviewed by the district coordinator")
+    escalation.get_by_label(re.compile("C · Confirmed victim")).check()
     escalation.get_by_label(re.compile("Why")).fill("SDPD confirmed she was trafficked.")
-    escalation.get_by_role("button", name="Move the case to pathway C").click()
+    escalation.get_by_role("button", name="Move the case").click()
     expect(principal.locator(".case-header")).to_contain_text("C · Confirmed victim of CSEC")
     expect_state(principal, "police_involved", "Done")
     expect(step(principal, "police_involved").locator("h3")).to_contain_text("C1")

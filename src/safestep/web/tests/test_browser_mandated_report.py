@@ -42,9 +42,9 @@ def test_it_lets_a_teacher_record_their_written_report_and_download_their_ss_857
     # A teacher reports a concern, having already phoned CWS, and keeps her name from staff.
     teacher = people.page("reporter")
     teacher.get_by_role("link", name="Report a concern").first.click()
-    teacher.get_by_label("Student's SIS id").fill("900021")
-    teacher.get_by_label("First name").fill("Maya")
-    teacher.get_by_label("Last name").fill("Reyes")
+    teacher.get_by_label("Student's SIS id", exact=True).fill("900021")
+    teacher.get_by_label("First name", exact=True).fill("Maya")
+    teacher.get_by_label("Last name", exact=True).fill("Reyes")
     teacher.get_by_label("When did you see or hear it?").fill(local(180))
     teacher.get_by_label("What did you see or hear?").fill(
         "Picked up after school by an older man she calls her boyfriend."

@@ -48,7 +48,7 @@ def concern(district):
     return services.concern_submit(
         acting_user=district["reporter"],
         school_code="LIN",
-        student=services.StudentInput(sis_id="S-70", first_name="Ana", last_name="Lopez"),
+        students=[services.StudentInput(sis_id="S-70", first_name="Ana", last_name="Lopez")],
         observed_at=timezone.now() - timedelta(hours=2),
         description="An older man waits for her after school.",
         indicators=["older_partner"],

@@ -150,7 +150,7 @@ def test_it_shows_a_reporter_only_the_status_of_their_own_concerns(as_user, dist
     services.concern_submit(
         acting_user=district["reporter"],
         school_code="LIN",
-        student=services.StudentInput(sis_id="S-9", first_name="Ana", last_name="Lopez"),
+        students=[services.StudentInput(sis_id="S-9", first_name="Ana", last_name="Lopez")],
         observed_at=timezone.now() - timedelta(hours=1),
         description="Older man waits after school.",
         indicators=[],
@@ -220,7 +220,7 @@ def test_it_opens_a_case_from_the_triage_queue(as_user, district):
     concern = services.concern_submit(
         acting_user=district["reporter"],
         school_code="LIN",
-        student=services.StudentInput(sis_id="S-10", first_name="Ana", last_name="Lopez"),
+        students=[services.StudentInput(sis_id="S-10", first_name="Ana", last_name="Lopez")],
         observed_at=timezone.now() - timedelta(hours=3),
         description="New phone and nails; older boyfriend.",
         indicators=["older_partner"],
@@ -236,14 +236,14 @@ def test_it_opens_a_case_from_the_triage_queue(as_user, district):
     assert answer.status_code == 302
     concern.refresh_from_db()
     assert concern.status == ConcernStatus.TRIAGED
-    assert answer["Location"] == f"/cases/{concern.case_id}/"
+    assert answer["Location"] == f"/cases/{concern.cases[0].pk}/"
 
 
 def test_it_dismisses_a_concern_only_with_a_reason(as_user, district):
     concern = services.concern_submit(
         acting_user=district["reporter"],
         school_code="LIN",
-        student=services.StudentInput(sis_id="S-11", first_name="Ana", last_name="Lopez"),
+        students=[services.StudentInput(sis_id="S-11", first_name="Ana", last_name="Lopez")],
         observed_at=timezone.now() - timedelta(hours=3),
         description="Hard to say.",
         indicators=[],

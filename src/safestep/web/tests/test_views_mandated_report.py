@@ -78,7 +78,7 @@ def report(district, rita):
         return services.concern_submit(
             acting_user=rita,
             school_code="LIN",
-            student=services.StudentInput(sis_id=sis_id, first_name="Ana", last_name="Lopez"),
+            students=[services.StudentInput(sis_id=sis_id, first_name="Ana", last_name="Lopez")],
             observed_at=timezone.now() - timedelta(hours=hours_ago),
             description="An older man waits for her after school.",
             indicators=["older_partner"],
@@ -265,7 +265,7 @@ def test_it_starts_the_clock_when_the_concern_was_seen_and_refuses_a_later_time(
     )
     assert answer.status_code == 400
     body = html(answer)
-    assert f'id="suspicion_formed_at-{concern.pk}-error"' in body
+    assert f'id="suspicion_formed_at-{concern.pk}-0-error"' in body
     assert "May not be later than when the concern was observed" in body
     assert f'value="{local(hours=1)}"' in body  # what they typed stays
     assert not Case.objects.exists()

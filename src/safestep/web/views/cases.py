@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import User
-from safestep.cases import services
+from safestep.cases import people, services
 from safestep.cases.models import Case, CaseStatus
 from safestep.cases.outputs import case_summary_output
 from safestep.cases.selectors import (
@@ -35,6 +35,7 @@ from safestep.protocol import Step
 from safestep.web.case_page import FormState, build_case_context
 from safestep.web.forms import details_from_post, moment_from_post, whole_number
 from safestep.web.pages import FORM_WIDE, REFUSALS, acting_user, is_htmx, refusal, render_page
+from safestep.web.people_page import person_from_post, victim_from_post
 
 CASE_TEMPLATE = "web/case_detail.html"
 # Forms whose fields show the case's current values rather than a draft.
@@ -70,9 +71,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
         {
             "cases": [case_summary_output(user, case) for case in cases],
             "status": status,
+            # "All" is every case but the voided ones: those show only when asked for.
             "statuses": [
                 ("open", _("Open")),
                 ("closed", _("Closed")),
+                ("voided", _("Voided")),
                 ("all", _("All")),
             ],
         },
@@ -464,3 +467,92 @@ def case_reopen(request: HttpRequest, case_id: int) -> HttpResponse:
         return _("The case is open again.")
 
     return _write(request, case_id, form="reopen", anchor="top", action=action)
+
+
+@login_required
+@require_POST
+def person_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        values, problems = person_from_post(posted, change=False)
+        if problems:
+            raise ValidationFailed(problems)
+        people.case_person_add(
+            acting_user=user, case_id=case_id, values=values, expected_version=_version(posted)
+        )
+        return _("The person is added to the case.")
+
+    return _write(request, case_id, form="person:new", anchor="people", action=action)
+
+
+@login_required
+@require_POST
+def person_update(request: HttpRequest, case_id: int, person_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        changes, problems = person_from_post(posted, change=True)
+        if problems:
+            raise ValidationFailed(problems)
+        people.case_person_update(
+            acting_user=user,
+            case_id=case_id,
+            person_id=person_id,
+            changes=changes,
+            expected_version=_version(posted),
+        )
+        return _("The changes are saved.")
+
+    return _write(
+        request, case_id, form=f"person:{person_id}", anchor=f"person-{person_id}", action=action
+    )
+
+
+@login_required
+@require_POST
+def victim_details(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        people.case_victim_details_set(
+            acting_user=user,
+            case_id=case_id,
+            changes=victim_from_post(posted),
+            expected_version=_version(posted),
+        )
+        return _("The student's details are saved.")
+
+    return _write(request, case_id, form="victim", anchor="student-details", action=action)
+
+
+@login_required
+@require_POST
+def case_void(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        services.case_void(
+            acting_user=user,
+            case_id=case_id,
+            reason=str(posted.get("reason", "")),
+            expected_version=_version(posted),
+        )
+        return _(
+            "The case is voided. Nothing is deleted, and the district coordinator will "
+            "review the decision."
+        )
+
+    return _write(request, case_id, form="void", anchor="top", action=action)
+
+
+@login_required
+@require_POST
+def case_transfer(request: HttpRequest, case_id: int) -> HttpResponse:
+    def action(user: User, posted: QueryDict) -> str:
+        problems: dict[str, list[str]] = {}
+        completed_at = moment_from_post(posted, "completed_at", problems)
+        if problems or completed_at is None:
+            raise ValidationFailed(problems)
+        case = services.case_transfer(
+            acting_user=user,
+            case_id=case_id,
+            school_code=str(posted.get("school", "")),
+            completed_at=completed_at,
+            expected_version=_version(posted),
+        )
+        return _("The case has moved to %(school)s.") % {"school": case.school.name}
+
+    return _write(request, case_id, form="transfer", anchor="top", action=action)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -17,8 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import School, User
 from safestep.cases import services
-from safestep.cases.models import Concern, ConcernStatus
+from safestep.cases.models import Case, Concern, ConcernStatus
 from safestep.cases.selectors import (
+    case_find_for_user,
     concern_get_for_user,
     concern_own_list,
     concern_triage_queue_for_user,
@@ -29,18 +31,22 @@ from safestep.core.errors import NotFound, PermissionDenied, SafeStepError, Vali
 from safestep.protocol import Protocol
 from safestep.web.concern_page import (
     STATUS_TEXT,
+    SentTriageForm,
     agency_choices,
+    concern_wide_errors,
     current_protocol,
+    open_cases_by_student,
     own_report_errors,
     own_report_fields,
     own_report_from_post,
     own_report_state,
     own_report_summary,
     reporter_label,
+    student_name,
+    triage_students,
 )
 from safestep.web.forms import (
     error_summary,
-    local_input_value,
     moment_from_post,
     now_input_value,
 )
@@ -66,18 +72,74 @@ CONCERN_CONTROLS: dict[str, tuple[str, Any]] = {
     "written_submitted_at": ("own_written_at", gettext_lazy("When you sent the written report")),
     "own_report.reference": ("own_reference", gettext_lazy("Their reference number")),
     "withhold_identity": ("withhold_identity", gettext_lazy("Do not show my name to school staff")),
+    "students": ("sis_id", gettext_lazy("Students")),
+}
+# The concern form offers this many students (the first required); with JavaScript the
+# others stay folded away until "Add another student" asks for one.
+STUDENT_FIELDSETS = 3
+STUDENT_ORDINALS: tuple[Any, ...] = (
+    gettext_lazy("The student"),
+    gettext_lazy("Second student"),
+    gettext_lazy("Third student"),
+)
+STUDENT_FIELDS: dict[str, Any] = {
+    "sis_id": gettext_lazy("%(student)s's SIS id"),
+    "first_name": gettext_lazy("%(student)s's first name"),
+    "last_name": gettext_lazy("%(student)s's last name"),
 }
 
 
+def _student_control_label(index: int, name: str) -> str:
+    return str(STUDENT_FIELDS[name]) % {"student": STUDENT_ORDINALS[index]}
+
+
+def _input_name(index: int, name: str) -> str:
+    """The name of a student fieldset's input: the first keeps the plain names."""
+    return name if index == 0 else f"{name}_{index + 1}"
+
+
 def _controls() -> dict[str, tuple[str, str]]:
-    return {key: (target, str(label)) for key, (target, label) in CONCERN_CONTROLS.items()}
+    controls = {key: (target, str(label)) for key, (target, label) in CONCERN_CONTROLS.items()}
+    for index in range(1, STUDENT_FIELDSETS):
+        for name in STUDENT_FIELDS:
+            controls[f"student{index + 1}.{name}"] = (
+                _input_name(index, name),
+                _student_control_label(index, name),
+            )
+    return controls
+
+
+# How a service names the Nth student it was given: ``students.N.<field>`` (or
+# ``students[N].<field>``), and ``student.<field>`` when it was given one.
+_NTH_STUDENT = re.compile(r"^students(?:\[(\d+)\]|\.(\d+))\.(.+)$")
+
+
+def _errors_by_fieldset(errors: dict[str, list[str]], sent: list[int]) -> dict[str, list[str]]:
+    """The service's problems with each student, at the fieldset that student came from."""
+    shown: dict[str, list[str]] = {}
+    for key, messages_ in errors.items():
+        target = key
+        index: int | None = None
+        field = ""
+        nth = _NTH_STUDENT.match(key)
+        if nth is not None:
+            position = int(nth.group(1) or nth.group(2))
+            index = sent[position] if position < len(sent) else None
+            field = nth.group(3)
+        elif key.startswith("student.") and sent:
+            index, field = sent[0], key.removeprefix("student.")
+        if index is not None:
+            target = f"student.{field}" if index == 0 else f"student{index + 1}.{field}"
+        shown.setdefault(target, []).extend(messages_)
+    return shown
 
 
 def _field_errors(errors: dict[str, list[str]]) -> dict[str, str]:
     """Messages by the id of the control they belong to, to show next to it."""
+    controls = _controls()
     shown: dict[str, list[str]] = {}
     for key, messages_ in errors.items():
-        target = CONCERN_CONTROLS.get(key, ("", ""))[0]
+        target = controls.get(key, ("", ""))[0]
         if target:
             shown.setdefault(target, []).extend(messages_)
     return {target: " ".join(items) for target, items in shown.items()}
@@ -109,7 +171,9 @@ def _concern_context(
         groups.setdefault(indicator.group, []).append(indicator)
     values = form if form is not None else QueryDict()
     schools = _schools_for(user)
+    field_errors = _field_errors(errors)
     return {
+        "student_fieldsets": _student_fieldsets(values, field_errors),
         "schools": schools,
         "school_code": values.get("school", schools[0].code if schools else ""),
         "indicator_groups": [
@@ -118,7 +182,7 @@ def _concern_context(
         ],
         "chosen_indicators": values.getlist("indicators"),
         "form": values,
-        "field_errors": _field_errors(errors),
+        "field_errors": field_errors,
         "summary": error_summary(errors, _controls()),
         "searches_students": _searches_students(user),
         "matches": matches,
@@ -141,7 +205,42 @@ INDICATOR_GROUP_LABELS: dict[str, Any] = {
 }
 
 
+def _student_fieldsets(values: QueryDict, field_errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The student fieldsets of the concern form: what each shows, and whether it is used."""
+    fieldsets = []
+    for index in range(STUDENT_FIELDSETS):
+        controls = [
+            {
+                "id": _input_name(index, name),
+                "label": _student_control_label(index, name) if index else "",
+                "value": str(values.get(_input_name(index, name), "")),
+                "error": field_errors.get(_input_name(index, name), ""),
+            }
+            for name in STUDENT_FIELDS
+        ]
+        fieldsets.append(
+            {
+                "index": index,
+                "number": index + 1,
+                "legend": STUDENT_ORDINALS[index],
+                "controls": controls,
+                # Folded away (with JavaScript) until someone asks for another student.
+                "empty": not any(item["value"].strip() or item["error"] for item in controls),
+            }
+        )
+    return fieldsets
+
+
+def _typed_student(form: QueryDict, index: int) -> services.StudentInput:
+    return services.StudentInput(
+        sis_id=str(form.get(_input_name(index, "sis_id"), "")),
+        first_name=str(form.get(_input_name(index, "first_name"), "")),
+        last_name=str(form.get(_input_name(index, "last_name"), "")),
+    )
+
+
 def _student_input(user: User, form: QueryDict) -> services.StudentInput:
+    """The first student: picked from the search, or typed in."""
     picked = str(form.get("student_pick", "")).strip()
     if picked and picked != "new" and _searches_students(user):
         student = student_visible_for_user(
@@ -152,11 +251,20 @@ def _student_input(user: User, form: QueryDict) -> services.StudentInput:
         return services.StudentInput(
             sis_id=student.sis_id, first_name=student.first_name, last_name=student.last_name
         )
-    return services.StudentInput(
-        sis_id=str(form.get("sis_id", "")),
-        first_name=str(form.get("first_name", "")),
-        last_name=str(form.get("last_name", "")),
-    )
+    return _typed_student(form, 0)
+
+
+def _students_input(user: User, form: QueryDict) -> tuple[list[services.StudentInput], list[int]]:
+    """The students a concern form names, and the fieldset each came from. The first
+    fieldset always counts (a concern names a student); the others when filled in."""
+    students = [_student_input(user, form)]
+    sent = [0]
+    for index in range(1, STUDENT_FIELDSETS):
+        typed = _typed_student(form, index)
+        if typed.sis_id.strip() or typed.first_name.strip() or typed.last_name.strip():
+            students.append(typed)
+            sent.append(index)
+    return students, sent
 
 
 def _own_report(form: QueryDict, problems: dict[str, list[str]]) -> dict[str, Any] | None:
@@ -204,11 +312,13 @@ def concern_new(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = dict(problems)
     status = 400
     if not errors and observed_at is not None:
+        sent: list[int] = [0]
         try:
+            students, sent = _students_input(user, form)
             services.concern_submit(
                 acting_user=user,
                 school_code=str(form.get("school", "")),
-                student=_student_input(user, form),
+                students=students,
                 observed_at=observed_at,
                 description=str(form.get("description", "")),
                 indicators=[str(item) for item in form.getlist("indicators")],
@@ -217,7 +327,7 @@ def concern_new(request: HttpRequest) -> HttpResponse:
             )
         except REFUSALS as error:
             refused = refusal(error, not_found="No such school")
-            errors, status = refused.errors, refused.status
+            errors, status = _errors_by_fieldset(refused.errors, sent), refused.status
         else:
             messages.success(
                 request,
@@ -251,57 +361,37 @@ def student_search(request: HttpRequest) -> HttpResponse:
 
 # --- triage -----------------------------------------------------------------------------
 
-TRIAGE_CONTROLS = {
-    "pathway": ("pathway", gettext_lazy("Pathway")),
-    "suspicion_formed_at": ("suspicion_formed_at", gettext_lazy("When the suspicion was formed")),
-    "summary": ("summary", gettext_lazy("Summary")),
-    "reason": ("reason", gettext_lazy("Why it is dismissed")),
-    "concern": ("", gettext_lazy("Concern")),
-    "school": ("", gettext_lazy("School")),
-}
 
-
-def _triage_context(
-    user: User, *, concern_id: int | None = None, form: QueryDict | None = None, errors: Any = None
-) -> dict[str, Any]:
+def _triage_context(user: User, *, sent: SentTriageForm | None = None) -> dict[str, Any]:
     definition = _current_protocol()
     indicator_text = {indicator.id: indicator.text for indicator in definition.indicators}
     now = timezone.now()
+    concerns = list(concern_triage_queue_for_user(user))
+    open_cases = open_cases_by_student(user, concerns)
+    reads_cases = has_capability(user, Capability.CASE_READ)
     items = []
-    for concern in concern_triage_queue_for_user(user):
-        mine = concern.pk == concern_id
-        problems = (errors or {}) if mine else {}
-        posted = form if mine else None
+    for concern in concerns:
+        errors, summary = concern_wide_errors(concern, sent)
         items.append(
             {
                 "concern": concern,
+                "students": triage_students(concern, open_cases=open_cases, sent=sent),
+                "several": len(concern.mentions) > 1,
                 "reporter": reporter_label(user, concern),
                 "own_report": own_report_state(concern, now=now, definition=definition),
                 "due_at": concern.report_due_at,
                 "overdue": concern.report_due_at is not None and concern.report_due_at < now,
                 "indicators": [indicator_text.get(item, item) for item in concern.indicators],
-                "form": posted,
-                # The clock runs from when the reporter saw it: that is the default, and
-                # the latest time the service accepts.
-                "suspicion_value": (
-                    str(posted.get("suspicion_formed_at", ""))
-                    if posted is not None and "suspicion_formed_at" in posted
-                    else local_input_value(concern.observed_at)
-                ),
-                "errors": problems,
-                "summary": error_summary(
-                    problems,
-                    {
-                        key: (f"{target}-{concern.pk}" if target else "", str(label))
-                        for key, (target, label) in TRIAGE_CONTROLS.items()
-                    },
-                ),
+                "form": sent.posted if sent is not None and sent.concern_id == concern.pk else None,
+                "errors": errors,
+                "summary": summary,
             }
         )
     return {
         "items": items,
         "pathways": definition.pathways,
         "now_value": now_input_value(),
+        "reads_cases": reads_cases,
     }
 
 
@@ -319,11 +409,12 @@ def triage(request: HttpRequest) -> HttpResponse:
 
 
 def _triage_refused(
-    request: HttpRequest, user: User, concern_id: int, error: SafeStepError
+    request: HttpRequest, user: User, concern_id: int, error: SafeStepError, *, kind: str
 ) -> HttpResponse:
-    # A refusal of the whole form shows on the concern it was about.
+    # A refusal of the whole form shows on the concern (or the student) it was about.
     refused = refusal(error, general="concern", not_found="No such concern")
-    context = _triage_context(user, concern_id=concern_id, form=request.POST, errors=refused.errors)
+    sent = SentTriageForm(concern_id, kind, request.POST, refused.errors)
+    context = _triage_context(user, sent=sent)
     return render_page(request, "web/triage.html", context, status=refused.status)
 
 
@@ -344,12 +435,54 @@ def triage_open(request: HttpRequest, concern_id: int) -> HttpResponse:
             suspicion_formed_at=formed_at,
             summary=str(form.get("summary", "")),
             concern_id=concern_id,
+            student_sis_id=str(form.get("student_sis_id", "")).strip() or None,
         )
     except REFUSALS as error:
-        return _triage_refused(request, user, concern_id, error)
+        return _triage_refused(request, user, concern_id, error, kind="open")
     messages.success(
         request,
         _("Case %(reference)s is open. Its first steps are below.") % {"reference": case.reference},
+    )
+    return redirect(reverse("web:case", args=[case.pk]))
+
+
+def _attach_target(user: User, form: QueryDict) -> Case:
+    """The open case a triage form chose to add its concern to (by id or reference)."""
+    reference = str(form.get("case", "")).strip()
+    if not reference:
+        raise ValidationFailed({"case": [_("Choose the case to add the concern to.")]})
+    try:
+        return case_find_for_user(user, reference)
+    except NotFound:
+        raise ValidationFailed(
+            {"case": [_("No case %(reference)s.") % {"reference": reference}]}
+        ) from None
+
+
+@login_required
+@require_POST
+def triage_attach(request: HttpRequest, concern_id: int) -> HttpResponse:
+    """Add the concern to a student's open case (a second report of the same harm)."""
+    user = acting_user(request)
+    _require_triage(user)
+    try:
+        target = _attach_target(user, request.POST)
+        case = services.concern_attach(
+            acting_user=user,
+            concern_id=concern_id,
+            case_id=target.pk,
+            # Nothing of the case is shown here to be overwritten: its current version.
+            expected_version=target.version,
+        )
+    except REFUSALS as error:
+        return _triage_refused(request, user, concern_id, error, kind="attach")
+    messages.success(
+        request,
+        _(
+            "The concern is added to case %(reference)s. The report's clock runs from the "
+            "earliest time a staff member knew."
+        )
+        % {"reference": case.reference},
     )
     return redirect(reverse("web:case", args=[case.pk]))
 
@@ -364,7 +497,7 @@ def triage_dismiss(request: HttpRequest, concern_id: int) -> HttpResponse:
             acting_user=user, concern_id=concern_id, reason=str(request.POST.get("reason", ""))
         )
     except REFUSALS as error:
-        return _triage_refused(request, user, concern_id, error)
+        return _triage_refused(request, user, concern_id, error, kind="dismiss")
     messages.success(
         request,
         _(
@@ -417,6 +550,9 @@ def _concern_page_context(
         "reporter": reporter_label(user, concern),
         "indicators": [indicator_text.get(item, item) for item in concern.indicators],
         "reads_cases": has_capability(user, Capability.CASE_READ),
+        # Each student it names, and the case their part went into (if any yet).
+        "students": [{"row": row, "name": student_name(row.student)} for row in concern.mentions],
+        "names": ", ".join(student_name(row.student) for row in concern.mentions),
         "scar_url": _optional_reverse("api:concern-scar", concern.pk) if own else "",
     }
 

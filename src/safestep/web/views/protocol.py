@@ -8,11 +8,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from safestep.accounts.access import Capability, has_capability
-from safestep.cases import services
 from safestep.cases.selectors import case_get_for_user, case_progress_for_render
 from safestep.core.errors import NotFound
 from safestep.definitions.outputs import protocol_output
-from safestep.definitions.selectors import definition_of, protocol_current
+from safestep.definitions.selectors import definition_of, protocol_active
 from safestep.protocol import STATE_STYLES, render_svg
 from safestep.web.pages import acting_user, render_page
 
@@ -29,7 +28,7 @@ def protocol(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     if not has_capability(user, Capability.PROTOCOL_READ):
         raise Http404("This role does not read the protocol")
-    stored = protocol_current(services.DEFAULT_PROTOCOL_ID)
+    stored = protocol_active()
     definition = definition_of(stored)
     return render_page(
         request,

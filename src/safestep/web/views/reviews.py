@@ -45,6 +45,10 @@ OVERRULE_EFFECTS: dict[str, Any] = {
     ),
     ReviewKind.CONCERN_DISMISSED: gettext_lazy("Overruling sends the concern back to triage."),
     ReviewKind.CLOCK_MOVED: gettext_lazy("Overruling puts the reporting clock back where it was."),
+    ReviewKind.CASE_VOIDED: gettext_lazy("Overruling opens the case again, as it was."),
+    ReviewKind.PATHWAY_LOWERED: gettext_lazy(
+        "Overruling moves the case back to the pathway it was on."
+    ),
 }
 NO_EFFECT = gettext_lazy(
     "Overruling records your disagreement; nothing is switched back by itself."

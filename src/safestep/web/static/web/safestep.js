@@ -41,8 +41,38 @@
     });
   }
 
+  // The concern form offers several student fieldsets; without JavaScript they all show.
+  // With it, the empty ones wait behind "Add another student", which shows one at a time.
+  function setUpMoreStudents(root) {
+    var button = (root || document).querySelector("[data-add-student]");
+    if (!button || button.hasAttribute("data-ready")) {
+      return;
+    }
+    button.setAttribute("data-ready", "");
+    var waiting = function () {
+      return document.querySelectorAll("[data-extra-student][hidden]");
+    };
+    document.querySelectorAll("[data-extra-student][data-empty]").forEach(function (set) {
+      set.hidden = true;
+    });
+    button.hidden = waiting().length === 0;
+    button.addEventListener("click", function () {
+      var next = waiting()[0];
+      if (!next) {
+        return;
+      }
+      next.hidden = false;
+      var first = next.querySelector("input");
+      if (first) {
+        first.focus();
+      }
+      button.hidden = waiting().length === 0;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpPrint(document);
+    setUpMoreStudents(document);
     focusMarked(document);
   });
 

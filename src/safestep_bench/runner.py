@@ -59,6 +59,7 @@ from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus
 from safestep.cases.selectors import case_get_for_user
 from safestep.core.errors import SafeStepError
+from safestep.definitions.selectors import SHIPPED_PROTOCOL_ID
 from safestep_bench import urls as bench_urls
 from safestep_bench.seed import (
     LONG_SIS_ID,
@@ -321,6 +322,7 @@ def audit_overhead(subjects: Subjects, read_pairs: int, write_pairs: int) -> dic
                 pathway="suspected_victim",
                 suspicion_formed_at=now - timedelta(hours=3),
                 summary="Opened by the benchmark to time a step completion.",
+                protocol_id=SHIPPED_PROTOCOL_ID,
                 school_code=school_code(2),
                 student=services.StudentInput(
                     sis_id=f"BENCH-OVH-{uuid.uuid4().hex[:10]}",

@@ -61,14 +61,14 @@ from safestep.cases.models import (
     StepRecord,
     Student,
 )
-from safestep.cases.services import DEFAULT_PROTOCOL_ID
 from safestep.core.crypto import encrypt_json
 from safestep.definitions.models import ProtocolVersion
-from safestep.definitions.selectors import definition_of, protocol_current
+from safestep.definitions.selectors import SHIPPED_PROTOCOL_ID, definition_of, protocol_current
 from safestep.definitions.services import protocol_load_shipped
 from safestep.protocol import Pathway, Protocol, RecordInput, Step, evaluate
 
-PROTOCOL_ID = DEFAULT_PROTOCOL_ID
+# The benchmark seeds the shipped protocol, whichever one the install has activated.
+PROTOCOL_ID = SHIPPED_PROTOCOL_ID
 SCHOOL_PREFIX = "BENCH"
 TYPICAL_SIS_ID = "BENCH-TYPICAL"
 LONG_SIS_ID = "BENCH-LONG"

@@ -103,6 +103,8 @@ class CaseOpenIn(serializers.Serializer):
     pathway = serializers.CharField(max_length=64)
     suspicion_formed_at = MomentField()
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    # A loaded protocol's id; without it, the case follows the active protocol.
+    protocol = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
 class VersionedIn(serializers.Serializer):

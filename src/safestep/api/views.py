@@ -255,6 +255,7 @@ class CaseCollection(APIView):
             student=student_input(data.get("student")),
             concern_id=data.get("concern"),
             student_sis_id=data.get("student_sis_id") or None,
+            protocol_id=data.get("protocol") or None,
         )
         return case_response(request, case.pk, 201)
 

@@ -41,9 +41,9 @@ class Action(StrEnum):
     CASE_VOID = "case.void"
     CASE_TRANSFER = "case.transfer"
     CASE_CONCERN_ATTACH = "case.concern_attach"
-    PERSON_ADD = "person.add"
-    PERSON_UPDATE = "person.update"
-    VICTIM_DETAILS_SET = "victim.details_set"
+    PERSON_ADD = "case.person_add"
+    PERSON_UPDATE = "case.person_update"
+    VICTIM_DETAILS_SET = "case.victim_details"
     REVIEW_OPEN = "review.open"
     REVIEW_DECIDE = "review.decide"
     DISCLOSURE_RECORD = "disclosure.record"
@@ -90,6 +90,7 @@ class Action(StrEnum):
     REMINDERS_PREFERENCE_SET = "reminders.preference_set"
     # Operators.
     PROTOCOL_LOAD = "protocol.load"
+    PROTOCOL_ACTIVATE = "protocol.activate"
     KEYS_ROTATE = "keys.rotate"
     KEYS_REENCRYPT = "keys.reencrypt"
 
@@ -178,6 +179,9 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.NOTICE_SEND: gettext_noop("E-mailed %(to)s a notice (%(kind)s)."),
     Action.REMINDERS_PREFERENCE_SET: gettext_noop("Changed how they are reminded."),
     Action.PROTOCOL_LOAD: gettext_noop("Loaded protocol %(protocol)s version %(version)s."),
+    Action.PROTOCOL_ACTIVATE: gettext_noop(
+        "Made protocol %(protocol)s version %(version)s the one new cases follow."
+    ),
     Action.KEYS_ROTATE: gettext_noop("Made %(key_id)s the current encryption key."),
     Action.KEYS_REENCRYPT: gettext_noop("Re-encrypted %(values)s values with the key %(key_id)s."),
 }

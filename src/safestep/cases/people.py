@@ -246,7 +246,7 @@ def case_person_add(
         bump_case(case)
         event_record(
             actor=acting_user,
-            action="person.add",
+            action="case.person_add",
             case_id=case.pk,
             payload={"person": person.pk, "role": role, "student": student is not None},
         )
@@ -305,7 +305,7 @@ def case_person_update(
         bump_case(case)
         event_record(
             actor=acting_user,
-            action="person.update",
+            action="case.person_update",
             case_id=case.pk,
             payload={"person": person.pk, "role": role, "changed": changed},
         )
@@ -360,7 +360,7 @@ def case_victim_details_set(
         bump_case(case, "victim_details")
         event_record(
             actor=acting_user,
-            action="victim.details_set",
+            action="case.victim_details",
             case_id=case.pk,
             payload={"changed": sorted(key for key in changes if key in VICTIM_DETAIL_FIELDS)},
         )

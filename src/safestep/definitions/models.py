@@ -37,3 +37,33 @@ class ProtocolVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.protocol_id} {self.version}"
+
+
+class ActiveProtocol(models.Model):
+    """Which protocol new cases follow: at most one row, whose primary key is always 1.
+
+    The fixed key (checked by the database) is what keeps "exactly one active protocol"
+    true when two operators activate at once: both write the same row, the last one wins,
+    and there is never a second. With no row, the shipped protocol is active.
+
+    ``version`` is the stored version that was activated. New cases open on its newest
+    revision (a SafeStep release may revise a shipped definition without changing its
+    version); a newer version of the same protocol is used only once it is activated.
+    """
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="+")
+    activated_at = models.DateTimeField()
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="one_active_protocol_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"active: {self.version}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from safestep.core.errors import NotFound
 from safestep.definitions.models import ProtocolVersion
-from safestep.definitions.selectors import definition_of
+from safestep.definitions.selectors import definition_of, protocol_active
 from safestep.protocol import condition_to_data
 
 
@@ -17,6 +18,8 @@ def protocol_output(stored: ProtocolVersion) -> dict[str, Any]:
         "title": definition.title,
         "jurisdiction": definition.jurisdiction,
         "content_hash": stored.content_hash,
+        # Whether new concerns and cases follow this version (`safestep protocol activate`).
+        "active": _is_active(stored),
         "facts": [{"id": fact.id, "question": fact.question} for fact in definition.facts],
         "pathways": [
             {
@@ -40,3 +43,10 @@ def protocol_output(stored: ProtocolVersion) -> dict[str, Any]:
             for pathway in definition.pathways
         ],
     }
+
+
+def _is_active(stored: ProtocolVersion) -> bool:
+    try:
+        return protocol_active().pk == stored.pk
+    except NotFound:
+        return False

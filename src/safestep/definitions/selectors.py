@@ -7,8 +7,12 @@ from functools import lru_cache
 from django.db.models import QuerySet
 
 from safestep.core.errors import NotFound
-from safestep.definitions.models import ProtocolVersion
+from safestep.definitions.models import ActiveProtocol, ProtocolVersion
 from safestep.protocol import Protocol, load_protocol_text
+
+# The protocol new cases follow until an operator activates another (`safestep protocol
+# activate`): the one SafeStep ships. A protocol id, not a step id: it names the file.
+SHIPPED_PROTOCOL_ID = "sdusd-csec"
 
 
 @lru_cache(maxsize=64)
@@ -43,3 +47,24 @@ def protocols_current() -> list[ProtocolVersion]:
     for stored in ProtocolVersion.objects.order_by("protocol_id", "-loaded_at", "-id"):
         latest.setdefault(stored.protocol_id, stored)
     return list(latest.values())
+
+
+def protocol_active() -> ProtocolVersion:
+    """The protocol version new concerns and cases follow.
+
+    The activated one, at its newest revision (a release's revision of a shipped definition
+    keeps its version), else the shipped protocol's most recently loaded version. A case
+    stays on the version it was opened with whatever is activated later.
+    """
+    active = ActiveProtocol.objects.select_related("version").filter(pk=ActiveProtocol.SINGLETON)
+    chosen = active.first()
+    if chosen is None:
+        return protocol_current(SHIPPED_PROTOCOL_ID)
+    newest = (
+        ProtocolVersion.objects.filter(
+            protocol_id=chosen.version.protocol_id, version=chosen.version.version
+        )
+        .order_by("-revision")
+        .first()
+    )
+    return newest or chosen.version

@@ -7,14 +7,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.models import Role
+from safestep.audit.actions import Action
 from safestep.audit.services import event_record
-from safestep.core.errors import Conflict
-from safestep.definitions.models import ProtocolVersion
-from safestep.protocol import load_protocol_text, shipped_protocol_paths
+from safestep.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from safestep.definitions.models import ActiveProtocol, ProtocolVersion
+from safestep.definitions.selectors import definition_of, protocol_active, protocol_current
+from safestep.protocol import (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    Protocol,
+    load_protocol_text,
+    shipped_protocol_paths,
+)
 
 if TYPE_CHECKING:
     from safestep.accounts.models import User
+
+# The step roles a protocol must declare before new cases may follow it. California law
+# requires the child abuse report (PC 11166), and its safeguards hang on that role: the
+# 36-hour clock, the refusal of School Police as its recipient, the SS 8572, the review
+# when it is waived or reopened. A protocol loaded only to read it may lack the role (it
+# then simply has none of those); it is activation that needs it. The other step roles
+# (placement review, police involvement, parent contact) are features a protocol may do
+# without.
+REQUIRED_STEP_ROLES: tuple[str, ...] = (STEP_ROLE_CHILD_ABUSE_REPORT,)
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,7 @@ def protocol_load(
             )
         event_record(
             actor=acting_user,
-            action="protocol.load",
+            action=Action.PROTOCOL_LOAD,
             payload={
                 "protocol": definition.id,
                 "version": definition.version,
@@ -99,3 +118,136 @@ def protocol_load_shipped() -> list[LoadResult]:
         )
         for path in shipped_protocol_paths()
     ]
+
+
+def _cannot_run(definition: Protocol) -> list[str]:
+    """Why this install cannot run DEFINITION's cases, in words; empty when it can."""
+    problems = []
+    missing = [role for role in REQUIRED_STEP_ROLES if definition.step_with_role(role) is None]
+    if missing:
+        problems.append(
+            "it has no step with the step role this install needs: " + ", ".join(missing)
+        )
+    report = definition.step_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+    if report is not None:
+        # The agency is the detail its disclosure names the recipient by (else `agency`).
+        agency = report.discloses.recipient.field_name if report.discloses else "agency"
+        spec = next((item for item in report.fields if item.name == agency), None)
+        if spec is not None and Role.SCHOOL_POLICE.value in spec.choices:
+            problems.append(
+                f"its child abuse report step ({report.id}) accepts School Police as the "
+                f"agency ({agency}), which PC 11165.9 excludes: list "
+                f"{Role.SCHOOL_POLICE.value} under refused"
+            )
+    # A step or fact only a role SafeStep has no accounts for could never be resolved.
+    acting = {
+        role
+        for pathway in definition.pathways
+        for step in pathway.steps
+        for role in step.actor_roles
+    }
+    acting |= {role for fact in definition.facts for role in fact.actor_roles}
+    unknown = sorted(acting - set(Role.values))
+    if unknown:
+        problems.append(
+            "it names roles this install has no accounts for: "
+            + ", ".join(unknown)
+            + " (SafeStep's roles: "
+            + ", ".join(Role.values)
+            + ")"
+        )
+    return problems
+
+
+def protocol_activate(
+    *, acting_user: User | None, protocol_id: str, version: str | None = None
+) -> ProtocolVersion:
+    """Make a loaded protocol the one new concerns and cases follow, and say which it is.
+
+    VERSION names one of its loaded versions; without it, the most recently loaded one.
+    Cases already open stay on the version they were opened with. Refused (ValidationFailed
+    naming ``protocol`` or ``version``) for a protocol or version that is not loaded, and
+    for a definition this install cannot run, with what is missing named: a step for each
+    of ``REQUIRED_STEP_ROLES``, a child abuse report that does not take School Police as
+    its agency, and only roles SafeStep has accounts for. ACTING_USER is None on
+    the command line; a person needs the capability to manage protocols.
+    """
+    if acting_user is not None and not has_capability(acting_user, Capability.PROTOCOL_MANAGE):
+        raise PermissionDenied(f"your role ({acting_user.role}) may not activate a protocol")
+    protocol_id = (protocol_id or "").strip()
+    version = version.strip() if version is not None else None
+    loaded = ProtocolVersion.objects.filter(protocol_id=protocol_id)
+    if not protocol_id or not loaded.exists():
+        known = sorted(set(ProtocolVersion.objects.values_list("protocol_id", flat=True)))
+        raise ValidationFailed(
+            {
+                "protocol": [
+                    f"No protocol {protocol_id!r} is loaded; loaded: {', '.join(known) or 'none'}."
+                ]
+            }
+        )
+    if version is not None and not loaded.filter(version=version).exists():
+        versions = sorted(set(loaded.values_list("version", flat=True)))
+        raise ValidationFailed(
+            {
+                "version": [
+                    f"Protocol {protocol_id} has no version {version!r} loaded; "
+                    f"loaded: {', '.join(versions)}."
+                ]
+            }
+        )
+    stored = protocol_current(protocol_id, version)
+    problems = _cannot_run(definition_of(stored))
+    if problems:
+        raise ValidationFailed(
+            {
+                "protocol": [
+                    f"Protocol {protocol_id} {stored.version} cannot be activated: "
+                    + "; ".join(problems)
+                    + "."
+                ]
+            }
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        row = ActiveProtocol.objects.select_for_update().filter(pk=ActiveProtocol.SINGLETON).first()
+        previous = _active_or_none()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = ActiveProtocol.objects.create(
+                        pk=ActiveProtocol.SINGLETON,
+                        version=stored,
+                        activated_at=now,
+                        activated_by=acting_user,
+                    )
+            except IntegrityError:
+                # Another operator activated one at the same moment: this one wins, last.
+                row = ActiveProtocol.objects.select_for_update().get(pk=ActiveProtocol.SINGLETON)
+                previous = _active_or_none()
+        row.version = stored
+        row.activated_at = now
+        row.activated_by = acting_user
+        row.save(update_fields=["version", "activated_at", "activated_by"])
+        event_record(
+            actor=acting_user,
+            action=Action.PROTOCOL_ACTIVATE,
+            payload={
+                "protocol": stored.protocol_id,
+                "version": stored.version,
+                "revision": stored.revision,
+                "content_hash": stored.content_hash,
+                "previous": (
+                    f"{previous.protocol_id}@{previous.version}" if previous is not None else None
+                ),
+            },
+        )
+    return stored
+
+
+def _active_or_none() -> ProtocolVersion | None:
+    """The protocol version new cases followed until now, or None when none was loaded."""
+    try:
+        return protocol_active()
+    except NotFound:
+        return None

@@ -43,7 +43,7 @@ def test_it_takes_a_suspect_with_only_a_description_and_never_contacts_them_by_d
     assert person["name"] is None
     assert person["description"] == "Drives a black sedan, calls himself Dre"
     assert person["may_contact"] is False
-    assert Event.objects.filter(case_id=case.pk, action="person.add").count() == 1
+    assert Event.objects.filter(case_id=case.pk, action="case.person_add").count() == 1
 
 
 def test_it_refuses_a_person_with_neither_name_nor_description(admin, open_case):

@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from safestep.accounts.models import Role, School, User
 from safestep.accounts.services import school_add, user_add, user_password_reset
-from safestep.cases import services
+from safestep.cases import people, services
 from safestep.cases.models import Case
 from safestep.cases.selectors import case_definition
 from safestep.cases.services import cases_adopt_shipped_revisions
 from safestep.core.commands import one_line_errors
+from safestep.definitions.selectors import SHIPPED_PROTOCOL_ID
 from safestep.definitions.services import protocol_load_shipped
 from safestep.protocol import STEP_ROLE_POLICE_INVOLVEMENT
 
@@ -94,6 +95,7 @@ class Command(BaseCommand):
             pathway="recruitment_by_student",
             suspicion_formed_at=now - timedelta(days=2),
             summary="Student seen showing classmates photos and offering 'modelling' work.",
+            protocol_id=SHIPPED_PROTOCOL_ID,
             school_code="LIN",
             student=services.StudentInput(sis_id="100012", first_name="Jordan", last_name="Cole"),
         )
@@ -102,6 +104,7 @@ class Command(BaseCommand):
             pathway="suspected_victim",
             suspicion_formed_at=now - timedelta(hours=20),
             summary="Frequent absences, an older 'boyfriend', hotel key card found.",
+            protocol_id=SHIPPED_PROTOCOL_ID,
             school_code="LIN",
             student=services.StudentInput(sis_id="100023", first_name="Ana", last_name="Lopez"),
         )
@@ -125,11 +128,39 @@ class Command(BaseCommand):
         services.case_link(
             acting_user=admin, case_id=recruitment.pk, other_case_id=victim.pk, relation="recruited"
         )
-        services.case_open(
+        confirmed = services.case_open(
             acting_user=admin,
             pathway="confirmed_victim",
             suspicion_formed_at=now - timedelta(days=3),
             summary="Student disclosed being trafficked; SDPD confirmed.",
             school_code="LIN",
             student=services.StudentInput(sis_id="100034", first_name="Lee", last_name="Park"),
+            protocol_id=SHIPPED_PROTOCOL_ID,
+        )
+        # The people the SS 8572 asks about: a suspect known only by description, a parent.
+        for values in (
+            {
+                "role": "suspect",
+                "description": "Adult man, drives a black sedan, calls himself Dre",
+            },
+            {"role": "parent", "name": "Grace Park", "relationship": "mother", "phone": "555-0142"},
+        ):
+            confirmed.refresh_from_db()
+            people.case_person_add(
+                acting_user=admin,
+                case_id=confirmed.pk,
+                values=values,
+                expected_version=confirmed.version,
+            )
+        # One incident, two students: triage opens a case for each.
+        services.concern_submit(
+            acting_user=reporter,
+            school_code="LIN",
+            students=[
+                services.StudentInput(sis_id="100056", first_name="Sofia", last_name="Ruiz"),
+                services.StudentInput(sis_id="100067", first_name="Nia", last_name="Brooks"),
+            ],
+            observed_at=now - timedelta(hours=2),
+            description="Both were driven off campus at lunch by the same adult.",
+            indicators=[],
         )

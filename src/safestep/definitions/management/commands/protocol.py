@@ -7,8 +7,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safestep.core.commands import one_line_errors
-from safestep.definitions.selectors import definition_of, protocol_current, protocol_versions
-from safestep.definitions.services import protocol_load_file
+from safestep.core.errors import NotFound
+from safestep.definitions.selectors import (
+    definition_of,
+    protocol_active,
+    protocol_current,
+    protocol_versions,
+)
+from safestep.definitions.services import protocol_activate, protocol_load_file
 from safestep.protocol import (
     ProtocolInvalid,
     load_protocol_text,
@@ -21,7 +27,7 @@ RENDERERS = {"mermaid": render_mermaid, "dot": render_dot, "svg": render_svg}
 
 
 class Command(BaseCommand):
-    help = "Validate, load, list, show and draw protocol definitions."
+    help = "Validate, load, activate, list, show and draw protocol definitions."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -29,7 +35,12 @@ class Command(BaseCommand):
         validate.add_argument("path", type=Path)
         load = actions.add_parser("load", help="store a definition as a new immutable version")
         load.add_argument("path", type=Path)
-        actions.add_parser("list", help="list loaded protocol versions")
+        activate = actions.add_parser(
+            "activate", help="make a loaded protocol the one new concerns and cases follow"
+        )
+        activate.add_argument("protocol_id", metavar="ID")
+        activate.add_argument("--version", help="a loaded version (default: the newest)")
+        actions.add_parser("list", help="list loaded protocol versions, marking the active one")
         show = actions.add_parser("show", help="print a protocol's pathways and steps")
         show.add_argument("protocol_id", metavar="ID")
         show.add_argument("--version")
@@ -86,11 +97,26 @@ class Command(BaseCommand):
                 f"({stored.content_hash[:12]})"
             )
 
+    def handle_activate(self, options: dict[str, Any]) -> None:
+        stored = protocol_activate(
+            acting_user=None, protocol_id=options["protocol_id"], version=options["version"]
+        )
+        self.stdout.write(
+            f"activated {stored.protocol_id} {stored.version} ({stored.content_hash[:12]}): "
+            "new concerns and cases follow it; open cases keep the version they opened with"
+        )
+
     def handle_list(self, options: dict[str, Any]) -> None:
+        try:
+            active_pk: int | None = protocol_active().pk
+        except NotFound:
+            active_pk = None
         for stored in protocol_versions():
             loaded = stored.loaded_at.strftime("%Y-%m-%d %H:%M")
+            # The row new cases open on ends in "active": one row at most.
+            mark = "\tactive" if stored.pk == active_pk else ""
             self.stdout.write(
-                f"{stored.protocol_id}\t{stored.version}\t{stored.content_hash[:12]}\t{loaded}\t{stored.title}"
+                f"{stored.protocol_id}\t{stored.version}\t{stored.content_hash[:12]}\t{loaded}\t{stored.title}{mark}"
             )
 
     def handle_show(self, options: dict[str, Any]) -> None:

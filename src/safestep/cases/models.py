@@ -164,6 +164,10 @@ class Case(models.Model):
     outcome = EncryptedTextField(blank=True)
     # Optimistic concurrency: every write names the version it read and bumps it.
     version = models.PositiveIntegerField(default=1)
+    # The version at which each part of the case last changed ({"step:cws_report": 7,
+    # "facts": 5, "case": 3}): a write from an older version is refused only when what it
+    # changes changed since (cases.services.locked_open_case).
+    part_versions = models.JSONField(default=dict)
     # The earliest due time among unresolved steps, kept current by every service so that
     # "overdue" can be filtered in the database instead of evaluating every case.
     next_due_at = models.DateTimeField(null=True, blank=True)

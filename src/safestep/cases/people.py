@@ -20,7 +20,7 @@ from safestep.accounts.access import Capability
 from safestep.accounts.models import User
 from safestep.audit.services import event_record
 from safestep.cases.models import PARENT_ROLES, Case, CasePerson, PersonRole, Student
-from safestep.cases.services import bump_case, locked_open_case
+from safestep.cases.services import VICTIM_PART, bump_case, locked_open_case, person_part
 from safestep.core.errors import NotFound, ValidationFailed
 from safestep.core.moments import BIRTH_DATE_FUTURE_MESSAGE
 
@@ -224,6 +224,8 @@ def case_person_add(
             case_id=case_id,
             capability=Capability.CASE_PEOPLE,
             expected_version=expected_version,
+            # Adding someone conflicts with nothing but a change to the whole case.
+            parts=(),
         )
         errors = _unknown_fields(values, PERSON_FIELDS)
         role = _clean_choice("role", values.get("role"), dict(PersonRole.choices), errors)
@@ -243,7 +245,7 @@ def case_person_add(
             added_by=acting_user,
             added_at=timezone.now(),
         )
-        bump_case(case)
+        bump_case(case, parts=(person_part(person.pk),))
         event_record(
             actor=acting_user,
             action="case.person_add",
@@ -269,6 +271,7 @@ def case_person_update(
             case_id=case_id,
             capability=Capability.CASE_PEOPLE,
             expected_version=expected_version,
+            parts=(person_part(person_id),),
         )
         person = CasePerson.objects.select_for_update().filter(case=case, pk=person_id).first()
         if person is None:
@@ -302,7 +305,7 @@ def case_person_update(
         person.updated_by = acting_user
         person.updated_at = timezone.now()
         person.save()
-        bump_case(case)
+        bump_case(case, parts=(person_part(person.pk),))
         event_record(
             actor=acting_user,
             action="case.person_update",
@@ -351,13 +354,14 @@ def case_victim_details_set(
             case_id=case_id,
             capability=Capability.VICTIM_DETAILS_EDIT,
             expected_version=expected_version,
+            parts=(VICTIM_PART,),
         )
         errors = _unknown_fields(changes, VICTIM_DETAIL_FIELDS)
         details = _victim_values({**case.victim_details, **changes}, errors)
         if errors:
             raise ValidationFailed(errors)
         case.victim_details = details
-        bump_case(case, "victim_details")
+        bump_case(case, "victim_details", parts=(VICTIM_PART,))
         event_record(
             actor=acting_user,
             action="case.victim_details",

@@ -135,13 +135,41 @@ def _text(field: str, value: str, *, required: bool, errors: dict[str, list[str]
     return cleaned
 
 
+# The part of a case every write depends on: its pathway, status, school and clock. A write
+# that changes one of those conflicts with every write that read an older version.
+CASE_WIDE = "case"
+
+
+def step_part(step_id: str) -> str:
+    return f"step:{step_id}"
+
+
+def person_part(person_id: int) -> str:
+    return f"person:{person_id}"
+
+
+FACTS_PART = "facts"
+PLAN_PART = "plan"
+VICTIM_PART = "victim"
+
+
 def locked_open_case(
-    *, acting_user: User, case_id: int, capability: Capability, expected_version: int | None
+    *,
+    acting_user: User,
+    case_id: int,
+    capability: Capability,
+    expected_version: int | None,
+    parts: Sequence[str] | None = None,
 ) -> Case:
     """The case, locked for this transaction, after scope, role, status and version checks.
 
     The order matters: out of scope is 404 before anything else can leak that the case
     exists; then 403 for the role; then 409 for a closed case or a stale version.
+
+    A write names the version it read. With PARTS (what the write changes: one step, the
+    facts, the check-in plan ...) it is refused only if one of those, or the case as a whole,
+    changed since that version: two people working different steps of one case do not stop
+    each other. Without PARTS, any change since that version refuses it.
     """
     case = case_get_for_user(acting_user, case_id, for_write=True)
     _require(acting_user, capability)
@@ -149,20 +177,39 @@ def locked_open_case(
         raise Conflict(f"case {case.reference} was voided as opened in error")
     if case.status != CaseStatus.OPEN:
         raise Conflict(f"case {case.reference} is closed; reopen it first")
-    if expected_version is not None and case.version != expected_version:
+    if expected_version is None:
+        return case
+    changed = _changed_since(case, expected_version, parts)
+    if changed:
         raise StaleVersion(
             f"case {case.reference} changed since you read it (version {expected_version}, "
-            f"now {case.version}); reload and try again",
+            f"now {case.version}: {changed}); reload and try again",
             current_version=case.version,
         )
     return case
 
 
-def bump_case(case: Case, *fields: str) -> None:
-    """Count a change to the case and refresh its next deadline."""
+def _changed_since(case: Case, expected_version: int, parts: Sequence[str] | None) -> str:
+    """What of PARTS changed after EXPECTED_VERSION, in words; empty when nothing did."""
+    if expected_version > case.version:
+        return "that version does not exist yet"
+    if parts is None:
+        return "" if expected_version == case.version else "the case"
+    changed_at = case.part_versions if isinstance(case.part_versions, dict) else {}
+    newer = [part for part in (CASE_WIDE, *parts) if changed_at.get(part, 0) > expected_version]
+    return ", ".join("the case" if part == CASE_WIDE else part for part in newer)
+
+
+def bump_case(case: Case, *fields: str, parts: Sequence[str] | None = None) -> None:
+    """Count a change to the case, note which PARTS it changed (the whole case when not
+    said), and refresh its next deadline."""
     case.version += 1
+    changed_at = dict(case.part_versions) if isinstance(case.part_versions, dict) else {}
+    for part in parts if parts is not None else (CASE_WIDE,):
+        changed_at[part] = case.version
+    case.part_versions = changed_at
     case.next_due_at = _next_due(case)
-    case.save(update_fields=["version", "next_due_at", *fields])
+    case.save(update_fields=["version", "part_versions", "next_due_at", *fields])
 
 
 def _next_due(case: Case) -> datetime | None:
@@ -762,6 +809,7 @@ def case_facts_set(
             case_id=case_id,
             capability=Capability.CASE_READ,
             expected_version=expected_version,
+            parts=(FACTS_PART,),
         )
         definition = case_definition(case)
         known = {fact.id: fact for fact in definition.facts}
@@ -818,7 +866,7 @@ def case_facts_set(
                     subject={"fact": name, "value": value, "previous": previous[name]},
                 )
                 _tell_reporters_their_duty_stands(case, "report_waived")
-        bump_case(case, "needs_review")
+        bump_case(case, "needs_review", parts=(FACTS_PART,))
     return case
 
 
@@ -875,6 +923,7 @@ def _locked_step(
         case_id=case_id,
         capability=Capability.CASE_READ,
         expected_version=expected_version,
+        parts=(step_part(step_id),),
     )
     definition = case_definition(case)
     return case, definition, _step_of(definition, case, step_id)
@@ -1011,7 +1060,7 @@ def step_progress(
             details=cleaned,
             reason="",
         )
-        bump_case(case)
+        bump_case(case, parts=(step_part(step.id),))
         event_record(
             actor=acting_user,
             action="step.progress",
@@ -1093,7 +1142,7 @@ def step_complete(
             details=cleaned,
             reason=reason_text,
         )
-        bump_case(case)
+        bump_case(case, parts=(step_part(step.id),))
         event_record(
             actor=acting_user,
             action="step.complete",
@@ -1196,7 +1245,7 @@ def step_mark_not_applicable(
                 subject={"step": step.id, "record": record.pk},
             )
             _tell_reporters_their_duty_stands(case, "report_waived")
-        bump_case(case, "needs_review")
+        bump_case(case, "needs_review", parts=(step_part(step.id),))
     return case
 
 
@@ -1242,7 +1291,7 @@ def step_reopen(
                 case=case,
                 subject={"step": step.id, "record": record.pk},
             )
-        bump_case(case, "needs_review")
+        bump_case(case, "needs_review", parts=(step_part(step.id),))
     return case
 
 
@@ -1396,6 +1445,7 @@ def checkin_plan_set(
             case_id=case_id,
             capability=Capability.CHECKIN_PLAN,
             expected_version=expected_version,
+            parts=(PLAN_PART,),
         )
         errors: dict[str, list[str]] = {}
         if (
@@ -1440,7 +1490,7 @@ def checkin_plan_set(
                     actor=acting_user,
                     details={"every_days": every_days, "assignee": person.username},
                 )
-        bump_case(case)
+        bump_case(case, parts=(PLAN_PART, *(step_part(step.id) for step in recurring)))
         event_record(
             actor=acting_user,
             action="checkin.plan_set",
@@ -1465,12 +1515,20 @@ def checkin_record(
             case_id=case_id,
             capability=Capability.CHECKIN_RECORD,
             expected_version=expected_version,
+            # Only adds: it conflicts with nothing but a change to the whole case.
+            parts=(),
         )
         now = timezone.now()
         errors = _not_in_future("occurred_at", occurred_at, now)
-        if method not in CheckInMethod.values:
+        # A check-in that says neither how it happened nor what came of it moves the
+        # schedule on without anything to show for it: both are required.
+        if not (method or "").strip():
+            errors["method"] = ["Say how the check-in happened."]
+        elif method not in CheckInMethod.values:
             errors["method"] = [f"One of: {', '.join(CheckInMethod.values)}."]
-        text = _text("notes", notes, required=False, errors=errors)
+        text = _text("notes", notes, required=True, errors=errors)
+        if "notes" in errors and not text:
+            errors["notes"] = ["Say what came of the check-in: a check-in needs a note."]
         if errors:
             raise ValidationFailed(errors)
         check_in = CheckIn.objects.create(
@@ -1499,6 +1557,8 @@ def note_add(
             case_id=case_id,
             capability=Capability.NOTE_ADD,
             expected_version=expected_version,
+            # Only adds: it conflicts with nothing but a change to the whole case.
+            parts=(),
         )
         errors: dict[str, list[str]] = {}
         body = _text("text", text, required=True, errors=errors)
@@ -1954,8 +2014,9 @@ def cases_adopt_shipped_revisions() -> int:
                 protocol=stored, status=CaseStatus.OPEN
             ):
                 case.protocol = target
-                case.version += 1
-                case.save(update_fields=["protocol", "version"])
+                # A new revision is a change to the whole case (bump_case recomputes the due
+                # times too, which the revision may word differently but never moves).
+                bump_case(case, "protocol")
                 event_record(
                     actor=None,
                     action="case.protocol_revision",

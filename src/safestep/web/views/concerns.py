@@ -21,6 +21,7 @@ from safestep.cases import services
 from safestep.cases.models import Case, Concern, ConcernStatus
 from safestep.cases.selectors import (
     case_find_for_user,
+    concern_get_for_triage,
     concern_get_for_user,
     concern_own_list,
     concern_triage_queue_for_user,
@@ -465,6 +466,11 @@ def triage_attach(request: HttpRequest, concern_id: int) -> HttpResponse:
     """Add the concern to a student's open case (a second report of the same harm)."""
     user = acting_user(request)
     _require_triage(user)
+    # A concern outside the user's scope is 404 before anything about the case is said.
+    try:
+        concern_get_for_triage(user, concern_id)
+    except NotFound:
+        raise Http404("No such concern") from None
     try:
         target = _attach_target(user, request.POST)
         case = services.concern_attach(

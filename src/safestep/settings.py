@@ -78,12 +78,17 @@ MIDDLEWARE = [
 AUDITED_READS = [
     "web:case",
     "web:case-protocol",
+    "web:case-attachment",
+    "web:search",
+    "web:student",
     "api:case",
     "api:timeline",
     "api:attachments",
     "api:attachment",
     "api:case-scar",
     "api:concern-scar",
+    "web:case-scar",
+    "web:concern-scar",
     "api:stats-csv",
     "api:audit",
     "api:student-disclosures",
@@ -183,6 +188,9 @@ TRUSTED_PROXIES = CONFIG.trusted_proxies
 if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
+# A form refused for a stale CSRF token (signed in again elsewhere) is kept as a draft and
+# not acted on; any other refusal is Django's own 403 (accounts/drafts.py).
+CSRF_FAILURE_VIEW = "safestep.accounts.views.csrf_failure"
 # Non-file request bodies: Django's limit for forms, and the API's JSON parser's (413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -58,6 +58,9 @@ class Capability(StrEnum):
     CASE_VOID = "case_void"
     # Record a completed transfer, which moves the case to the new school.
     CASE_TRANSFER = "case_transfer"
+    # The district's accounts and schools: add, deactivate, roles, schools, one-time
+    # passwords, API tokens (the administration area).
+    ACCOUNTS_MANAGE = "accounts_manage"
 
 
 _SITE_ADMIN_WORK = {
@@ -126,6 +129,7 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
         | _SITE_ADMIN_WORK
         | {
             Capability.PROTOCOL_MANAGE,
+            Capability.ACCOUNTS_MANAGE,
             Capability.STATISTICS,
             Capability.AUDIT_READ,
             Capability.REVIEW_DECIDE,
@@ -311,3 +315,15 @@ def reporter_hidden_from(user: User, *, reporter_id: int | None, withheld: bool)
 def role_needs_schools(role: str) -> bool:
     """Whether a user in ROLE sees only their schools' cases, so must work at one."""
     return role in SCHOOL_SCOPED_ROLES
+
+
+# Roles a roster import (`safestep roster import`) may give, and change for a user who
+# holds one: OneRoster's teachers, aides and proctors report, its administrators run their
+# schools. Every other role reaches far more records and is granted by hand only; an import
+# never gives it, and leaves the role and schools of whoever holds it as they are.
+ROSTER_ROLES = frozenset({Role.REPORTER, Role.SITE_ADMIN})
+
+
+def roster_manages_role(role: str) -> bool:
+    """Whether a roster import may set the role and schools of a user who holds ROLE."""
+    return role in ROSTER_ROLES

@@ -30,13 +30,30 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
+class Language(models.TextChoices):
+    """The languages a person may choose for SafeStep's pages (each named in itself)."""
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+
+
 class School(models.Model):
     code = models.CharField(max_length=16, unique=True, validators=[school_code_validator])
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The school's sourcedId in the district's OneRoster export (`safestep roster import`
+    # finds it by this); blank for a school added by hand.
+    sourced_id = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sourced_id"],
+                condition=~models.Q(sourced_id=""),
+                name="school_sourced_id_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -48,6 +65,12 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
     # Set when an operator hands out a one-time password; the user must choose their own
     # at the next sign-in.
     must_change_password = models.BooleanField(default=False)
+    # The language the person chose for the pages ("My account").
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    # The person's sourcedId in the district's OneRoster export: set when a roster import
+    # created or matched the account, blank for an account made by hand (which an import
+    # never deactivates).
+    sourced_id = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["username"]
@@ -55,7 +78,12 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
             models.CheckConstraint(
                 condition=models.Q(role__in=[choice.value for choice in Role]),
                 name="user_role_is_known",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["sourced_id"],
+                condition=~models.Q(sourced_id=""),
+                name="user_sourced_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -151,3 +179,33 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
         self.set_last_used_timestamp(commit=False)
         self.save()
         return True
+
+
+# --- drafts: typed work kept across a session that ended --------------------------------
+
+
+class Draft(models.Model):
+    """What someone had typed into a form when their session ended, kept for them alone.
+
+    A form sent after the idle timeout is not acted on: its fields are kept here, sealed
+    with the encryption keys, for the user whose session it was (never a user id taken
+    from the request), and shown back in the same form once that user signs in again
+    (``accounts/drafts.py``). A draft is deleted when it is shown, and after
+    ``DRAFT_LIFETIME`` in any case.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="drafts")
+    # The page the form was on (a path: where to come back to), and where it was sent.
+    page = models.CharField(max_length=500)
+    action = models.CharField(max_length=500)
+    # {field name: [values]}: what was typed, as the form sent it. Sealed at rest.
+    fields = EncryptedJSONField(default=dict)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["user", "page"], name="draft_user_page")]
+
+    def __str__(self) -> str:
+        return f"draft of {self.user_id} for {self.action}"

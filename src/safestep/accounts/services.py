@@ -6,9 +6,11 @@ Each state change is one function here, in one transaction with its audit event.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -16,25 +18,48 @@ from django.db import transaction
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticToken
 
-from safestep.accounts.access import role_needs_schools
+from safestep.accounts.access import Capability, has_capability, role_needs_schools
 from safestep.accounts.models import (
     ApiToken,
     AuthenticatorDevice,
     BackupCodeDevice,
+    Language,
     Role,
     School,
     User,
     school_code_validator,
 )
+from safestep.accounts.roster import Advance, Change, SchoolPlan, StaffPlan
 from safestep.accounts.sessions import sessions_end
 from safestep.accounts.tokens import issue_key, prefix_of
 from safestep.audit.services import event_record
-from safestep.core.errors import Conflict, NotFound, ValidationFailed
+from safestep.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 ONE_TIME_PASSWORD_BYTES = 12
 
+_Item = TypeVar("_Item")
+# The columns' lengths (School.name, User.email).
+SCHOOL_NAME_MAX = 200
+EMAIL_MAX = 254
+
+
+def _require_manager(acting_user: User | None) -> None:
+    """Accounts and schools are the district coordinator's (the administration area).
+
+    ACTING_USER is None on the command line, where the operator's shell account decides.
+    """
+    if acting_user is not None and not has_capability(acting_user, Capability.ACCOUNTS_MANAGE):
+        raise PermissionDenied(f"your role ({acting_user.role}) may not manage accounts")
+
+
+def _not_oneself(acting_user: User | None, username: str, what: str) -> None:
+    """Nobody locks themselves out: another coordinator does it, or an operator."""
+    if acting_user is not None and acting_user.username == username:
+        raise Conflict(f"you may not {what} your own account; ask another coordinator")
+
 
 def school_add(*, code: str, name: str, acting_user: User | None = None) -> School:
+    _require_manager(acting_user)
     errors: dict[str, list[str]] = {}
     try:
         school_code_validator(code)
@@ -50,6 +75,28 @@ def school_add(*, code: str, name: str, acting_user: User | None = None) -> Scho
         school = School.objects.create(code=code, name=name.strip())
         event_record(
             actor=acting_user, action="school.add", payload={"code": code, "name": school.name}
+        )
+    return school
+
+
+def school_rename(*, code: str, name: str, acting_user: User | None = None) -> School:
+    """Give the school CODE a new NAME; its code (which cases and accounts use) stays."""
+    _require_manager(acting_user)
+    if not name.strip():
+        raise ValidationFailed({"name": ["A school needs a name."]})
+    if len(name.strip()) > SCHOOL_NAME_MAX:
+        raise ValidationFailed({"name": [f"At most {SCHOOL_NAME_MAX} characters."]})
+    with transaction.atomic():
+        school = School.objects.select_for_update().filter(code=code).first()
+        if school is None:
+            raise NotFound(f"no school {code}")
+        previous = school.name
+        school.name = name.strip()
+        school.save(update_fields=["name"])
+        event_record(
+            actor=acting_user,
+            action="school.rename",
+            payload={"code": code, "name": school.name, "from": previous},
         )
     return school
 
@@ -74,6 +121,7 @@ def user_add(
 
     The password is shown once and must be changed at first sign-in.
     """
+    _require_manager(acting_user)
     errors: dict[str, list[str]] = {}
     try:
         User.username_validator(username)
@@ -126,6 +174,7 @@ def user_password_reset(*, username: str, acting_user: User | None = None) -> st
     Whoever may have learnt the old password may also hold the user's sessions or API
     token, so both end here too.
     """
+    _require_manager(acting_user)
     password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
     with transaction.atomic():
         user = _user_for_update(username)
@@ -154,21 +203,33 @@ class Revoked:
 
 def user_deactivate(*, username: str, acting_user: User | None = None) -> Revoked:
     """Stop USERNAME signing in or using the API; their records and history stay."""
+    _require_manager(acting_user)
+    _not_oneself(acting_user, username, "deactivate")
     with transaction.atomic():
         user = _user_for_update(username)
         if not user.is_active:
             raise Conflict(f"user {username} is already deactivated")
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        revoked = _credentials_revoke(user)
+        revoked = _deactivate(user)
         event_record(
             actor=acting_user, action="user.deactivate", payload={"username": username, **revoked}
         )
     return Revoked(**revoked)
 
 
+def _deactivate(user: User) -> dict[str, int]:
+    """Stop USER: no sign-in, no API token, no session (``user_deactivate``, roster imports).
+
+    An inactive user also keeps no check-ins: the case page asks for someone else
+    (``notify.selectors.checkin_keeper_away``).
+    """
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return _credentials_revoke(user)
+
+
 def user_activate(*, username: str, acting_user: User | None = None) -> None:
     """Let a deactivated USERNAME sign in again (with their password and second factor)."""
+    _require_manager(acting_user)
     with transaction.atomic():
         user = _user_for_update(username)
         if user.is_active:
@@ -184,6 +245,8 @@ def user_role_set(*, username: str, role: str, acting_user: User | None = None) 
     The new role applies at the user's next request, on the web and the API alike. A role
     that needs a second factor ends web sessions signed in without one.
     """
+    _require_manager(acting_user)
+    _not_oneself(acting_user, username, "change the role of")
     if role not in Role.values:
         raise ValidationFailed(
             {"role": [f"unknown role {role!r}; one of: {', '.join(Role.values)}"]}
@@ -216,6 +279,7 @@ def user_schools_set(
     *, username: str, school_codes: Sequence[str], acting_user: User | None = None
 ) -> list[str]:
     """Set the schools USERNAME works at (replacing the previous list); return the codes."""
+    _require_manager(acting_user)
     codes = list(dict.fromkeys(school_codes))
     with transaction.atomic():
         user = _user_for_update(username)
@@ -234,6 +298,7 @@ def user_schools_set(
 
 def user_sessions_revoke(*, username: str | None, acting_user: User | None = None) -> int:
     """End USERNAME's web sessions (everyone's for None); return how many ended."""
+    _require_manager(acting_user)
     with transaction.atomic():
         user_pk = None
         if username is not None:
@@ -275,6 +340,7 @@ def user_token(*, username: str, rotate: bool = False, acting_user: User | None 
 
 def user_token_revoke(*, username: str, acting_user: User | None = None) -> bool:
     """Delete the user's API token; True if there was one."""
+    _require_manager(acting_user)
     with transaction.atomic():
         user = User.objects.filter(username=username).first()
         if user is None:
@@ -428,3 +494,130 @@ def user_password_change(
         acting_user.password = user.password
         acting_user.must_change_password = False
         event_record(actor=acting_user, action="user.password_change", payload={})
+
+
+def user_account_set(*, acting_user: User, email: str, language: str) -> list[str]:
+    """The person's own settings ("My account"): where reminders go, and the pages' language.
+
+    Returns the names of what changed (nothing changed: nothing is recorded). The address
+    itself is not written to the audit trail, only that it changed.
+    """
+    email = email.strip()
+    errors: dict[str, list[str]] = {}
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors["email"] = ["That is not an e-mail address (name@example.org)."]
+        if len(email) > EMAIL_MAX:
+            errors["email"] = [f"At most {EMAIL_MAX} characters."]
+    if language not in Language.values:
+        errors["language"] = [
+            "Choose one of: " + ", ".join(str(label) for label in Language.labels) + "."
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=acting_user.pk)
+        changed = [
+            name
+            for name, value in (("email", email), ("language", language))
+            if getattr(user, name) != value
+        ]
+        if not changed:
+            return []
+        user.email, user.language = email, language
+        user.save(update_fields=changed)
+        acting_user.email, acting_user.language = email, language
+        event_record(
+            actor=acting_user,
+            action="user.account",
+            payload={"changed": changed, "language": language, "has_email": bool(email)},
+        )
+    return changed
+
+
+# --- roster imports ---------------------------------------------------------------------
+# The writes of `safestep roster import` (accounts/roster.py plans them). They run inside
+# the import's one transaction (``cases.roster.roster_import``), which records the import's
+# one audit event with the counts: these record none of their own.
+
+ROSTER_BATCH = 500
+
+
+def _batches(items: Sequence[_Item]) -> Iterator[Sequence[_Item]]:
+    for start in range(0, len(items), ROSTER_BATCH):
+        yield items[start : start + ROSTER_BATCH]
+
+
+def _held_pk(plan: SchoolPlan | StaffPlan) -> int:
+    """The id of the record PLAN changes (a plan to create one has none)."""
+    if plan.pk is None:
+        raise ValueError(f"{plan.change} plan without a record")
+    return plan.pk
+
+
+def roster_schools_write(*, plans: Sequence[SchoolPlan]) -> dict[str, int]:
+    """Create and update the schools of a roster import; return every school's id by code."""
+    for plan in plans:
+        values = {"sourced_id": plan.sourced_id, "code": plan.code, "name": plan.name}
+        if plan.change == Change.CREATE:
+            School.objects.create(**values)
+        elif plan.change == Change.UPDATE:
+            School.objects.filter(pk=_held_pk(plan)).update(**values)
+    return dict(School.objects.values_list("code", "pk"))
+
+
+def roster_staff_write(
+    *, plans: Sequence[StaffPlan], school_ids: Mapping[str, int], advance: Advance
+) -> None:
+    """Create, update and deactivate the staff accounts of a roster import.
+
+    A new account has no usable password: its owner signs in through the district's
+    identity provider, or an operator hands them a one-time password. Deactivation is
+    ``user_deactivate``'s: the token is revoked and the sessions end.
+    """
+    created = [plan for plan in plans if plan.change == Change.CREATE]
+    accounts = [
+        User(
+            sourced_id=plan.sourced_id,
+            username=plan.username,
+            first_name=plan.first_name,
+            last_name=plan.last_name,
+            email=plan.email,
+            role=plan.role,
+            password=make_password(None),
+        )
+        for plan in created
+    ]
+    for batch in _batches(accounts):
+        User.objects.bulk_create(batch)
+        advance(len(batch))
+    links = [
+        (account.pk, code)
+        for account, plan in zip(accounts, created, strict=True)
+        for code in sorted(plan.school_codes)
+    ]
+    updated = [plan for plan in plans if plan.change == Change.UPDATE]
+    fields = sorted({name for plan in updated for name in plan.changed} - {"school_codes"})
+    for changes in _batches(updated):
+        if fields:
+            rows = [
+                User(pk=_held_pk(plan), **{name: getattr(plan, name) for name in fields})
+                for plan in changes
+            ]
+            User.objects.bulk_update(rows, fields)
+        advance(len(changes))
+    moved = [plan for plan in updated if "school_codes" in plan.changed]
+    through = User.schools.through
+    for pks in _batches([_held_pk(plan) for plan in moved]):
+        through.objects.filter(user_id__in=pks).delete()
+    links += [(_held_pk(plan), code) for plan in moved for code in sorted(plan.school_codes)]
+    through.objects.bulk_create(
+        [through(user_id=pk, school_id=school_ids[code]) for pk, code in links],
+        batch_size=ROSTER_BATCH,
+    )
+    for plan in plans:
+        if plan.change == Change.DEACTIVATE:
+            _deactivate(User.objects.select_for_update().get(pk=_held_pk(plan)))
+            advance(1)

@@ -8,17 +8,26 @@ are short-lived (they end after the idle timeout), and an operator ends them ear
 
 from __future__ import annotations
 
+import time
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from safestep.accounts.models import User
 
 # A sign-in waiting for its second factor: {"user": pk, "at": time, "next": url}.
 PENDING_KEY = "safestep_signin_pending"
 # When the session last answered a request, for the idle timeout.
 LAST_SEEN_KEY = "safestep_last_seen"
+# The pages warn this long before the idle timeout (web/static/web/session.js), or half
+# the timeout when it is shorter than twice this.
+WARNING_SECONDS = 120
 
 
 def _belongs_to(data: dict[str, object], user_pk: int) -> bool:
@@ -46,3 +55,63 @@ def sessions_end(*, user_pk: int | None) -> int:
     for key in keys:
         store(session_key=key).delete()
     return len(keys)
+
+
+def seconds_left(session: SessionBase) -> int:
+    """How long SESSION has until the idle timeout ends it (0 once it has)."""
+    last_seen = session.get(LAST_SEEN_KEY)
+    if not isinstance(last_seen, int | float):
+        return 0
+    return max(0, int(settings.SESSION_IDLE_SECONDS - (time.time() - last_seen)))
+
+
+def warning_seconds() -> int:
+    """How long before the idle timeout the pages warn."""
+    return min(WARNING_SECONDS, settings.SESSION_IDLE_SECONDS // 2)
+
+
+def _ended_row(request: HttpRequest) -> Session | None:
+    """The stored session the browser's cookie names, if Django no longer loads it.
+
+    Django's session store ignores a session past its expiry date, but the row stays until
+    it is purged: that row still says whose session it was.
+    """
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not key or not request.session.is_empty():
+        return None
+    return Session.objects.filter(session_key=key).first()
+
+
+def ended_session_user(request: HttpRequest) -> User | None:
+    """The user whose session ended idle, for a request that now arrives signed out.
+
+    Only from the session itself: the cookie names a stored session (the browser cannot
+    choose its key), that session was signed in, went idle, and still matches the user's
+    password (a changed password ends sessions, as Django's own check does). A user id
+    in the request is never believed.
+    """
+    row = _ended_row(request)
+    if row is None:
+        return None
+    data = row.get_decoded()
+    last_seen = data.get(LAST_SEEN_KEY)
+    if not isinstance(last_seen, int | float):
+        return None
+    if time.time() - last_seen <= settings.SESSION_IDLE_SECONDS:
+        return None
+    user_pk = data.get(SESSION_KEY)
+    if not isinstance(user_pk, str) or not (user_pk.isascii() and user_pk.isdigit()):
+        return None
+    user = User.objects.filter(pk=int(user_pk), is_active=True).first()
+    if user is None:
+        return None
+    if not constant_time_compare(str(data.get(HASH_SESSION_KEY, "")), user.get_session_auth_hash()):
+        return None
+    return user
+
+
+def ended_session_forget(request: HttpRequest) -> None:
+    """Remove the ended session the request's cookie names: it has said whose it was."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if key:
+        Session.objects.filter(session_key=key).delete()

@@ -10,4 +10,6 @@ urlpatterns = [
     path("signin/enrol/", views.enrol, name="enrol"),
     path("signout/", views.signout, name="signout"),
     path("account/password/", views.password_change, name="password-change"),
+    # The idle timer: how long is left (GET), and "Stay signed in" (POST).
+    path("session/", views.session_status, name="session"),
 ]

@@ -17,11 +17,13 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -30,8 +32,9 @@ from django_otp.models import Device
 
 from safestep.accounts import services
 from safestep.accounts.access import needs_second_factor
+from safestep.accounts.drafts import drafts_purge, page_of, sent_from_own_page, typed_work_keep
 from safestep.accounts.models import User
-from safestep.accounts.sessions import LAST_SEEN_KEY, PENDING_KEY
+from safestep.accounts.sessions import LAST_SEEN_KEY, PENDING_KEY, seconds_left
 from safestep.core.errors import Conflict, ValidationFailed
 
 # The second step of a sign-in must follow the first within this many seconds.
@@ -39,10 +42,15 @@ PENDING_SECONDS = 300
 # Model backend for login() after the second factor: the password was already checked.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
+# Why the sign-in page is shown (``reason=``); "idle" is worded with the idle time.
 SIGNED_OUT_REASONS = {
-    "idle": "You were signed out after {minutes} minutes without activity. Sign in again.",
-    "second_factor": "Your session needs a second factor. Sign in again.",
+    "ended": gettext_lazy("Your session has ended; sign in again to go on."),
+    "second_factor": gettext_lazy("Your session needs a second factor. Sign in again."),
 }
+# Added when a form sent after the session ended was kept (``draft=kept``).
+DRAFT_KEPT = gettext_lazy(
+    "What you typed was not lost: once you have signed in, it is back in the form."
+)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -64,6 +72,8 @@ def _complete(request: HttpRequest, user: User, device: Device | None) -> None:
         otp_login(request, device)
     request.session.pop(PENDING_KEY, None)
     request.session[LAST_SEEN_KEY] = time.time()
+    # Drafts past their lifetime go now (the pages restore live ones after this sign-in).
+    drafts_purge()
 
 
 def _pending(request: HttpRequest) -> tuple[User, str] | None:
@@ -78,9 +88,21 @@ def _pending(request: HttpRequest) -> tuple[User, str] | None:
     return user, str(pending.get("next") or "")
 
 
+def _signed_out_notice(reason: str) -> str:
+    if reason != "idle":
+        return str(SIGNED_OUT_REASONS.get(reason, ""))
+    minutes = settings.SESSION_IDLE_SECONDS // 60
+    return ngettext(
+        "Your session ended after %(minutes)d minute without activity; sign in again to go on.",
+        "Your session ended after %(minutes)d minutes without activity; sign in again to go on.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 def _signin_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    reason = request.GET.get("reason", "")
-    notice = SIGNED_OUT_REASONS.get(reason, "").format(minutes=settings.SESSION_IDLE_SECONDS // 60)
+    notice = _signed_out_notice(request.GET.get("reason", ""))
+    if notice and request.GET.get("draft") == "kept":
+        notice = f"{notice} {DRAFT_KEPT}"
     base = {"next": request.POST.get("next") or request.GET.get("next", ""), "notice": notice}
     return render(request, "accounts/signin.html", base | context, status=status)
 
@@ -266,3 +288,46 @@ def password_change(request: HttpRequest) -> HttpResponse:
 def signout(request: HttpRequest) -> HttpResponse:
     logout(request)
     return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def session_status(request: HttpRequest) -> HttpResponse:
+    """The pages' session script asks how long is left (GET, which is not activity and
+    refreshes nothing), and "Stay signed in" refreshes the idle timer (POST, with the CSRF
+    token). A session that has ended answers 401 (the session guard, before this view)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False, "seconds_left": 0}, status=401)
+    if request.method == "POST":
+        request.session[LAST_SEEN_KEY] = time.time()
+    return JsonResponse(
+        {
+            "signed_in": True,
+            "seconds_left": seconds_left(request.session),
+            "idle_seconds": settings.SESSION_IDLE_SECONDS,
+        }
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
+    """A form refused for its CSRF token (``CSRF_FAILURE_VIEW``).
+
+    After signing in again (in another window, once a session had ended), forms on pages
+    opened before carry a token that no longer counts. Such a form, from one of SafeStep's
+    own pages and by the signed-in user, is kept as that user's draft and not acted on;
+    the browser goes back to the page, which shows it filled in to be sent again. Any
+    other refusal is Django's own 403: nothing is kept, nothing is done.
+    """
+    user = request.user
+    if (
+        request.method == "POST"
+        and user.is_authenticated
+        and isinstance(user, User)
+        and sent_from_own_page(request)
+        and typed_work_keep(request, user) is not None
+    ):
+        page = page_of(request)
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponse(status=403, headers={"HX-Redirect": page})
+        return redirect(page)
+    return django_csrf_failure(request, reason)

@@ -59,6 +59,9 @@ class Action(StrEnum):
     # Reading the trail and the disclosure log.
     AUDIT_READ = "audit.read"
     DISCLOSURE_READ = "disclosure.read"
+    # Looking cases and students up (the search, a student's page).
+    CASE_SEARCH = "case.search"
+    STUDENT_READ = "case.student_read"
     # Refused requests.
     ACCESS_DENIED = "access.denied"
     ACCESS_NOT_FOUND = "access.not_found"
@@ -73,7 +76,9 @@ class Action(StrEnum):
     USER_PASSWORD_CHANGE = "user.password_change"
     # Accounts, schools, sessions and API tokens.
     SCHOOL_ADD = "school.add"
+    SCHOOL_RENAME = "school.rename"
     USER_ADD = "user.add"
+    USER_ACCOUNT_SET = "user.account"
     USER_PASSWORD_RESET = "user.password_reset"
     USER_DEACTIVATE = "user.deactivate"
     USER_ACTIVATE = "user.activate"
@@ -93,6 +98,7 @@ class Action(StrEnum):
     PROTOCOL_ACTIVATE = "protocol.activate"
     KEYS_ROTATE = "keys.rotate"
     KEYS_REENCRYPT = "keys.reencrypt"
+    ROSTER_IMPORT = "roster.import"
 
     @classmethod
     def parse(cls, value: str) -> Action:
@@ -151,6 +157,8 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.DISCLOSURE_READ: gettext_noop(
         "Read the disclosure log of SIS id %(student)s (%(found)s entries)."
     ),
+    Action.CASE_SEARCH: gettext_noop("Searched the cases (%(results)s found)."),
+    Action.STUDENT_READ: gettext_noop("Viewed the page of a student of %(school)s."),
     Action.ACCESS_DENIED: gettext_noop("Was refused %(method)s %(path)s (not for this role)."),
     Action.ACCESS_NOT_FOUND: gettext_noop(
         "Was refused %(method)s %(path)s (a case they may not see)."
@@ -164,7 +172,9 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.MFA_RESET: gettext_noop("Reset the second factor of %(username)s."),
     Action.USER_PASSWORD_CHANGE: gettext_noop("Changed their password."),
     Action.SCHOOL_ADD: gettext_noop("Added the school %(code)s (%(name)s)."),
+    Action.SCHOOL_RENAME: gettext_noop("Renamed the school %(code)s to %(name)s."),
     Action.USER_ADD: gettext_noop("Added the account %(username)s (%(role)s)."),
+    Action.USER_ACCOUNT_SET: gettext_noop("Changed their e-mail address or language."),
     Action.USER_PASSWORD_RESET: gettext_noop("Reset the password of %(username)s."),
     Action.USER_DEACTIVATE: gettext_noop("Deactivated the account %(username)s."),
     Action.USER_ACTIVATE: gettext_noop("Activated the account %(username)s."),
@@ -184,6 +194,10 @@ DESCRIPTIONS: dict[Action, str] = {
     ),
     Action.KEYS_ROTATE: gettext_noop("Made %(key_id)s the current encryption key."),
     Action.KEYS_REENCRYPT: gettext_noop("Re-encrypted %(values)s values with the key %(key_id)s."),
+    Action.ROSTER_IMPORT: gettext_noop(
+        "Imported the roster from the student information system: schools (%(schools)s), "
+        "staff (%(staff)s), students (%(students)s)."
+    ),
 }
 
 # Where a payload value changes how an event reads: action -> (payload key, value,

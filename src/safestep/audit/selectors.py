@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max, QuerySet
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext
 
 from safestep.accounts.access import Capability, has_capability
-from safestep.accounts.models import User
+from safestep.accounts.models import Role, User
+from safestep.audit.actions import DESCRIPTIONS, Action, description
 from safestep.audit.chain import (
     CheckpointRecord,
     ChunkResult,
     VerifyResult,
     batched,
+    canonical_json,
     canonical_sql,
     check_signatures,
     checkpoint_key,
@@ -137,3 +145,144 @@ def case_timeline(case_id: int) -> QuerySet[Event]:
     hides what they may not know.
     """
     return Event.objects.filter(case_id=case_id).order_by("seq")
+
+
+# --- the trail as people read it ------------------------------------------------------------
+#
+# The audit page names cases by their reference and tells each event in words. The trail is
+# self-describing: a case's reference is in the payload of the event that opened it, so the
+# trail needs nothing from the cases to be read (and outlives anything it mentions).
+
+CASE_OPEN = Action.CASE_OPEN.value
+CASE_REFERENCE = re.compile(r"^[A-Z]+-\d{4}-\d{1,9}$")
+
+
+def case_id_for_reference(reference: str) -> int | None:
+    """The case the trail opened as REFERENCE (``CSEC-2026-0001``), if it did."""
+    text = reference.strip().upper()
+    if not CASE_REFERENCE.match(text):
+        return None
+    needle = f'"reference":{canonical_json(text)}'
+    found = (
+        Event.objects.filter(action=CASE_OPEN, payload_json__contains=needle)
+        .exclude(case_id=None)
+        .values_list("case_id", flat=True)
+        .first()
+    )
+    return int(found) if found is not None else None
+
+
+def case_references(case_ids: Iterable[int | None]) -> dict[int, str]:
+    """The reference of each of CASE_IDS, as the event that opened it recorded it."""
+    wanted = {case_id for case_id in case_ids if case_id is not None}
+    if not wanted:
+        return {}
+    found: dict[int, str] = {}
+    for event in Event.objects.filter(action=CASE_OPEN, case_id__in=wanted).only(
+        "case_id", "payload_json"
+    ):
+        reference = event.payload.get("reference")
+        if event.case_id is not None and isinstance(reference, str):
+            found.setdefault(event.case_id, reference)
+    return found
+
+
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+MOMENT_FORMAT = "D j M Y, H:i"
+
+
+def local_time(moment: datetime) -> str:
+    """MOMENT in the district's zone, to the minute: how the trail's pages show times."""
+    return date_format(timezone.localtime(moment), MOMENT_FORMAT)
+
+
+def plain_value(value: Any) -> str:
+    """A payload value as a person reads it: lists as lists, yes/no, local times, never a
+    Python or JSON literal."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list | tuple):
+        return ", ".join(plain_value(item) for item in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {plain_value(item)}" for key, item in value.items()) or "—"
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return local_time(moment)
+    return str(value)
+
+
+def event_sentence(action: str, payload: Mapping[str, Any], *, step: str = "") -> str:
+    """An event in words, from the one table of descriptions (``audit.actions``)."""
+    try:
+        known = Action(action)
+    except ValueError:
+        return action  # written by a release that knew an action this one does not
+    values: defaultdict[str, str] = defaultdict(lambda: "?")
+    values.update({key: plain_value(value) for key, value in payload.items()})
+    values["step"] = step or "?"
+    return gettext(description(known, payload)) % values
+
+
+@dataclass(frozen=True)
+class TrailRow:
+    """One event on the audit page, as its reader may see it."""
+
+    seq: int
+    at: datetime
+    at_text: str
+    actor: str
+    role: str
+    sentence: str
+    case_reference: str
+    step: str
+    source_ip: str
+    # "key: value" lines: what an auditor reads, and the sealed part for those who may.
+    details: list[tuple[str, str]]
+    sealed: list[tuple[str, str]]
+
+
+def trail_rows(events: Iterable[Event], *, with_sealed: bool) -> list[TrailRow]:
+    """EVENTS as the audit page shows them: local times, words, case references."""
+    listed = list(events)
+    references = case_references(event.case_id for event in listed)
+    rows = []
+    for event in listed:
+        payload = event.payload
+        sealed = unseal(event.sealed) if with_sealed and event.sealed else None
+        rows.append(
+            TrailRow(
+                seq=event.seq,
+                at=event.at,
+                at_text=local_time(event.at),
+                actor=event.actor_username,
+                role=_role_label(event.actor_role),
+                sentence=event_sentence(event.action, payload, step=event.step_id),
+                case_reference=references.get(event.case_id, str(event.case_id))
+                if event.case_id is not None
+                else "",
+                step=event.step_id,
+                source_ip=event.source_ip,
+                details=[(key, plain_value(value)) for key, value in payload.items()],
+                sealed=[(key, plain_value(value)) for key, value in (sealed or {}).items()],
+            )
+        )
+    return rows
+
+
+def _role_label(role: str) -> str:
+    return str(Role(role).label) if role in Role.values else role
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """Every action, by what it says (its description with the blanks left out)."""
+    blank: defaultdict[str, str] = defaultdict(lambda: "…")
+    return sorted(
+        ((action.value, gettext(DESCRIPTIONS[action]) % blank) for action in Action),
+        key=lambda pair: pair[1].casefold(),
+    )

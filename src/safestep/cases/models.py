@@ -30,13 +30,27 @@ class Student(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     grade = models.CharField(max_length=8, blank=True)
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="students")
+    # The student's sourcedId in the district's OneRoster export (`safestep roster
+    # import`); blank for a student first named in a concern. A student who changed school
+    # has a row at each school with the same sourcedId (see cases/roster.py).
+    sourced_id = models.CharField(max_length=255, blank=True, default="")
+    # What the SS 8572 asks about the victim, as the student information system knows it
+    # (the roster's demographics): sex as one of cases.people.SEX_CHOICES, ethnicity in
+    # words. Sealed at rest like the victim details a case records.
+    sex = EncryptedTextField(blank=True)
+    ethnicity = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["school", "sis_id"], name="one_student_per_school_sis_id"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["school", "sourced_id"],
+                condition=~models.Q(sourced_id=""),
+                name="one_student_per_school_sourced_id",
+            ),
         ]
         indexes = [models.Index(fields=["sis_id"], name="student_sis_id")]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
@@ -55,6 +56,9 @@ from safestep.protocol import (
     evaluate,
     next_check_in_due,
 )
+
+if TYPE_CHECKING:  # attachments build on cases: their model is named for type checks only
+    from safestep.attachments.models import Attachment
 
 # The largest primary key a 64-bit integer column holds (SQLite and PostgreSQL bigint).
 MAX_ROW_ID = 2**63 - 1
@@ -602,3 +606,134 @@ def case_open_review_ids(case: Case) -> list[int]:
     return list(
         Review.objects.filter(case=case, status=ReviewStatus.OPEN).values_list("pk", flat=True)
     )
+
+
+# --- looking cases and students up: the search and a student's page -----------------------
+
+# A search reads at most this many words of at most this many characters, and lists at most
+# SEARCH_LIMIT cases, newest first.
+SEARCH_MAX_WORDS = 6
+SEARCH_MAX_LENGTH = 100
+SEARCH_LIMIT = 50
+
+
+def search_digest(query: str) -> str:
+    """What the audit trail keeps of a search: a digest keyed with the site's secret key.
+
+    A search may be a child's name, which the trail must not hold in the clear; names are
+    easy to guess, so a plain hash would not hide them. With the key, an investigator can
+    still check whether a given name was searched for.
+    """
+    from django.utils.crypto import salted_hmac
+
+    normal = " ".join(query.lower().split()[:SEARCH_MAX_WORDS])
+    return salted_hmac("safestep.search", normal, algorithm="sha256").hexdigest()
+
+
+def case_search_for_user(
+    user: User, query: str, *, include_voided: bool = False, limit: int = SEARCH_LIMIT
+) -> list[Case]:
+    """The cases USER may see whose reference, student's SIS id or student's name match
+    every word of QUERY. Recorded as a search (``case.search``), with the cases found.
+
+    The user's scope is applied first, then the words: a case outside it is never matched,
+    counted or named. Names and SIS ids are plain columns of the student, the reference
+    one of the case; nothing encrypted is searched.
+    """
+    if not has_capability(user, Capability.CASE_READ):
+        raise PermissionDenied("your role does not read cases")
+    words = query[:SEARCH_MAX_LENGTH].split()[:SEARCH_MAX_WORDS]
+    if not words:
+        return []
+    cases = _case_queryset().filter(case_scope_for(user))
+    if not include_voided:
+        cases = cases.exclude(status=CaseStatus.VOIDED)
+    for word in words:
+        cases = cases.filter(
+            Q(reference__icontains=word)
+            | Q(student__sis_id__istartswith=word)
+            | Q(student__first_name__istartswith=word)
+            | Q(student__last_name__istartswith=word)
+        )
+    found = list(_for_lists(cases).order_by("-opened_at", "-id")[:limit])
+    event_record(
+        actor=user,
+        action="case.search",
+        payload={
+            "results": len(found),
+            "cases": [case.pk for case in found],
+            "words": len(words),
+            "query_digest": search_digest(query),
+        },
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    """A student as one reader may see them: their cases and concerns within that reader's
+    reach, newest first."""
+
+    student: Student
+    cases: list[Case]
+    concerns: list[Concern]
+
+
+def student_record_for_user(user: User, *, school_code: str, sis_id: str) -> StudentRecord:
+    """The student SIS_ID of SCHOOL_CODE, if USER already knows of them; otherwise NotFound.
+
+    Known means what the concern form's student search means: a case USER may read (voided
+    cases aside: opened in error, perhaps for the wrong child), or a concern USER may
+    triage. Then the page also lists the concerns USER reported about the student. A
+    concern USER only reported does not open the page: the school's record may spell the
+    name otherwise than they typed it, and a reporter never learns the record's name.
+    Recorded (``case.student_read``), with the cases and concerns shown.
+    """
+    if not (
+        has_capability(user, Capability.CASE_READ)
+        or has_capability(user, Capability.CONCERN_TRIAGE)
+    ):
+        raise NotFound(f"no student {sis_id} at {school_code}")
+    student = (
+        Student.objects.select_related("school")
+        .filter(school__code=school_code, sis_id=sis_id)
+        .first()
+    )
+    if student is None:
+        raise NotFound(f"no student {sis_id} at {school_code}")
+    cases = list(
+        _for_lists(
+            _case_queryset()
+            .filter(case_scope_for(user), student=student)
+            .exclude(status=CaseStatus.VOIDED)
+        ).order_by("-opened_at", "-id")
+    )
+    triaged = Concern.objects.filter(concern_triage_scope(user), named_students__student=student)
+    if not cases and not triaged.exists():
+        raise NotFound(f"no student {sis_id} at {school_code}")
+    concerns = list(
+        Concern.objects.select_related("school", "submitted_by")
+        .prefetch_related(*CONCERN_STUDENTS)
+        .filter(concern_triage_scope(user) | Q(submitted_by=user), named_students__student=student)
+        .distinct()
+        .order_by("-submitted_at", "-id")
+    )
+    event_record(
+        actor=user,
+        action="case.student_read",
+        payload={
+            "school": student.school.code,
+            "student": student.pk,
+            "cases": [case.pk for case in cases],
+            "concerns": [concern.pk for concern in concerns],
+        },
+    )
+    return StudentRecord(student=student, cases=cases, concerns=concerns)
+
+
+def case_attachments_for_user(user: User, case: Case) -> list[Attachment]:
+    """The files attached to CASE (already authorized for USER), oldest first; none for a
+    role that may not read them (the placement office)."""
+    if not has_capability(user, Capability.ATTACHMENT_READ):
+        return []
+    return list(case.attachments.select_related("uploaded_by").order_by("uploaded_at", "id"))

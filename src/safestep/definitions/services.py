@@ -36,6 +36,19 @@ if TYPE_CHECKING:
 REQUIRED_STEP_ROLES: tuple[str, ...] = (STEP_ROLE_CHILD_ABUSE_REPORT,)
 
 
+def _require_manager(acting_user: User | None) -> None:
+    """Protocols are the district coordinator's; None is an operator on the command line."""
+    if acting_user is not None and not has_capability(acting_user, Capability.PROTOCOL_MANAGE):
+        raise PermissionDenied(f"your role ({acting_user.role}) may not manage protocols")
+
+
+def protocol_check(*, text: str, source_name: str, acting_user: User | None = None) -> Protocol:
+    """TEXT read as a definition, stored nowhere: ProtocolInvalid lists every problem found,
+    each as SOURCE_NAME:LINE:COLUMN."""
+    _require_manager(acting_user)
+    return load_protocol_text(text, source_name)
+
+
 @dataclass(frozen=True)
 class LoadResult:
     version: ProtocolVersion
@@ -56,6 +69,7 @@ def protocol_load(
     SafeStep's own shipped definitions (``new_revision_allowed``) are stored as the next
     revision of the same version instead.
     """
+    _require_manager(acting_user)
     definition = load_protocol_text(text, source_name)
     existing = ProtocolVersion.objects.filter(content_hash=definition.content_hash).first()
     if existing is not None:
@@ -172,8 +186,7 @@ def protocol_activate(
     its agency, and only roles SafeStep has accounts for. ACTING_USER is None on
     the command line; a person needs the capability to manage protocols.
     """
-    if acting_user is not None and not has_capability(acting_user, Capability.PROTOCOL_MANAGE):
-        raise PermissionDenied(f"your role ({acting_user.role}) may not activate a protocol")
+    _require_manager(acting_user)
     protocol_id = (protocol_id or "").strip()
     version = version.strip() if version is not None else None
     loaded = ProtocolVersion.objects.filter(protocol_id=protocol_id)

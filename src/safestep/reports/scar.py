@@ -643,6 +643,16 @@ def _parent_contact_note(
     return [Note("Parent or guardian contacted", contacted)]
 
 
+def _with_incident_time(
+    values: dict[str, Filled], observed: Sequence[datetime]
+) -> dict[str, Filled]:
+    """VALUES with the incident's time (E) filled in: as a step recorded it, else when it
+    was first observed (the earliest of the concerns), which is what a reporter knows."""
+    if not values.get("E.incident_at") and observed:
+        values["E.incident_at"] = Filled(text=_local(min(observed)))
+    return values
+
+
 def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
     """What goes on the form for CASE, as USER may see it."""
     definition = case_definition(case)
@@ -722,7 +732,7 @@ def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
     return ScarForm(
         subject=f"case {case.reference}",
         prepared_at=_local(now),
-        values=_fill(facts),
+        values=_with_incident_time(_fill(facts), [concern.observed_at for concern in concerns]),
         people=_people_rows(people, today),
         notes={"B": tuple(b_notes), "D": tuple(d_notes), "E": tuple(e_notes)},
         party_note=party_note,
@@ -786,7 +796,7 @@ def scar_concern_form(
     return ScarForm(
         subject=subject,
         prepared_at=_local(now),
-        values=_fill(facts),
+        values=_with_incident_time(_fill(facts), [concern.observed_at]),
         notes={"B": tuple(b_notes)},
     )
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as PageForbidden
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,8 +27,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from safestep.accounts.models import User
-from safestep.core.errors import ValidationFailed
+from safestep.accounts.access import CAPABILITIES, Capability
+from safestep.accounts.models import Role, User
+from safestep.cases.selectors import case_definition, case_get_for_user
+from safestep.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    SafeStepError,
+    ValidationFailed,
+)
 from safestep.reports import services
 from safestep.reports.periods import (
     local_today,
@@ -109,6 +118,79 @@ class ConcernScarPdf(APIView):
         )
 
 
+# --- the SS 8572 from the pages -----------------------------------------------------------
+#
+# The pages link here, not to the API: a signed-in person gets the PDF, or a page that says
+# in words why it cannot be printed (never the API's JSON). Who may print it, and on which
+# cases, is the services' rule, the same as for the API.
+
+SCAR_REFUSED_TEMPLATE = "reports/scar_refused.html"
+
+
+def _scar_roles() -> str:
+    """The roles that print the case's SS 8572, in words, as the access table says."""
+    names = [
+        str(Role(role).label)
+        for role, capabilities in CAPABILITIES.items()
+        if Capability.SCAR_GENERATE in capabilities and role in Role.values
+    ]
+    if len(names) < 2:
+        return "".join(names)
+    return _("%(first)s and %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def _scar_refused(request: HttpRequest, user: User, case_id: int, error: SafeStepError) -> Any:
+    case = case_get_for_user(user, case_id, audit_read=False)
+    pathway = case_definition(case).pathway(case.pathway)
+    if isinstance(error, PermissionDenied):
+        status = 403
+        reason = _(
+            "Your role (%(role)s) does not print the SS 8572. %(roles)s print it: ask one of "
+            "them, or the district coordinator."
+        ) % {"role": user.get_role_display(), "roles": _scar_roles()}
+    else:
+        status = 409
+        reason = _(
+            "Case %(reference)s follows the pathway “%(code)s · %(pathway)s”, which makes no "
+            "report to Child Welfare Services: the SS 8572 reports a suspected victim of "
+            "abuse. If this student is one, move the case to a pathway that makes the report "
+            "first; it can then be printed."
+        ) % {"reference": case.reference, "code": pathway.code, "pathway": pathway.title}
+    context = {"reason": reason, "case_id": case.pk, "reference": case.reference}
+    return render(request, SCAR_REFUSED_TEMPLATE, context, status=status)
+
+
+@login_required
+@require_GET
+def case_scar_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case's pre-filled SS 8572 for the people who print it, or why it cannot be."""
+    user = _user(request)
+    try:
+        document = services.scar_generate(acting_user=user, case_id=case_id, channel="page")
+    except NotFound:
+        raise Http404("No such case") from None
+    except (PermissionDenied, Conflict) as error:
+        response: HttpResponse = _scar_refused(request, user, case_id, error)
+        return _no_store(response)
+    return _pdf(document)
+
+
+@login_required
+@require_GET
+def concern_scar_page(request: HttpRequest, concern_id: int) -> HttpResponse:
+    """The reporter's own pre-filled SS 8572: only theirs, anyone else finds nothing."""
+    try:
+        document = services.scar_generate_for_concern(
+            acting_user=_user(request), concern_id=concern_id, channel="page"
+        )
+    except NotFound:
+        raise Http404("No such concern") from None
+    except PermissionDenied as error:
+        # A role that reports no concern (an auditor): the "Not allowed" page.
+        raise PageForbidden(error.detail) from None
+    return _pdf(document)
+
+
 STATS_PARAMETERS = [
     OpenApiParameter(
         "from",
@@ -165,6 +247,10 @@ STATS_OUT = inline_serializer(
 
 
 class Stats(APIView):
+    # JSON only: the browsable API would draw its HTML page under the problem+json type of
+    # an error, and a browser shows that page's source as text.
+    renderer_classes = [JSONRenderer]
+
     @extend_schema(
         summary="De-identified case counts for one ended school year; cells under 11 suppressed",
         parameters=STATS_PARAMETERS,

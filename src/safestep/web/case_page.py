@@ -27,7 +27,7 @@ from safestep.accounts.access import (
     sees_sealed_payloads,
 )
 from safestep.accounts.models import Role, School, User
-from safestep.audit.actions import CASE_WORK, Action, description
+from safestep.audit.actions import Action, description
 from safestep.audit.selectors import case_timeline, event_output
 from safestep.cases.models import (
     Case,
@@ -61,7 +61,9 @@ from safestep.protocol import (
     describe_condition,
     iter_condition_facts,
 )
+from safestep.web.attachments_page import ATTACHMENT_FORM, attachments_section
 from safestep.web.concern_page import WITHHELD_REPORTER, withheld_reporters
+from safestep.web.confirmations import case_confirmations, escalation_words
 from safestep.web.forms import (
     ErrorItem,
     FormField,
@@ -138,6 +140,8 @@ class FormState:
 
     posted: QueryDict | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # Accepted but not done: the page shows what it will do and asks for a second click.
+    confirming: bool = False
 
     def value(self, name: str, default: str = "") -> str:
         if self.posted is None:
@@ -192,6 +196,11 @@ class StepView:
     def open_reopen(self) -> bool:
         return self.reopen_form.posted is not None
 
+    @property
+    def finished(self) -> bool:
+        """Done or recorded as not applying: the page folds it to its heading."""
+        return bool(self.data["state"] in ("done", "not_applicable"))
+
 
 @dataclass
 class FactView:
@@ -228,7 +237,14 @@ def describe_event(
     step = steps.get(event.get("step") or "", event.get("step") or "")
     names = pathways or {}
     reason = sensitive.get("reason") or payload.get("reason") or ""
-    if action in CASE_WORK:
+    # Every action reads as a sentence from the one table (audit.actions), printing a form
+    # or an e-mail sent as much as a step recorded; an unknown one (an older release's)
+    # shows as recorded.
+    try:
+        known: Action | None = Action(action)
+    except ValueError:
+        known = None
+    if known is not None:
         kind = payload.get("kind", "")
         shown = {
             key: names.get(payload.get(key, ""), choice_label(payload.get(key, "")))
@@ -250,7 +266,7 @@ def describe_event(
             "every_days": payload.get("every_days", "?"),
             "assignee": payload.get("assignee", "?"),
         }
-        text = _(description(Action(action), payload)) % values
+        text = _(description(known, payload)) % values
     else:
         text = action
     if reason:
@@ -598,6 +614,8 @@ def steps_section(basics: CaseBasics) -> dict[str, Any]:
             for view in steps
             if view.data["state"] in ("pending", "waiting", "in_progress")
         ],
+        # For the step navigator: "3 of 8 finished".
+        "finished_count": sum(1 for view in steps if view.finished),
     }
 
 
@@ -649,6 +667,8 @@ def escalate_section(basics: CaseBasics) -> dict[str, Any]:
                 ],
                 "lowers": definition.is_lower(pathway.id, target.id),
                 "checked": chosen == target.id,
+                # What the move does to this case's records, as the protocol plans it.
+                "plan": " ".join(escalation_words(basics.case, target.id)),
             }
         )
     return {"escalations": moves}
@@ -761,7 +781,7 @@ def header_section(basics: CaseBasics) -> dict[str, Any]:
         "clock_value": clock_state.value(
             "suspicion_formed_at", local_input_value(basics.case.suspicion_formed_at)
         ),
-        "scar_url": _optional_url("api:case-scar", basics.case.pk)
+        "scar_url": _optional_url("web:case-scar", basics.case.pk)
         if basics.may(Capability.SCAR_GENERATE)
         and report_step_id is not None
         and basics.pathway.has_step(report_step_id)
@@ -960,10 +980,13 @@ def build_case_context(
         "notes": case_notes_for_user(user, case),
         "forms": basics.forms,
         "form_errors": form_errors(basics.forms),
+        # What a form sent for the first time will do, with its "Yes, ..." button.
+        "confirm": case_confirmations(user, case, basics.forms),
         "now_value": now_input_value(),
         "voided": voided_banner(basics),
         "people": people_section(basics),
         "victim": victim_section(basics),
         "transfer": transfer_section(basics),
+        "attachments": attachments_section(user, case, errors=basics.form(ATTACHMENT_FORM).errors),
         "can": abilities(basics, facts=facts["facts"], moves=moves["escalations"]),
     }

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -30,13 +31,13 @@ from safestep.cases.selectors import case_list_for_user
 from safestep.definitions.selectors import definition_of, protocol_active
 from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, FieldSpec, Protocol, Step
 from safestep.web.forms import (
+    MOMENT_FORMAT,
     ErrorItem,
     FormField,
     choice_label,
     details_from_post,
     error_summary,
     field_from_spec,
-    local_input_value,
 )
 
 # How the pages name a reporter whose identity is withheld from the reader.
@@ -279,6 +280,8 @@ class SentTriageForm:
     kind: str  # open | attach | dismiss
     posted: QueryDict
     errors: dict[str, list[str]]
+    # Accepted, but not done yet: the page asks to confirm it (dismissing a concern).
+    confirming: bool = False
 
     @property
     def student_sis_id(self) -> str:
@@ -370,16 +373,24 @@ def triage_students(
                 mention=row,
                 open_cases=list(open_cases.get(row.student_id, [])) if row.case_id is None else [],
                 sent=mine,
-                # The clock runs from when the reporter saw it: that is the default, and
-                # the latest time the service accepts.
-                suspicion_value=(
-                    str(posted.get("suspicion_formed_at", ""))
-                    if posted is not None and "suspicion_formed_at" in posted
-                    else local_input_value(concern.observed_at)
-                ),
+                # Asked, never pre-filled: the clock runs from the moment the triager
+                # gives (at the latest when the reporter saw it, which the page shows).
+                suspicion_value=str(posted.get("suspicion_formed_at", ""))
+                if posted is not None
+                else "",
             )
         )
     return students
+
+
+def dismiss_confirming(concern: Concern, sent: SentTriageForm | None) -> bool:
+    """Whether the triage page asks to confirm dismissing CONCERN (its form was just sent)."""
+    return (
+        sent is not None
+        and sent.concern_id == concern.pk
+        and sent.kind == "dismiss"
+        and sent.confirming
+    )
 
 
 def concern_wide_errors(
@@ -418,3 +429,43 @@ def open_cases_by_student(user: User, concerns: Sequence[Concern]) -> dict[int, 
 
 def student_name(student: Student) -> str:
     return f"{student.first_name} {student.last_name}"
+
+
+def and_list(items: Sequence[str]) -> str:
+    """ITEMS as a sentence lists them: "A", "A and B", "A, B and C"."""
+    words = [str(item) for item in items]
+    if len(words) < 2:
+        return "".join(words)
+    return _("%(first)s and %(last)s") % {"first": ", ".join(words[:-1]), "last": words[-1]}
+
+
+def concern_reference(concern: Concern) -> str:
+    """How pages and messages name a concern: by its number, never by the student."""
+    return _("Concern %(number)s") % {"number": concern.pk}
+
+
+def concern_confirmation(concern: Concern) -> str:
+    """What the reporter reads once their concern is sent: which concern, about whom, and
+    when their own written report is due (their duty to report is personal)."""
+    # As the reporter typed them: the school's record of a student is not theirs to learn.
+    names = and_list(
+        [f"{row.typed_first_name} {row.typed_last_name}".strip() for row in concern.mentions]
+    )
+    text = _("Thank you. %(concern)s about %(names)s is with the site administrator.") % {
+        "concern": concern_reference(concern),
+        "names": names,
+    }
+    due = concern.report_due_at
+    if due is not None:
+        hours = round((due - concern.observed_at).total_seconds() / 3600)
+        text += " " + _(
+            "Your own written report (SS 8572) is due by %(due)s, %(hours)s hours after you "
+            "saw it. Record your call and download your pre-filled SS 8572 on the concern's "
+            "page."
+        ) % {"due": local_moment_text(due), "hours": hours}
+    return text
+
+
+def local_moment_text(moment: datetime) -> str:
+    """MOMENT as pages show it: in the district's zone, to the minute."""
+    return date_format(timezone.localtime(moment), MOMENT_FORMAT)

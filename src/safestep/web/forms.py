@@ -339,13 +339,22 @@ def details_from_post(
 
 
 def moment_from_post(
-    posted: QueryDict, name: str, problems: dict[str, list[str]], *, required: bool = True
+    posted: QueryDict,
+    name: str,
+    problems: dict[str, list[str]],
+    *,
+    required: bool = True,
+    missing: str = "",
 ) -> datetime | None:
-    """A datetime-local field of a form; a missing or unreadable one is noted in PROBLEMS."""
+    """A datetime-local field of a form; a missing or unreadable one is noted in PROBLEMS.
+
+    MISSING is the sentence for an empty field (naming what to enter); a time that people
+    must enter themselves is never pre-filled, so this is what they read when they forget.
+    """
     raw = str(posted.get(name, "")).strip()
     if not raw:
         if required:
-            problems[name] = [_("Enter a date and a time.")]
+            problems[name] = [missing or _("Enter a date and a time.")]
         return None
     try:
         return parse_local_datetime(raw)

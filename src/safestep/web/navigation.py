@@ -53,6 +53,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         count_text=_open_reviews_text,
     ),
     NavItem(("web:cases",), _("Cases"), Capability.CASE_READ),
+    NavItem(("web:search",), _("Search"), Capability.CASE_READ),
     NavItem(("web:protocol",), _("Protocol"), Capability.PROTOCOL_READ),
     # Pages of the reports and audit parts of SafeStep, shown once their routes exist.
     NavItem(
@@ -63,6 +64,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(
         ("audit:trail", "audit:events", "audit:index"), _("Audit trail"), Capability.AUDIT_READ
     ),
+    # The district coordinator's administration area: accounts, schools, protocols.
+    NavItem(("web:admin",), _("Administration"), Capability.ACCOUNTS_MANAGE),
+    NavItem(("web:account",), _("My account"), None),
 )
 
 

@@ -185,7 +185,7 @@ def test_it_ends_a_session_idle_for_15_minutes_and_says_why(district):
     assert answer.status_code == 302
     assert answer["Location"].startswith("/signin/?") and "reason=idle" in answer["Location"]
     page = client.get(answer["Location"]).content.decode()
-    assert "signed out after 15 minutes without activity" in page
+    assert "Your session ended after 15 minutes without activity; sign in again" in page
     assert not signed_in(client)
 
 

@@ -15,17 +15,23 @@ import pytest
 
 from safestep.core.testing import install_runner
 
+# The account is made with the model as it was then: today's User has columns (added by
+# later migrations) that the old table lacks.
 BEFORE = """
 import json
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
-from safestep.accounts.models import User
-user = User.objects.create_user(username="coordinator", password="a long old password",
-                                role="district_coordinator")
-token = Token.objects.create(user=user)
-app = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-backup = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+then = MigrationLoader(connection).project_state(("accounts", "0001_initial")).apps
+User = then.get_model("accounts", "User")
+user = User.objects.create(username="coordinator", password=make_password("a long old password"),
+                           role="district_coordinator")
+token = Token.objects.create(user_id=user.pk)
+app = TOTPDevice.objects.create(user_id=user.pk, name="Authenticator app", confirmed=True)
+backup = StaticDevice.objects.create(user_id=user.pk, name="Backup codes", confirmed=True)
 for code in ("aaaabbbb", "ccccdddd"):
     StaticToken.objects.create(device=backup, token=code)
 print(json.dumps({"token": token.key, "secret": app.key}))

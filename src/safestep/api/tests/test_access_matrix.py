@@ -363,8 +363,9 @@ ACCESS: dict[str, list[Call]] = {
              lambda s: {"case": s.case.reference}, json=False),
     ],
     "triage/<int:concern_id>/dismiss/": [
+        # confirm=1: the second click, which dismisses (the first only asks, 200).
         Call("POST", "302  404   302/404  404      404      404      302      404",
-             lambda s: {"reason": "Duplicate."}, json=False),
+             lambda s: {"reason": "Duplicate.", "confirm": "1"}, json=False),
     ],
     # --- Pages: cases --------------------------------------------------------------------------
     "cases/": [
@@ -409,8 +410,8 @@ ACCESS: dict[str, list[Call]] = {
     ],
     "cases/<int:case_id>/escalate/": [
         Call("POST", "302  404   400/404  403/404  403      403/404  400/302  404", lambda s: {
-            "pathway": "confirmed_victim", "reason": "Disclosed.", "version": s.version},
-             json=False),
+            "pathway": "confirmed_victim", "reason": "Disclosed.", "version": s.version,
+            "confirm": "1"}, json=False),
     ],
     "cases/<int:case_id>/links/": [
         # The page looks the other case up first: the placement office cannot see it, so
@@ -434,7 +435,8 @@ ACCESS: dict[str, list[Call]] = {
     ],
     "cases/<int:case_id>/close/": [
         Call("POST", "302  404   409/404  403/404  403      403/404  409      404",
-             lambda s: {"outcome": "Moved away.", "version": s.version}, json=False),
+             lambda s: {"outcome": "Moved away.", "version": s.version, "confirm": "1"},
+             json=False),
     ],
     "cases/<int:case_id>/people/": [
         Call("POST", "302  404   302/404  302/404  302      403/404  302      404", lambda s: {
@@ -452,21 +454,125 @@ ACCESS: dict[str, list[Call]] = {
     ],
     "cases/<int:case_id>/void/": [
         Call("POST", "302  404   302/404  403/404  403      403/404  302      404",
-             lambda s: {"reason": "Opened for the wrong student.", "version": s.version},
-             json=False),
+             lambda s: {"reason": "Opened for the wrong student.", "version": s.version,
+                        "confirm": "1"}, json=False),
     ],
     "cases/<int:case_id>/transfer/": [
         # No placement review has decided a transfer yet, so those allowed get 409.
         Call("POST", "302  404   403/404  403/404  403      409/404  409      404", lambda s: {
             "school": "ROO" if s.scope == "in" else "LIN",
-            "completed_at": s.local_time, "version": s.version}, json=False),
+            "completed_at": s.local_time, "version": s.version, "confirm": "1"}, json=False),
     ],
     "cases/<int:case_id>/reopen/": [
         Call("POST", "302  404   409/404  403/404  403      403/404  409      404",
              lambda s: {"reason": "New information.", "version": s.version}, json=False),
     ],
+    # --- Pages: attachments, search, a student, my account (issue 14, item 7) ----------------
+    "cases/<int:case_id>/attachments/": [
+        # As the API: those who work the case; never the placement office.
+        Call("POST", "302  404   302/404  302/404  302      403/404  302      404",
+             lambda s: {"file": SimpleUploadedFile("scan.pdf", PDF)}, json=False),
+    ],
+    "cases/<int:case_id>/attachments/<int:attachment_id>/": [
+        Call("GET",  "302  404   200/404  200/404  200      403/404  200      404"),
+    ],
+    "search/": [
+        # Roles that read cases; each searches only the cases in its own scope.
+        Call("GET",  "302  404   200      200      200      200      200      404"),
+    ],
+    "students/<str:school_code>/<str:sis_id>/": [
+        # Whoever reaches one of the student's cases (or may triage a concern about them).
+        Call("GET",  "302  404   200/404  200/404  200      200/404  200      404"),
+    ],
+    "account/": [
+        Call("GET",  "302  200   200      200      200      200      200      200"),
+        Call("POST", "302  302   302      302      302      302      302      302",
+             lambda s: {"email": "someone@example.org", "language": "es"}, json=False),
+    ],
+    # --- Pages: the district coordinator's administration area (403 for every other role) ---
+    "admin-area/": [
+        Call("GET",  "302  403   403      403      403      403      200      403"),
+    ],
+    "admin-area/users/": [
+        Call("GET",  "302  403   403      403      403      403      200      403"),
+        Call("POST", "302  403   403      403      403      403      200      403",
+             lambda s: {"username": f"new-{s.scope}", "role": "reporter"}, json=False),
+    ],
+    "admin-area/users/<str:username>/": [
+        Call("GET",  "302  403   403      403      403      403      200      403"),
+    ],
+    "admin-area/users/<str:username>/active/": [
+        Call("POST", "302  403   403      403      403      403      302      403",
+             lambda s: {"active": "no"}, json=False),
+    ],
+    "admin-area/users/<str:username>/role/": [
+        Call("POST", "302  403   403      403      403      403      302      403",
+             lambda s: {"role": "reporter"}, json=False),
+    ],
+    "admin-area/users/<str:username>/schools/": [
+        Call("POST", "302  403   403      403      403      403      302      403",
+             lambda s: {"school": s.school}, json=False),
+    ],
+    "admin-area/users/<str:username>/token/revoke/": [
+        Call("POST", "302  403   403      403      403      403      302      403", json=False),
+    ],
+    "admin-area/users/<str:username>/sessions/end/": [
+        Call("POST", "302  403   403      403      403      403      302      403", json=False),
+    ],
+    "admin-area/users/<str:username>/password/": [
+        # The answer is the page showing the one-time password, once.
+        Call("POST", "302  403   403      403      403      403      200      403", json=False),
+    ],
+    "admin-area/schools/": [
+        Call("GET",  "302  403   403      403      403      403      200      403"),
+        Call("POST", "302  403   403      403      403      403      302      403",
+             lambda s: {"code": f"N{s.scope.upper()}", "name": "New School"}, json=False),
+    ],
+    "admin-area/schools/<str:school_code>/": [
+        Call("POST", "302  403   403      403      403      403      302      403",
+             lambda s: {"name": "Renamed School"}, json=False),
+    ],
+    "admin-area/protocols/": [
+        Call("GET",  "302  403   403      403      403      403      200      403"),
+        # Checking the shipped definition: valid, compared with itself, nothing stored.
+        Call("POST", "302  403   403      403      403      403      200      403",
+             lambda s: {"definition": SimpleUploadedFile("protocol.yaml", shipped_definition()),
+                        "action": "check"}, json=False),
+    ],
+    "admin-area/protocols/<int:version_id>/": [
+        Call("GET",  "302  403   403      403      403      403      200      403"),
+    ],
+    "admin-area/protocols/<int:version_id>/activate/": [
+        Call("POST", "302  403   403      403      403      403      302      403",
+             lambda s: {"confirm": "yes"}, json=False),
+    ],
+    # --- Pages: the SS 8572 from the pages (issue 14, item 1) ----------------------------------
+    "cases/<int:case_id>/ss8572.pdf": [
+        # As the API's form, but School Police and the placement office get a page saying
+        # why (403), and a signed-out browser is sent to sign in.
+        Call("GET",  "302  404   200/404  200/404  403      403/404  200      404"),
+    ],
+    "concerns/<int:concern_id>/ss8572.pdf": [
+        # The reporter's own form (here the school's counselor reported it): nobody else's.
+        Call("GET",  "302  404   404      200/404  404      404      404      403"),
+    ],
+    # --- Pages: the idle timer, "Stay signed in" (issue 14, item 2) -------------------------
+    "session/": [
+        # How long the session has left (asking is not activity); anonymous: 401, not a
+        # redirect, since the pages' script asks it.
+        Call("GET",  "401  200   200      200      200      200      200      200"),
+        # "Stay signed in": refreshes the idle timer (the test client skips CSRF checks).
+        Call("POST", "401  200   200      200      200      200      200      200", json=False),
+    ],
 }
 # fmt: on
+
+
+def shipped_definition() -> bytes:
+    """The shipped protocol's definition file, for the administration area's upload."""
+    from safestep.protocol import shipped_protocol_paths
+
+    return shipped_protocol_paths()[0].read_bytes()
 
 
 # --- the scene -------------------------------------------------------------------------
@@ -579,7 +685,15 @@ def url_for(route: str, scene: Scene, call: Call) -> str:
         "person_id": scene.person_id,
         "sis_id": scene.case.student.sis_id,
         "step_id": call.step,
+        # The administration area's: a school, an account (the school's counselor), a
+        # protocol version (the active one).
+        "school_code": scene.school,
+        "username": scene.counselor,
     }
+    if "<int:version_id>" in route:
+        from safestep.definitions.selectors import protocol_active
+
+        values["version_id"] = protocol_active().pk
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)

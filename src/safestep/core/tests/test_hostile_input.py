@@ -215,7 +215,11 @@ def test_it_refuses_a_check_in_at_a_time_the_clocks_skipped(api_as, pages, open_
         pytest.skip(f"{settings.TIME_ZONE} has no daylight-saving time")
     answer = pages("counselor").post(
         f"/cases/{case.pk}/check-ins/",
-        {"occurred_at": gap.strftime("%Y-%m-%dT%H:%M"), "method": "in_person", "notes": ""},
+        {
+            "occurred_at": gap.strftime("%Y-%m-%dT%H:%M"),
+            "method": "in_person",
+            "notes": "Calmer.",
+        },
     )
     assert answer.status_code == 400
     said = (

@@ -87,7 +87,7 @@ def five_cases(district):
             case_id=c1.pk,
             occurred_at=at((20 - day) * 24),
             method="in_person",
-            notes="",
+            notes="Attends every day.",
         )
     c2 = open_case(district, "confirmed_victim", suspicion_hours_ago=60, n=2)
     complete(district, c2, "police_involved", {"agency": "school_police"}, hours_ago=30)

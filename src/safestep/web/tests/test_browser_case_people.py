@@ -71,7 +71,9 @@ def test_it_adds_a_suspect_and_a_parent_and_puts_them_on_the_ss_8572(people, dis
 
     # The SS 8572 lists them: the parent by name.
     with principal.expect_download() as download_info:
-        principal.get_by_role("link", name="Download the SS 8572 (PDF)").click()
+        principal.locator("#top").get_by_role(
+            "link", name="Download the SS 8572 (pre-filled)"
+        ).click()
     download = download_info.value
     path = Path(download.path())
     assert path.read_bytes().startswith(b"%PDF")
@@ -141,6 +143,7 @@ def test_it_keeps_the_new_pages_accessible(people, district, open_case):
     transfer = coordinator.locator("#transfer")
     expect(transfer).to_contain_text("decided a transfer to ROO")
     transfer.get_by_role("button", name="Move the case to the new school").click()
+    transfer.get_by_role("button", name="Yes, move the case to Roosevelt Middle School").click()
     expect(coordinator.locator(".case-header")).to_contain_text("Roosevelt Middle School")
     expect(coordinator.locator("#transfer")).to_have_count(0)
     expect(coordinator.locator("#keeper-away")).to_contain_text(
@@ -152,6 +155,7 @@ def test_it_keeps_the_new_pages_accessible(people, district, open_case):
     coordinator.locator("#void summary").click()
     coordinator.get_by_label(re.compile("opened in error")).fill("Opened for the wrong student.")
     coordinator.get_by_role("button", name="Void the case").click()
+    coordinator.get_by_role("button", name="Yes, void the case").click()
     expect(coordinator.locator("#voided")).to_contain_text("Opened for the wrong student.")
     expect(coordinator.locator("#case-body form")).to_have_count(0)
     assert_accessible(coordinator, "voided case")

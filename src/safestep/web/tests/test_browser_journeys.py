@@ -79,6 +79,8 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     principal = people.page("site_admin")
     principal.get_by_role("link", name=re.compile("concern waits for triage")).click()
     principal.get_by_label(re.compile("B · Suspected victim")).check()
+    # Never pre-filled: the principal says when the suspicion was formed.
+    principal.get_by_label("When was the suspicion first formed?").fill(local(90))
     principal.get_by_role("button", name="Open the case").click()
     expect(principal.locator("#live")).to_contain_text("is open")
     case = Case.objects.get()
@@ -172,6 +174,7 @@ def test_it_takes_a_suspected_victim_from_a_teachers_concern_to_closure(people, 
     expect(principal.locator("#close")).to_contain_text("Every step is resolved")
     principal.get_by_label("Outcome").fill("Student safe; services accepted; police informed.")
     principal.get_by_role("button", name="Close the case").click()
+    principal.get_by_role("button", name="Yes, close the case").click()
     expect(principal.locator(".case-header")).to_contain_text("Closed")
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
@@ -226,6 +229,7 @@ def test_it_takes_a_recruiter_case_to_closure_and_links_the_recruited_student(
     expect_state(principal, "school_consequences", "Done")
     principal.get_by_label("Outcome").fill("Referred for prosecution; expulsion hearing set.")
     principal.get_by_role("button", name="Close the case").click()
+    principal.get_by_role("button", name="Yes, close the case").click()
     expect(principal.locator(".case-header")).to_contain_text("Closed")
 
     # The link reads from the other side too.
@@ -306,6 +310,7 @@ def test_it_takes_a_confirmed_victim_to_closure_with_police_and_placement(
     open_case_page(principal, people, case)
     principal.get_by_label("Outcome").fill("Transferred; services in place.")
     principal.get_by_role("button", name="Close the case").click()
+    principal.get_by_role("button", name="Yes, close the case").click()
     expect(principal.locator(".case-header")).to_contain_text("Closed")
     records = StepRecord.objects.filter(case=case, reopened_at__isnull=True)
     assert records.count() == 8
@@ -324,12 +329,13 @@ def test_it_escalates_a_suspected_victim_keeping_the_work_done(people, district,
     principal = people.page("site_admin")
     open_case_page(principal, people, case)
     escalation = principal.locator("#escalate")
-    expect(escalation).to_contain_text("New steps: C4, C7")
+    expect(escalation).to_contain_text("B1 is kept; C4 and C7 are added.")
     # Every other pathway is offered; moving down one would be reviewed.
     expect(escalation).to_contain_text("Lower pathway: reviewed by the district coordinator")
     escalation.get_by_label(re.compile("C · Confirmed victim")).check()
     escalation.get_by_label(re.compile("Why")).fill("SDPD confirmed she was trafficked.")
     escalation.get_by_role("button", name="Move the case").click()
+    escalation.get_by_role("button", name="Yes, move the case to C").click()
     expect(principal.locator(".case-header")).to_contain_text("C · Confirmed victim of CSEC")
     expect_state(principal, "police_involved", "Done")
     expect(step(principal, "police_involved").locator("h3")).to_contain_text("C1")

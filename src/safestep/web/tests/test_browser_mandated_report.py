@@ -83,7 +83,7 @@ def test_it_lets_a_teacher_record_their_written_report_and_download_their_ss_857
 
     # Her own pre-filled SS 8572 downloads as a PDF.
     with teacher.expect_download() as download_info:
-        teacher.get_by_role("link", name="Download your SS 8572 (PDF)").click()
+        teacher.get_by_role("link", name="Download the SS 8572 (pre-filled)").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
     assert Path(download.path()).read_bytes().startswith(b"%PDF")

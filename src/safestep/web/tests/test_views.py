@@ -251,8 +251,13 @@ def test_it_dismisses_a_concern_only_with_a_reason(as_user, district):
     refused = as_user("site_admin").post(f"/triage/{concern.pk}/dismiss/", {"reason": " "})
     assert refused.status_code == 400
     assert f'id="reason-{concern.pk}-error"' in html(refused)
+    reason = "The older man is her uncle; verified."
+    asked = as_user("site_admin").post(f"/triage/{concern.pk}/dismiss/", {"reason": reason})
+    assert asked.status_code == 200 and "Yes, dismiss the concern" in html(asked)
+    concern.refresh_from_db()
+    assert concern.status == ConcernStatus.SUBMITTED
     done = as_user("site_admin").post(
-        f"/triage/{concern.pk}/dismiss/", {"reason": "The older man is her uncle; verified."}
+        f"/triage/{concern.pk}/dismiss/", {"reason": reason, "confirm": "1"}
     )
     assert done.status_code == 302
     concern.refresh_from_db()

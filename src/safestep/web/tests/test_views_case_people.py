@@ -210,7 +210,7 @@ def test_it_voids_a_case_keeping_it_whole_and_out_of_the_default_list(as_user, o
     other = open_case(sis_id="S-91")
     answer = as_user("site_admin").post(
         f"/cases/{case.pk}/void/",
-        {"version": case.version, "reason": "Opened for the wrong student."},
+        {"version": case.version, "reason": "Opened for the wrong student.", "confirm": "1"},
     )
     assert answer.status_code == 302
     assert fresh(case).status == CaseStatus.VOIDED
@@ -273,7 +273,12 @@ def test_it_offers_every_other_pathway_and_says_a_lower_one_is_reviewed(as_user,
     assert 'href="#escalate-pathway"' in html(refused)
     moved = as_user("site_admin").post(
         f"/cases/{case.pk}/escalate/",
-        {"version": case.version, "pathway": "suspected_victim", "reason": "SDPD withdrew it."},
+        {
+            "version": case.version,
+            "pathway": "suspected_victim",
+            "reason": "SDPD withdrew it.",
+            "confirm": "1",
+        },
     )
     assert moved.status_code == 302
     assert fresh(case).pathway == "suspected_victim"
@@ -311,7 +316,12 @@ def test_it_moves_a_transferred_case_out_of_the_old_schools_reach(as_user, open_
     assert 'id="transfer"' not in html(as_user("site_admin").get(f"/cases/{case.pk}/"))
     answer = as_user("placement_office").post(
         f"/cases/{case.pk}/transfer/",
-        {"version": case.version, "school": "ROO", "completed_at": local(minutes=5)},
+        {
+            "version": case.version,
+            "school": "ROO",
+            "completed_at": local(minutes=5),
+            "confirm": "1",
+        },
     )
     assert answer.status_code == 302
     assert fresh(case).school.code == "ROO"

@@ -120,8 +120,8 @@ def test_it_shows_the_reporter_when_their_written_report_is_due(as_user, report)
     assert "Written report due by" in body
     assert re.search(r"3[23] hours left", body)
     assert "Phoned Child Welfare Services (CWS), written report not yet recorded" in body
-    assert f'href="/api/v1/concerns/{concern.pk}/scar.pdf"' in body
-    assert "Download your SS 8572 (PDF)" in body
+    assert f'href="/concerns/{concern.pk}/ss8572.pdf"' in body
+    assert "Download the SS 8572 (pre-filled)" in body
     # Her earlier call fills the form, ready for the written report's time.
     assert re.search(r'name="agency" value="cws"[^>]*checked', body)
     assert 'id="own-written_submitted_at"' in body
@@ -258,7 +258,9 @@ def test_it_shows_when_the_report_is_due_in_triage_and_says_when_it_is_overdue(a
 def test_it_starts_the_clock_when_the_concern_was_seen_and_refuses_a_later_time(as_user, report):
     concern = report(hours_ago=5)
     queue = html(as_user("site_admin").get("/triage/"))
-    assert f'value="{local_input_value(concern.observed_at)}"' in queue
+    # Asked, never pre-filled: the page shows when the reporter saw it, the latest allowed.
+    assert f'value="{local_input_value(concern.observed_at)}"' not in queue
+    assert f'id="suspicion_formed_at-{concern.pk}-0" name="suspicion_formed_at"' in queue
     answer = as_user("site_admin").post(
         f"/triage/{concern.pk}/open/",
         {"pathway": "suspected_victim", "suspicion_formed_at": local(hours=1)},
@@ -276,7 +278,9 @@ def test_it_says_a_review_follows_when_a_concern_is_dismissed(as_user, report):
     queue = html(as_user("site_admin").get("/triage/"))
     assert "the reporter will be told that their own duty to report stands" in queue
     answer = as_user("site_admin").post(
-        f"/triage/{concern.pk}/dismiss/", {"reason": "Her uncle, verified."}, follow=True
+        f"/triage/{concern.pk}/dismiss/",
+        {"reason": "Her uncle, verified.", "confirm": "1"},
+        follow=True,
     )
     body = html(answer)
     assert "The district coordinator will review the decision" in body
@@ -490,11 +494,11 @@ def test_it_corrects_when_the_suspicion_was_formed_with_a_reason(as_user, open_c
 def test_it_links_the_ss_8572_for_those_who_may_generate_it(as_user, open_case):
     case = open_case("suspected_victim", sis_id="S-70")
     recruiter = open_case("recruitment_by_student", sis_id="S-71")
-    link = f'href="/api/v1/cases/{case.pk}/scar.pdf"'
+    link = f'href="/cases/{case.pk}/ss8572.pdf"'
     assert link in html(as_user("site_admin").get(f"/cases/{case.pk}/"))
     assert link in html(as_user("counselor").get(f"/cases/{case.pk}/"))
     assert link not in html(as_user("school_police").get(f"/cases/{case.pk}/"))
-    assert "scar.pdf" not in html(as_user("site_admin").get(f"/cases/{recruiter.pk}/"))
+    assert "ss8572.pdf" not in html(as_user("site_admin").get(f"/cases/{recruiter.pk}/"))
 
 
 def test_it_keeps_a_withheld_reporters_name_off_the_case_page_for_school_staff(

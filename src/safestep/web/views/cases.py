@@ -33,6 +33,8 @@ from safestep.cases.selectors import (
 from safestep.core.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from safestep.protocol import Step
 from safestep.web.case_page import FormState, build_case_context
+from safestep.web.confirmations import confirmed, rehearse
+from safestep.web.drafts import case_drafts
 from safestep.web.forms import details_from_post, moment_from_post, whole_number
 from safestep.web.pages import FORM_WIDE, REFUSALS, acting_user, is_htmx, refusal, render_page
 from safestep.web.people_page import person_from_post, victim_from_post
@@ -87,8 +89,26 @@ def case_list(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     user = acting_user(request)
     case = _case_or_404(user, case_id)
-    context = build_case_context(user, case, show_all_events=request.GET.get("events") == "all")
+    forms, notice = _drafts(request, case)
+    context = build_case_context(
+        user, case, forms=forms, show_all_events=request.GET.get("events") == "all"
+    )
+    if notice:
+        context["notice"] = notice
     return render_page(request, CASE_TEMPLATE, context, fragment=CASE_FRAGMENT)
+
+
+def _drafts(request: HttpRequest, case: Case) -> tuple[dict[str, FormState], str]:
+    """What the user typed before their session ended, back in its form as after a
+    refusal; if the case changed since, the same rule as for a stale version (_write)."""
+    forms: dict[str, FormState] = {}
+    changed = False
+    for form, posted in case_drafts(request, case.pk):
+        stale = whole_number(str(posted.get("version", ""))) not in (None, case.version)
+        changed = changed or stale
+        if not (stale and form in CURRENT_STATE_FORMS):
+            forms[form] = FormState(posted=posted)
+    return forms, str(STALE_NOTICE) if changed else ""
 
 
 def _version(posted: QueryDict) -> int:
@@ -126,11 +146,21 @@ def _write(
     form: str,
     anchor: str,
     action: Callable[[User, QueryDict], str],
+    confirm: bool = False,
 ) -> HttpResponse:
-    """Run ACTION (one service call) and answer with the outcome, whatever it was."""
+    """Run ACTION (one service call) and answer with the outcome, whatever it was.
+
+    With CONFIRM (what is hard to undo), the first time the form is sent nothing is kept:
+    the action is rehearsed, so it is refused as the real one would be, and the page
+    answers with what it will do and a "Yes, ..." button (``web.confirmations``).
+    """
     user = acting_user(request)
     posted = request.POST
     try:
+        if confirm and not confirmed(posted):
+            rehearse(lambda: action(user, posted))
+            asking = FormState(posted=posted.copy(), confirming=True)
+            return _answer(request, user, case_id, status=200, forms={form: asking})
         message = action(user, posted)
     except REFUSALS as error:
         refused = refusal(error, not_found="No such case")
@@ -330,7 +360,7 @@ def case_escalate(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return _("The case has moved to its new pathway; the work already done is kept.")
 
-    return _write(request, case_id, form="escalate", anchor="top", action=action)
+    return _write(request, case_id, form="escalate", anchor="top", action=action, confirm=True)
 
 
 @login_required
@@ -451,7 +481,7 @@ def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return _("The case is closed.")
 
-    return _write(request, case_id, form="close", anchor="top", action=action)
+    return _write(request, case_id, form="close", anchor="top", action=action, confirm=True)
 
 
 @login_required
@@ -535,7 +565,7 @@ def case_void(request: HttpRequest, case_id: int) -> HttpResponse:
             "review the decision."
         )
 
-    return _write(request, case_id, form="void", anchor="top", action=action)
+    return _write(request, case_id, form="void", anchor="top", action=action, confirm=True)
 
 
 @login_required
@@ -555,4 +585,4 @@ def case_transfer(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return _("The case has moved to %(school)s.") % {"school": case.school.name}
 
-    return _write(request, case_id, form="transfer", anchor="top", action=action)
+    return _write(request, case_id, form="transfer", anchor="top", action=action, confirm=True)

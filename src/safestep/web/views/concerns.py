@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -29,13 +30,17 @@ from safestep.cases.selectors import (
     student_visible_for_user,
 )
 from safestep.core.errors import NotFound, PermissionDenied, SafeStepError, ValidationFailed
+from safestep.core.moments import check_moment
 from safestep.protocol import Protocol
 from safestep.web.concern_page import (
     STATUS_TEXT,
     SentTriageForm,
     agency_choices,
+    concern_confirmation,
+    concern_reference,
     concern_wide_errors,
     current_protocol,
+    dismiss_confirming,
     open_cases_by_student,
     own_report_errors,
     own_report_fields,
@@ -46,12 +51,11 @@ from safestep.web.concern_page import (
     student_name,
     triage_students,
 )
-from safestep.web.forms import (
-    error_summary,
-    moment_from_post,
-    now_input_value,
-)
+from safestep.web.confirmations import confirmed, rehearse
+from safestep.web.drafts import draft_for
+from safestep.web.forms import error_summary, moment_from_post
 from safestep.web.pages import REFUSALS, acting_user, refusal, render_page
+from safestep.web.protocol_choice import triage_protocol_options
 
 # Where each problem a service names is shown on the concern form: (control id, label).
 CONCERN_CONTROLS: dict[str, tuple[str, Any]] = {
@@ -188,8 +192,9 @@ def _concern_context(
         "searches_students": _searches_students(user),
         "matches": matches,
         "picked": values.get("student_pick", ""),
+        # Never pre-filled: the time someone saw it starts the 36-hour clock and becomes
+        # the SS 8572's incident time, so a default "now" would be a wrong time on record.
         "observed_value": values.get("observed_at", ""),
-        "now_value": now_input_value(),
         "agencies": agency_choices(definition),
         "own_report_open": bool(
             values.get("own_agency") or values.get("own_phoned_at") or values.get("own_written_at")
@@ -291,6 +296,38 @@ def _own_report(form: QueryDict, problems: dict[str, list[str]]) -> dict[str, An
     return report
 
 
+# What the concern form asks of each student, with the sentence for a blank one.
+STUDENT_REQUIRED: dict[str, Any] = {
+    "sis_id": gettext_lazy("Enter the student's SIS id."),
+    "first_name": gettext_lazy("Enter the student's first name."),
+    "last_name": gettext_lazy("Enter the student's last name."),
+}
+
+
+def _concern_form_problems(
+    form: QueryDict, students: list[services.StudentInput], observed_at: datetime | None
+) -> dict[str, list[str]]:
+    """What the concern service would refuse that the form itself shows, keyed as the
+    service keys them (``student.sis_id``, ``students.1.last_name``): blank fields, and a
+    time outside the bounds every time is held to. The service checks all of it again."""
+    problems: dict[str, list[str]] = {}
+    if observed_at is not None:
+        message = check_moment(observed_at, now=timezone.now())
+        if message:
+            problems["observed_at"] = [message]
+    if not str(form.get("description", "")).strip():
+        problems["description"] = [_("Describe what you saw or heard.")]
+    for index, student in enumerate(students):
+        prefix = "student" if len(students) == 1 else f"students.{index}"
+        for name, message in STUDENT_REQUIRED.items():
+            if not str(getattr(student, name)).strip():
+                problems[f"{prefix}.{name}"] = [str(message)]
+    sis_ids = [student.sis_id.strip() for student in students if student.sis_id.strip()]
+    if len(set(sis_ids)) != len(sis_ids):
+        problems["students"] = [_("A student is named twice.")]
+    return problems
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def concern_new(request: HttpRequest) -> HttpResponse:
@@ -298,7 +335,10 @@ def concern_new(request: HttpRequest) -> HttpResponse:
     if not has_capability(user, Capability.CONCERN_SUBMIT):
         raise Http404("This role does not report concerns")
     if request.method != "POST":
-        return render_page(request, "web/concern_form.html", _concern_context(user, None, {}, None))
+        # A draft (typed before the session ended) shows like a refused form's values.
+        draft = draft_for(request, "concern-new")
+        form = draft.posted if draft is not None else None
+        return render_page(request, "web/concern_form.html", _concern_context(user, form, {}, None))
     form = request.POST
     if form.get("action") == "find":
         matches = student_search_for_user(
@@ -307,16 +347,25 @@ def concern_new(request: HttpRequest) -> HttpResponse:
         return render_page(
             request, "web/concern_form.html", _concern_context(user, form, {}, matches)
         )
+    # Every problem the form can show is collected before the service is asked, so a
+    # person sees all of them at once rather than one more each time they send it.
     problems: dict[str, list[str]] = {}
-    observed_at = moment_from_post(form, "observed_at", problems)
+    observed_at = moment_from_post(
+        form, "observed_at", problems, missing=_("Enter when you saw or heard it.")
+    )
     own_report = _own_report(form, problems)
-    errors: dict[str, list[str]] = dict(problems)
+    sent: list[int] = [0]
+    students: list[services.StudentInput] = []
+    try:
+        students, sent = _students_input(user, form)
+    except ValidationFailed as error:
+        problems |= error.errors
+    problems |= _concern_form_problems(form, students, observed_at)
+    errors = _errors_by_fieldset(problems, sent)
     status = 400
     if not errors and observed_at is not None:
-        sent: list[int] = [0]
         try:
-            students, sent = _students_input(user, form)
-            services.concern_submit(
+            concern = services.concern_submit(
                 acting_user=user,
                 school_code=str(form.get("school", "")),
                 students=students,
@@ -330,13 +379,7 @@ def concern_new(request: HttpRequest) -> HttpResponse:
             refused = refusal(error, not_found="No such school")
             errors, status = _errors_by_fieldset(refused.errors, sent), refused.status
         else:
-            messages.success(
-                request,
-                _(
-                    "Thank you. Your concern is with the site administrator. "
-                    "You can follow its status here."
-                ),
-            )
+            messages.success(request, concern_confirmation(concern))
             return redirect("web:home")
     return render_page(
         request, "web/concern_form.html", _concern_context(user, form, errors, None), status=status
@@ -386,12 +429,13 @@ def _triage_context(user: User, *, sent: SentTriageForm | None = None) -> dict[s
                 "form": sent.posted if sent is not None and sent.concern_id == concern.pk else None,
                 "errors": errors,
                 "summary": summary,
+                "confirming": dismiss_confirming(concern, sent),
             }
         )
     return {
         "items": items,
         "pathways": definition.pathways,
-        "now_value": now_input_value(),
+        "protocol_options": triage_protocol_options(),
         "reads_cases": reads_cases,
     }
 
@@ -406,7 +450,17 @@ def _require_triage(user: User) -> None:
 def triage(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     _require_triage(user)
-    return render_page(request, "web/triage.html", _triage_context(user))
+    # A draft (typed before the session ended) shows like a refused form's values.
+    draft = draft_for(request, *TRIAGE_KINDS)
+    sent = None
+    if draft is not None and isinstance(draft.arguments.get("concern_id"), int):
+        kind = TRIAGE_KINDS[draft.route]
+        sent = SentTriageForm(draft.arguments["concern_id"], kind, draft.posted, {})
+    return render_page(request, "web/triage.html", _triage_context(user, sent=sent))
+
+
+# The triage forms by route, as SentTriageForm names them.
+TRIAGE_KINDS = {"triage-open": "open", "triage-attach": "attach", "triage-dismiss": "dismiss"}
 
 
 def _triage_refused(
@@ -426,7 +480,15 @@ def triage_open(request: HttpRequest, concern_id: int) -> HttpResponse:
     _require_triage(user)
     form = request.POST
     problems: dict[str, list[str]] = {}
-    formed_at = moment_from_post(form, "suspicion_formed_at", problems)
+    # Both are asked of the person, never assumed: say everything missing at once.
+    if not str(form.get("pathway", "")).strip():
+        problems["pathway"] = [_("Choose the pathway the case follows.")]
+    formed_at = moment_from_post(
+        form,
+        "suspicion_formed_at",
+        problems,
+        missing=_("Enter when the suspicion was first formed."),
+    )
     try:
         if problems or formed_at is None:
             raise ValidationFailed(problems)
@@ -437,6 +499,7 @@ def triage_open(request: HttpRequest, concern_id: int) -> HttpResponse:
             summary=str(form.get("summary", "")),
             concern_id=concern_id,
             student_sis_id=str(form.get("student_sis_id", "")).strip() or None,
+            protocol_id=str(form.get("protocol", "")).strip() or None,
         )
     except REFUSALS as error:
         return _triage_refused(request, user, concern_id, error, kind="open")
@@ -496,12 +559,23 @@ def triage_attach(request: HttpRequest, concern_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def triage_dismiss(request: HttpRequest, concern_id: int) -> HttpResponse:
+    """Dismiss a concern, after a second click: the first answers with what will happen."""
     user = acting_user(request)
     _require_triage(user)
-    try:
+
+    def dismiss() -> None:
         services.concern_dismiss(
             acting_user=user, concern_id=concern_id, reason=str(request.POST.get("reason", ""))
         )
+
+    try:
+        if not confirmed(request.POST):
+            # The service's own checks, with nothing kept: the same refusals as the real
+            # dismissal, before anyone is asked to confirm it.
+            rehearse(dismiss)
+            sent = SentTriageForm(concern_id, "dismiss", request.POST, {}, confirming=True)
+            return render_page(request, "web/triage.html", _triage_context(user, sent=sent))
+        dismiss()
     except REFUSALS as error:
         return _triage_refused(request, user, concern_id, error, kind="dismiss")
     messages.success(
@@ -559,7 +633,8 @@ def _concern_page_context(
         # Each student it names, and the case their part went into (if any yet).
         "students": [{"row": row, "name": student_name(row.student)} for row in concern.mentions],
         "names": ", ".join(student_name(row.student) for row in concern.mentions),
-        "scar_url": _optional_reverse("api:concern-scar", concern.pk) if own else "",
+        "scar_url": _optional_reverse("web:concern-scar", concern.pk) if own else "",
+        "reference": concern_reference(concern),
     }
 
 
@@ -575,7 +650,12 @@ def _optional_reverse(name: str, *args: object) -> str:
 def concern_detail(request: HttpRequest, concern_id: int) -> HttpResponse:
     user = acting_user(request)
     concern = _concern_or_404(user, concern_id)
-    return render_page(request, CONCERN_TEMPLATE, _concern_page_context(user, concern))
+    # A draft (typed before the session ended) shows like a refused form's values.
+    draft = draft_for(request, "concern-own-report", concern_id=concern.pk)
+    posted = draft.posted if draft is not None else None
+    return render_page(
+        request, CONCERN_TEMPLATE, _concern_page_context(user, concern, posted=posted)
+    )
 
 
 @login_required

@@ -27,6 +27,7 @@ from safestep.cases import services
 from safestep.cases.models import Review, ReviewDecision, ReviewKind, ReviewStatus
 from safestep.cases.selectors import review_list_for_user
 from safestep.core.errors import PermissionDenied, SafeStepError
+from safestep.web.drafts import draft_for
 from safestep.web.forms import ErrorItem, error_summary
 from safestep.web.pages import REFUSALS, acting_user, refusal, render_page
 
@@ -146,7 +147,12 @@ def _require_reviewer(user: User) -> None:
 def review_queue(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     _require_reviewer(user)
-    return render_page(request, REVIEWS_TEMPLATE, _queue_context(user))
+    # A draft (typed before the session ended) shows like a refused form's values.
+    draft = draft_for(request, "review-decide")
+    if draft is None or not isinstance(draft.arguments.get("review_id"), int):
+        return render_page(request, REVIEWS_TEMPLATE, _queue_context(user))
+    context = _queue_context(user, review_id=draft.arguments["review_id"], form=draft.posted)
+    return render_page(request, REVIEWS_TEMPLATE, context)
 
 
 @login_required

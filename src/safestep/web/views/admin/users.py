@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from safestep.accounts import services
-from safestep.accounts.access import role_needs_schools
 from safestep.accounts.models import Role, School, User
 from safestep.accounts.selectors import (
     USER_LIST_LIMIT,
@@ -97,7 +96,6 @@ def _list_context(
         },
         "errors": errors,
         "summary": _summary(errors, ADD_CONTROLS),
-        "needs_schools": [role for role in Role.values if role_needs_schools(role)],
     }
 
 

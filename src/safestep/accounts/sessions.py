@@ -4,6 +4,9 @@ Django's database sessions store the session key (the cookie's value) as the row
 so a copy of the database holds the keys of the sessions live when it was taken. Sessions
 are short-lived (they end after the idle timeout), and an operator ends them early with
 ``safestep user revoke-sessions``; a password reset or a deactivation ends them too.
+
+A session that ended idle still names its user until its row is removed: a form sent
+after the end is kept as that user's draft (``accounts/drafts.py``), and the row goes then.
 """
 
 from __future__ import annotations
@@ -85,10 +88,10 @@ def _ended_row(request: HttpRequest) -> Session | None:
 def ended_session_user(request: HttpRequest) -> User | None:
     """The user whose session ended idle, for a request that now arrives signed out.
 
-    Only from the session itself: the cookie names a stored session (the browser cannot
-    choose its key), that session was signed in, went idle, and still matches the user's
-    password (a changed password ends sessions, as Django's own check does). A user id
-    in the request is never believed.
+    Only from the session itself: the cookie names a stored session (its random key is a
+    secret only that browser holds), that session was signed in, went idle, and still
+    matches the user's password (a changed password ends sessions, as Django's own check
+    does). A user id in the request is never believed.
     """
     row = _ended_row(request)
     if row is None:

@@ -328,6 +328,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
     ):
         page = page_of(request)
         if request.headers.get("HX-Request") == "true":
-            return HttpResponse(status=403, headers={"HX-Redirect": page})
+            # A stale form (409), not an attempt to reach something refused (403, audited).
+            return HttpResponse(status=409, headers={"HX-Redirect": page})
         return redirect(page)
     return django_csrf_failure(request, reason)

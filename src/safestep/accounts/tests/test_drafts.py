@@ -231,6 +231,14 @@ def test_it_keeps_a_form_whose_csrf_token_went_stale_without_acting_on_it(distri
     assert not Note.objects.exists()
     shown = client.get(page).content.decode()
     assert f'name="text" rows="3">{PHRASE}</textarea>' in shown
+    # With htmx, the whole window goes back to the page.
+    with_htmx = client.post(
+        f"/cases/{case.pk}/notes/",
+        {"text": PHRASE, "csrfmiddlewaretoken": "x" * 32},
+        headers=from_page(page, **{"HX-Request": "true", "HX-Current-URL": SITE + page}),
+    )
+    assert with_htmx.status_code == 409 and with_htmx["HX-Redirect"] == page
+    assert not Note.objects.exists() and Draft.objects.count() == 1
 
 
 def test_it_refuses_a_bad_csrf_token_from_another_site_as_before(district, open_case):

@@ -167,7 +167,8 @@ class CheckInPlanIn(VersionedIn):
 class CheckInIn(VersionedIn):
     occurred_at = MomentField()
     method = serializers.CharField(max_length=16)
-    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    # Required: a check-in says how the student is (the service refuses a blank one too).
+    notes = serializers.CharField(allow_blank=True, max_length=20_000)
 
 
 class NoteIn(VersionedIn):

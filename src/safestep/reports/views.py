@@ -129,14 +129,11 @@ SCAR_REFUSED_TEMPLATE = "reports/scar_refused.html"
 
 def _scar_roles() -> str:
     """The roles that print the case's SS 8572, in words, as the access table says."""
-    names = [
+    return ", ".join(
         str(Role(role).label)
         for role, capabilities in CAPABILITIES.items()
         if Capability.SCAR_GENERATE in capabilities and role in Role.values
-    ]
-    if len(names) < 2:
-        return "".join(names)
-    return _("%(first)s and %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}
+    )
 
 
 def _scar_refused(request: HttpRequest, user: User, case_id: int, error: SafeStepError) -> Any:
@@ -145,8 +142,8 @@ def _scar_refused(request: HttpRequest, user: User, case_id: int, error: SafeSte
     if isinstance(error, PermissionDenied):
         status = 403
         reason = _(
-            "Your role (%(role)s) does not print the SS 8572. %(roles)s print it: ask one of "
-            "them, or the district coordinator."
+            "Your role (%(role)s) does not print the SS 8572. These roles print it: "
+            "%(roles)s. Ask one of them."
         ) % {"role": user.get_role_display(), "roles": _scar_roles()}
     else:
         status = 409

@@ -63,7 +63,7 @@ from safestep.protocol import (
 )
 from safestep.web.attachments_page import ATTACHMENT_FORM, attachments_section
 from safestep.web.concern_page import WITHHELD_REPORTER, withheld_reporters
-from safestep.web.confirmations import case_confirmations, escalation_words
+from safestep.web.confirmations import case_confirmations, case_records, escalation_words
 from safestep.web.forms import (
     ErrorItem,
     FormField,
@@ -654,6 +654,9 @@ def escalate_section(basics: CaseBasics) -> dict[str, Any]:
     """Every other pathway the case may move to; a lower one opens a review."""
     definition, pathway, codes = basics.definition, basics.pathway, basics.codes
     chosen = basics.form("escalate").value("pathway")
+    # What each move would do to this case's records: only for those who may move it.
+    planned = basics.is_open and basics.may(Capability.CASE_ESCALATE)
+    records = case_records(basics.case) if planned else []
     moves = []
     for move in definition.moves_from(pathway.id):
         target = definition.pathway(move.to_pathway)
@@ -668,7 +671,9 @@ def escalate_section(basics: CaseBasics) -> dict[str, Any]:
                 "lowers": definition.is_lower(pathway.id, target.id),
                 "checked": chosen == target.id,
                 # What the move does to this case's records, as the protocol plans it.
-                "plan": " ".join(escalation_words(basics.case, target.id)),
+                "plan": " ".join(escalation_words(basics.case, target.id, records))
+                if planned
+                else "",
             }
         )
     return {"escalations": moves}

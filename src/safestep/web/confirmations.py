@@ -15,7 +15,7 @@ audit checkpoint file), so a rehearsal sends and signs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -28,7 +28,7 @@ from safestep.accounts.access import DISTRICT_WIDE_ROLES, PLACEMENT_ONLY_ROLES, 
 from safestep.accounts.models import Role, School, User
 from safestep.cases.models import Case
 from safestep.cases.selectors import case_definition, live_record_by_step, record_input
-from safestep.protocol import Pathway, plan_escalation
+from safestep.protocol import Pathway, RecordInput, plan_escalation
 from safestep.web.concern_page import and_list
 
 CONFIRM_FIELD = "confirm"
@@ -113,14 +113,22 @@ def _step_code(step_id: str, *pathways: Pathway) -> str:
     return step_id.replace("_", " ")
 
 
-def escalation_words(case: Case, target_id: str) -> list[str]:
+def case_records(case: Case) -> list[RecordInput]:
+    """CASE's live step records, as the protocol's engine reads them."""
+    return [record_input(record) for record in live_record_by_step(case).values()]
+
+
+def escalation_words(
+    case: Case, target_id: str, records: Sequence[RecordInput] | None = None
+) -> list[str]:
     """What moving CASE to TARGET_ID keeps, adds, asks again and leaves behind, computed by
-    the protocol's own plan (``plan_escalation``) on the case's records."""
+    the protocol's own plan (``plan_escalation``) on the case's RECORDS (read when not
+    given), as the move itself computes it."""
     definition = case_definition(case)
     source = definition.pathway(case.pathway)
     target = definition.pathway(target_id)
-    records = [record_input(record) for record in live_record_by_step(case).values()]
-    plan = plan_escalation(definition, case.pathway, target_id, records)
+    given = case_records(case) if records is None else records
+    plan = plan_escalation(definition, case.pathway, target_id, given)
     kept = [_step_code(item.step_id, source, target) for item in plan.carried]
     added = [_step_code(step_id, target) for step_id in plan.new_step_ids]
     kept_text = (

@@ -92,8 +92,9 @@ def test_it_moves_a_case_only_after_the_second_click(people, district, open_case
     expect(confirm).to_contain_text("B1, B2 and B3 are kept; C4 and C7 are added.")
     expect(confirm).to_contain_text("Your reason: SDPD confirmed she was trafficked.")
     if javascript:
+        # axe runs in the page's own scripts: checked where they run (the same markup).
         expect(confirm).to_be_focused()
-    assert_accessible(principal, "escalation waiting for its confirmation")
+        assert_accessible(principal, "escalation waiting for its confirmation")
     case.refresh_from_db()
     assert case.pathway == "suspected_victim"
     expect(principal.locator(".case-header")).to_contain_text("B · Suspected victim")
@@ -101,7 +102,8 @@ def test_it_moves_a_case_only_after_the_second_click(people, district, open_case
     confirm.get_by_role("button", name="Yes, move the case to C").click()
     expect(principal.locator(".case-header")).to_contain_text("C · Confirmed victim of CSEC")
     expect(principal.locator("#escalate-confirm")).to_have_count(0)
-    assert_accessible(principal, "escalated case")
+    if javascript:
+        assert_accessible(principal, "escalated case")
     case.refresh_from_db()
     assert case.pathway == "confirmed_victim"
 

@@ -123,6 +123,18 @@ def test_it_says_in_words_why_the_ss_8572_is_refused_never_json(as_user, open_ca
     assert not Event.objects.filter(action="scar.generate").exists()
 
 
+def test_it_refuses_an_ss_8572_that_another_site_asked_for(as_user, open_case, concern):
+    case = open_case("suspected_victim", sis_id="S-23")
+    counselor = as_user("counselor")
+    counselor.get("/")  # signed in (an event of its own) before counting
+    before = Event.objects.count()
+    for path in (f"/cases/{case.pk}/ss8572.pdf", f"/concerns/{concern.pk}/ss8572.pdf"):
+        answer = counselor.get(path, HTTP_SEC_FETCH_SITE="cross-site")
+        assert answer.status_code == 403, path
+    # Printing it is recorded under the person's name: nothing was, nor printed.
+    assert Event.objects.count() == before
+
+
 def test_it_offers_the_reporter_their_own_ss_8572_on_their_concern_page(as_user, concern):
     body = html(as_user("counselor").get(f"/concerns/{concern.pk}/"))
     assert f'href="/concerns/{concern.pk}/ss8572.pdf"' in body
@@ -494,4 +506,4 @@ def test_it_confirms_a_concern_with_its_number_its_student_and_the_deadline(as_u
     assert f"Concern {concern.pk} about Ana Lopez and Bea Ruiz" in live
     assert f"due by {due}, 36 hours after you saw it" in live
     body = html(as_user("reporter").get(f"/concerns/{concern.pk}/"))
-    assert f"Concern {concern.pk}" in body
+    assert f"<h1>Your concern {concern.pk} · " in body

@@ -232,6 +232,12 @@ def check_in_assignable(user: User, school_id: int) -> bool:
     return has_capability(user, Capability.CHECKIN_RECORD) and acts_at_school(user, school_id)
 
 
+def school_scoped_staff(school_id: int) -> Q:
+    """A filter for the users whose case scope is that school (site administrators and
+    counselors who work there): the people a case's move to or from the school concerns."""
+    return Q(role__in=sorted(SCHOOL_SCOPED_ROLES), schools__id=school_id)
+
+
 def school_triagers(school_id: int) -> Q:
     """A filter for the users told first of the school's new concerns."""
     return Q(role__in=sorted(SCHOOL_TRIAGE_ROLES), schools__id=school_id)

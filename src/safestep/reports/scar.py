@@ -38,6 +38,7 @@ from fpdf.util import Padding
 from safestep.accounts import access
 from safestep.accounts.models import User
 from safestep.cases.models import (
+    PARENT_ROLES,
     Case,
     CasePerson,
     Concern,
@@ -341,6 +342,17 @@ def _student_facts(student: Student, school_name: str, today: date) -> dict[str,
     }
 
 
+def _victim_details(case: Case) -> dict[str, Any]:
+    """What the case holds about the student, with the school's record (the roster's sex
+    and ethnicity) where the case says nothing."""
+    details = dict(case.victim_details) if isinstance(case.victim_details, dict) else {}
+    for key in ("sex", "ethnicity"):
+        registered = getattr(case.student, key, "")
+        if not details.get(key) and registered:
+            details[key] = registered
+    return details
+
+
 def _victim_facts(details: Mapping[str, Any]) -> dict[str, Filled]:
     """The case's victim details (Case.victim_details) as the form's sources."""
     facts = {
@@ -386,7 +398,7 @@ def _person_facts(person: CasePerson, today: date) -> dict[str, Filled]:
     name = _person_name(person)
     relationship = _plain(details.get("relationship"))
     description = _plain(details.get("description"))
-    if person.role in ("parent", "guardian"):
+    if person.role in PARENT_ROLES:
         about = [relationship or str(person.get_role_display()).lower()]
         if person.may_be_involved:
             about.append("may be involved in the exploitation")
@@ -702,7 +714,7 @@ def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
         "form.today": Filled(text=today.isoformat()),
         **_party_facts(party, case.school.name),
         **_student_facts(case.student, case.school.name, today),
-        **_victim_facts(case.victim_details if isinstance(case.victim_details, dict) else {}),
+        **_victim_facts(_victim_details(case)),
         "suspects.relationship": _suspect_relationships(people),
         "narrative": Filled(text="\n\n".join(narrative)),
         **_step_facts(definition, records, people_names),

@@ -24,7 +24,11 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from safestep.accounts.access import DISTRICT_WIDE_ROLES, PLACEMENT_ONLY_ROLES, SCHOOL_SCOPED_ROLES
+from safestep.accounts.access import (
+    DISTRICT_WIDE_ROLES,
+    PLACEMENT_ONLY_ROLES,
+    school_scoped_staff,
+)
 from safestep.accounts.models import Role, School, User
 from safestep.cases.models import Case
 from safestep.cases.selectors import case_definition, live_record_by_step, record_input
@@ -215,7 +219,7 @@ def _staff_only_at(school: School, other: School) -> list[str]:
     """The school-scoped staff (site administrators, counselors) who work at SCHOOL but not
     at OTHER: the people whose access to a case moving between the two changes."""
     people = (
-        User.objects.filter(is_active=True, role__in=SCHOOL_SCOPED_ROLES, schools=school)
+        User.objects.filter(school_scoped_staff(school.pk), is_active=True)
         .exclude(schools=other)
         .order_by("last_name", "first_name", "username")
         .distinct()

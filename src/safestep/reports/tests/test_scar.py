@@ -517,3 +517,18 @@ def test_it_answers_a_client_that_asks_for_a_pdf(api_as, reported_case, district
     )
     assert refused.status_code == 403
     assert refused.json()["status"] == 403
+
+
+def test_it_takes_the_students_sex_and_ethnicity_from_the_school_record_when_the_case_is_silent(
+    district, open_case
+):
+    case = open_case("suspected_victim")
+    student = case.student
+    student.sex, student.ethnicity = "female", "Hispanic or Latino"
+    student.save(update_fields=["sex", "ethnicity"])
+    form = scar_form(Case.objects.get(pk=case.pk), user=district["site_admin"], now=timezone.now())
+    assert (form.text("C.sex"), form.text("C.ethnicity")) == ("Female", "Hispanic or Latino")
+    # What the case records about this incident wins over the roster.
+    set_victim_details(district, case, sex="nonbinary")
+    form = scar_form(Case.objects.get(pk=case.pk), user=district["site_admin"], now=timezone.now())
+    assert form.text("C.sex") == "Nonbinary"

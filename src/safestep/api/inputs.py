@@ -167,8 +167,9 @@ class CheckInPlanIn(VersionedIn):
 class CheckInIn(VersionedIn):
     occurred_at = MomentField()
     method = serializers.CharField(max_length=16)
-    # Required: a check-in says how the student is (the service refuses a blank one too).
-    notes = serializers.CharField(allow_blank=True, max_length=20_000)
+    # Required, but by the service (a check-in says how the student is), so that a missing
+    # note is reported together with every other problem of the check-in, not alone.
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
 
 
 class NoteIn(VersionedIn):

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SAFESTEP_DATA_DIR ?= $(CURDIR)/safestep-data
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean messages
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -33,6 +33,16 @@ lint: $(VENV)/.dev-installed
 
 test: $(VENV)/.dev-installed lint
 	scripts/test
+
+# The Spanish catalogues (CONTRIBUTING.md, "Adding or changing text"): gather new text into
+# each app's locale/es/LC_MESSAGES/django.po, then compile the django.mo SafeStep ships.
+# Compiling needs gettext's msgfmt (apt-get install gettext).
+messages: $(VENV)/.installed
+	@for locale in src/safestep/*/locale; do \
+	  (cd $$locale/.. && \
+	   $(CURDIR)/$(BIN)/safestep makemessages -l es --no-obsolete --no-location --ignore='tests/*' --verbosity 0 && \
+	   $(CURDIR)/$(BIN)/safestep compilemessages -l es --verbosity 0) || exit 1; \
+	done
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/safestep bench --quick --out bench-quick.json

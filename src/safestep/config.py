@@ -17,7 +17,7 @@ import stat
 import time
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -51,6 +51,21 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """Sign-in through the district's identity provider (OpenID Connect)."""
+
+    # Exactly as the provider's discovery document spells it, without a trailing slash.
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    # Shown on the sign-in button ("Sign in with ..."); empty for the default wording.
+    name: str = ""
+    # Whether an ID token saying the provider checked a second factor (amr "mfa" or "otp")
+    # stands in for SafeStep's own second factor.
+    trust_mfa: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path
     database: dict[str, Any]
@@ -75,6 +90,13 @@ class Config:
     # SAFESTEP_BENCH: load the benchmark app, a development tool found only in a source
     # checkout (src/safestep_bench); without it this changes nothing.
     bench: bool = False
+    # The host name passkeys are bound to (their WebAuthn relying party id): the
+    # SAFESTEP_PASSKEY_RP_ID, or else the first host name of SAFESTEP_ALLOWED_HOSTS.
+    passkey_rp_id: str = "localhost"
+    # Single sign-on (SAFESTEP_OIDC_*), None when no issuer is configured.
+    oidc: OidcSettings | None = None
+    # SAFESTEP_PASSWORD_SIGNIN=false leaves single sign-on as the only way in.
+    password_signin: bool = True
 
 
 def parse_bool(variable: str, raw: str) -> bool:
@@ -383,6 +405,110 @@ def private_files() -> None:
     os.umask(current | PRIVATE_UMASK)
 
 
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+OIDC_VARIABLES = (
+    "SAFESTEP_OIDC_CLIENT_ID",
+    "SAFESTEP_OIDC_CLIENT_SECRET",
+    "SAFESTEP_OIDC_CLIENT_SECRET_FILE",
+    "SAFESTEP_OIDC_NAME",
+    "SAFESTEP_OIDC_TRUST_MFA",
+)
+
+
+def parse_issuer(variable: str, raw: str, *, debug: bool) -> str:
+    """The identity provider's issuer URL: https, or http on this machine or in debug."""
+    parts = urlsplit(raw)
+    example = "such as https://accounts.google.com"
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ConfigError(variable, f"{raw!r} is not an issuer URL {example}")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS and not debug:
+        # The provider's keys and tokens travel over this connection.
+        raise ConfigError(variable, f"{raw!r} must use https {example}")
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise ConfigError(variable, f"{raw!r} is not an issuer URL (no query or user) {example}")
+    return raw.rstrip("/")
+
+
+def load_oidc(env: Mapping[str, str], *, debug: bool) -> OidcSettings | None:
+    """Single sign-on settings, or None without SAFESTEP_OIDC_ISSUER."""
+    issuer_raw = env.get("SAFESTEP_OIDC_ISSUER", "").strip()
+    if not issuer_raw:
+        for variable in OIDC_VARIABLES:
+            if env.get(variable, "").strip():
+                raise ConfigError("SAFESTEP_OIDC_ISSUER", f"must be set when {variable} is")
+        return None
+    issuer = parse_issuer("SAFESTEP_OIDC_ISSUER", issuer_raw, debug=debug)
+    client_id = env.get("SAFESTEP_OIDC_CLIENT_ID", "").strip()
+    if not client_id:
+        raise ConfigError("SAFESTEP_OIDC_CLIENT_ID", "must be set when SAFESTEP_OIDC_ISSUER is")
+    client_secret = read_secret(env, "SAFESTEP_OIDC_CLIENT_SECRET")
+    if not client_secret:
+        raise ConfigError(
+            "SAFESTEP_OIDC_CLIENT_SECRET",
+            "must be set (or SAFESTEP_OIDC_CLIENT_SECRET_FILE) when SAFESTEP_OIDC_ISSUER is",
+        )
+    return OidcSettings(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        name=env.get("SAFESTEP_OIDC_NAME", "").strip(),
+        trust_mfa=parse_bool(
+            "SAFESTEP_OIDC_TRUST_MFA", env.get("SAFESTEP_OIDC_TRUST_MFA", "false")
+        ),
+    )
+
+
+def parse_password_signin(env: Mapping[str, str], oidc: OidcSettings | None) -> bool:
+    variable = "SAFESTEP_PASSWORD_SIGNIN"
+    allowed = parse_bool(variable, env.get(variable, "true") or "true")
+    if not allowed and oidc is None:
+        raise ConfigError(
+            variable, "cannot be false without SAFESTEP_OIDC_ISSUER: nobody could sign in"
+        )
+    return allowed
+
+
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def _is_host_name(host: str) -> bool:
+    """A DNS name (not an IP address, not a wildcard): what WebAuthn accepts as an RP id."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return bool(_HOST_NAME.match(host))
+    return False
+
+
+def parse_passkey_rp_id(variable: str, raw: str, allowed_hosts: Sequence[str]) -> str:
+    """The host name passkeys are bound to. A passkey works only on that host (and its
+    subdomains) and must be registered again if it changes, so it is set once per site.
+
+    Unset, it is the first host name among the allowed hosts (``localhost`` when there is
+    none, e.g. only IP addresses: passkeys are then offered on no page).
+    """
+    names = [host.lower().lstrip(".") for host in allowed_hosts if host != "*"]
+    if not raw.strip():
+        return next((name for name in names if _is_host_name(name)), "localhost")
+    rp_id = raw.strip().lower()
+    if not _is_host_name(rp_id):
+        raise ConfigError(
+            variable,
+            f"{raw!r} is not a host name (no scheme, port or IP address), "
+            "e.g. safestep.example.org",
+        )
+    if "*" not in allowed_hosts and not any(
+        name == rp_id or name.endswith(f".{rp_id}") for name in names
+    ):
+        raise ConfigError(
+            variable,
+            f"{rp_id!r} is neither one of SAFESTEP_ALLOWED_HOSTS nor a parent domain of one",
+        )
+    return rp_id
+
+
 def ensure_data_dir(variable: str, raw: str) -> Path:
     path = Path(raw).expanduser().resolve()
     try:
@@ -408,6 +534,10 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
     encryption_keys, encryption_keys_file = load_encryption_keys(env, data_dir)
     debug = parse_bool("SAFESTEP_DEBUG", env.get("SAFESTEP_DEBUG", "false"))
     https_raw = env.get("SAFESTEP_HTTPS", "").strip()
+    oidc = load_oidc(env, debug=debug)
+    allowed_hosts = parse_hosts(
+        "SAFESTEP_ALLOWED_HOSTS", env.get("SAFESTEP_ALLOWED_HOSTS", "localhost,127.0.0.1")
+    )
     return Config(
         data_dir=data_dir,
         database=database,
@@ -416,9 +546,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
             "SAFESTEP_EMAIL_URL", env.get("SAFESTEP_EMAIL_URL", "").strip(), data_dir
         ),
         debug=debug,
-        allowed_hosts=parse_hosts(
-            "SAFESTEP_ALLOWED_HOSTS", env.get("SAFESTEP_ALLOWED_HOSTS", "localhost,127.0.0.1")
-        ),
+        allowed_hosts=allowed_hosts,
         time_zone=parse_time_zone(
             "SAFESTEP_TIME_ZONE", env.get("SAFESTEP_TIME_ZONE", "America/Los_Angeles")
         ),
@@ -437,4 +565,9 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
             "SAFESTEP_CSRF_TRUSTED_ORIGINS", env.get("SAFESTEP_CSRF_TRUSTED_ORIGINS", "")
         ),
         bench=parse_bool("SAFESTEP_BENCH", env.get("SAFESTEP_BENCH", "false")),
+        passkey_rp_id=parse_passkey_rp_id(
+            "SAFESTEP_PASSKEY_RP_ID", env.get("SAFESTEP_PASSKEY_RP_ID", ""), allowed_hosts
+        ),
+        oidc=oidc,
+        password_signin=parse_password_signin(env, oidc),
     )

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "axes",
     "csp",
     "safestep.core",
@@ -62,9 +63,13 @@ MIDDLEWARE = [
     # An unreachable database answers 503 with problem+json (API) or a short page.
     "safestep.core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the browser's Accept-Language (after sessions, before CommonMiddleware,
+    # as Django asks); UserLanguageMiddleware below puts a signed-in person's choice first.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "safestep.core.language.UserLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "safestep.audit.middleware.AccessDenialAuditMiddleware",
     "safestep.accounts.middleware.SessionGuardMiddleware",
@@ -99,12 +104,14 @@ ROOT_URLCONF = "safestep.urls"
 # Development only: the benchmark (`safestep bench`, `safestep seed-bench`, the floor page)
 # lives in src/safestep_bench, in a source checkout and never in a built wheel. It is an
 # app only when SAFESTEP_BENCH is on and it can be imported; then the URL configuration is
-# SafeStep's own plus the floor's. An installed SafeStep has neither.
+# SafeStep's own plus the floor's, and the server also answers the bare Django view the
+# floor is compared with (safestep_bench.wsgi). An installed SafeStep has none of these.
 BENCH_APP = "safestep_bench"
+WSGI_APPLICATION = "safestep.wsgi.application"
 if CONFIG.bench and importlib.util.find_spec(BENCH_APP) is not None:
     INSTALLED_APPS.append(BENCH_APP)
     ROOT_URLCONF = "safestep_bench.root_urls"
-WSGI_APPLICATION = "safestep.wsgi.application"
+    WSGI_APPLICATION = "safestep_bench.wsgi.application"
 
 TEMPLATES = [
     {
@@ -148,6 +155,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The languages of the pages (docs/web.md, "Languages"). URLs carry no language prefix; the
+# Spanish catalogues sit in each app's locale/ folder and are shipped compiled.
+LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = CONFIG.time_zone
 USE_I18N = True
 USE_TZ = True
@@ -235,6 +245,21 @@ AXES_VERBOSE = False
 
 # Second factor: TOTP apps show "SafeStep" as the issuer.
 OTP_TOTP_ISSUER = "SafeStep"
+# Passkeys (django-otp-webauthn, accounts/passkeys.py) are a second factor beside the
+# authenticator app, never a way in without the password. They are bound to one host name
+# (SAFESTEP_PASSKEY_RP_ID); a browser offers them only on that host and its subdomains.
+OTP_WEBAUTHN_RP_ID = CONFIG.passkey_rp_id
+OTP_WEBAUTHN_RP_NAME = "SafeStep"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# The origins a ceremony may come from: this one, and the page's own origin (with its port)
+# when it is served on that host (passkeys.PasskeyHelper).
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"https://{CONFIG.passkey_rp_id}"]
+OTP_WEBAUTHN_HELPER_CLASS = "safestep.accounts.passkeys.PasskeyHelper"
+
+# Single sign-on through the district's identity provider (accounts/oidc.py); None when
+# SAFESTEP_OIDC_ISSUER is unset. Without password sign-in it is the only way in.
+SAFESTEP_OIDC = CONFIG.oidc
+SAFESTEP_PASSWORD_SIGNIN = CONFIG.password_signin
 
 # Encryption at rest (core/crypto.py): the first key encrypts, every listed key decrypts.
 ENCRYPTION_KEYS = CONFIG.encryption_keys

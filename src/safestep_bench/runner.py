@@ -16,6 +16,7 @@ Results are written as JSON (see docs/performance.md for the fields).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib
 import io
@@ -71,8 +72,9 @@ from safestep_bench.seed import (
     seed_bench,
 )
 from safestep_bench.server import Client, Server, served
+from safestep_bench.stack import BARE_MIDDLEWARE, Measured, client_with, middleware_costs
 from safestep_bench.switches import auditing_disabled
-from safestep_bench.urls import BENCH_VARIABLE, FLOOR_VARIABLE
+from safestep_bench.urls import BARE_PREFIX, BENCH_VARIABLE, FLOOR_VARIABLE
 
 QUICK_CASES = 1_000
 FULL_CASES = 10_000
@@ -98,14 +100,16 @@ class Settings:
     concurrent_seconds: float
     read_pairs: int
     write_pairs: int
+    middleware_repeats: int = 300
+    compare_servers: bool = False
 
     @classmethod
     def make(
         cls, *, quick: bool, cases: int | None, concurrency: int, seconds: float | None
     ) -> Settings:
         if quick:
-            return cls(True, cases or QUICK_CASES, 25, 3, concurrency, seconds or 6, 30, 8)
-        return cls(False, cases or FULL_CASES, 150, 10, concurrency, seconds or 30, 200, 40)
+            return cls(True, cases or QUICK_CASES, 25, 3, concurrency, seconds or 6, 30, 8, 300)
+        return cls(False, cases or FULL_CASES, 150, 10, concurrency, seconds or 30, 200, 40, 1000)
 
 
 @dataclass
@@ -238,14 +242,20 @@ FLOORS = [
     Page("floor", "token", "admin", "/api/v1/bench/floor/{case}", per_case=True),
     Page("floor_session", "session", "admin", "/bench/floor/{case}", per_case=True),
 ]
+# What the floor is held against: a plain Django view with session authentication and one
+# query, through Django's session and authentication middleware only (safestep_bench.wsgi).
+BARE = Page("bare_django", "session", "admin", BARE_PREFIX + "{case}", per_case=True)
 
 
 # --- query counts ----------------------------------------------------------------------
 
 
 def count_queries(page: Page, subjects: Subjects, case_id: int) -> tuple[int, int]:
-    """(status, queries) for one request through the whole stack, in this process."""
-    client = DjangoClient(HTTP_HOST="localhost")
+    """(status, queries) for one request through the whole stack, in this process.
+
+    A page that fails is recorded with its status (500), not allowed to end the run.
+    """
+    client = DjangoClient(HTTP_HOST="localhost", raise_request_exception=False)
     headers: dict[str, str] = {}
     if page.auth == "token":
         headers["Authorization"] = f"Token {subjects.tokens[page.user]}"
@@ -256,6 +266,37 @@ def count_queries(page: Page, subjects: Subjects, case_id: int) -> tuple[int, in
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path, headers=headers)
     return response.status_code, len(captured.captured_queries)
+
+
+def count_bare_queries(subjects: Subjects, case_id: int) -> tuple[int, int]:
+    """(status, queries) for the bare view, through the bare Django stack, in this process."""
+    client = client_with(BARE_MIDDLEWARE)
+    client.cookies[settings.SESSION_COOKIE_NAME] = subjects.sessions[BARE.user]
+    path = BARE.path_for(case_id)
+    client.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    return response.status_code, len(captured.captured_queries)
+
+
+def measure_middleware(subjects: Subjects, repeats: int) -> dict[str, Any]:
+    """What each middleware costs the two floors, and the bare stack the bare view, in µs."""
+    case_id = subjects.typical_case
+    session = subjects.sessions["admin"]
+    stack = tuple(settings.MIDDLEWARE)
+    return middleware_costs(
+        [
+            Measured("floor_session", FLOORS[1].path_for(case_id), stack, session_key=session),
+            Measured(
+                "floor",
+                FLOORS[0].path_for(case_id),
+                stack,
+                headers={"Authorization": f"Token {subjects.tokens['admin']}"},
+            ),
+            Measured("bare_django", BARE.path_for(case_id), BARE_MIDDLEWARE, session_key=session),
+        ],
+        repeats=repeats,
+    )
 
 
 # --- timing helpers --------------------------------------------------------------------
@@ -470,6 +511,7 @@ CONCURRENT_WEIGHTS = {
     "my_work": 1,
     "floor": 1,
     "floor_session": 1,
+    "bare_django": 1,
 }
 
 
@@ -527,6 +569,93 @@ def measure_concurrent(
         "requests_per_second": round(total / elapsed, 1) if elapsed else None,
         "statuses": {str(status): count for status, count in sorted(statuses.items())},
         "pages": {name: summary(values) for name, values in timings.items()},
+    }
+
+
+# --- server settings -------------------------------------------------------------------
+
+# gunicorn's synchronous workers (SafeStep's default: 4 on this machine) against its
+# threaded workers (gthread), on the cheapest pages and the case pages.
+SERVER_SETTINGS = (
+    ("sync", 2, 1),
+    ("sync", 4, 1),
+    ("sync", 8, 1),
+    ("gthread", 2, 4),
+    ("gthread", 4, 2),
+)
+
+
+def compare_servers(
+    subjects: Subjects, env: dict[str, str], work: Path, options: Settings
+) -> dict[str, Any]:
+    """Every server setting at once on its own port: one request per page per server in
+    turn (so slow moments of a shared machine hit every setting alike), then each
+    setting's concurrent phase, run twice in mirrored order (A B C, C B A)."""
+    pages = [*FLOORS, BARE] + [page for page in key_pages(subjects) if page.per_case]
+    names = [f"{kind} {workers}x{threads}" for kind, workers, threads in SERVER_SETTINGS]
+    timings: dict[str, dict[str, list[float]]] = {
+        name: {page.name: [] for page in pages} for name in names
+    }
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    concurrent_pages: dict[str, dict[str, Any]] = {}
+    with contextlib.ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(
+                served(
+                    env=env,
+                    log_path=work / f"server-{name.replace(' ', '-')}.log",
+                    workers=workers,
+                    threads=threads,
+                    migrate=False,
+                )
+            )
+            for name, (_, workers, threads) in zip(names, SERVER_SETTINGS, strict=True)
+        }
+        clients = {
+            (name, page.auth): Client(
+                servers[name].port, headers=subjects.headers(page.auth, "admin")
+            )
+            for name in names
+            for page in pages
+        }
+        for number in range(options.warmup + options.rounds):
+            case_id = subjects.case_pool[number % len(subjects.case_pool)]
+            order = names[number % len(names) :] + names[: number % len(names)]
+            for name in order:
+                for page in pages:
+                    status, ms = clients[(name, page.auth)].timed_get(page.path_for(case_id))
+                    if status == 200 and number >= options.warmup:
+                        timings[name][page.name].append(ms)
+        for client in clients.values():
+            client.close()
+        mix = concurrent_mix(pages)
+        seconds = max(2.0, options.concurrent_seconds / 2)
+        for name in [*names, *reversed(names)]:
+            measured = measure_concurrent(
+                servers[name], mix, subjects, options.concurrency, seconds
+            )
+            rates[name].append(measured["requests_per_second"] or 0.0)
+            concurrent_pages[name] = measured["pages"]
+    return {
+        "method": (
+            "all settings served at once; sequential rounds interleaved across them; "
+            f"concurrent phases of {seconds:.0f} s with {options.concurrency} clients, "
+            "each setting twice in mirrored order"
+        ),
+        "settings": {
+            name: {
+                "worker_class": kind,
+                "workers": workers,
+                "threads": threads,
+                "sequential": {page: summary(values) for page, values in timings[name].items()},
+                "requests_per_second": rates[name],
+                "requests_per_second_mean": round(statistics.fmean(rates[name]), 1),
+                "concurrent_p50_ms": {
+                    page: values.get("p50_ms") for page, values in concurrent_pages[name].items()
+                },
+            }
+            for name, (kind, workers, threads) in zip(names, SERVER_SETTINGS, strict=True)
+        },
     }
 
 
@@ -603,7 +732,17 @@ def goals(result: dict[str, Any]) -> dict[str, Any]:
         queries[name] = {"max": most, "met": most <= QUERY_GOAL}
         p95[name] = {"p95_ms": page["p95_ms"], "met": page["p95_ms"] <= P95_GOAL_MS}
     rate = result["audit"]["verify"].get("events_per_second") or 0
+    bare = result.get("bare_django", {}).get("p50_ms")
+    floor_vs_bare: dict[str, Any] = {}
+    for name in ("floor", "floor_session"):
+        floor_p50 = result[name].get("p50_ms")
+        ratio = floor_p50 / bare if bare and floor_p50 else None
+        floor_vs_bare[name] = {
+            "ratio": round(ratio, 2) if ratio else None,
+            "met": bool(ratio and ratio <= RATIO_GOAL),
+        }
     return {
+        "floor_within_2x_bare_django": floor_vs_bare,
         "median_within_2x_floor": within,
         "at_most_12_queries": queries,
         "p95_at_most_50ms": {
@@ -667,6 +806,9 @@ def run_bench(options: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     floor_queries = {
         page.name: count_queries(page, subjects, subjects.typical_case)[1] for page in FLOORS
     }
+    bare_status, bare_queries = count_bare_queries(subjects, subjects.typical_case)
+    log("timing each middleware ...")
+    middleware = measure_middleware(subjects, options.middleware_repeats)
     log("timing audit overhead ...")
     overhead = audit_overhead(subjects, options.read_pairs, options.write_pairs)
     log("verifying the audit trail ...")
@@ -680,10 +822,10 @@ def run_bench(options: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     env[FLOOR_VARIABLE] = "true"
     log("starting the server ...")
     with served(env=env, log_path=work / "server.log") as server:
-        log(f"timing {len(pages + long_pages + FLOORS)} pages over HTTP ...")
+        log(f"timing {len(pages + long_pages + FLOORS) + 1} pages over HTTP ...")
         timings, statuses = measure_sequential(
             server,
-            FLOORS + pages + long_pages,
+            [*FLOORS, BARE, *pages, *long_pages],
             subjects,
             options.rounds,
             options.warmup,
@@ -692,8 +834,15 @@ def run_bench(options: Settings, log: Callable[[str], None]) -> dict[str, Any]:
         seconds = options.concurrent_seconds
         log(f"concurrent phase: {options.concurrency} clients for {seconds:.0f} s ...")
         concurrent = measure_concurrent(
-            server, concurrent_mix(FLOORS + pages), subjects, options.concurrency, seconds
+            server,
+            concurrent_mix([*FLOORS, BARE, *pages]),
+            subjects,
+            options.concurrency,
+            seconds,
         )
+    if options.compare_servers:
+        log("comparing server settings ...")
+        result["servers"] = compare_servers(subjects, env, work, options)
     result["floor"] = {
         **summary(timings["floor"]),
         "auth": "token",
@@ -706,6 +855,16 @@ def run_bench(options: Settings, log: Callable[[str], None]) -> dict[str, Any]:
         "path": FLOORS[1].path,
         "queries": floor_queries["floor_session"],
     }
+    result["bare_django"] = {
+        **summary(timings["bare_django"]),
+        "auth": "session",
+        "path": BARE.path,
+        "middleware": list(BARE_MIDDLEWARE),
+        "queries": bare_queries,
+        "status": bare_status,
+        "http_statuses": {str(k): v for k, v in statuses["bare_django"].items()},
+    }
+    result["middleware"] = middleware
     result["pages"] = {}
     for page in pages:
         entry: dict[str, Any] = {"path": page.path, "auth": page.auth, "user": page.user}

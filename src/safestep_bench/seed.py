@@ -22,15 +22,18 @@ events).
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db.models import Field, ForeignKey, Model, OneToOneField
+from django.db.models import fields as field_types
 from django.utils import timezone
 
 from safestep.accounts.models import Role, School, User
@@ -66,6 +69,7 @@ from safestep.definitions.models import ProtocolVersion
 from safestep.definitions.selectors import SHIPPED_PROTOCOL_ID, definition_of, protocol_current
 from safestep.definitions.services import protocol_load_shipped
 from safestep.protocol import Pathway, Protocol, RecordInput, Step, evaluate
+from safestep.reports.rollups import rollup_rebuild
 
 # The benchmark seeds the shipped protocol, whichever one the install has activated.
 PROTOCOL_ID = SHIPPED_PROTOCOL_ID
@@ -726,11 +730,16 @@ def _source_ip(rng: random.Random) -> str:
 def write_batch(
     stories: Sequence[CaseStory], protocol: ProtocolVersion, rng: random.Random, links: float
 ) -> int:
-    """Insert STORIES and their events in one transaction; return the number of events."""
+    """Insert STORIES and their events in one transaction; return the number of events.
+
+    The case references are drawn first, in a short transaction of their own, so that
+    batches written side by side do not queue on the yearly counters; the chain's lock is
+    taken only for the events (``_write_events``).
+    """
     with transaction.atomic():
-        lock_chain()
-        Student.objects.bulk_create([story.student for story in stories])
         references = _reserve_references(stories)
+    with transaction.atomic():
+        bulk_insert(Student, [story.student for story in stories])
         cases = [
             Case(
                 reference=references[story.index],
@@ -753,23 +762,27 @@ def write_batch(
             )
             for story in stories
         ]
-        Case.objects.bulk_create(cases)
+        bulk_insert(Case, cases)
         for story, case in zip(stories, cases, strict=True):
             story.case = case
         concerns = [story.concern for story in stories if story.concern is not None]
-        Concern.objects.bulk_create(concerns)
-        ConcernStudent.objects.bulk_create(
-            ConcernStudent(concern=story.concern, student=story.student, case=_case_of(story))
-            for story in stories
-            if story.concern is not None
+        bulk_insert(Concern, concerns)
+        bulk_insert(
+            ConcernStudent,
+            [
+                ConcernStudent(concern=story.concern, student=story.student, case=_case_of(story))
+                for story in stories
+                if story.concern is not None
+            ],
         )
         facts = []
         for story in stories:
             for fact in story.facts:
                 fact.case = _case_of(story)
                 facts.append(fact)
-        CaseFact.objects.bulk_create(facts)
-        StepRecord.objects.bulk_create(
+        bulk_insert(CaseFact, facts)
+        bulk_insert(
+            StepRecord,
             [
                 StepRecord(
                     case=story.case,
@@ -784,14 +797,14 @@ def write_batch(
                 )
                 for story in stories
                 for record in story.records
-            ]
+            ],
         )
         plans = []
         for story in stories:
             if story.plan is not None:
                 story.plan.case = _case_of(story)
                 plans.append(story.plan)
-        CheckInPlan.objects.bulk_create(plans)
+        bulk_insert(CheckInPlan, plans)
         check_ins = []
         notes = []
         for story in stories:
@@ -801,10 +814,10 @@ def write_batch(
             for note in story.notes:
                 note.case = _case_of(story)
                 notes.append(note)
-        CheckIn.objects.bulk_create(check_ins, batch_size=2000)
-        Note.objects.bulk_create(notes, batch_size=2000)
+        bulk_insert(CheckIn, check_ins)
+        bulk_insert(Note, notes)
         link_rows = _links(stories, rng, links)
-        CaseLink.objects.bulk_create(link_rows)
+        bulk_insert(CaseLink, link_rows)
         return _write_events(stories, link_rows, rng)
 
 
@@ -848,19 +861,20 @@ def _links(stories: Sequence[CaseStory], rng: random.Random, share: float) -> li
 def _write_events(
     stories: Sequence[CaseStory], links: Sequence[CaseLink], rng: random.Random
 ) -> int:
+    """Append the batch's events to the chain (and their disclosures and checkpoints).
+
+    Everything that does not depend on an event's place in the chain (payloads, sealed
+    parts, request ids) is made first; only numbering and hashing happen under the chain's
+    lock, so batches written by several processes wait for each other as little as
+    possible.
+    """
     by_index = {story.index: story for story in stories}
     planned = sorted(
         (event for story in stories for event in story.events), key=lambda event: event.at
     )
-    last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = last if last else (0, GENESIS_HASH)
-    rows: list[tuple[Any, ...]] = []
-    disclosures: list[Disclosure] = []
-    checkpoints: list[Checkpoint] = []
-    key = checkpoint_key()
     ip_of_actor: dict[int, str] = {}
+    prepared: list[tuple[PlannedEvent, CaseStory | None, dict[str, Any]]] = []
     for event in planned:
-        seq += 1
         story = by_index[event.case_index] if event.case_index is not None else None
         case_id = story.case.pk if story is not None and story.case is not None else None
         payload = dict(event.payload)
@@ -882,42 +896,51 @@ def _write_events(
         actor_id = actor.pk if actor is not None else None
         if actor_id is not None and actor_id not in ip_of_actor:
             ip_of_actor[actor_id] = _source_ip(rng)
+        fields: dict[str, Any] = {
+            "at_us": to_microseconds(event.at),
+            "actor_id": actor_id,
+            "actor_username": actor.username if actor is not None else "",
+            "actor_role": actor.role if actor is not None else "",
+            "action": event.action,
+            "case_id": case_id,
+            "step_id": event.step_id,
+            "source_ip": ip_of_actor.get(actor_id or 0, ""),
+            "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+            "payload": payload,
+            "sealed": encrypt_json(event.sensitive) if event.sensitive else "",
+        }
+        prepared.append((event, story, fields))
+    lock_chain()
+    last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = last if last else (0, GENESIS_HASH)
+    rows: list[tuple[Any, ...]] = []
+    disclosures: list[Disclosure] = []
+    checkpoints: list[Checkpoint] = []
+    key = checkpoint_key()
+    for event, story, fields in prepared:
+        seq += 1
         # The values and hash exactly as event_record makes them (safestep.audit.chain).
-        link = chain_event(
-            prev_hash,
-            seq=seq,
-            at_us=to_microseconds(event.at),
-            actor_id=actor_id,
-            actor_username=actor.username if actor is not None else "",
-            actor_role=actor.role if actor is not None else "",
-            action=event.action,
-            case_id=case_id,
-            step_id=event.step_id,
-            source_ip=ip_of_actor.get(actor_id or 0, ""),
-            request_id=uuid.UUID(int=rng.getrandbits(128)).hex,
-            payload=payload,
-            sealed=encrypt_json(event.sensitive) if event.sensitive else "",
-        )
+        link = chain_event(prev_hash, seq=seq, **fields)
         row_hash = link.hash
         rows.append((*link.values, prev_hash, row_hash))
         if (
             event.action == "disclosure.record"
             and story is not None
-            and actor is not None
-            and case_id is not None
+            and event.actor is not None
+            and fields["case_id"] is not None
         ):
             disclosures.append(
                 Disclosure(
                     student_id=story.student.pk,
-                    case_id=case_id,
+                    case_id=fields["case_id"],
                     step_id=event.step_id,
                     event_seq=seq,
-                    recipient=ids.get("recipient", ""),
+                    recipient=event.payload_ids.get("recipient", ""),
                     recipient_type=event.payload.get("recipient_type", "other"),
                     categories=event.payload.get("categories", []),
                     legal_basis=event.payload.get("legal_basis", ""),
                     disclosed_at=event.at,
-                    recorded_by=actor,
+                    recorded_by=event.actor,
                 )
             )
         if seq % CHECKPOINT_EVERY == 0:
@@ -926,8 +949,8 @@ def _write_events(
             checkpoints.append(Checkpoint(seq=seq, hash=row_hash, at_us=at_us, signature=signature))
         prev_hash = row_hash
     insert_events(rows)
-    Disclosure.objects.bulk_create(disclosures)
-    Checkpoint.objects.bulk_create(checkpoints)
+    bulk_insert(Disclosure, disclosures)
+    bulk_insert(Checkpoint, checkpoints)
     for checkpoint in checkpoints:
         # As event_record does: the file copy only once the rows are committed.
         transaction.on_commit(_file_copy(checkpoint))
@@ -946,6 +969,85 @@ def _file_copy(checkpoint: Checkpoint) -> Callable[[], None]:
 def _case_of(story: CaseStory) -> Case:
     assert story.case is not None, "cases are inserted before the rows that point at them"
     return story.case
+
+
+def bulk_insert(model: type[Model], objects: Sequence[Model]) -> None:
+    """Insert OBJECTS, setting their ids: COPY on PostgreSQL, bulk_create elsewhere.
+
+    COPY returns no ids, so on PostgreSQL the ids are taken from the table's own sequence
+    first (one query), exactly as the inserts would have drawn them. Every value goes
+    through its field's ``get_db_prep_save``, as bulk_create does, so encrypted fields are
+    encrypted and JSON is stored the same way.
+    """
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objects, batch_size=2000)
+        return
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    # The connection itself, not the per-thread proxy: looked up once, not once per value.
+    database = connections[connection.alias]
+    without_id = [obj for obj in objects if obj.pk is None]
+    with connection.cursor() as cursor:
+        if without_id:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(without_id)],
+            )
+            for obj, (new_id,) in zip(without_id, cursor.fetchall(), strict=True):
+                obj.pk = new_id
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [meta.db_table],
+        )
+        type_of_column = dict(cursor.fetchall())
+        columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+        plain = [_stored_as_is(field) for field in fields]
+        with cursor.cursor.copy(f"COPY {meta.db_table} ({columns}) FROM STDIN") as copy:
+            copy.set_types([type_of_column[field.column] for field in fields])
+            for obj in objects:
+                # What bulk_create does: related objects saved earlier lend their new ids.
+                obj._prepare_related_fields_for_save(operation_name="bulk_insert")  # type: ignore[attr-defined]
+                copy.write_row(
+                    [
+                        getattr(obj, field.attname)
+                        if as_is
+                        else field.get_db_prep_save(field.pre_save(obj, True), database)
+                        for field, as_is in zip(fields, plain, strict=True)
+                    ]
+                )
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+# Fields whose Python value psycopg writes exactly as Django would store it: no encryption,
+# no JSON, no conversion. Skipping ``get_db_prep_save`` for them halves the seeder's time.
+_AS_IS_FIELDS = (
+    field_types.AutoField,
+    field_types.BigAutoField,
+    field_types.BigIntegerField,
+    field_types.BooleanField,
+    field_types.CharField,
+    field_types.DateField,
+    field_types.DateTimeField,
+    field_types.IntegerField,
+    field_types.PositiveIntegerField,
+    field_types.PositiveSmallIntegerField,
+    field_types.TextField,
+    ForeignKey,
+    OneToOneField,
+)
+
+
+def _stored_as_is(field: Field[Any, Any]) -> bool:
+    """Whether FIELD's value goes to the database unchanged (exact types only: a subclass,
+    such as an encrypted text field, converts its value)."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return False
+    return type(field) in _AS_IS_FIELDS
 
 
 def insert_events(rows: Sequence[tuple[Any, ...]]) -> None:
@@ -983,8 +1085,12 @@ def seed_bench(
     seed: int = 8,
     link_share: float = 0.05,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> SeedResult:
-    """Add CASES synthetic cases (plus the two marked ones, once) to the database."""
+    """Add CASES synthetic cases (plus the two marked ones, once) to the database.
+
+    WORKERS > 1 writes batches from that many processes at once (PostgreSQL only).
+    """
     if cases < 0:
         raise ValueError("cases must not be negative")
     protocol_load_shipped()
@@ -1032,30 +1138,101 @@ def seed_bench(
         )
     if marked:
         events += write_batch(marked, protocol, rng, 0.0)
-    for start in range(0, cases, batch_size):
-        stories = []
-        for index in range(start, min(cases, start + batch_size)):
-            # Chronological: the trail grows in time order, as it does in real use.
-            age = HISTORY_DAYS * (1 - (index + 0.5) / cases)
-            school = district.schools[rng.randrange(len(district.schools))]
-            stories.append(
-                plan_case(
-                    rng,
-                    index=index,
-                    serial=serial + index,
-                    shape=_random_shape(rng, age, events_per_case),
-                    school=school,
-                    district=district,
-                    definition=definition,
-                    now=now,
-                )
-            )
-        events += write_batch(stories, protocol, rng, link_share)
-        made += len(stories)
+    plan = _BatchPlan(
+        cases=cases,
+        seed=f"{seed}:{existing}",
+        serial=serial,
+        events_per_case=events_per_case,
+        link_share=link_share,
+        district=district,
+        protocol=protocol,
+        definition=definition,
+        now=now,
+    )
+    starts = range(0, cases, batch_size)
+    batches = [(start, min(cases, start + batch_size)) for start in starts]
+    for batch_cases, batch_events in _write_batches(plan, batches, workers):
+        events += batch_events
+        made += batch_cases
         if progress is not None:
-            progress(len(stories))
+            progress(batch_cases)
+    rollup_rebuild()  # the dashboard's rollup: the writes above bypass the case services
     refresh_statistics()
     return SeedResult(cases=made + len(marked), events=events, schools=len(district.schools))
+
+
+@dataclass(frozen=True)
+class _BatchPlan:
+    """What every batch of a seed shares; a batch is made from this and its case range."""
+
+    cases: int
+    seed: str
+    serial: int
+    events_per_case: int
+    link_share: float
+    district: District
+    protocol: ProtocolVersion
+    definition: Protocol
+    now: datetime
+
+
+def _write_one_batch(plan: _BatchPlan, start: int, end: int) -> tuple[int, int]:
+    """Plan and write cases START..END-1; return (cases, events) written."""
+    # Reproducible synthetic data, not secrets; each batch draws from its own generator,
+    # so the same seed gives the same district whichever process writes which batch.
+    rng = random.Random(f"{plan.seed}:{start}")  # noqa: S311
+    district = plan.district
+    stories = []
+    for index in range(start, end):
+        # Chronological: the trail grows in time order, as it does in real use.
+        age = HISTORY_DAYS * (1 - (index + 0.5) / plan.cases)
+        school = district.schools[rng.randrange(len(district.schools))]
+        stories.append(
+            plan_case(
+                rng,
+                index=index,
+                serial=plan.serial + index,
+                shape=_random_shape(rng, age, plan.events_per_case),
+                school=school,
+                district=district,
+                definition=plan.definition,
+                now=plan.now,
+            )
+        )
+    return len(stories), write_batch(stories, plan.protocol, rng, plan.link_share)
+
+
+# The plan a forked worker process writes batches of (set just before the workers start).
+_worker_plan: _BatchPlan | None = None
+
+
+def _write_batch_in_worker(batch: tuple[int, int]) -> tuple[int, int]:
+    assert _worker_plan is not None, "set before the workers are forked"
+    return _write_one_batch(_worker_plan, *batch)
+
+
+def _write_batches(
+    plan: _BatchPlan, batches: Sequence[tuple[int, int]], workers: int
+) -> Iterator[tuple[int, int]]:
+    """Write the batches, in this process or in WORKERS processes side by side.
+
+    Several processes are used on PostgreSQL only: each batch is its own transaction on its
+    own connection, and batches queue only for the audit chain's lock while they append
+    their events. SQLite has a single writer, so it writes batch after batch here.
+    """
+    global _worker_plan  # handed to the forked workers
+    if workers <= 1 or connection.vendor != "postgresql" or len(batches) <= 1:
+        for start, end in batches:
+            yield _write_one_batch(plan, start, end)
+        return
+    # A forked worker must open its own connection, never share the parent's socket.
+    connections.close_all()
+    _worker_plan = plan
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap_unordered(_write_batch_in_worker, batches)
+    finally:
+        _worker_plan = None
 
 
 def refresh_statistics() -> None:

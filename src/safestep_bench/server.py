@@ -65,6 +65,7 @@ def start_server(
     env: Mapping[str, str] | None = None,
     log_path: Path,
     workers: int | None = None,
+    threads: int | None = None,
     port: int | None = None,
     migrate: bool = True,
     ready_timeout: float = 120,
@@ -74,6 +75,9 @@ def start_server(
     command = [sys.executable, "-m", "safestep", "serve", "--host", HOST, "--port", str(chosen)]
     if workers:
         command += ["--workers", str(workers)]
+    if threads:
+        # More than one thread makes gunicorn use its threaded worker (gthread).
+        command += ["--threads", str(threads)]
     if not migrate:
         command.append("--no-migrate")
     log = log_path.open("ab")

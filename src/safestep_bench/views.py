@@ -2,8 +2,10 @@
 
 Each floor view goes through the same middleware and authentication as the pages it is
 compared with, makes one indexed query (a case's version by primary key) and answers a
-few bytes of JSON. They are routed only when ``SAFESTEP_BENCH_FLOOR`` is true, which
-``safestep bench`` sets for the server it starts; a normal install never has them.
+few bytes of JSON. The bare view beside them is what a plain Django application with
+session authentication answers in the same way. They are routed only when
+``SAFESTEP_BENCH_FLOOR`` is true, which ``safestep bench`` sets for the server it starts;
+a normal install never has them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ def _version(case_id: int) -> int | None:
 @require_GET
 def floor_page(request: HttpRequest, case_id: int) -> JsonResponse:
     """Signed in with a session, as the pages are."""
+    return JsonResponse({"version": _version(case_id)})
+
+
+@require_GET
+def bare_page(request: HttpRequest, case_id: int) -> JsonResponse:
+    """A bare Django view, what the floor is held against: session authentication and
+    one query, served by the same server through Django's SessionMiddleware and
+    AuthenticationMiddleware only (``safestep_bench.wsgi``), none of SafeStep's own."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False}, status=401)
     return JsonResponse({"version": _version(case_id)})
 
 

@@ -13,6 +13,7 @@ session's user (``accounts/drafts.py``) and comes back once they sign in again.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -21,21 +22,20 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 
 from safestep.accounts.access import needs_second_factor
 from safestep.accounts.drafts import page_of, typed_work_keep
 from safestep.accounts.models import User
+from safestep.accounts.oidc import provider_second_factor_given
 from safestep.accounts.sessions import (
     LAST_SEEN_KEY,
     ended_session_forget,
     ended_session_user,
+    last_seen_touch,
 )
-
-# How often the last-activity time is written: each write is a session save, and a few
-# seconds of imprecision in a 15-minute timeout is worth not writing on every request.
-LAST_SEEN_RESOLUTION_SECONDS = 15
 
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
@@ -48,17 +48,28 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+@functools.lru_cache(maxsize=32)
+def _path_of(name: str, prefix: str, urlconf: str) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+def _route(name: str) -> str:
+    """The path of the route NAME. Asked on every request, so it is worked out once per
+    script prefix and URL configuration, not reversed each time."""
+    return _path_of(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
 def _is_session_check(request: HttpRequest) -> bool:
     """The pages' question "how long is left?" (GET on the session route): asking it is
     not activity, and it ends nothing, so a form sent afterwards still finds its owner."""
-    return request.method == "GET" and request.path == reverse("accounts:session")
+    return request.method == "GET" and request.path == _route("accounts:session")
 
 
 def _is_signin_flow(request: HttpRequest) -> bool:
     return request.path in {
-        reverse("accounts:signin"),
-        reverse("accounts:second-factor"),
-        reverse("accounts:enrol"),
+        _route("accounts:signin"),
+        _route("accounts:second-factor"),
+        _route("accounts:enrol"),
     }
 
 
@@ -131,14 +142,17 @@ class SessionGuardMiddleware:
         last_seen = request.session.get(LAST_SEEN_KEY)
         if isinstance(last_seen, int | float) and now - last_seen > settings.SESSION_IDLE_SECONDS:
             return self._end(request, "idle", user)
-        if needs_second_factor(user) and not user.is_verified():  # type: ignore[attr-defined]
+        if needs_second_factor(user) and not (
+            user.is_verified()  # type: ignore[attr-defined]
+            # Or the district's identity provider checked it (SAFESTEP_OIDC_TRUST_MFA).
+            or provider_second_factor_given(request, user)
+        ):
             return self._end(request, "second_factor", user)
         if _is_session_check(request):
             return None
-        if not isinstance(last_seen, int | float) or now - last_seen >= (
-            LAST_SEEN_RESOLUTION_SECONDS
-        ):
-            request.session[LAST_SEEN_KEY] = now
+        # Written at most once a minute (sessions.last_seen_resolution): a page that is
+        # only read must not write the session row on every request.
+        last_seen_touch(request.session, now)
         if user.must_change_password:
             return self._hold_for_password_change(request)
         return None
@@ -196,9 +210,11 @@ class SessionGuardMiddleware:
             return JsonResponse(
                 {
                     "type": "about:blank",
-                    "title": "Not allowed",
+                    "title": gettext("Not allowed"),
                     "status": 403,
-                    "detail": "Choose a new password on the web before using this session.",
+                    "detail": gettext(
+                        "Choose a new password on the web before using this session."
+                    ),
                 },
                 status=403,
                 content_type="application/problem+json",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import ApiToken, AuthenticatorDevice, Role, School, User
@@ -21,7 +22,9 @@ USER_STATUSES = ("active", "inactive", "all")
 
 def _require_manager(user: User) -> None:
     if not has_capability(user, Capability.ACCOUNTS_MANAGE):
-        raise PermissionDenied(f"your role ({user.role}) may not manage accounts")
+        raise PermissionDenied(
+            gettext("your role (%(role)s) may not manage accounts") % {"role": user.role}
+        )
 
 
 def users_for_manager(
@@ -67,7 +70,7 @@ def user_for_manager(user: User, username: str) -> AccountDetails:
     _require_manager(user)
     account = User.objects.prefetch_related("schools").filter(username=username).first()
     if account is None:
-        raise NotFound(f"no user {username}")
+        raise NotFound(gettext("no user %(username)s") % {"username": username})
     return AccountDetails(
         account=account,
         school_codes=sorted(school.code for school in account.schools.all()),

@@ -8,17 +8,25 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticToken
+from django_otp_webauthn.helpers import WebAuthnHelper
+from django_otp_webauthn.models import WebAuthnCredential
 
-from safestep.accounts.access import Capability, has_capability, role_needs_schools
+from safestep.accounts.access import (
+    Capability,
+    has_capability,
+    needs_second_factor,
+    role_needs_schools,
+)
 from safestep.accounts.models import (
     ApiToken,
     AuthenticatorDevice,
@@ -49,7 +57,9 @@ def _require_manager(acting_user: User | None) -> None:
     ACTING_USER is None on the command line, where the operator's shell account decides.
     """
     if acting_user is not None and not has_capability(acting_user, Capability.ACCOUNTS_MANAGE):
-        raise PermissionDenied(f"your role ({acting_user.role}) may not manage accounts")
+        raise PermissionDenied(
+            gettext("your role (%(role)s) may not manage accounts") % {"role": acting_user.role}
+        )
 
 
 def _not_oneself(acting_user: User | None, username: str, what: str) -> None:
@@ -66,12 +76,12 @@ def school_add(*, code: str, name: str, acting_user: User | None = None) -> Scho
     except DjangoValidationError as error:
         errors["code"] = list(error.messages)
     if not name.strip():
-        errors["name"] = ["A school needs a name."]
+        errors["name"] = [gettext("A school needs a name.")]
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():
         if School.objects.filter(code=code).exists():
-            raise Conflict(f"school {code} already exists")
+            raise Conflict(gettext("school %(code)s already exists") % {"code": code})
         school = School.objects.create(code=code, name=name.strip())
         event_record(
             actor=acting_user, action="school.add", payload={"code": code, "name": school.name}
@@ -83,13 +93,15 @@ def school_rename(*, code: str, name: str, acting_user: User | None = None) -> S
     """Give the school CODE a new NAME; its code (which cases and accounts use) stays."""
     _require_manager(acting_user)
     if not name.strip():
-        raise ValidationFailed({"name": ["A school needs a name."]})
+        raise ValidationFailed({"name": [gettext("A school needs a name.")]})
     if len(name.strip()) > SCHOOL_NAME_MAX:
-        raise ValidationFailed({"name": [f"At most {SCHOOL_NAME_MAX} characters."]})
+        raise ValidationFailed(
+            {"name": [gettext("At most %(limit)s characters.") % {"limit": SCHOOL_NAME_MAX}]}
+        )
     with transaction.atomic():
         school = School.objects.select_for_update().filter(code=code).first()
         if school is None:
-            raise NotFound(f"no school {code}")
+            raise NotFound(gettext("no school %(code)s") % {"code": code})
         previous = school.name
         school.name = name.strip()
         school.save(update_fields=["name"])
@@ -105,7 +117,9 @@ def _schools_by_code(codes: Sequence[str]) -> list[School]:
     found = {school.code: school for school in School.objects.filter(code__in=codes)}
     missing = [code for code in codes if code not in found]
     if missing:
-        raise ValidationFailed({"school": [f"unknown school code: {', '.join(missing)}"]})
+        raise ValidationFailed(
+            {"school": [gettext("unknown school code: %(codes)s") % {"codes": ", ".join(missing)}]}
+        )
     return [found[code] for code in codes]
 
 
@@ -142,7 +156,7 @@ def user_add(
     with transaction.atomic():
         schools = _schools_by_code(school_codes)
         if User.objects.filter(username=username).exists():
-            raise Conflict(f"user {username} already exists")
+            raise Conflict(gettext("user %(username)s already exists") % {"username": username})
         user = User(username=username, role=role, email=email, must_change_password=True)
         user.set_password(password)
         user.save()
@@ -158,7 +172,7 @@ def user_add(
 def _user_for_update(username: str) -> User:
     user = User.objects.select_for_update().filter(username=username).first()
     if user is None:
-        raise NotFound(f"no user {username}")
+        raise NotFound(gettext("no user %(username)s") % {"username": username})
     return user
 
 
@@ -208,7 +222,9 @@ def user_deactivate(*, username: str, acting_user: User | None = None) -> Revoke
     with transaction.atomic():
         user = _user_for_update(username)
         if not user.is_active:
-            raise Conflict(f"user {username} is already deactivated")
+            raise Conflict(
+                gettext("user %(username)s is already deactivated") % {"username": username}
+            )
         revoked = _deactivate(user)
         event_record(
             actor=acting_user, action="user.deactivate", payload={"username": username, **revoked}
@@ -233,7 +249,7 @@ def user_activate(*, username: str, acting_user: User | None = None) -> None:
     with transaction.atomic():
         user = _user_for_update(username)
         if user.is_active:
-            raise Conflict(f"user {username} is already active")
+            raise Conflict(gettext("user %(username)s is already active") % {"username": username})
         user.is_active = True
         user.save(update_fields=["is_active"])
         event_record(actor=acting_user, action="user.activate", payload={"username": username})
@@ -249,7 +265,12 @@ def user_role_set(*, username: str, role: str, acting_user: User | None = None) 
     _not_oneself(acting_user, username, "change the role of")
     if role not in Role.values:
         raise ValidationFailed(
-            {"role": [f"unknown role {role!r}; one of: {', '.join(Role.values)}"]}
+            {
+                "role": [
+                    gettext("unknown role %(role)r; one of: %(roles)s")
+                    % {"role": role, "roles": ", ".join(Role.values)}
+                ]
+            }
         )
     with transaction.atomic():
         user = _user_for_update(username)
@@ -284,7 +305,9 @@ def user_schools_set(
     with transaction.atomic():
         user = _user_for_update(username)
         if not codes and role_needs_schools(user.role):
-            raise ValidationFailed({"school": [f"a {user.role} needs at least one school"]})
+            raise ValidationFailed(
+                {"school": [gettext("a %(role)s needs at least one school") % {"role": user.role}]}
+            )
         schools = _schools_by_code(codes)
         previous = sorted(user.schools.values_list("code", flat=True))
         user.schools.set(schools)
@@ -391,10 +414,14 @@ def mfa_enrolment_confirm(*, acting_user: User, code: str) -> tuple[Authenticato
             .first()
         )
         if device is None:
-            raise Conflict("there is no second factor waiting to be confirmed")
+            raise Conflict(gettext("there is no second factor waiting to be confirmed"))
         if not device.verify_token(_clean_code(code)):
             raise ValidationFailed(
-                {"code": ["That code did not match. Type the 6 digits your app shows now."]}
+                {
+                    "code": [
+                        gettext("That code did not match. Type the 6 digits your app shows now.")
+                    ]
+                }
             )
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -416,7 +443,11 @@ def _backup_codes_replace(user: User) -> list[str]:
 
 
 def mfa_has_device(user: User) -> bool:
-    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
+    """Whether USER has a second factor: an authenticator app or a passkey."""
+    return (
+        AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
+        or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+    )
 
 
 def mfa_verify(*, acting_user: User, code: str) -> Device:
@@ -449,10 +480,20 @@ def mfa_verify(*, acting_user: User, code: str) -> Device:
                 return device
     if throttled:
         raise ValidationFailed(
-            {"code": ["Too many wrong codes in a row: wait a few seconds, then try again."]}
+            {
+                "code": [
+                    gettext("Too many wrong codes in a row: wait a few seconds, then try again.")
+                ]
+            }
         )
     raise ValidationFailed(
-        {"code": ["That code did not work. Use the current code from your app, or a backup code."]}
+        {
+            "code": [
+                gettext(
+                    "That code did not work. Use the current code from your app, or a backup code."
+                )
+            ]
+        }
     )
 
 
@@ -464,8 +505,107 @@ def mfa_reset(*, username: str, acting_user: User | None = None) -> int:
             raise NotFound(f"no user {username}")
         removed = AuthenticatorDevice.objects.filter(user=user).delete()[0]
         removed += BackupCodeDevice.objects.filter(user=user).delete()[0]
+        # A lost phone may hold the user's passkeys too: they all go, and the user sets up
+        # a second factor again at next sign-in.
+        removed += WebAuthnCredential.objects.filter(user=user).delete()[0]
         event_record(actor=acting_user, action="mfa.reset", payload={"username": username})
     return removed
+
+
+# --- passkeys (WebAuthn, through django-otp-webauthn) -----------------------------------
+# The browser ceremonies are checked by django-otp-webauthn's helper (challenge, relying
+# party id, origin, signature); these functions run that check inside the transaction that
+# keeps or uses the passkey and records it, so a refused ceremony changes nothing.
+
+PASSKEY_DEVICE_NAME = "Passkey"
+
+
+def _passkeys_count(user: User) -> int:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).count()
+
+
+def passkey_add(
+    *,
+    acting_user: User,
+    helper: WebAuthnHelper,
+    state: Mapping[str, Any],
+    response: Mapping[str, Any],
+    verified: bool,
+) -> tuple[WebAuthnCredential, list[str]]:
+    """Keep the passkey the browser just created; return it and, when it is the user's
+    first second factor, fresh backup codes (shown once, as after setting up an app).
+
+    VERIFIED says whether this session already gave a second factor. Without it, only a
+    user who has none yet (first set-up, right after the password) may add a passkey:
+    otherwise a password alone would be enough to add a second factor of one's own.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=acting_user.pk).first()
+        first = not mfa_has_device(acting_user)
+        if not verified and not first:
+            raise PermissionDenied(gettext("give your second factor before adding a passkey"))
+        device = helper.register_complete(user=acting_user, state=dict(state), data=response)
+        device.name = PASSKEY_DEVICE_NAME
+        device.save(update_fields=["name"])
+        codes = _backup_codes_replace(acting_user) if first else []
+        event_record(
+            actor=acting_user,
+            action="mfa.passkey_add",
+            payload={"passkeys": _passkeys_count(acting_user), "backup_codes": len(codes)},
+        )
+    return device, codes
+
+
+def passkey_verify(
+    *,
+    acting_user: User,
+    helper: WebAuthnHelper,
+    state: Mapping[str, Any],
+    response: Mapping[str, Any],
+) -> WebAuthnCredential:
+    """The user's passkey that signed this sign-in's challenge (the second factor).
+
+    Only the user's own passkeys are offered and accepted; the helper also moves the
+    passkey's signature counter on, so a copied passkey shows up as a refusal.
+    """
+    with transaction.atomic():
+        device = helper.authenticate_complete(user=acting_user, state=dict(state), data=response)
+        if not device.confirmed:
+            raise ValidationFailed({"passkey": [gettext("This passkey has been turned off.")]})
+        event_record(
+            actor=acting_user, action="mfa.passkey_verify", payload={"second_factor": "passkey"}
+        )
+    return device
+
+
+def passkey_remove(*, acting_user: User, passkey_id: int) -> int:
+    """Remove one of the user's own passkeys; return how many they have left.
+
+    A role that needs a second factor never loses its last one here (the authenticator app
+    or another passkey must remain); backup codes alone do not count.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=acting_user.pk).first()
+        device = WebAuthnCredential.objects.filter(user=acting_user, pk=passkey_id).first()
+        if device is None:
+            raise NotFound(gettext("you have no passkey %(passkey)s") % {"passkey": passkey_id})
+        others = WebAuthnCredential.objects.filter(user=acting_user, confirmed=True).exclude(
+            pk=device.pk
+        )
+        has_app = AuthenticatorDevice.objects.filter(user=acting_user, confirmed=True).exists()
+        if needs_second_factor(acting_user) and not has_app and not others.exists():
+            raise Conflict(
+                gettext(
+                    "this passkey is your only second factor: add another passkey or an "
+                    "authenticator app first"
+                )
+            )
+        device.delete()
+        left = others.count()
+        event_record(
+            actor=acting_user, action="mfa.passkey_remove", payload={"passkeys_left": left}
+        )
+    return left
 
 
 def user_password_change(
@@ -474,11 +614,11 @@ def user_password_change(
     """The user chooses their own password (required after a one-time password)."""
     errors: dict[str, list[str]] = {}
     if not acting_user.check_password(old_password):
-        errors["old_password"] = ["That is not your current password."]
+        errors["old_password"] = [gettext("That is not your current password.")]
     if new_password != repeat:
-        errors["new_password2"] = ["The two new passwords differ."]
+        errors["new_password2"] = [gettext("The two new passwords differ.")]
     elif new_password == old_password:
-        errors["new_password1"] = ["Choose a password different from the current one."]
+        errors["new_password1"] = [gettext("Choose a password different from the current one.")]
     else:
         try:
             validate_password(new_password, acting_user)
@@ -508,12 +648,13 @@ def user_account_set(*, acting_user: User, email: str, language: str) -> list[st
         try:
             validate_email(email)
         except DjangoValidationError:
-            errors["email"] = ["That is not an e-mail address (name@example.org)."]
+            errors["email"] = [gettext("That is not an e-mail address (name@example.org).")]
         if len(email) > EMAIL_MAX:
-            errors["email"] = [f"At most {EMAIL_MAX} characters."]
+            errors["email"] = [gettext("At most %(limit)s characters.") % {"limit": EMAIL_MAX}]
     if language not in Language.values:
         errors["language"] = [
-            "Choose one of: " + ", ".join(str(label) for label in Language.labels) + "."
+            gettext("Choose one of: %(languages)s.")
+            % {"languages": ", ".join(str(label) for label in Language.labels)}
         ]
     if errors:
         raise ValidationFailed(errors)

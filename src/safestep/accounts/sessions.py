@@ -31,6 +31,14 @@ LAST_SEEN_KEY = "safestep_last_seen"
 # The pages warn this long before the idle timeout (web/static/web/session.js), or half
 # the timeout when it is shorter than twice this.
 WARNING_SECONDS = 120
+# The time of the last request is written only when it has moved by more than this: each
+# write is a session save (a database write), and a page that is only read should not
+# write. A session therefore ends between IDLE - RESOLUTION and IDLE seconds after its
+# last request: never later than the configured timeout, at most this much earlier.
+LAST_SEEN_RESOLUTION_SECONDS = 60
+# ... and never by more than this share of the timeout, so that a short timeout (a
+# one-minute test) stays about as exact as the 15-minute default (1 minute in 15).
+LAST_SEEN_RESOLUTION_SHARE = 15
 
 
 def _belongs_to(data: dict[str, object], user_pk: int) -> bool:
@@ -66,6 +74,23 @@ def seconds_left(session: SessionBase) -> int:
     if not isinstance(last_seen, int | float):
         return 0
     return max(0, int(settings.SESSION_IDLE_SECONDS - (time.time() - last_seen)))
+
+
+def last_seen_resolution() -> int:
+    """Seconds by which the stored time of the last request may lag behind the real one."""
+    share = int(settings.SESSION_IDLE_SECONDS) // LAST_SEEN_RESOLUTION_SHARE
+    return max(1, min(LAST_SEEN_RESOLUTION_SECONDS, share))
+
+
+def last_seen_touch(session: SessionBase, now: float) -> None:
+    """Record a request at NOW, unless the stored time is less than the resolution old.
+
+    Only a change of the stored time marks the session modified, and only a modified
+    session is saved: requests within the resolution write nothing to the database.
+    """
+    last_seen = session.get(LAST_SEEN_KEY)
+    if not isinstance(last_seen, int | float) or now - last_seen > last_seen_resolution():
+        session[LAST_SEEN_KEY] = now
 
 
 def warning_seconds() -> int:

@@ -3,6 +3,9 @@
 A password alone never signs a second-factor role in: it only opens a short "pending"
 step held in the session, and the account is signed in (Django's ``login``) once the code
 is accepted. So nothing else in SafeStep ever sees a half-signed-in user.
+
+Single sign-on through the district's identity provider (``accounts/oidc.py``) takes the
+place of the password and continues on the same path: pending, second factor, ``_complete``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,11 +29,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.models import Device
 
-from safestep.accounts import services
+from safestep.accounts import oidc, services
 from safestep.accounts.access import needs_second_factor
 from safestep.accounts.drafts import drafts_purge, page_of, sent_from_own_page, typed_work_keep
 from safestep.accounts.models import User
@@ -103,7 +106,13 @@ def _signin_page(request: HttpRequest, context: dict[str, Any], status: int = 20
     notice = _signed_out_notice(request.GET.get("reason", ""))
     if notice and request.GET.get("draft") == "kept":
         notice = f"{notice} {DRAFT_KEPT}"
-    base = {"next": request.POST.get("next") or request.GET.get("next", ""), "notice": notice}
+    district_provider = oidc.configured()
+    base = {
+        "next": request.POST.get("next") or request.GET.get("next", ""),
+        "notice": notice,
+        "password_signin": settings.SAFESTEP_PASSWORD_SIGNIN,
+        "sso_name": oidc.display_name(district_provider) if district_provider else "",
+    }
     return render(request, "accounts/signin.html", base | context, status=status)
 
 
@@ -131,6 +140,9 @@ def signin(request: HttpRequest) -> HttpResponse:
         return redirect(_safe_next(request, request.GET.get("next")))
     if request.method == "GET":
         return _signin_page(request, {})
+    if not settings.SAFESTEP_PASSWORD_SIGNIN:
+        # Only single sign-on: a password is not even checked (nor counted by the lockout).
+        return _signin_page(request, {"password_refused": True}, status=403)
     username = request.POST.get("username", "").strip()
     next_url = request.POST.get("next", "")
     user = authenticate(request, username=username, password=request.POST.get("password", ""))
@@ -140,11 +152,91 @@ def signin(request: HttpRequest) -> HttpResponse:
     if not needs_second_factor(user):
         _complete(request, user, None)
         return redirect(_safe_next(request, next_url))
+    return _pending_start(request, user, next_url)
+
+
+def _pending_start(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    """Hold USER, who proved who they are, until their second factor (enrolling first)."""
     # A fresh session id before anything is tied to this sign-in.
     request.session.cycle_key()
     request.session[PENDING_KEY] = {"user": user.pk, "at": time.time(), "next": next_url}
     step = "accounts:second-factor" if services.mfa_has_device(user) else "accounts:enrol"
     return redirect(step)
+
+
+def _district_provider_or_404() -> oidc.OidcSettings:
+    district_provider = oidc.configured()
+    if district_provider is None:
+        raise Http404("single sign-on is not configured")
+    return district_provider
+
+
+def _sso_unavailable(request: HttpRequest, error: oidc.ProviderUnavailable) -> HttpResponse:
+    oidc.unavailable_logged(error)
+    return render(
+        request,
+        "accounts/sso_refused.html",
+        {"unavailable": True, "sso_name": oidc.display_name(_district_provider_or_404())},
+        status=503,
+    )
+
+
+@never_cache
+@require_GET
+def sso_start(request: HttpRequest) -> HttpResponse:
+    """The "Sign in with <district>" link: off to the district's identity provider.
+
+    A link (GET), not a form: the page's Content-Security-Policy (form-action 'self')
+    would stop a form from being redirected to the provider.
+    """
+    district_provider = _district_provider_or_404()
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request, request.GET.get("next")))
+    request.session[oidc.NEXT_KEY] = request.GET.get("next", "")
+    callback_url = request.build_absolute_uri(reverse("accounts:sso-callback"))
+    try:
+        return oidc.authorization_redirect(request, district_provider, callback_url)
+    except oidc.ProviderUnavailable as error:
+        return _sso_unavailable(request, error)
+
+
+@never_cache
+@require_GET
+def sso_callback(request: HttpRequest) -> HttpResponse:
+    """The provider sends the browser back here with a code (or an error).
+
+    An accepted identity continues exactly as a correct password does: signed in at once
+    when the role needs no second factor (or the provider's own is trusted), otherwise
+    held for the second factor.
+    """
+    district_provider = _district_provider_or_404()
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request, None))
+    next_url = str(request.session.pop(oidc.NEXT_KEY, "") or "")
+    try:
+        identity = oidc.identity_from_callback(request, district_provider)
+        user = oidc.user_for(identity)
+    except oidc.ProviderUnavailable as error:
+        return _sso_unavailable(request, error)
+    except oidc.SingleSignOnRefused as refusal:
+        oidc.sso_refusal_record(refusal)
+        return render(
+            request,
+            "accounts/sso_refused.html",
+            {
+                "explanation": oidc.explanation(refusal, district_provider),
+                "sso_name": oidc.display_name(district_provider),
+            },
+            status=403,
+        )
+    oidc.sso_acceptance_record(user, identity)
+    provider_checked = oidc.provider_second_factor_accepted(district_provider, identity)
+    if not needs_second_factor(user) or provider_checked:
+        _complete(request, user, None)
+        if needs_second_factor(user):
+            oidc.provider_second_factor_remember(request, user)
+        return redirect(_safe_next(request, next_url))
+    return _pending_start(request, user, next_url)
 
 
 def _refused_code(request: HttpRequest, user: User) -> None:
@@ -181,9 +273,16 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/second_factor.html",
-        {"errors": errors, "username": user.username},
+        {"errors": errors, "username": user.username, **_passkey_context(request, user)},
         status=400 if errors else 200,
     )
+
+
+def _passkey_context(request: HttpRequest, user: User) -> dict[str, Any]:
+    # Imported here: the passkey views build on this module's sign-in steps.
+    from safestep.accounts.passkeys import passkey_page_context
+
+    return passkey_page_context(request, user)
 
 
 def _qr_svg(uri: str) -> str:
@@ -229,6 +328,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
             "qr_svg": _qr_svg(device.config_url),
             "secret": b32encode(device.bin_key).decode("ascii").rstrip("="),
             "username": user.username,
+            **_passkey_context(request, user),
         },
         status=400 if errors else 200,
     )

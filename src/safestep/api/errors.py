@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
+from django.utils.translation import gettext, gettext_noop
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -20,8 +21,35 @@ __all__ = ["PROBLEM_CONTENT_TYPE", "flatten_errors", "problem", "problem_excepti
 logger = logging.getLogger(__name__)
 
 
+# Every title a problem may carry, marked for translation: a title is written in English
+# where the refusal is raised (safestep.core.errors, DRF) and translated when answered.
+# ``type`` stays "about:blank" and the field names under ``errors`` are never translated.
+TITLES = (
+    gettext_noop("Request refused"),
+    gettext_noop("Invalid input"),
+    gettext_noop("Not found"),
+    gettext_noop("Not allowed"),
+    gettext_noop("Conflict"),
+    gettext_noop("Stale version"),
+    gettext_noop("Not signed in"),
+    gettext_noop("Method not allowed"),
+    gettext_noop("Not acceptable"),
+    gettext_noop("Request too large"),
+    gettext_noop("Unsupported media type"),
+    gettext_noop("Too many requests"),
+    gettext_noop("Bad request"),
+)
+
+
 def problem(status_code: int, title: str, detail: str, **extra: Any) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail, **extra}
+    """A problem+json answer; TITLE (English) is given in the request's language."""
+    body = {
+        "type": "about:blank",
+        "title": gettext(title),
+        "status": status_code,
+        "detail": detail,
+        **extra,
+    }
     return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -35,19 +63,25 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
             extra |= exc.extra
         return problem(code, exc.title, exc.detail, **extra)
     if isinstance(exc, Http404):
-        return problem(404, "Not found", "Not found.")
+        return problem(404, "Not found", gettext("Not found."))
     if isinstance(exc, RequestDataTooBig):
         # Django's own limit, met while reading a form or multipart body.
         limit = body_limit()
-        detail = f"The request body is larger than {limit} bytes." if limit else str(exc)
+        detail = (
+            gettext("The request body is larger than %(limit)s bytes.") % {"limit": limit}
+            if limit
+            else str(exc)
+        )
         return problem(413, "Request too large", detail)
     if isinstance(exc, SuspiciousOperation):
-        return problem(400, "Bad request", "The request could not be read.")
+        return problem(400, "Bad request", gettext("The request could not be read."))
     if isinstance(exc, OverflowError):
         # A number or a date beyond what Python or the database can hold: the client's
         # input, not a fault of the server. Logged, since a check upstream missed it.
         logger.warning("out-of-range input answered 400", exc_info=exc)
-        return problem(400, "Invalid input", "A number or a date in the request is out of range.")
+        return problem(
+            400, "Invalid input", gettext("A number or a date in the request is out of range.")
+        )
     if isinstance(exc, exceptions.ValidationError):
         flat = flatten_errors(exc.detail)
         first_field, messages = next(iter(flat.items()))

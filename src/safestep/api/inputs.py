@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from safestep.core import moments
@@ -22,7 +23,9 @@ class BoundedDictField(serializers.DictField):
 
     def to_internal_value(self, data: Any) -> dict[Any, Any]:
         if isinstance(data, Mapping) and len(data) > MAX_KEYS:
-            raise serializers.ValidationError(f"At most {MAX_KEYS} entries.")
+            raise serializers.ValidationError(
+                gettext("At most %(limit)s entries.") % {"limit": MAX_KEYS}
+            )
         return super().to_internal_value(data)
 
 
@@ -194,7 +197,9 @@ class StrictIn(serializers.Serializer):
             names = [name for name, _ in self.fields.items()]
             known = ", ".join(name for name in names if name != "version")
             unknown = {
-                str(key): [f"Unknown field; one of: {known}."] for key in data if key not in names
+                str(key): [gettext("Unknown field; one of: %(known)s.") % {"known": known}]
+                for key in data
+                if key not in names
             }
         try:
             value = super().to_internal_value(data)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
@@ -31,7 +32,7 @@ _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 
 class RequestTooLarge(exceptions.APIException):
     status_code = 413
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "request_too_large"
 
 
@@ -41,7 +42,9 @@ def body_limit() -> int | None:
 
 
 def too_large(limit: int) -> RequestTooLarge:
-    return RequestTooLarge(f"The request body is larger than {limit} bytes.")
+    return RequestTooLarge(
+        gettext("The request body is larger than %(limit)s bytes.") % {"limit": limit}
+    )
 
 
 def nesting_depth(text: str, *, stop_after: int = MAX_DEPTH) -> int:
@@ -86,15 +89,20 @@ class BoundedJSONParser(JSONParser):
         try:
             text = raw.decode(encoding) if isinstance(raw, bytes) else str(raw)
         except (UnicodeDecodeError, LookupError):
-            raise exceptions.ParseError(f"JSON parse error - the body is not {encoding}.") from None
+            raise exceptions.ParseError(
+                gettext("JSON parse error - the body is not %(encoding)s.") % {"encoding": encoding}
+            ) from None
         if nesting_depth(text) > MAX_DEPTH:
             raise exceptions.ParseError(
-                f"JSON parse error - nested more than {MAX_DEPTH} levels deep."
+                gettext("JSON parse error - nested more than %(limit)s levels deep.")
+                % {"limit": MAX_DEPTH}
             )
         parse_constant = json.strict_constant if self.strict else None
         try:
             return json.loads(text, parse_constant=parse_constant)
         except RecursionError:  # belt and braces: the scan above should make this impossible
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+            raise exceptions.ParseError(gettext("JSON parse error - nested too deeply.")) from None
         except ValueError as error:
-            raise exceptions.ParseError(f"JSON parse error - {error}") from None
+            raise exceptions.ParseError(
+                gettext("JSON parse error - %(error)s") % {"error": error}
+            ) from None

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -81,7 +82,7 @@ def _if_match_version(request: Request) -> int | None:
     if tag.isascii() and tag.isdecimal() and len(tag) <= MAX_VERSION_DIGITS and int(tag) > 0:
         return int(tag)
     raise ValidationFailed(
-        {"If-Match": ['Send the case\'s version as an entity tag, e.g. If-Match: "3".']}
+        {"If-Match": [gettext('Send the case\'s version as an entity tag, e.g. If-Match: "3".')]}
     )
 
 
@@ -97,7 +98,9 @@ def expected_version(request: Request, data: dict[str, Any]) -> int:
     """The version the client read: from the body, or from an If-Match header."""
     version = optional_version(request, data)
     if version is None:
-        raise ValidationFailed({"version": ["Send the case's current version (or If-Match)."]})
+        raise ValidationFailed(
+            {"version": [gettext("Send the case's current version (or If-Match).")]}
+        )
     return version
 
 
@@ -117,11 +120,15 @@ def student_input(data: dict[str, Any] | None) -> services.StudentInput | None:
 def students_input(data: dict[str, Any]) -> list[services.StudentInput]:
     """The students a concern names: ``student`` (one) or ``students`` (several)."""
     if data.get("student") and data.get("students"):
-        raise ValidationFailed({"students": ["Send either student or students, not both."]})
+        raise ValidationFailed(
+            {"students": [gettext("Send either student or students, not both.")]}
+        )
     if data.get("student"):
         return [services.StudentInput(**data["student"])]
     if not data.get("students"):
-        raise ValidationFailed({"student": ["Name the student (or students) of the concern."]})
+        raise ValidationFailed(
+            {"student": [gettext("Name the student (or students) of the concern.")]}
+        )
     return [services.StudentInput(**item) for item in data["students"]]
 
 
@@ -138,7 +145,7 @@ class ProtocolList(APIView):
     @extend_schema(summary="Loaded protocols with their pathways and steps in order")
     def get(self, request: Request) -> Response:
         if not has_capability(acting(request), Capability.PROTOCOL_READ):
-            raise PermissionDenied("your role does not read protocols")
+            raise PermissionDenied(gettext("your role does not read protocols"))
         return Response([protocol_output(stored) for stored in protocols_current()])
 
 
@@ -224,14 +231,20 @@ class CaseCollection(APIView):
     def get(self, request: Request) -> Response:
         user = acting(request)
         if not has_capability(user, Capability.CASE_READ):
-            raise PermissionDenied("your role does not read cases")
+            raise PermissionDenied(gettext("your role does not read cases"))
         params = request.query_params
         status = params.get("status")
         if status and status not in CaseStatus.values:
-            raise ValidationFailed({"status": [f"One of: {', '.join(CaseStatus.values)}."]})
+            raise ValidationFailed(
+                {
+                    "status": [
+                        gettext("One of: %(values)s.") % {"values": ", ".join(CaseStatus.values)}
+                    ]
+                }
+            )
         overdue = params.get("overdue")
         if overdue not in (None, "", "true", "false"):
-            raise ValidationFailed({"overdue": ["true or false."]})
+            raise ValidationFailed({"overdue": [gettext("true or false.")]})
         cases = case_list_for_user(
             user, status=status, school=params.get("school"), pathway=params.get("pathway")
         )
@@ -337,7 +350,9 @@ class ReviewCollection(APIView):
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status")
         if status and status not in ("open", "decided"):
-            raise ValidationFailed({"status": ["One of: open, decided."]})
+            raise ValidationFailed(
+                {"status": [gettext("One of: %(values)s.") % {"values": "open, decided"}]}
+            )
         # A plain list, as the interface promises: the queue is short by design (each review
         # waits for one decision), and "decided" can be narrowed by asking for "open".
         reviews = review_list_for_user(acting(request), status=status)

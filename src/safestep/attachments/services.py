@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import User
@@ -33,7 +34,7 @@ def max_upload_bytes() -> int:
 
 
 def too_large_message() -> str:
-    return f"At most {max_upload_bytes() // (1024 * 1024)} MB."
+    return gettext("At most %(megabytes)d MB.") % {"megabytes": max_upload_bytes() // (1024 * 1024)}
 
 
 def attachment_add(
@@ -46,13 +47,18 @@ def attachment_add(
         if case.status != CaseStatus.OPEN:
             raise Conflict(f"case {case.reference} is closed; reopen it first")
         if not content:
-            raise ValidationFailed({"file": ["The file is empty."]})
+            raise ValidationFailed({"file": [gettext("The file is empty.")]})
         if len(content) > max_upload_bytes():
             raise ValidationFailed({"file": [too_large_message()]})
         kind = storage.sniff(content)
         if kind is None:
             raise ValidationFailed(
-                {"file": [f"Only {storage.ALLOWED_DESCRIPTION} may be attached."]}
+                {
+                    "file": [
+                        gettext("Only %(kinds)s may be attached.")
+                        % {"kinds": gettext(storage.ALLOWED_DESCRIPTION)}
+                    ]
+                }
             )
         storage_name = storage.new_storage_name()
         key_id = storage.store(storage_name, content)

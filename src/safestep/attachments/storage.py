@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count
+from django.utils.translation import gettext_noop
 
 from safestep.core.crypto import decrypt_bytes, encrypt_bytes, key_id_of_bytes
 
@@ -47,7 +48,8 @@ KINDS = (
     ),
 )
 
-ALLOWED_DESCRIPTION = "a PDF or an image (PNG, JPEG, WebP, HEIC)"
+# Marked for the catalogue; translated where a message names it.
+ALLOWED_DESCRIPTION = gettext_noop("a PDF or an image (PNG, JPEG, WebP, HEIC)")
 MAX_NAME_LENGTH = 120
 
 

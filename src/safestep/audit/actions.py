@@ -68,11 +68,18 @@ class Action(StrEnum):
     # Signing in and out, second factors, passwords.
     SIGNIN_SUCCESS = "signin.success"
     SIGNIN_FAILURE = "signin.failure"
+    # Single sign-on: the district's identity provider vouched for someone (accepted), or
+    # SafeStep refused whom it named, or its answer (payload: reason, e-mail; never a token).
+    SIGNIN_SSO = "signin.sso"
+    SIGNIN_SSO_REFUSED = "signin.sso_refused"
     SIGNOUT = "signout"
     MFA_ENROL_START = "mfa.enrol_start"
     MFA_ENROL = "mfa.enrol"
     MFA_VERIFY = "mfa.verify"
     MFA_RESET = "mfa.reset"
+    MFA_PASSKEY_ADD = "mfa.passkey_add"
+    MFA_PASSKEY_VERIFY = "mfa.passkey_verify"
+    MFA_PASSKEY_REMOVE = "mfa.passkey_remove"
     USER_PASSWORD_CHANGE = "user.password_change"
     # Accounts, schools, sessions and API tokens.
     SCHOOL_ADD = "school.add"
@@ -99,6 +106,7 @@ class Action(StrEnum):
     KEYS_ROTATE = "keys.rotate"
     KEYS_REENCRYPT = "keys.reencrypt"
     ROSTER_IMPORT = "roster.import"
+    ROLLUP_REBUILD = "rollup.rebuild"
 
     @classmethod
     def parse(cls, value: str) -> Action:
@@ -165,11 +173,20 @@ DESCRIPTIONS: dict[Action, str] = {
     ),
     Action.SIGNIN_SUCCESS: gettext_noop("Signed in."),
     Action.SIGNIN_FAILURE: gettext_noop("Failed to sign in as %(username)s."),
+    Action.SIGNIN_SSO: gettext_noop(
+        "Was identified by the district's identity provider as %(email)s."
+    ),
+    Action.SIGNIN_SSO_REFUSED: gettext_noop(
+        "Was refused single sign-on as %(email)s (%(reason)s)."
+    ),
     Action.SIGNOUT: gettext_noop("Signed out."),
     Action.MFA_ENROL_START: gettext_noop("Began setting up a second factor."),
     Action.MFA_ENROL: gettext_noop("Set up a second factor."),
     Action.MFA_VERIFY: gettext_noop("Gave a second factor."),
     Action.MFA_RESET: gettext_noop("Reset the second factor of %(username)s."),
+    Action.MFA_PASSKEY_ADD: gettext_noop("Added a passkey as a second factor."),
+    Action.MFA_PASSKEY_VERIFY: gettext_noop("Gave a passkey as the second factor."),
+    Action.MFA_PASSKEY_REMOVE: gettext_noop("Removed a passkey (%(passkeys_left)s left)."),
     Action.USER_PASSWORD_CHANGE: gettext_noop("Changed their password."),
     Action.SCHOOL_ADD: gettext_noop("Added the school %(code)s (%(name)s)."),
     Action.SCHOOL_RENAME: gettext_noop("Renamed the school %(code)s to %(name)s."),
@@ -197,6 +214,10 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.ROSTER_IMPORT: gettext_noop(
         "Imported the roster from the student information system: schools (%(schools)s), "
         "staff (%(staff)s), students (%(students)s)."
+    ),
+    Action.ROLLUP_REBUILD: gettext_noop(
+        "Recounted the dashboard's figures from the cases: %(cells)s cells, "
+        "%(corrected)s figures corrected."
     ),
 }
 

@@ -17,8 +17,11 @@ import hashlib
 import hmac
 import json
 import os
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -245,52 +248,115 @@ def canonical_sql(vendor: str) -> str:
 
 
 def verify_chunk(
-    rows: Iterable[Sequence[Any]], first: int, last: int, checkpoint_hashes: dict[int, str]
+    batches: Iterable[Sequence[Sequence[Any]]],
+    first: int,
+    last: int,
+    checkpoint_hashes: Mapping[int, str],
 ) -> ChunkResult:
-    """Check events FIRST..LAST: no gaps, each linked to the one before, content unchanged."""
-    sha256 = hashlib.sha256
-    expected = first
-    prev: str | None = None
-    first_prev: str | None = None
-    count = 0
-    for seq, chained, row_hash in rows:
-        row_prev = chained[:64]
-        if seq != expected:
-            return ChunkResult(
-                first, last, count, first_prev, prev, expected - 1, (expected, "missing event")
-            )
-        if prev is None:
-            first_prev = row_prev
-        elif row_prev != prev:
-            return ChunkResult(
-                first,
-                last,
-                count,
-                first_prev,
-                prev,
-                seq - 1,
-                (seq, "broken link to the previous event"),
-            )
-        if sha256(chained.encode()).hexdigest() != row_hash:
-            return ChunkResult(
-                first, last, count, first_prev, prev, seq - 1, (seq, "changed content")
-            )
-        signed = checkpoint_hashes.get(seq)
-        if signed is not None and signed != row_hash:
-            return ChunkResult(
-                first,
-                last,
-                count,
-                first_prev,
-                prev,
-                seq - 1,
-                (seq, "differs from the signed checkpoint (rewritten chain)"),
-            )
-        prev = row_hash
-        expected = seq + 1
-        count += 1
-    problem = None if expected > last else (expected, "missing event")
-    return ChunkResult(first, last, count, first_prev, prev, expected - 1, problem)
+    """Check events FIRST..LAST: no gaps, each linked to the one before, content unchanged.
+
+    BATCHES are lists of ``(seq, prev_hash + canonical encoding, hash)`` rows, as
+    :func:`canonical_sql` selects them, in ``seq`` order. A whole batch is checked at once
+    with C-level list operations (hashing through hashlib, no Python code per row); only a
+    batch with something wrong in it is gone through row by row, which finds and names the
+    first bad event exactly as checking every row one at a time would.
+    """
+    signed = sorted(seq for seq in checkpoint_hashes if first <= seq <= last)
+    state = _ChunkState(first, last)
+    for batch in batches:
+        if not batch:
+            continue
+        if not state.accept(batch, signed, checkpoint_hashes):
+            problem = state.walk(batch, checkpoint_hashes)
+            if problem is not None:
+                return problem
+    return state.result()
+
+
+_hex_of = methodcaller("hexdigest")
+_link_of = itemgetter(slice(0, 64))
+
+
+class _ChunkState:
+    """Where the check of one stretch stands: the next seq expected and the last hash."""
+
+    def __init__(self, first: int, last: int) -> None:
+        self.first = first
+        self.last = last
+        self.expected = first
+        self.prev: str | None = None
+        self.first_prev: str | None = None
+        self.count = 0
+
+    def accept(
+        self, batch: Sequence[Sequence[Any]], signed: Sequence[int], hashes: Mapping[int, str]
+    ) -> bool:
+        """Take BATCH if every row in it is right (whole-batch comparisons); else False."""
+        seqs, chained, stored = zip(*batch, strict=True)
+        size = len(seqs)
+        if seqs != tuple(range(self.expected, self.expected + size)):
+            return False
+        links = list(map(_link_of, chained))
+        if self.prev is not None and links[0] != self.prev:
+            return False
+        if links[1:] != list(stored[:-1]):
+            return False
+        computed = list(map(_hex_of, map(sha256, map(str.encode, chained))))
+        if computed != list(stored):
+            return False
+        low = bisect_left(signed, self.expected)
+        high = bisect_right(signed, self.expected + size - 1)
+        if any(stored[seq - self.expected] != hashes[seq] for seq in signed[low:high]):
+            return False
+        if self.prev is None:
+            self.first_prev = links[0]
+        self.prev = stored[-1]
+        self.expected += size
+        self.count += size
+        return True
+
+    def walk(self, batch: Sequence[Sequence[Any]], hashes: Mapping[int, str]) -> ChunkResult | None:
+        """Check BATCH row by row; the result naming its first bad event, if any."""
+        for seq, chained, row_hash in batch:
+            row_prev = chained[:64]
+            if seq != self.expected:
+                return self.stop(self.expected, "missing event")
+            if self.prev is None:
+                self.first_prev = row_prev
+            elif row_prev != self.prev:
+                return self.stop(seq, "broken link to the previous event")
+            if sha256(chained.encode()).hexdigest() != row_hash:
+                return self.stop(seq, "changed content")
+            signed = hashes.get(seq)
+            if signed is not None and signed != row_hash:
+                return self.stop(seq, "differs from the signed checkpoint (rewritten chain)")
+            self.prev = row_hash
+            self.expected = seq + 1
+            self.count += 1
+        return None
+
+    def stop(self, seq: int, reason: str) -> ChunkResult:
+        return ChunkResult(
+            self.first,
+            self.last,
+            self.count,
+            self.first_prev,
+            self.prev,
+            self.expected - 1,
+            (seq, reason),
+        )
+
+    def result(self) -> ChunkResult:
+        problem = None if self.expected > self.last else (self.expected, "missing event")
+        return ChunkResult(
+            self.first,
+            self.last,
+            self.count,
+            self.first_prev,
+            self.prev,
+            self.expected - 1,
+            problem,
+        )
 
 
 def combine_chunks(chunks: Iterable[ChunkResult], checkpoints: Iterable[int]) -> VerifyResult:
@@ -299,7 +365,10 @@ def combine_chunks(chunks: Iterable[ChunkResult], checkpoints: Iterable[int]) ->
     events = 0
     last_seq = 0
     for chunk in chunks:
-        if chunk.count and chunk.first_prev_hash != prev_hash:
+        # The join: this stretch's first event must link to the last one of the stretch
+        # before. Checked even when that first event is bad in another way too, so that a
+        # stretch boundary never changes what is reported (links are checked before content).
+        if chunk.first_prev_hash is not None and chunk.first_prev_hash != prev_hash:
             return VerifyResult(
                 False, events, last_seq, chunk.first, "broken link to the previous event"
             )
@@ -334,8 +403,113 @@ def check_signatures(
 
 
 def batched(cursor: Any, size: int = 20_000) -> Iterator[Sequence[Any]]:
+    """The cursor's rows, SIZE at a time (a server-side cursor fetches each batch)."""
     while True:
         rows = cursor.fetchmany(size)
         if not rows:
             return
-        yield from rows
+        yield rows
+
+
+# --- verifying in parallel ----------------------------------------------------------------
+
+# Segments are about this long: small enough for the progress bar to move and for the work
+# to spread evenly over the processes, large enough that starting each one costs nothing.
+SEGMENT_EVENTS = 250_000
+
+
+def segment_ranges(
+    last: int, anchors: Iterable[int], size: int = SEGMENT_EVENTS
+) -> list[tuple[int, int]]:
+    """Events 1..LAST cut into stretches of about SIZE, each ending on a signed checkpoint
+    (one of ANCHORS) where there is one, so that every stretch ends on a signed hash."""
+    signed = sorted(seq for seq in set(anchors) if 0 < seq < last)
+    ranges: list[tuple[int, int]] = []
+    start = 1
+    while last - start + 1 > size:
+        target = start + size - 1
+        index = bisect_right(signed, target) - 1
+        end = signed[index] if index >= 0 and signed[index] >= start + size // 2 else target
+        ranges.append((start, end))
+        start = end + 1
+    if start <= last:
+        ranges.append((start, last))
+    return ranges
+
+
+@dataclass(frozen=True)
+class TrailDatabase:
+    """How a verifying process reaches the trail on its own: the vendor and either a
+    PostgreSQL connection string or a SQLite file path (never a Django connection, which
+    cannot cross into another process)."""
+
+    vendor: str
+    address: str
+
+    def connect(self) -> Any:
+        if self.vendor == "postgresql":
+            import psycopg  # only PostgreSQL installs need it
+
+            return psycopg.connect(self.address)
+        import sqlite3
+
+        # Read-only: verifying never writes, and a reader does not block SafeStep's writers.
+        return sqlite3.connect(f"file:{self.address}?mode=ro", uri=True)
+
+
+def trail_database(settings_dict: Mapping[str, Any], vendor: str) -> TrailDatabase | None:
+    """Where other processes can read the trail, or None (an in-memory SQLite database
+    exists only inside this process)."""
+    if vendor == "sqlite":
+        name = str(settings_dict["NAME"])
+        if not name or name == ":memory:" or "mode=memory" in name:
+            return None
+        return TrailDatabase(vendor, name)
+    if vendor != "postgresql":
+        return None
+    from psycopg.conninfo import make_conninfo
+
+    options = settings_dict.get("OPTIONS") or {}
+    # Only libpq's own connection options: Django's (pool, isolation level, ...) stay here.
+    libpq = {
+        key: value
+        for key, value in options.items()
+        if key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "options", "service")
+    }
+    parts = {
+        "dbname": settings_dict.get("NAME"),
+        "user": settings_dict.get("USER"),
+        "password": settings_dict.get("PASSWORD"),
+        "host": settings_dict.get("HOST"),
+        "port": settings_dict.get("PORT"),
+    }
+    given = {key: str(value) for key, value in {**parts, **libpq}.items() if value}
+    return TrailDatabase(vendor, make_conninfo(**given))
+
+
+FETCH_ROWS = 20_000
+
+
+def verify_segment(
+    database: TrailDatabase, first: int, last: int, checkpoint_hashes: Mapping[int, str]
+) -> ChunkResult:
+    """Check events FIRST..LAST on a connection of this process's own (a worker's job)."""
+    sql = canonical_sql(database.vendor)
+    connection_ = database.connect()
+    try:
+        if database.vendor == "postgresql":
+            # A named (server-side) cursor: the rows stream, FETCH_ROWS at a time.
+            cursor = connection_.cursor(name=f"audit_verify_{first}")
+            cursor.itersize = FETCH_ROWS
+        else:
+            cursor = connection_.cursor()
+            sql = sql.replace("%s", "?")
+        cursor.execute(sql, (first, last))
+        return verify_chunk(batched(cursor, FETCH_ROWS), first, last, checkpoint_hashes)
+    finally:
+        connection_.close()
+
+
+def verify_segment_task(task: tuple[TrailDatabase, int, int, Mapping[int, str]]) -> ChunkResult:
+    """:func:`verify_segment` for a process pool (one argument)."""
+    return verify_segment(*task)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +21,8 @@ from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import Role, User
 from safestep.audit.actions import DESCRIPTIONS, Action, description
 from safestep.audit.chain import (
+    FETCH_ROWS,
+    SEGMENT_EVENTS,
     CheckpointRecord,
     ChunkResult,
     VerifyResult,
@@ -29,18 +33,29 @@ from safestep.audit.chain import (
     checkpoint_key,
     combine_chunks,
     read_checkpoint_file,
+    segment_ranges,
+    trail_database,
     verify_chunk,
+    verify_segment_task,
 )
 from safestep.audit.models import Checkpoint, Event, to_microseconds
 from safestep.core.crypto import EncryptionError, decrypt_json
 from safestep.core.errors import PermissionDenied
 
 
-def audit_verify(*, progress: Callable[[int], None] | None = None) -> VerifyResult:
+def audit_verify(
+    *,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    segment_events: int = SEGMENT_EVENTS,
+) -> VerifyResult:
     """Stream the whole trail and check every link and every signed checkpoint.
 
-    The trail is read in stretches of CHUNK events (bounded memory, and a progress bar
-    that moves); each stretch must link to the end of the one before.
+    The trail is cut into segments of about SEGMENT_EVENTS events, each ending on a signed
+    checkpoint where there is one. WORKERS processes (by default one per core, once the
+    trail is long enough to gain from it) check segments side by side, each on its own
+    database connection; the segments are then joined in order: each must link to the end
+    of the one before, so the result is the same as checking the trail in one pass.
     """
     key = checkpoint_key()
     # Checkpoints first: every event they name was committed before the rows are read.
@@ -55,12 +70,39 @@ def audit_verify(*, progress: Callable[[int], None] | None = None) -> VerifyResu
         )
     signed = {checkpoint.seq: checkpoint.hash for checkpoint in checkpoints}
     last = Event.objects.aggregate(last=Max("seq"))["last"] or 0
-    ranges = [(first, min(first + CHUNK - 1, last)) for first in range(1, last + 1, CHUNK)]
+    ranges = segment_ranges(last, signed, segment_events)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if last >= PARALLEL_FROM else 1
+    database = trail_database(connection.settings_dict, connection.vendor)
+    if workers > 1 and len(ranges) > 1 and database is not None:
+        tasks = [
+            (
+                database,
+                first,
+                end,
+                {seq: value for seq, value in signed.items() if first <= seq <= end},
+            )
+            for first, end in ranges
+        ]
+        # Forked workers start at once and need no importable main module; each opens a
+        # connection of its own and never touches the copy of this process's connection.
+        with multiprocessing.get_context("fork").Pool(min(workers, len(ranges))) as pool:
+            # In order, so the joins are checked as the segments come in and the first
+            # problem in the trail is the one reported; the rest are stopped on leaving.
+            done = pool.imap(verify_segment_task, tasks)
+            return combine_chunks((_counted(chunk, progress) for chunk in done), signed)
     chunks = (_verify_range(first, end, signed, progress) for first, end in ranges)
     return combine_chunks(chunks, signed)
 
 
-CHUNK = 100_000
+# Below this many events, starting processes costs more than it saves.
+PARALLEL_FROM = 500_000
+
+
+def _counted(chunk: ChunkResult, progress: Callable[[int], None] | None) -> ChunkResult:
+    if progress is not None:
+        progress(chunk.count)
+    return chunk
 
 
 def _verify_range(
@@ -72,12 +114,10 @@ def _verify_range(
         cursor = connection.chunked_cursor()
         try:
             cursor.execute(sql, [first, last])
-            chunk = verify_chunk(batched(cursor), first, last, signed)
+            chunk = verify_chunk(batched(cursor, FETCH_ROWS), first, last, signed)
         finally:
             cursor.close()
-    if progress is not None:
-        progress(chunk.count)
-    return chunk
+    return _counted(chunk, progress)
 
 
 def event_count() -> int:

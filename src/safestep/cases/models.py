@@ -202,9 +202,14 @@ class Case(models.Model):
     class Meta:
         ordering = ["-opened_at", "-id"]
         indexes = [
-            models.Index(fields=["school", "status"], name="case_school_status"),
             models.Index(fields=["status", "pathway"], name="case_status_pathway"),
             models.Index(fields=["status", "next_due_at"], name="case_status_next_due"),
+            # A school's cases by status, newest first: the role home's work and the case
+            # lists read them in this order from this index alone. It replaces the index on
+            # (school, status), its first two columns.
+            models.Index(
+                fields=["school", "status", "-opened_at", "-id"], name="case_school_status_opened"
+            ),
         ]
 
     def __str__(self) -> str:

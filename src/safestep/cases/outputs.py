@@ -14,10 +14,12 @@ from django.utils import timezone
 
 from safestep.accounts.access import reporter_hidden_from, sees_case_narrative
 from safestep.accounts.models import User
+from safestep.cases.folding import fetched_list
 from safestep.cases.models import (
     Case,
     CaseLink,
     CasePerson,
+    CaseTransfer,
     CheckIn,
     Concern,
     ConcernStudent,
@@ -26,7 +28,7 @@ from safestep.cases.models import (
 )
 from safestep.cases.people import PERSON_DETAIL_KEYS
 from safestep.cases.selectors import (
-    case_concerns,
+    case_concerns_loaded,
     case_definition,
     case_evaluation,
     case_next_check_in_due,
@@ -37,7 +39,7 @@ from safestep.cases.selectors import (
     live_record_by_step,
     visible_details,
 )
-from safestep.protocol import StepState
+from safestep.protocol import Evaluation, StepState
 from safestep.protocol.evaluator import StepStatus
 
 
@@ -84,8 +86,11 @@ def _step(user: User, case: Case, status: StepStatus, records: dict[str, Any]) -
     }
 
 
-def case_summary_output(user: User, case: Case) -> dict[str, Any]:
-    evaluation = case_evaluation(case)
+def case_summary_output(
+    user: User, case: Case, evaluation: Evaluation | None = None
+) -> dict[str, Any]:
+    """A case in a list; EVALUATION: the protocol's verdict, when the caller has it."""
+    evaluation = evaluation or case_evaluation(case)
     return {
         "id": case.pk,
         "reference": case.reference,
@@ -158,7 +163,7 @@ def case_output(user: User, case: Case) -> dict[str, Any]:
         "check_ins": [check_in_output(check_in, narrative) for check_in in case.check_ins.all()],
         "people": [person_output(person) for person in case_people_for_user(user, case)],
         "victim_details": dict(case.victim_details) if narrative else None,
-        "concerns": ([concern.pk for concern in case_concerns(case)] if narrative else None),
+        "concerns": ([concern.pk for concern in case_concerns_loaded(case)] if narrative else None),
         "voided_at": iso(case.voided_at),
         "voided_by": case.voided_by.username if case.voided_by else None,
         "void_reason": (case.void_reason or None) if narrative else None,
@@ -168,9 +173,17 @@ def case_output(user: User, case: Case) -> dict[str, Any]:
                 "to_school": transfer.to_school.code,
                 "completed_at": iso(transfer.completed_at),
             }
-            for transfer in case.transfers.select_related("from_school", "to_school")
+            for transfer in case_transfers(case)
         ],
     }
+
+
+def case_transfers(case: Case) -> list[CaseTransfer]:
+    """CASE's moves between schools, oldest first: as its read loaded them, if it did."""
+    loaded = fetched_list(case, "transfers")
+    if loaded is not None:
+        return loaded
+    return list(case.transfers.select_related("from_school", "to_school"))
 
 
 def person_output(person: CasePerson) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from safestep.accounts.access import Capability
 from safestep.accounts.models import User
@@ -29,26 +30,28 @@ MAX_LONG_TEXT = 2_000
 MAX_AGE = 120
 EARLIEST_PERSON_BIRTH_DATE = date(1900, 1, 1)
 
-# The sexes the state's form records, as SafeStep stores them.
+# The sexes the state's form records, as SafeStep stores them. The words are English, as
+# the SS 8572 prints them; they are marked for translation (gettext_noop) so that pages can
+# show them in the reader's language with gettext(label), while the form keeps the English.
 SEX_CHOICES: dict[str, str] = {
-    "female": "Female",
-    "male": "Male",
-    "nonbinary": "Nonbinary",
-    "unknown": "Unknown",
+    "female": gettext_noop("Female"),
+    "male": gettext_noop("Male"),
+    "nonbinary": gettext_noop("Nonbinary"),
+    "unknown": gettext_noop("Unknown"),
 }
 # The SS 8572's "if victim was in out-of-home care at time of incident, check type of care".
 OUT_OF_HOME_CARE: dict[str, str] = {
-    "family_day_care": "Family day care",
-    "child_care_center": "Child care center",
-    "foster_family_home": "Foster family home",
-    "small_family_home": "Small family home",
-    "group_home_or_institution": "Group home or institution",
-    "relative_home": "Relative's home",
+    "family_day_care": gettext_noop("Family day care"),
+    "child_care_center": gettext_noop("Child care center"),
+    "foster_family_home": gettext_noop("Foster family home"),
+    "small_family_home": gettext_noop("Small family home"),
+    "group_home_or_institution": gettext_noop("Group home or institution"),
+    "relative_home": gettext_noop("Relative's home"),
 }
 # The SS 8572 asks "physically disabled?" and "developmentally disabled?", then "other".
 DISABILITIES: dict[str, str] = {
-    "physical": "Physically disabled",
-    "developmental": "Developmentally disabled",
+    "physical": gettext_noop("Physically disabled"),
+    "developmental": gettext_noop("Developmentally disabled"),
 }
 
 # What a person on a case may hold, besides role, SIS id and the two contact flags.
@@ -108,11 +111,11 @@ def _blank(value: object) -> bool:
 
 def _clean_text(field: str, value: object, limit: int, errors: dict[str, list[str]]) -> str:
     if not isinstance(value, str):
-        errors[field] = ["Must be text."]
+        errors[field] = [gettext("Must be text.")]
         return ""
     cleaned = value.strip()
     if len(cleaned) > limit:
-        errors[field] = [f"At most {limit} characters."]
+        errors[field] = [gettext("At most %(limit)s characters.") % {"limit": limit}]
     return cleaned
 
 
@@ -120,21 +123,21 @@ def _clean_choice(
     field: str, value: object, choices: Mapping[str, str], errors: dict[str, list[str]]
 ) -> str:
     if not isinstance(value, str) or value not in choices:
-        errors[field] = [f"One of: {', '.join(choices)}."]
+        errors[field] = [gettext("One of: %(values)s.") % {"values": ", ".join(choices)}]
         return ""
     return value
 
 
 def _clean_flag(field: str, value: object, errors: dict[str, list[str]]) -> bool:
     if not isinstance(value, bool):
-        errors[field] = ["Must be true or false."]
+        errors[field] = [gettext("Must be true or false.")]
         return False
     return value
 
 
 def _unknown_fields(given: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, list[str]]:
     return {
-        str(key): [f"Unknown field; one of: {', '.join(known)}."]
+        str(key): [gettext("Unknown field; one of: %(known)s.") % {"known": ", ".join(known)}]
         for key in given
         if key not in known
     }
@@ -158,25 +161,29 @@ def _person_values(
         try:
             parsed = date.fromisoformat(str(birth_date))
         except ValueError:
-            errors["birth_date"] = ["A date as YYYY-MM-DD."]
+            errors["birth_date"] = [gettext("A date as YYYY-MM-DD.")]
         else:
             # A parent or a suspect may be born long before the students' earliest date.
             if parsed < EARLIEST_PERSON_BIRTH_DATE:
-                errors["birth_date"] = ["May not be before 1 January 1900."]
+                errors["birth_date"] = [gettext("May not be before 1 January 1900.")]
             elif parsed >= timezone.localdate():
                 errors["birth_date"] = [BIRTH_DATE_FUTURE_MESSAGE]
             details["birth_date"] = parsed.isoformat()
     age = given.get("approximate_age")
     if age is not None and age != "":
         if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= MAX_AGE:
-            errors["approximate_age"] = [f"A whole number of years from 0 to {MAX_AGE}."]
+            errors["approximate_age"] = [
+                gettext("A whole number of years from 0 to %(limit)s.") % {"limit": MAX_AGE}
+            ]
         else:
             details["approximate_age"] = age
     sex = given.get("sex")
     if not _blank(sex):
         details["sex"] = _clean_choice("sex", sex, SEX_CHOICES, errors)
     if not details.get("name") and not details.get("description"):
-        errors["name"] = ["Give a name or a description (a suspect may have only a description)."]
+        errors["name"] = [
+            gettext("Give a name or a description (a suspect may have only a description).")
+        ]
     student: Student | None = None
     sis_id = given.get("sis_id")
     if not _blank(sis_id):
@@ -185,7 +192,7 @@ def _person_values(
         candidates = Student.objects.filter(sis_id=code).order_by("pk")
         student = candidates.filter(school=case.school).first() or candidates.first()
         if student is None:
-            errors["sis_id"] = [f"No student with SIS id {code!r}."]
+            errors["sis_id"] = [gettext("No student with SIS id %(sis_id)r.") % {"sis_id": code}]
     return details, student, not _blank(sis_id)
 
 
@@ -198,7 +205,9 @@ def _contact_flags(
         else _clean_flag("may_be_involved", may_be_involved, errors)
     )
     if involved and role not in PARENT_ROLES:
-        errors["may_be_involved"] = ["Only a parent or guardian is marked as possibly involved."]
+        errors["may_be_involved"] = [
+            gettext("Only a parent or guardian is marked as possibly involved.")
+        ]
     if may_contact is None:
         # Never contact a suspect, or a parent who may be involved, unless someone decides so.
         contact = role != PersonRole.SUSPECT and not involved
@@ -206,7 +215,9 @@ def _contact_flags(
         contact = _clean_flag("may_contact", may_contact, errors)
     if contact and involved:
         errors["may_contact"] = [
-            "A parent or guardian who may be involved in the exploitation is not contacted."
+            gettext(
+                "A parent or guardian who may be involved in the exploitation is not contacted."
+            )
         ]
     return contact, involved
 
@@ -275,7 +286,10 @@ def case_person_update(
         )
         person = CasePerson.objects.select_for_update().filter(case=case, pk=person_id).first()
         if person is None:
-            raise NotFound(f"no person {person_id} on case {case.reference}")
+            raise NotFound(
+                gettext("no person %(person)s on case %(reference)s")
+                % {"person": person_id, "reference": case.reference}
+            )
         errors = _unknown_fields(changes, PERSON_FIELDS)
         merged: dict[str, Any] = {**person.details, **changes}
         if "sis_id" not in changes and person.student is not None:
@@ -337,7 +351,9 @@ def _victim_values(given: Mapping[str, Any], errors: dict[str, list[str]]) -> di
         if not isinstance(disabilities, list) or any(
             not isinstance(item, str) or item not in DISABILITIES for item in disabilities
         ):
-            errors["disabilities"] = [f"A list of: {', '.join(DISABILITIES)}."]
+            errors["disabilities"] = [
+                gettext("A list of: %(values)s.") % {"values": ", ".join(DISABILITIES)}
+            ]
         elif disabilities:
             details["disabilities"] = [item for item in DISABILITIES if item in disabilities]
     return details

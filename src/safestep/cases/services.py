@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from safestep.accounts.access import (
     Capability,
@@ -93,6 +94,7 @@ from safestep.protocol import (
     plan_escalation,
     validate_details,
 )
+from safestep.reports.rollups import rollup_case_changed
 
 if TYPE_CHECKING:
     from safestep.definitions.models import ProtocolVersion
@@ -117,7 +119,15 @@ class StudentInput:
 
 def _require(user: User, capability: Capability) -> None:
     if not has_capability(user, capability):
-        raise PermissionDenied(f"your role ({user.role}) may not do this: {capability}")
+        raise PermissionDenied(
+            gettext("your role (%(role)s) may not do this: %(capability)s")
+            % {"role": user.role, "capability": capability}
+        )
+
+
+def _local_minute(moment: datetime) -> str:
+    """A time as messages quote it: local, to the minute, with its zone."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
 
 
 def _not_in_future(field: str, moment: datetime, now: datetime) -> dict[str, list[str]]:
@@ -129,9 +139,9 @@ def _not_in_future(field: str, moment: datetime, now: datetime) -> dict[str, lis
 def _text(field: str, value: str, *, required: bool, errors: dict[str, list[str]]) -> str:
     cleaned = (value or "").strip()
     if required and not cleaned:
-        errors[field] = ["This field is required."]
+        errors[field] = [gettext("This field is required.")]
     elif len(cleaned) > MAX_TEXT:
-        errors[field] = [f"At most {MAX_TEXT} characters."]
+        errors[field] = [gettext("At most %(limit)s characters.") % {"limit": MAX_TEXT}]
     return cleaned
 
 
@@ -174,16 +184,29 @@ def locked_open_case(
     case = case_get_for_user(acting_user, case_id, for_write=True)
     _require(acting_user, capability)
     if case.status == CaseStatus.VOIDED:
-        raise Conflict(f"case {case.reference} was voided as opened in error")
+        raise Conflict(
+            gettext("case %(reference)s was voided as opened in error")
+            % {"reference": case.reference}
+        )
     if case.status != CaseStatus.OPEN:
-        raise Conflict(f"case {case.reference} is closed; reopen it first")
+        raise Conflict(
+            gettext("case %(reference)s is closed; reopen it first") % {"reference": case.reference}
+        )
     if expected_version is None:
         return case
     changed = _changed_since(case, expected_version, parts)
     if changed:
         raise StaleVersion(
-            f"case {case.reference} changed since you read it (version {expected_version}, "
-            f"now {case.version}: {changed}); reload and try again",
+            gettext(
+                "case %(reference)s changed since you read it (version %(expected)s, "
+                "now %(current)s: %(changed)s); reload and try again"
+            )
+            % {
+                "reference": case.reference,
+                "expected": expected_version,
+                "current": case.version,
+                "changed": changed,
+            },
             current_version=case.version,
         )
     return case
@@ -210,6 +233,8 @@ def bump_case(case: Case, *fields: str, parts: Sequence[str] | None = None) -> N
     case.part_versions = changed_at
     case.next_due_at = _next_due(case)
     case.save(update_fields=["version", "part_versions", "next_due_at", *fields])
+    # The dashboard's figures change in the same transaction as the case.
+    rollup_case_changed(case)
 
 
 def _next_due(case: Case) -> datetime | None:
@@ -225,7 +250,10 @@ def _next_due(case: Case) -> datetime | None:
 def _step_of(definition: Protocol, case: Case, step_id: str) -> Step:
     pathway = definition.pathway(case.pathway)
     if step_id not in pathway.step_ids:
-        raise NotFound(f"no step {step_id!r} in pathway {case.pathway}")
+        raise NotFound(
+            gettext("no step %(step)r in pathway %(pathway)s")
+            % {"step": step_id, "pathway": case.pathway}
+        )
     return pathway.step(step_id)
 
 
@@ -351,7 +379,7 @@ def _student_for(school: School, student: StudentInput, *, field: str = "student
 def _school(code: str) -> School:
     school = School.objects.filter(code=code).first()
     if school is None:
-        raise ValidationFailed({"school": [f"Unknown school {code!r}."]})
+        raise ValidationFailed({"school": [gettext("Unknown school %(code)r.") % {"code": code}]})
     return school
 
 
@@ -374,7 +402,9 @@ def _check_own_report(
         return None
     step = _report_step(definition)
     if step is None:
-        raise ValidationFailed({"own_report": ["This protocol has no child abuse report step."]})
+        raise ValidationFailed(
+            {"own_report": [gettext("This protocol has no child abuse report step.")]}
+        )
     given = {key: value for key, value in own_report.items() if value not in (None, "")}
     subset = {key: given[key] for key in OWN_REPORT_FIELDS if key in given}
     written = "written_submitted_at" in subset
@@ -388,9 +418,9 @@ def _check_own_report(
     errors = {f"own_report.{name}": messages for name, messages in problems.items()}
     for name in ("agency", "phoned_at"):
         if not subset.get(name):
-            errors.setdefault(f"own_report.{name}", ["This field is required."])
+            errors.setdefault(f"own_report.{name}", [gettext("This field is required.")])
     for name in sorted(set(own_report) - set(OWN_REPORT_FIELDS)):
-        errors[f"own_report.{name}"] = ["Unknown field."]
+        errors[f"own_report.{name}"] = [gettext("Unknown field.")]
     if errors:
         raise ValidationFailed(errors)
     return {key: cleaned[key] for key in OWN_REPORT_FIELDS if key in cleaned}
@@ -469,18 +499,23 @@ def concern_submit(
     known = {indicator.id for indicator in definition.indicators}
     unknown = [item for item in indicators if item not in known]
     if unknown:
-        errors["indicators"] = [f"Unknown indicator {item!r}." for item in unknown]
+        errors["indicators"] = [
+            gettext("Unknown indicator %(indicator)r.") % {"indicator": item} for item in unknown
+        ]
     if not isinstance(withhold_identity, bool):
-        errors["withhold_identity"] = ["Must be true or false."]
+        errors["withhold_identity"] = [gettext("Must be true or false.")]
     if student is not None and students:
-        errors["students"] = ["Name either one student or several students, not both."]
+        errors["students"] = [gettext("Name either one student or several students, not both.")]
     students = [student] if student is not None else list(students)
     if not students:
-        errors["students"] = ["Name at least one student."]
+        errors["students"] = [gettext("Name at least one student.")]
     elif len(students) > MAX_STUDENTS_PER_CONCERN:
-        errors["students"] = [f"At most {MAX_STUDENTS_PER_CONCERN} students in one concern."]
+        errors["students"] = [
+            gettext("At most %(limit)s students in one concern.")
+            % {"limit": MAX_STUDENTS_PER_CONCERN}
+        ]
     elif len({item.sis_id.strip() for item in students}) != len(students):
-        errors["students"] = ["A student is named twice."]
+        errors["students"] = [gettext("A student is named twice.")]
     if errors:
         raise ValidationFailed(errors)
     report = _check_own_report(definition, own_report, observed_at=observed_at, now=now)
@@ -564,7 +599,7 @@ def concern_own_report_set(
             raise ValidationFailed(
                 {
                     "written_submitted_at": [
-                        "The written report was already recorded; give its time again."
+                        gettext("The written report was already recorded; give its time again.")
                     ]
                 }
             )
@@ -596,7 +631,10 @@ def concern_dismiss(*, acting_user: User, concern_id: int, reason: str) -> Conce
     with transaction.atomic():
         concern = concern_get_for_triage(acting_user, concern_id, for_write=True)
         if concern.status != ConcernStatus.SUBMITTED:
-            raise Conflict(f"concern {concern.pk} was already {concern.status}")
+            raise Conflict(
+                gettext("concern %(concern)s was already %(status)s")
+                % {"concern": concern.pk, "status": concern.status}
+            )
         concern.status = ConcernStatus.DISMISSED
         concern.dismissed_reason = text
         concern.triaged_by = acting_user
@@ -657,11 +695,11 @@ def case_open(
     definition = definition_of(stored)
     if pathway not in {item.id for item in definition.pathways}:
         errors["pathway"] = [
-            f"Unknown pathway {pathway!r}; one of: "
-            + ", ".join(item.id for item in definition.pathways)
+            gettext("Unknown pathway %(pathway)r; one of: %(known)s")
+            % {"pathway": pathway, "known": ", ".join(item.id for item in definition.pathways)}
         ]
     if concern_id is None and (school_code is None or student is None):
-        errors["concern"] = ["Give either a concern, or a school and a student."]
+        errors["concern"] = [gettext("Give either a concern, or a school and a student.")]
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():
@@ -670,7 +708,10 @@ def case_open(
         if concern_id is not None:
             concern = concern_get_for_triage(acting_user, concern_id, for_write=True)
             if concern.status != ConcernStatus.SUBMITTED:
-                raise Conflict(f"concern {concern.pk} was already {concern.status}")
+                raise Conflict(
+                    gettext("concern %(concern)s was already %(status)s")
+                    % {"concern": concern.pk, "status": concern.status}
+                )
             mention = _mention_to_open(concern, student_sis_id)
             if suspicion_formed_at > concern.observed_at:
                 # The clock runs from when staff first knew (PC 11166(a)); triage may not
@@ -678,9 +719,12 @@ def case_open(
                 raise ValidationFailed(
                     {
                         "suspicion_formed_at": [
-                            "May not be later than when the concern was observed "
-                            f"({timezone.localtime(concern.observed_at):%Y-%m-%d %H:%M %Z}): "
-                            "the 36-hour clock runs from the reporter's knowledge."
+                            gettext(
+                                "May not be later than when the concern was observed "
+                                "(%(observed)s): the 36-hour clock runs from the reporter's "
+                                "knowledge."
+                            )
+                            % {"observed": _local_minute(concern.observed_at)}
                         ]
                     }
                 )
@@ -695,14 +739,19 @@ def case_open(
                 raise ValidationFailed(
                     {
                         "student.sis_id": [
-                            f"{school.code} has a student with this SIS id under another "
-                            "name; check the SIS id, or open the case from a concern."
+                            gettext(
+                                "%(school)s has a student with this SIS id under another "
+                                "name; check the SIS id, or open the case from a concern."
+                            )
+                            % {"school": school.code}
                         ]
                     }
                 )
             student_row = match.student
         if not acts_at_school(acting_user, school.pk):
-            raise ValidationFailed({"school": [f"You do not work at {school.code}."]})
+            raise ValidationFailed(
+                {"school": [gettext("You do not work at %(school)s.") % {"school": school.code}]}
+            )
         case = Case.objects.create(
             reference=_next_reference(now.year),
             school=school,
@@ -716,6 +765,7 @@ def case_open(
         )
         case.next_due_at = _next_due(case)
         case.save(update_fields=["next_due_at"])
+        rollup_case_changed(case)
         event_record(
             actor=acting_user,
             action="case.open",
@@ -739,7 +789,13 @@ def _protocol_to_open(protocol_id: str | None) -> ProtocolVersion:
     try:
         return protocol_current(protocol_id.strip())
     except NotFound:
-        raise ValidationFailed({"protocol": [f"No protocol {protocol_id!r} is loaded."]}) from None
+        raise ValidationFailed(
+            {
+                "protocol": [
+                    gettext("No protocol %(protocol)r is loaded.") % {"protocol": protocol_id}
+                ]
+            }
+        ) from None
 
 
 def _mention_to_open(concern: Concern, student_sis_id: str | None) -> ConcernStudent:
@@ -751,20 +807,35 @@ def _mention_to_open(concern: Concern, student_sis_id: str | None) -> ConcernStu
             if row.student.sis_id == student_sis_id.strip():
                 if row.case is not None:
                     raise Conflict(
-                        f"concern {concern.pk} already has case {row.case.reference} for "
-                        f"SIS id {student_sis_id}"
+                        gettext(
+                            "concern %(concern)s already has case %(reference)s for "
+                            "SIS id %(sis_id)s"
+                        )
+                        % {
+                            "concern": concern.pk,
+                            "reference": row.case.reference,
+                            "sis_id": student_sis_id,
+                        }
                     )
                 return row
         raise ValidationFailed(
-            {"student_sis_id": [f"Concern {concern.pk} names no student with this SIS id."]}
+            {
+                "student_sis_id": [
+                    gettext("Concern %(concern)s names no student with this SIS id.")
+                    % {"concern": concern.pk}
+                ]
+            }
         )
     if len(waiting) != 1:
         named = ", ".join(row.student.sis_id for row in waiting)
         raise ValidationFailed(
             {
                 "student_sis_id": [
-                    f"Concern {concern.pk} names several students ({named}); say which one "
-                    "this case is for."
+                    gettext(
+                        "Concern %(concern)s names several students (%(named)s); say which one "
+                        "this case is for."
+                    )
+                    % {"concern": concern.pk, "named": named}
                 ]
             }
         )
@@ -815,16 +886,21 @@ def case_facts_set(
         known = {fact.id: fact for fact in definition.facts}
         errors: dict[str, list[str]] = {}
         if not facts:
-            errors["facts"] = ["Answer at least one question."]
+            errors["facts"] = [gettext("Answer at least one question.")]
         for name, value in facts.items():
             if name not in known:
-                errors[f"facts.{name}"] = [f"Unknown fact; one of: {', '.join(known)}."]
+                errors[f"facts.{name}"] = [
+                    gettext("Unknown fact; one of: %(known)s.") % {"known": ", ".join(known)}
+                ]
             elif value is not None and not isinstance(value, bool):
-                errors[f"facts.{name}"] = ["Must be true, false or null."]
+                errors[f"facts.{name}"] = [gettext("Must be true, false or null.")]
         for name in facts:
             if name in known and not may_answer_fact(acting_user, known[name].actor_roles):
-                who = ", ".join(known[name].actor_roles) or "the case's administrators"
-                raise PermissionDenied(f"{name} is answered by: {who}; you are {acting_user.role}")
+                who = ", ".join(known[name].actor_roles) or gettext("the case's administrators")
+                raise PermissionDenied(
+                    gettext("%(fact)s is answered by: %(who)s; you are %(role)s")
+                    % {"fact": name, "who": who, "role": acting_user.role}
+                )
         reason_text = _text("reason", reason, required=False, errors=errors)
         gating = _facts_gating(definition, case.pathway)
         needs_reason = [
@@ -904,13 +980,20 @@ def _check_resolvable(acting_user: User, case: Case, step: Step) -> StepState:
     if not may_resolve_step(acting_user, step.actor_roles):
         allowed = ", ".join(step.actor_roles)
         raise PermissionDenied(
-            f"step {step.id} is resolved by: {allowed}; you are {acting_user.role}"
+            gettext("step %(step)s is resolved by: %(allowed)s; you are %(role)s")
+            % {"step": step.id, "allowed": allowed, "role": acting_user.role}
         )
     status = case_evaluation(case).status(step.id)
     if status.state in (StepState.DONE, StepState.NOT_APPLICABLE):
-        raise Conflict(f"step {step.id} is already resolved ({status.state}); reopen it first")
+        raise Conflict(
+            gettext("step %(step)s is already resolved (%(state)s); reopen it first")
+            % {"step": step.id, "state": status.state}
+        )
     if status.state == StepState.WAITING:
-        raise Conflict(f"step {step.id} waits on: {', '.join(status.waiting_on)}")
+        raise Conflict(
+            gettext("step %(step)s waits on: %(steps)s")
+            % {"step": step.id, "steps": ", ".join(status.waiting_on)}
+        )
     return status.state
 
 
@@ -960,7 +1043,7 @@ def _record(
                 reason=reason,
             )
     except IntegrityError:
-        raise Conflict(f"step {step.id} is already resolved") from None
+        raise Conflict(gettext("step %(step)s is already resolved") % {"step": step.id}) from None
 
 
 def _supersede_progress(case: Case, step: Step, acting_user: User) -> dict[str, Any]:
@@ -1041,7 +1124,10 @@ def step_progress(
             acting_user, case_id, step_id, expected_version
         )
         if step.progress is None:
-            raise Conflict(f"step {step.id} has no partial progress to record; complete it")
+            raise Conflict(
+                gettext("step %(step)s has no partial progress to record; complete it")
+                % {"step": step.id}
+            )
         now = timezone.now()
         cleaned, problems = validate_details(
             step, dict(details), resolution="in_progress", now=now, anchors=_step_anchors(case)
@@ -1105,7 +1191,10 @@ def step_complete(
             acting_user, case_id, step_id, expected_version
         )
         if step.recurring:
-            raise Conflict(f"step {step.id} is done by setting a check-in plan for the case")
+            raise Conflict(
+                gettext("step %(step)s is done by setting a check-in plan for the case")
+                % {"step": step.id}
+            )
         now = timezone.now()
         errors = _not_in_future("occurred_at", occurred_at, now)
         progress = (
@@ -1199,8 +1288,11 @@ def step_mark_not_applicable(
         )
         if not step.may_not_apply:
             raise Conflict(
-                f"step {step.id} is always required on this pathway and cannot be marked "
-                "as not applicable; it must be done"
+                gettext(
+                    "step %(step)s is always required on this pathway and cannot be marked "
+                    "as not applicable; it must be done"
+                )
+                % {"step": step.id}
             )
         now = timezone.now()
         errors: dict[str, list[str]] = {}
@@ -1260,9 +1352,14 @@ def step_reopen(
     with transaction.atomic():
         case, definition, step = _locked_step(acting_user, case_id, step_id, expected_version)
         if not may_reopen_step(acting_user, police_only=step.police_only):
-            who = "School Police" if step.police_only else "site administrators and coordinators"
+            who = (
+                gettext("School Police")
+                if step.police_only
+                else gettext("site administrators and coordinators")
+            )
             raise PermissionDenied(
-                f"step {step.id} is reopened by {who}; you are {acting_user.role}"
+                gettext("step %(step)s is reopened by %(who)s; you are %(role)s")
+                % {"step": step.id, "who": who, "role": acting_user.role}
             )
         errors: dict[str, list[str]] = {}
         reason_text = _text("reason", reason, required=True, errors=errors)
@@ -1270,7 +1367,7 @@ def step_reopen(
             raise ValidationFailed(errors)
         record = live_record_by_step(case).get(step.id)
         if record is None:
-            raise Conflict(f"step {step.id} is not resolved")
+            raise Conflict(gettext("step %(step)s is not resolved") % {"step": step.id})
         record.reopened_at = timezone.now()
         record.reopened_by = acting_user
         record.reopen_reason = reason_text
@@ -1385,9 +1482,11 @@ def case_link(*, acting_user: User, case_id: int, other_case_id: int, relation: 
     """Link two cases (both must be visible to the user); the link shows on both."""
     errors: dict[str, list[str]] = {}
     if relation not in LinkRelation.values:
-        errors["relation"] = [f"One of: {', '.join(LinkRelation.values)}."]
+        errors["relation"] = [
+            gettext("One of: %(values)s.") % {"values": ", ".join(LinkRelation.values)}
+        ]
     if other_case_id == case_id:
-        errors["case"] = ["A case cannot be linked to itself."]
+        errors["case"] = [gettext("A case cannot be linked to itself.")]
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():
@@ -1401,12 +1500,17 @@ def case_link(*, acting_user: User, case_id: int, other_case_id: int, relation: 
             other = case_get_for_user(acting_user, other_case_id, audit_read=False)
         except NotFound:
             # The same words as for a case that does not exist at all.
-            raise ValidationFailed({"case": [f"No case {other_case_id}."]}) from None
+            raise ValidationFailed(
+                {"case": [gettext("No case %(case)s.") % {"case": other_case_id}]}
+            ) from None
         if (
             CaseLink.objects.filter(from_case=case, to_case=other).exists()
             or CaseLink.objects.filter(from_case=other, to_case=case).exists()
         ):
-            raise Conflict(f"{case.reference} and {other.reference} are already linked")
+            raise Conflict(
+                gettext("%(reference)s and %(other)s are already linked")
+                % {"reference": case.reference, "other": other.reference}
+            )
         link = _link_cases(acting_user, case, other, relation, timezone.now())
     return link
 
@@ -1453,12 +1557,14 @@ def checkin_plan_set(
             or isinstance(every_days, bool)
             or not 1 <= every_days <= 90
         ):
-            errors["every_days"] = ["A whole number of days from 1 to 90."]
+            errors["every_days"] = [gettext("A whole number of days from 1 to 90.")]
         person = User.objects.filter(username=assignee, is_active=True).first()
         if person is None:
-            errors["assignee"] = [f"No active user {assignee!r}."]
+            errors["assignee"] = [gettext("No active user %(user)r.") % {"user": assignee}]
         elif not check_in_assignable(person, case.school_id):
-            errors["assignee"] = [f"{assignee} cannot keep check-ins for this case."]
+            errors["assignee"] = [
+                gettext("%(user)s cannot keep check-ins for this case.") % {"user": assignee}
+            ]
         if errors:
             raise ValidationFailed(errors)
         assert person is not None
@@ -1523,12 +1629,14 @@ def checkin_record(
         # A check-in that says neither how it happened nor what came of it moves the
         # schedule on without anything to show for it: both are required.
         if not (method or "").strip():
-            errors["method"] = ["Say how the check-in happened."]
+            errors["method"] = [gettext("Say how the check-in happened.")]
         elif method not in CheckInMethod.values:
-            errors["method"] = [f"One of: {', '.join(CheckInMethod.values)}."]
+            errors["method"] = [
+                gettext("One of: %(values)s.") % {"values": ", ".join(CheckInMethod.values)}
+            ]
         text = _text("notes", notes, required=True, errors=errors)
         if "notes" in errors and not text:
-            errors["notes"] = ["Say what came of the check-in: a check-in needs a note."]
+            errors["notes"] = [gettext("Say what came of the check-in: a check-in needs a note.")]
         if errors:
             raise ValidationFailed(errors)
         check_in = CheckIn.objects.create(
@@ -1545,6 +1653,9 @@ def checkin_record(
             case_id=case.pk,
             payload={"check_in": check_in.pk, "method": method},
         )
+        # A check-in is not a change to the case (no bump_case), but it counts on the
+        # dashboard.
+        rollup_case_changed(case)
     return check_in
 
 
@@ -1594,14 +1705,18 @@ def case_close(*, acting_user: User, case_id: int, outcome: str, expected_versio
         )
         if open_reviews:
             raise Conflict(
-                f"case {case.reference} has open reviews; the district coordinator decides "
-                "them before the case can close",
+                gettext(
+                    "case %(reference)s has open reviews; the district coordinator decides "
+                    "them before the case can close"
+                )
+                % {"reference": case.reference},
                 open_reviews=open_reviews,
             )
         evaluation = case_evaluation(case)
         if not evaluation.closable:
             raise Conflict(
-                f"case {case.reference} has unresolved steps: {', '.join(evaluation.unresolved)}",
+                gettext("case %(reference)s has unresolved steps: %(steps)s")
+                % {"reference": case.reference, "steps": ", ".join(evaluation.unresolved)},
                 unresolved=list(evaluation.unresolved),
             )
         case.status = CaseStatus.CLOSED
@@ -1620,10 +1735,13 @@ def case_reopen(*, acting_user: User, case_id: int, reason: str, expected_versio
         case = case_get_for_user(acting_user, case_id, for_write=True)
         _require(acting_user, Capability.CASE_REOPEN)
         if case.status != CaseStatus.CLOSED:
-            raise Conflict(f"case {case.reference} is already open")
+            raise Conflict(
+                gettext("case %(reference)s is already open") % {"reference": case.reference}
+            )
         if case.version != expected_version:
             raise StaleVersion(
-                f"case {case.reference} changed since you read it; reload and try again",
+                gettext("case %(reference)s changed since you read it; reload and try again")
+                % {"reference": case.reference},
                 current_version=case.version,
             )
         errors: dict[str, list[str]] = {}
@@ -1679,7 +1797,10 @@ def concern_attach(
     with transaction.atomic():
         concern = concern_get_for_triage(acting_user, concern_id, for_write=True)
         if concern.status != ConcernStatus.SUBMITTED:
-            raise Conflict(f"concern {concern.pk} was already {concern.status}")
+            raise Conflict(
+                gettext("concern %(concern)s was already %(status)s")
+                % {"concern": concern.pk, "status": concern.status}
+            )
         try:
             case = locked_open_case(
                 acting_user=acting_user,
@@ -1688,18 +1809,25 @@ def concern_attach(
                 expected_version=expected_version,
             )
         except NotFound:
-            raise ValidationFailed({"case": [f"No case {case_id}."]}) from None
+            raise ValidationFailed(
+                {"case": [gettext("No case %(case)s.") % {"case": case_id}]}
+            ) from None
         mention = next(
             (row for row in concern.mentions if _same_student(row.student, case, concern)), None
         )
         if mention is None:
             raise ValidationFailed(
-                {"case": [f"Case {case.reference} is about a student this concern does not name."]}
+                {
+                    "case": [
+                        gettext("Case %(reference)s is about a student this concern does not name.")
+                        % {"reference": case.reference}
+                    ]
+                }
             )
         if mention.case is not None:
             raise Conflict(
-                f"concern {concern.pk} already went into case {mention.case.reference} for "
-                "this student"
+                gettext("concern %(concern)s already went into case %(reference)s for this student")
+                % {"concern": concern.pk, "reference": mention.case.reference}
             )
         now = timezone.now()
         previous_clock = case.suspicion_formed_at
@@ -1755,26 +1883,40 @@ def case_transfer(
         errors = _not_in_future("completed_at", completed_at, now)
         school = School.objects.filter(code=(school_code or "").strip()).first()
         if school is None:
-            errors["school"] = [f"Unknown school {school_code!r}."]
+            errors["school"] = [gettext("Unknown school %(code)r.") % {"code": school_code}]
         elif school.pk == case.school_id:
-            errors["school"] = [f"The case is already at {school.code}."]
+            errors["school"] = [
+                gettext("The case is already at %(school)s.") % {"school": school.code}
+            ]
         if errors:
             raise ValidationFailed(errors)
         assert school is not None
         decided = case_transfer_decided(case)
         if decided is None:
             raise Conflict(
-                f"case {case.reference} has no placement review deciding a transfer; "
-                "record that decision first"
+                gettext(
+                    "case %(reference)s has no placement review deciding a transfer; "
+                    "record that decision first"
+                )
+                % {"reference": case.reference}
             )
         step_id, new_school, decided_at = decided
         if new_school != school.code:
             raise ValidationFailed(
-                {"school": [f"The placement review decided a transfer to {new_school}."]}
+                {
+                    "school": [
+                        gettext("The placement review decided a transfer to %(school)s.")
+                        % {"school": new_school}
+                    ]
+                }
             )
         if completed_at < decided_at:
             raise ValidationFailed(
-                {"completed_at": ["May not be before the placement review decided the transfer."]}
+                {
+                    "completed_at": [
+                        gettext("May not be before the placement review decided the transfer.")
+                    ]
+                }
             )
         transfer = CaseTransfer.objects.create(
             case=case,
@@ -1834,11 +1976,11 @@ def case_clock_move(
         ).first()
         if not errors and earliest is not None and suspicion_formed_at > earliest:
             errors["suspicion_formed_at"] = [
-                "May not be later than the earliest concern's observation "
-                f"({timezone.localtime(earliest):%Y-%m-%d %H:%M %Z})."
+                gettext("May not be later than the earliest concern's observation (%(observed)s).")
+                % {"observed": _local_minute(earliest)}
             ]
         if not errors and suspicion_formed_at == case.suspicion_formed_at:
-            errors["suspicion_formed_at"] = ["This is already the case's time."]
+            errors["suspicion_formed_at"] = [gettext("This is already the case's time.")]
         if errors:
             raise ValidationFailed(errors)
         previous = case.suspicion_formed_at
@@ -1870,16 +2012,23 @@ def review_decide(*, acting_user: User, review_id: int, decision: str, comment: 
     """
     errors: dict[str, list[str]] = {}
     if decision not in ReviewDecision.values:
-        errors["decision"] = [f"One of: {', '.join(ReviewDecision.values)}."]
+        errors["decision"] = [
+            gettext("One of: %(values)s.") % {"values": ", ".join(ReviewDecision.values)}
+        ]
     text = _text("comment", comment, required=decision == ReviewDecision.OVERRULED, errors=errors)
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():
         review = review_get_for_decision(acting_user, review_id)
         if review.status != ReviewStatus.OPEN:
-            raise Conflict(f"review {review.pk} was already decided ({review.decision})")
+            raise Conflict(
+                gettext("review %(review)s was already decided (%(decision)s)")
+                % {"review": review.pk, "decision": review.decision}
+            )
         if review.opened_by_id == acting_user.pk:
-            raise PermissionDenied("a review is decided by someone other than who opened it")
+            raise PermissionDenied(
+                gettext("a review is decided by someone other than who opened it")
+            )
         now = timezone.now()
         case = (
             case_get_for_user(acting_user, review.case_id, for_write=True)
@@ -1937,7 +2086,10 @@ def _overrule(
         case.status = CaseStatus.OPEN
         return "case open again"
     if case.status != CaseStatus.OPEN:
-        raise Conflict(f"case {case.reference} is closed; reopen it before overruling")
+        raise Conflict(
+            gettext("case %(reference)s is closed; reopen it before overruling")
+            % {"reference": case.reference}
+        )
     if review.kind == ReviewKind.PATHWAY_LOWERED:
         if case.pathway != subject["to"]:
             return ""  # moved again since; that move stands

@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,30 +66,68 @@ class KeyRing:
         )
 
 
+# How often a process looks at the key file (a stat) to see whether the keys were rotated.
+# Looking on every decryption cost about half of each decryption; once a second is
+# enough, because a value sealed under a key this process does not know yet makes it
+# look again at once (``_key_for``), and every key stays listed after a rotation.
+KEY_FILE_CHECK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class _CachedRing:
+    configured: tuple[tuple[str, bytes], ...]
+    source: Path | None
+    signature: object
+    ring: KeyRing
+    checked_at: float
+
+
 _cache_lock = threading.Lock()
-_cached: tuple[object, KeyRing] | None = None
+_cached: _CachedRing | None = None
 
 
-def keyring() -> KeyRing:
+def _file_signature(source: Path | None, configured: object) -> object:
+    if source is None:
+        return configured
+    try:
+        status = source.stat()
+    except OSError:
+        return configured
+    return (str(source), status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+def keyring(*, recheck: bool = False) -> KeyRing:
     """The keys in force now.
 
     Keys read from a file are re-read when the file changes, so a rotation done by
-    ``safestep keys rotate`` reaches every running process on the machine at once.
+    ``safestep keys rotate`` reaches every running process on the machine: the file is
+    looked at no more than once every ``KEY_FILE_CHECK_SECONDS`` (RECHECK looks at once),
+    and a value sealed with a key this process does not know yet makes it look at once.
     """
     global _cached
     configured: tuple[tuple[str, bytes], ...] = settings.ENCRYPTION_KEYS
     source: Path | None = settings.ENCRYPTION_KEYS_FILE
-    signature: object = configured
-    if source is not None:
-        try:
-            status = source.stat()
-        except OSError:
-            pass
-        else:
-            signature = (str(source), status.st_ino, status.st_mtime_ns, status.st_size)
+    now = time.monotonic()
+    cached = _cached
+    if (
+        cached is not None
+        and not recheck
+        and (cached.configured is configured or cached.configured == configured)
+        and cached.source == source
+        and (source is None or now - cached.checked_at < KEY_FILE_CHECK_SECONDS)
+    ):
+        return cached.ring
+    signature = _file_signature(source, configured)
     with _cache_lock:
-        if _cached is not None and _cached[0] == signature:
-            return _cached[1]
+        cached = _cached
+        if (
+            cached is not None
+            and cached.signature == signature
+            and cached.configured == configured
+            and cached.source == source
+        ):
+            _cached = _CachedRing(configured, source, signature, cached.ring, now)
+            return cached.ring
         keys = configured
         if signature is not configured and source is not None:
             try:
@@ -102,8 +141,17 @@ def keyring() -> KeyRing:
         if not keys:
             raise EncryptionError("no encryption keys configured (SAFESTEP_ENCRYPTION_KEYS)")
         ring = KeyRing(keys)
-        _cached = (signature, ring)
+        _cached = _CachedRing(configured, source, signature, ring, now)
         return ring
+
+
+def _key_for(key_id: str) -> bytes:
+    """The key KEY_ID, looking at the key file again at once if this process lacks it:
+    another process may have rotated the keys within the last second."""
+    try:
+        return keyring().key(key_id)
+    except EncryptionError:
+        return keyring(recheck=True).key(key_id)
 
 
 def _b64encode(data: bytes) -> str:
@@ -146,7 +194,7 @@ def decrypt_text(token: str) -> str:
     header = f"{TEXT_PREFIX}{key_id}:"
     try:
         raw = _b64decode(body)
-        plain = AESGCM(keyring().key(key_id)).decrypt(
+        plain = AESGCM(_key_for(key_id)).decrypt(
             raw[:NONCE_BYTES], raw[NONCE_BYTES:], header.encode()
         )
     except (InvalidTag, ValueError):
@@ -192,9 +240,7 @@ def decrypt_bytes(blob: bytes) -> bytes:
     header = _file_header(key_id)
     nonce = blob[len(header) : len(header) + NONCE_BYTES]
     try:
-        return AESGCM(keyring().key(key_id)).decrypt(
-            nonce, blob[len(header) + NONCE_BYTES :], header
-        )
+        return AESGCM(_key_for(key_id)).decrypt(nonce, blob[len(header) + NONCE_BYTES :], header)
     except InvalidTag:
         raise EncryptionError(
             f"a file encrypted with key {key_id!r} failed its integrity check"

@@ -26,6 +26,8 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
+from django.utils.translation import gettext, gettext_noop
+
 # The first moment of 1 January 1990 anywhere (UTC+14, Kiribati): nothing earlier is a time
 # SafeStep records, so "1990-01-01T00:00:00+14:00" is the earliest accepted value.
 EARLIEST_DATE = date(1990, 1, 1)
@@ -37,35 +39,36 @@ MAX_OFFSET = timedelta(hours=14)
 # Longer than any ISO 8601 date and time with microseconds and an offset.
 MAX_MOMENT_TEXT = 40
 
-NAIVE_MESSAGE = "Give a time zone offset, e.g. 2026-03-02T09:30:00-08:00."
-OFFSET_MESSAGE = "Give a real time zone offset, between -14:00 and +14:00."
-TOO_EARLY_MESSAGE = "May not be before 1 January 1990."
-FUTURE_MESSAGE = "May not be in the future."
-BIRTH_DATE_FUTURE_MESSAGE = "A birth date lies in the past."
-UNREADABLE_MESSAGE = "Enter a date and a time, e.g. 2026-03-02T09:30."
+# Marked for the catalogue, translated where they are returned: callers get plain text.
+NAIVE_MESSAGE = gettext_noop("Give a time zone offset, e.g. 2026-03-02T09:30:00-08:00.")
+OFFSET_MESSAGE = gettext_noop("Give a real time zone offset, between -14:00 and +14:00.")
+TOO_EARLY_MESSAGE = gettext_noop("May not be before 1 January 1990.")
+FUTURE_MESSAGE = gettext_noop("May not be in the future.")
+BIRTH_DATE_FUTURE_MESSAGE = gettext_noop("A birth date lies in the past.")
+UNREADABLE_MESSAGE = gettext_noop("Enter a date and a time, e.g. 2026-03-02T09:30.")
 
 
 def check_moment(value: object, *, now: datetime) -> str | None:
     """Why VALUE may not be stored as a time something happened, or None when it may."""
     if not isinstance(value, datetime):
-        return UNREADABLE_MESSAGE
+        return gettext(UNREADABLE_MESSAGE)
     try:
         offset = value.utcoffset()
     except (OverflowError, ValueError):
-        return OFFSET_MESSAGE
+        return gettext(OFFSET_MESSAGE)
     if value.tzinfo is None or offset is None:
-        return NAIVE_MESSAGE
+        return gettext(NAIVE_MESSAGE)
     if abs(offset) > MAX_OFFSET:
-        return OFFSET_MESSAGE
+        return gettext(OFFSET_MESSAGE)
     try:
         # Comparing aware times never builds a new datetime, so this cannot overflow; the
         # guard is for a tzinfo that misbehaves.
         if value < EARLIEST_MOMENT:
-            return TOO_EARLY_MESSAGE
+            return gettext(TOO_EARLY_MESSAGE)
         if value > now + FUTURE_ALLOWANCE:
-            return FUTURE_MESSAGE
+            return gettext(FUTURE_MESSAGE)
     except OverflowError:
-        return TOO_EARLY_MESSAGE if value.year < 1990 else FUTURE_MESSAGE
+        return gettext(TOO_EARLY_MESSAGE if value.year < 1990 else FUTURE_MESSAGE)
     return None
 
 
@@ -74,9 +77,9 @@ def check_birth_date(value: object, *, today: date) -> str | None:
     if isinstance(value, datetime) or not isinstance(value, date):
         return "Enter a date, e.g. 2012-04-30."
     if value < EARLIEST_DATE:
-        return TOO_EARLY_MESSAGE
+        return gettext(TOO_EARLY_MESSAGE)
     if value >= today:
-        return BIRTH_DATE_FUTURE_MESSAGE
+        return gettext(BIRTH_DATE_FUTURE_MESSAGE)
     return None
 
 
@@ -101,11 +104,11 @@ def local_moment(text: str, zone: tzinfo | str) -> datetime:
     """
     raw = text.strip()
     if not raw or len(raw) > MAX_MOMENT_TEXT or not raw.isascii():
-        raise ValueError(UNREADABLE_MESSAGE)
+        raise ValueError(gettext(UNREADABLE_MESSAGE))
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(UNREADABLE_MESSAGE) from None
+        raise ValueError(gettext(UNREADABLE_MESSAGE)) from None
     if moment.tzinfo is not None:
         return moment
     where = _zone(zone)
@@ -118,14 +121,25 @@ def local_moment(text: str, zone: tzinfo | str) -> datetime:
         # survives the round trip through UTC; a skipped one comes back as another time.
         exists = first.astimezone(UTC).astimezone(where).replace(tzinfo=None) == moment
     except OverflowError:
-        raise ValueError(UNREADABLE_MESSAGE) from None
+        raise ValueError(gettext(UNREADABLE_MESSAGE)) from None
     day, clock, name = moment.date().isoformat(), _clock(moment), _zone_name(where)
     if not exists:
-        raise ValueError(f"{clock} does not exist on {day} in {name}: clocks jumped forward.")
+        raise ValueError(
+            gettext("%(clock)s does not exist on %(day)s in %(zone)s: clocks jumped forward.")
+            % {"clock": clock, "day": day, "zone": name}
+        )
     raise ValueError(
-        f"{clock} happens twice on {day} in {name}: clocks went back. "
-        f"Give the offset too: {moment.isoformat(timespec='minutes')}"
-        f"{_offset_text(first)} for the first, {_offset_text(second)} for the second."
+        gettext(
+            "%(clock)s happens twice on %(day)s in %(zone)s: clocks went back. "
+            "Give the offset too: %(first)s for the first, %(second)s for the second."
+        )
+        % {
+            "clock": clock,
+            "day": day,
+            "zone": name,
+            "first": moment.isoformat(timespec="minutes") + _offset_text(first),
+            "second": _offset_text(second),
+        }
     )
 
 

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.html import escape
+from django.utils.translation import gettext
 
 from safestep.core.problems import is_api, problem_response
 
@@ -34,14 +36,12 @@ DETAIL = (
     "so SafeStep answers it only from its own pages or an address typed into the browser."
 )
 PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Open this from SafeStep</title></head>
+<html lang="{language}">
+<head><meta charset="utf-8"><title>{title}</title></head>
 <body>
-<h1>Open this from SafeStep</h1>
-<p>You followed a link from another site. Every time a case is read it is recorded in the
-audit trail under your name, so SafeStep opens it only from its own pages or an address you
-typed yourself.</p>
-<p>If you meant to open it: <a href="{path}">open it in SafeStep</a>.</p>
+<h1>{title}</h1>
+<p>{text}</p>
+<p>{if_meant} <a href="{path}">{open_it}</a>.</p>
 </body>
 </html>
 """
@@ -72,7 +72,22 @@ def refusal(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return problem_response(403, DETAIL)
     # Always a path on this site, never "//elsewhere".
-    page = PAGE.format(path=escape("/" + request.get_full_path().lstrip("/")))
+    # This guard runs before the language is chosen for the request: the browser's then.
+    with translation.override(translation.get_language_from_request(request)):
+        page = PAGE.format(
+            language=translation.get_language(),
+            title=escape(gettext("Open this from SafeStep")),
+            text=escape(
+                gettext(
+                    "You followed a link from another site. Every time a case is read it is "
+                    "recorded in the audit trail under your name, so SafeStep opens it only "
+                    "from its own pages or an address you typed yourself."
+                )
+            ),
+            if_meant=escape(gettext("If you meant to open it:")),
+            open_it=escape(gettext("open it in SafeStep")),
+            path=escape("/" + request.get_full_path().lstrip("/")),
+        )
     return HttpResponse(page, status=403, content_type="text/html; charset=utf-8")
 
 

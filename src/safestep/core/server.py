@@ -17,9 +17,10 @@ class SafeStepServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from safestep.wsgi import application
+        # WSGI_APPLICATION: SafeStep's own (safestep.wsgi), unless settings chose another.
+        from django.core.servers.basehttp import get_internal_wsgi_application
 
-        return application
+        return get_internal_wsgi_application()
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:

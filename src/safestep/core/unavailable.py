@@ -19,22 +19,38 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils.html import escape
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django.views import defaults
 
 from safestep.core.problems import is_api, problem_response
 
 RETRY_AFTER_SECONDS = 5
-DETAIL = "The database cannot be reached right now. Please try again in a moment."
+DETAIL = gettext_lazy("The database cannot be reached right now. Please try again in a moment.")
+# Written out here, not in a template: it must show with the database gone.
 PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>SafeStep is unavailable for a moment</title></head>
+<html lang="{language}">
+<head><meta charset="utf-8"><title>{title}</title></head>
 <body>
-<h1>SafeStep is unavailable for a moment</h1>
-<p>The database cannot be reached right now. Nothing is lost: please try again in a moment.
-If you were saving something, reload the case first to see whether it was saved.</p>
+<h1>{title}</h1>
+<p>{text}</p>
 </body>
 </html>
 """
+
+
+def unavailable_page() -> str:
+    return PAGE.format(
+        language=get_language() or "en",
+        title=escape(gettext("SafeStep is unavailable for a moment")),
+        text=escape(
+            gettext(
+                "The database cannot be reached right now. Nothing is lost: please try again "
+                "in a moment. If you were saving something, reload the case first to see "
+                "whether it was saved."
+            )
+        ),
+    )
 
 
 def is_database_unavailable(error: BaseException | None) -> bool:
@@ -49,13 +65,15 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
                 "type": "about:blank",
                 "title": "Service unavailable",
                 "status": 503,
-                "detail": DETAIL,
+                "detail": str(DETAIL),
             },
             status=503,
             content_type="application/problem+json",
         )
     else:
-        response = HttpResponse(PAGE, status=503, content_type="text/html; charset=utf-8")
+        response = HttpResponse(
+            unavailable_page(), status=503, content_type="text/html; charset=utf-8"
+        )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response

@@ -10,27 +10,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from django.utils.translation import gettext, gettext_noop
+
 from safestep.protocol import Pathway, Protocol, Step
 
 # What a step's attributes are called when they differ (attributes not listed: by name).
+# Marked for the catalogue and translated when the difference is worded (step_aspects).
 ASPECTS: dict[str, str] = {
-    "number": "place in the pathway",
-    "code": "number",
-    "title": "title",
-    "guidance": "guidance",
-    "actor_roles": "who acts",
-    "condition": "when it applies",
-    "fields": "what is recorded",
-    "deadline": "deadline",
-    "depends_on": "what it waits for",
-    "recurring": "repetition",
-    "police_only": "police-only details",
-    "may_not_apply": "whether it may not apply",
-    "review_when_not_applicable": "review when it does not apply",
-    "progress": "partial progress",
-    "done_at_field": "when it counts as done",
-    "role": "step role",
-    "discloses": "what it discloses",
+    "number": gettext_noop("place in the pathway"),
+    "code": gettext_noop("number"),
+    "title": gettext_noop("title"),
+    "guidance": gettext_noop("guidance"),
+    "actor_roles": gettext_noop("who acts"),
+    "condition": gettext_noop("when it applies"),
+    "fields": gettext_noop("what is recorded"),
+    "deadline": gettext_noop("deadline"),
+    "depends_on": gettext_noop("what it waits for"),
+    "recurring": gettext_noop("repetition"),
+    "police_only": gettext_noop("police-only details"),
+    "may_not_apply": gettext_noop("whether it may not apply"),
+    "review_when_not_applicable": gettext_noop("review when it does not apply"),
+    "progress": gettext_noop("partial progress"),
+    "done_at_field": gettext_noop("when it counts as done"),
+    "role": gettext_noop("step role"),
+    "discloses": gettext_noop("what it discloses"),
 }
 
 
@@ -60,7 +63,7 @@ class PathwayDifference:
 def step_aspects(old: Step, new: Step) -> tuple[str, ...]:
     """The attributes in which NEW differs from OLD, in words."""
     return tuple(
-        ASPECTS.get(item.name, item.name.replace("_", " "))
+        gettext(ASPECTS[item.name]) if item.name in ASPECTS else item.name.replace("_", " ")
         for item in fields(Step)
         if getattr(old, item.name) != getattr(new, item.name)
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django.db.models import QuerySet
 
 from safestep.core.errors import NotFound
@@ -15,14 +13,27 @@ from safestep.protocol import Protocol, load_protocol_text
 SHIPPED_PROTOCOL_ID = "sdusd-csec"
 
 
-@lru_cache(maxsize=64)
-def _parse(content_hash: str, text: str, source: str) -> Protocol:
-    # Keyed by content hash: a stored version never changes, so the parse never goes stale.
-    return load_protocol_text(text, source)
+# Compiled protocols by content hash, for the life of the process: a stored version never
+# changes, so a compiled one never goes stale. Parsing and checking the YAML takes tens of
+# milliseconds; a page reads the compiled one.
+_COMPILED: dict[str, Protocol] = {}
+_COMPILED_MAX = 64
 
 
 def definition_of(version: ProtocolVersion) -> Protocol:
-    return _parse(version.content_hash, version.source_text, version.source_name)
+    """VERSION's protocol, compiled once per process.
+
+    Reads of cases leave the version's source text out of their query (``source_text`` is
+    deferred, tens of kilobytes a row); it is read here, once, the first time a version is
+    needed.
+    """
+    compiled = _COMPILED.get(version.content_hash)
+    if compiled is None:
+        compiled = load_protocol_text(version.source_text, version.source_name)
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[version.content_hash] = compiled
+    return compiled
 
 
 def protocol_versions() -> QuerySet[ProtocolVersion]:

@@ -22,24 +22,31 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from safestep.accounts.models import User
 from safestep.core.errors import ValidationFailed
 from safestep.notify.models import Notice, NoticeKind, Reminder, ReminderKind
 
+# Worded lazily: each e-mail is written in its recipient's language (in_language_of).
 SUBJECTS = {
-    ReminderKind.DUE_SOON: "SafeStep: a task is due within 24 hours",
-    ReminderKind.OVERDUE: "SafeStep: a task is overdue",
-    ReminderKind.OVERDUE_24H: "SafeStep: a task is more than 24 hours overdue",
-    ReminderKind.CHECK_IN_DUE: "SafeStep: a check-in is due",
-    ReminderKind.CHECK_IN_UNKEPT: "SafeStep: a check-in is due and nobody at the school keeps it",
+    ReminderKind.DUE_SOON: gettext_lazy("SafeStep: a task is due within 24 hours"),
+    ReminderKind.OVERDUE: gettext_lazy("SafeStep: a task is overdue"),
+    ReminderKind.OVERDUE_24H: gettext_lazy("SafeStep: a task is more than 24 hours overdue"),
+    ReminderKind.CHECK_IN_DUE: gettext_lazy("SafeStep: a check-in is due"),
+    ReminderKind.CHECK_IN_UNKEPT: gettext_lazy(
+        "SafeStep: a check-in is due and nobody at the school keeps it"
+    ),
 }
 HEADLINES = {
-    ReminderKind.DUE_SOON: "A task on a case you work on is due within 24 hours.",
-    ReminderKind.OVERDUE: "A task on a case you work on is overdue.",
-    ReminderKind.OVERDUE_24H: "A task on a case in the district is more than 24 hours overdue.",
-    ReminderKind.CHECK_IN_DUE: "A check-in you are responsible for is due.",
-    ReminderKind.CHECK_IN_UNKEPT: (
+    ReminderKind.DUE_SOON: gettext_lazy("A task on a case you work on is due within 24 hours."),
+    ReminderKind.OVERDUE: gettext_lazy("A task on a case you work on is overdue."),
+    ReminderKind.OVERDUE_24H: gettext_lazy(
+        "A task on a case in the district is more than 24 hours overdue."
+    ),
+    ReminderKind.CHECK_IN_DUE: gettext_lazy("A check-in you are responsible for is due."),
+    ReminderKind.CHECK_IN_UNKEPT: gettext_lazy(
         "A check-in is due on a case at a school you look after, and the person who keeps "
         "its check-ins does not work there. Give the check-ins to someone at the school."
     ),
@@ -73,6 +80,11 @@ class ItemText:
     link: str
 
 
+def in_language_of(recipient: User) -> translation.override:
+    """Write an e-mail in the language its recipient chose for the pages ("My account")."""
+    return translation.override(recipient.language or settings.LANGUAGE_CODE)
+
+
 def _local(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%a %d %b %Y, %H:%M %Z")
 
@@ -83,7 +95,7 @@ def _name(user: User) -> str:
 
 def item_text(reminder: Reminder, base_url: str) -> ItemText:
     return ItemText(
-        headline=HEADLINES[ReminderKind(reminder.kind)],
+        headline=str(HEADLINES[ReminderKind(reminder.kind)]),
         task=reminder.task,
         due=_local(reminder.due_at),
         link=base_url + reverse("web:case", args=[reminder.case_id]),
@@ -91,47 +103,52 @@ def item_text(reminder: Reminder, base_url: str) -> ItemText:
 
 
 def reminder_message(reminder: Reminder, recipient: User, base_url: str) -> EmailMessage:
-    item = item_text(reminder, base_url)
-    body = render_to_string(
-        "notify/email/reminder.txt",
-        {
-            "name": _name(recipient),
-            "headline": item.headline,
-            "task": item.task,
-            "due": item.due,
-            "link": item.link,
-            "preferences_link": base_url + reverse("notify:preferences"),
-        },
-    )
-    return EmailMessage(
-        subject=SUBJECTS[ReminderKind(reminder.kind)], body=body, to=[recipient.email]
-    )
+    with in_language_of(recipient):
+        item = item_text(reminder, base_url)
+        body = render_to_string(
+            "notify/email/reminder.txt",
+            {
+                "name": _name(recipient),
+                "headline": item.headline,
+                "task": item.task,
+                "due": item.due,
+                "link": item.link,
+                "preferences_link": base_url + reverse("notify:preferences"),
+            },
+        )
+        subject = str(SUBJECTS[ReminderKind(reminder.kind)])
+    return EmailMessage(subject=subject, body=body, to=[recipient.email])
 
 
 def digest_message(reminders: list[Reminder], recipient: User, base_url: str) -> EmailMessage:
-    body = render_to_string(
-        "notify/email/digest.txt",
-        {
-            "name": _name(recipient),
-            "items": [item_text(reminder, base_url) for reminder in reminders],
-            "preferences_link": base_url + reverse("notify:preferences"),
-        },
-    )
-    count = len(reminders)
-    subject = f"SafeStep: your daily list ({count} task{'s' if count != 1 else ''})"
+    with in_language_of(recipient):
+        body = render_to_string(
+            "notify/email/digest.txt",
+            {
+                "name": _name(recipient),
+                "items": [item_text(reminder, base_url) for reminder in reminders],
+                "preferences_link": base_url + reverse("notify:preferences"),
+            },
+        )
+        count = len(reminders)
+        subject = ngettext(
+            "SafeStep: your daily list (%(count)d task)",
+            "SafeStep: your daily list (%(count)d tasks)",
+            count,
+        ) % {"count": count}
     return EmailMessage(subject=subject, body=body, to=[recipient.email])
 
 
 # --- notices ----------------------------------------------------------------------------
 
-_DUTY_STANDS = (
+_DUTY_STANDS = gettext_lazy(
     "Your own duty to report stands. As a mandated reporter you must report a reasonable "
     "suspicion of child abuse to Child Welfare Services or law enforcement yourself (Penal "
     "Code 11166): by phone at once, and in writing (SS 8572) within 36 hours of learning of "
     "it. Telling the school does not meet that duty, and nobody may stop you from reporting."
 )
-_TO_TRIAGE = "Triage it in SafeStep (you will be asked to sign in):"
-_TO_OWN_REPORT = (
+_TO_TRIAGE = gettext_lazy("Triage it in SafeStep (you will be asked to sign in):")
+_TO_OWN_REPORT = gettext_lazy(
     "Record your own report on your concern in SafeStep (you will be asked to sign in):"
 )
 
@@ -145,13 +162,25 @@ class NoticeText:
     link: str
 
 
-def _report_due_line(notice: Notice, now: datetime, whose: str = "The") -> list[str]:
+def _report_due_line(notice: Notice, now: datetime, *, own: bool = False) -> list[str]:
+    """When the written report is due; ``own`` when it is the recipient's own report."""
     if notice.due_at is None:
         return []
     due = _local(notice.due_at)
     if now >= notice.due_at:
-        return [f"{whose} written child abuse report (SS 8572) was due by {due}: it is overdue."]
-    return [f"{whose} written child abuse report (SS 8572) is due by {due}."]
+        if own:
+            line = gettext(
+                "Your written child abuse report (SS 8572) was due by %(due)s: it is overdue."
+            )
+        else:
+            line = gettext(
+                "The written child abuse report (SS 8572) was due by %(due)s: it is overdue."
+            )
+    elif own:
+        line = gettext("Your written child abuse report (SS 8572) is due by %(due)s.")
+    else:
+        line = gettext("The written child abuse report (SS 8572) is due by %(due)s.")
+    return [line % {"due": due}]
 
 
 def _concern_link(notice: Notice, base_url: str) -> str:
@@ -173,96 +202,116 @@ def notice_text(notice: Notice, base_url: str, now: datetime) -> NoticeText:
     due = _report_due_line(notice, now)
     if kind == NoticeKind.CONCERN_SUBMITTED:
         return NoticeText(
-            "SafeStep: a concern at your school waits for triage",
-            "A staff member reported a concern at a school you look after. It waits for triage.",
+            gettext("SafeStep: a concern at your school waits for triage"),
+            gettext(
+                "A staff member reported a concern at a school you look after. It waits for triage."
+            ),
             due,
-            _TO_TRIAGE,
+            str(_TO_TRIAGE),
             triage,
         )
     if kind == NoticeKind.CONCERN_WAITING:
         return NoticeText(
-            "SafeStep: a concern waits for triage and its report is "
-            + ("overdue" if overdue else "due within 24 hours"),
-            "A concern reported at a school you look after still waits for triage.",
+            gettext("SafeStep: a concern waits for triage and its report is overdue")
+            if overdue
+            else gettext(
+                "SafeStep: a concern waits for triage and its report is due within 24 hours"
+            ),
+            gettext("A concern reported at a school you look after still waits for triage."),
             due,
-            _TO_TRIAGE,
+            str(_TO_TRIAGE),
             triage,
         )
     if kind == NoticeKind.CONCERN_WAITING_COORDINATOR:
         return NoticeText(
-            "SafeStep: a concern's report is overdue and it waits for triage",
-            "A concern reported in the district has not been triaged, and the child abuse "
-            "report it needs is overdue.",
+            gettext("SafeStep: a concern's report is overdue and it waits for triage"),
+            gettext(
+                "A concern reported in the district has not been triaged, and the child abuse "
+                "report it needs is overdue."
+            ),
             due,
-            _TO_TRIAGE,
+            str(_TO_TRIAGE),
             triage,
         )
     if kind == NoticeKind.OWN_REPORT_DUE:
         return NoticeText(
-            "SafeStep: your written child abuse report is "
-            + ("overdue" if overdue else "due within 24 hours"),
-            "You phoned in a report of suspected child abuse. The law asks for your written "
-            "report within 36 hours of when you learned of it.",
-            _report_due_line(notice, now, whose="Your"),
-            "When you have sent it, record it on your concern in SafeStep (you will be asked "
-            "to sign in):",
+            gettext("SafeStep: your written child abuse report is overdue")
+            if overdue
+            else gettext("SafeStep: your written child abuse report is due within 24 hours"),
+            gettext(
+                "You phoned in a report of suspected child abuse. The law asks for your written "
+                "report within 36 hours of when you learned of it."
+            ),
+            _report_due_line(notice, now, own=True),
+            gettext(
+                "When you have sent it, record it on your concern in SafeStep (you will be asked "
+                "to sign in):"
+            ),
             _concern_link(notice, base_url),
         )
     if kind == NoticeKind.CONCERN_NOT_OPENED:
         return NoticeText(
-            "SafeStep: a concern you reported was not opened as a case",
-            "A concern you reported was not opened as a case.",
-            [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
-            _TO_OWN_REPORT,
+            gettext("SafeStep: a concern you reported was not opened as a case"),
+            gettext("A concern you reported was not opened as a case."),
+            [str(_DUTY_STANDS), *_report_due_line(notice, now, own=True)],
+            str(_TO_OWN_REPORT),
             _concern_link(notice, base_url),
         )
     if kind == NoticeKind.REPORT_WAIVED:
         return NoticeText(
-            "SafeStep: the school will not make the report for a concern you reported",
-            "The school has decided not to make the child abuse report for a concern you reported.",
-            [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
-            _TO_OWN_REPORT,
+            gettext("SafeStep: the school will not make the report for a concern you reported"),
+            gettext(
+                "The school has decided not to make the child abuse report for a concern you "
+                "reported."
+            ),
+            [str(_DUTY_STANDS), *_report_due_line(notice, now, own=True)],
+            str(_TO_OWN_REPORT),
             _concern_link(notice, base_url),
         )
     if kind == NoticeKind.CASE_VOIDED:
         return NoticeText(
-            "SafeStep: the case opened from a concern you reported was voided",
-            "The case opened from a concern you reported was voided: it was opened in error.",
-            [_DUTY_STANDS, *_report_due_line(notice, now, whose="Your")],
-            _TO_OWN_REPORT,
+            gettext("SafeStep: the case opened from a concern you reported was voided"),
+            gettext(
+                "The case opened from a concern you reported was voided: it was opened in error."
+            ),
+            [str(_DUTY_STANDS), *_report_due_line(notice, now, own=True)],
+            str(_TO_OWN_REPORT),
             _concern_link(notice, base_url),
         )
     if kind == NoticeKind.CASE_TRANSFERRED:
         return NoticeText(
-            "SafeStep: a case moved to your school",
-            "A case was transferred to a school you look after. Open it in SafeStep to see "
-            "what is still to do.",
+            gettext("SafeStep: a case moved to your school"),
+            gettext(
+                "A case was transferred to a school you look after. Open it in SafeStep to see "
+                "what is still to do."
+            ),
             [],
-            "Open it in SafeStep (you will be asked to sign in):",
+            gettext("Open it in SafeStep (you will be asked to sign in):"),
             _case_link(notice, base_url),
         )
     assert kind == NoticeKind.REVIEW_OPENED
     label = notice.review.get_kind_display() if notice.review is not None else ""
     return NoticeText(
-        "SafeStep: a decision needs your review",
-        "A decision that could stop a child abuse report needs your review.",
-        [f"Decision: {label}"] if label else [],
-        "Review it in SafeStep (you will be asked to sign in):",
+        gettext("SafeStep: a decision needs your review"),
+        gettext("A decision that could stop a child abuse report needs your review."),
+        [gettext("Decision: %(decision)s") % {"decision": label}] if label else [],
+        gettext("Review it in SafeStep (you will be asked to sign in):"),
         base_url + reverse("web:reviews"),
     )
 
 
 def notice_message(notice: Notice, recipient: User, base_url: str, now: datetime) -> EmailMessage:
     """The e-mail for a notice, worded for the moment it is sent ("due by" or "overdue")."""
-    text = notice_text(notice, base_url, now)
-    body = render_to_string(
-        "notify/email/notice.txt",
-        {
-            "name": _name(recipient),
-            "headline": text.headline,
-            "lines": text.lines,
-            "action": text.action,
-            "link": text.link,
-        },
-    )
+    with in_language_of(recipient):
+        text = notice_text(notice, base_url, now)
+        body = render_to_string(
+            "notify/email/notice.txt",
+            {
+                "name": _name(recipient),
+                "headline": text.headline,
+                "lines": text.lines,
+                "action": text.action,
+                "link": text.link,
+            },
+        )
     return EmailMessage(subject=text.subject, body=body, to=[recipient.email])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from safestep.cases.models import Case, CaseTransfer, Concern, Review
 
@@ -21,13 +22,16 @@ USER = settings.AUTH_USER_MODEL
 
 
 class ReminderKind(models.TextChoices):
-    DUE_SOON = "due_soon", "Due within 24 hours"
-    OVERDUE = "overdue", "Overdue"
-    OVERDUE_24H = "overdue_24h", "Overdue for more than 24 hours"
-    CHECK_IN_DUE = "check_in_due", "Check-in due"
+    DUE_SOON = "due_soon", gettext_lazy("Due within 24 hours")
+    OVERDUE = "overdue", gettext_lazy("Overdue")
+    OVERDUE_24H = "overdue_24h", gettext_lazy("Overdue for more than 24 hours")
+    CHECK_IN_DUE = "check_in_due", gettext_lazy("Check-in due")
     # The check-ins' keeper does not work at the case's school (the case was transferred):
     # the school's site administrators hear of each check-in until someone there keeps them.
-    CHECK_IN_UNKEPT = "check_in_unkept", "Check-in due, and nobody at the school keeps them"
+    CHECK_IN_UNKEPT = (
+        "check_in_unkept",
+        gettext_lazy("Check-in due, and nobody at the school keeps them"),
+    )
 
 
 class Digest(models.Model):
@@ -95,18 +99,18 @@ class ReminderPreference(models.Model):
 
 
 class NoticeKind(models.TextChoices):
-    CONCERN_SUBMITTED = "concern_submitted", "A concern waits for triage"
-    CONCERN_WAITING = "concern_waiting", "A concern still waits for triage"
+    CONCERN_SUBMITTED = "concern_submitted", gettext_lazy("A concern waits for triage")
+    CONCERN_WAITING = "concern_waiting", gettext_lazy("A concern still waits for triage")
     CONCERN_WAITING_COORDINATOR = (
         "concern_waiting_coordinator",
-        "A concern's report is overdue and it waits for triage",
+        gettext_lazy("A concern's report is overdue and it waits for triage"),
     )
-    OWN_REPORT_DUE = "own_report_due", "Your written report is due"
-    CONCERN_NOT_OPENED = "concern_not_opened", "Your concern was not opened as a case"
-    REPORT_WAIVED = "report_waived", "The school will not make the report"
-    REVIEW_OPENED = "review_opened", "A decision needs your review"
-    CASE_TRANSFERRED = "case_transferred", "A case moved to your school"
-    CASE_VOIDED = "case_voided", "A case from your concern was voided"
+    OWN_REPORT_DUE = "own_report_due", gettext_lazy("Your written report is due")
+    CONCERN_NOT_OPENED = "concern_not_opened", gettext_lazy("Your concern was not opened as a case")
+    REPORT_WAIVED = "report_waived", gettext_lazy("The school will not make the report")
+    REVIEW_OPENED = "review_opened", gettext_lazy("A decision needs your review")
+    CASE_TRANSFERRED = "case_transferred", gettext_lazy("A case moved to your school")
+    CASE_VOIDED = "case_voided", gettext_lazy("A case from your concern was voided")
 
 
 class Notice(models.Model):

@@ -37,6 +37,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from safestep.accounts.models import User
 from safestep.audit.services import event_record
@@ -628,7 +629,7 @@ def reminder_preference_set(
         or not isinstance(digest_hour, int)
         or not 0 <= digest_hour <= 23
     ):
-        raise ValidationFailed({"digest_hour": ["An hour from 0 to 23."]})
+        raise ValidationFailed({"digest_hour": [gettext("An hour from 0 to 23.")]})
     with transaction.atomic():
         preference, _created = ReminderPreference.objects.select_for_update().get_or_create(
             user=acting_user,

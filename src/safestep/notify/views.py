@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from safestep.accounts.models import User
@@ -27,7 +28,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
         try:
             hour = int(request.POST.get("digest_hour", "7"))
         except ValueError:
-            errors["digest_hour"] = ["An hour from 0 to 23."]
+            errors["digest_hour"] = [gettext("An hour from 0 to 23.")]
         else:
             try:
                 reminder_preference_set(

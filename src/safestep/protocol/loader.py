@@ -244,6 +244,7 @@ class _DefinitionChecker:
             title=draft.title,
             description=draft.description,
             steps=tuple(steps),
+            translations=draft.translations,
         )
 
     def _build_step(
@@ -276,6 +277,7 @@ class _DefinitionChecker:
             done_at_field=definition.done_at_field,
             role=definition.role,
             discloses=definition.discloses,
+            translations=_step_translations(entry, definition),
         )
 
     def _check_within_pathway(
@@ -396,6 +398,7 @@ def load_protocol_text(text: str, source: str = "<protocol>") -> Protocol:
             to_pathway=draft.to_id or "",
             title=draft.title or f"Move to: {_title_of(pathways, draft.to_id)}",
             carries=tuple(name for name, _ in draft.carries),
+            translations=draft.translations if draft.title else {},
         )
         for draft in reader.escalations
     )
@@ -412,6 +415,7 @@ def load_protocol_text(text: str, source: str = "<protocol>") -> Protocol:
         escalations=escalations,
         indicators=tuple(reader.indicators),
         source_text=text,
+        translations=reader.header_translations,
     )
 
 
@@ -445,6 +449,18 @@ def _line_and_column(text: str, offset: int) -> tuple[int, int]:
     line = before.count("\n") + 1
     column = offset - (before.rfind("\n") + 1) + 1
     return line, column
+
+
+def _step_translations(entry: StepEntry, definition: StepDraft) -> dict[str, dict[str, str]]:
+    """A step's title and guidance translations, from where its English words come from:
+    the pathway's own wording when it gives one, else the library's. A pathway that
+    rewords a step in English only is shown in English, not in the library's Spanish."""
+    translations: dict[str, dict[str, str]] = {}
+    for key, overridden in (("title", bool(entry.title)), ("guidance", entry.guidance is not None)):
+        source = entry.translations if overridden else definition.translations
+        if key in source:
+            translations[key] = source[key]
+    return translations
 
 
 def _title_of(pathways: Sequence[Pathway], pathway_id: str | None) -> str:

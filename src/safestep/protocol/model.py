@@ -31,6 +31,7 @@ __all__ = [
     "CASE_ANCHORS",
     "DISCLOSURE_BASES",
     "FIELD_TYPES",
+    "LANGUAGES",
     "RECIPIENT_TYPES",
     "STEP_ROLES",
     "STEP_ROLE_CHILD_ABUSE_REPORT",
@@ -55,8 +56,11 @@ __all__ = [
     "RecipientValue",
     "Step",
     "StepDisclosure",
+    "Translations",
+    "choice_label_in_language",
     "describe_anchor",
     "evaluate_condition",
+    "in_language",
 ]
 
 # Field types a step's details may use. See docs/protocol-format.md for each one.
@@ -133,6 +137,67 @@ RECIPIENT_TYPES: tuple[str, ...] = (
 )
 
 
+# The languages a definition may give its words in. English is required and is the
+# canonical text (what `.title`, `.label` ... hold, and what the SS 8572, the API and
+# the audit trail use); the others are translations shown to people who chose them.
+LANGUAGES: tuple[str, ...] = ("en", "es")
+
+# Translations of an item's words: attribute ("title", "guidance", "label" ...) ->
+# language code ("es") -> text. English is not repeated here: it is the attribute itself.
+# They take no part in hashing or equality: two steps that differ only in their Spanish
+# are the same work (what a case keeps, what a revision changes).
+Translations = Mapping[str, Mapping[str, str]]
+
+
+def _no_translations() -> Translations:
+    return MappingProxyType({})
+
+
+def _frozen_translations(value: Mapping[str, Mapping[str, str]]) -> Translations:
+    """A read-only copy, so an immutable definition stays immutable all the way down."""
+    if isinstance(value, MappingProxyType) and all(
+        isinstance(inner, MappingProxyType) for inner in value.values()
+    ):
+        return value
+    return MappingProxyType({key: MappingProxyType(dict(inner)) for key, inner in value.items()})
+
+
+def _freeze_translation_fields(item: object, *names: str) -> None:
+    for name in names:
+        object.__setattr__(item, name, _frozen_translations(getattr(item, name)))
+
+
+def _pick_language(english: str, by_language: Mapping[str, str], language: str | None) -> str:
+    # A browser's "es-MX" or Django's "es-mx" reads the Spanish text; anything the
+    # definition does not translate falls back to English, never to a blank.
+    code = (language or "").split("-")[0].split("_")[0].lower()
+    return by_language.get(code) or english
+
+
+def in_language(item: object, attribute: str, language: str | None) -> str:
+    """ITEM's ATTRIBUTE (a step's ``title``, a field's ``label`` ...) in LANGUAGE.
+
+    LANGUAGE is a code such as ``es`` or ``es-mx``; without a translation into it (or
+    with None) the English text is given. ITEM is any definition object with a
+    ``translations`` mapping (Step, Pathway, Fact, FieldSpec, Progress, Escalation,
+    Indicator, Protocol).
+    """
+    english = getattr(item, attribute)
+    if not isinstance(english, str):
+        raise TypeError(f"{type(item).__name__}.{attribute} is not text")
+    translations: Translations = getattr(item, "translations", None) or {}
+    return _pick_language(english, translations.get(attribute, {}), language)
+
+
+def choice_label_in_language(spec: FieldSpec, value: str, language: str | None) -> str | None:
+    """The label of the choice VALUE of SPEC in LANGUAGE (English fallback), or None
+    when the definition gives the choice no label."""
+    english = spec.choice_label(value)
+    if english is None:
+        return None
+    return _pick_language(english, spec.choice_label_translations.get(value, {}), language)
+
+
 def _no_refusals() -> Mapping[str, str]:
     return MappingProxyType({})
 
@@ -192,6 +257,12 @@ class FieldSpec:
     # "<section letter>.<name>", e.g. "B.official_phone". The application holds the
     # form's list of fields and checks the definition against it.
     form_field: str | None = None
+    # The label and help in other languages, and each choice label's (value -> language
+    # -> text). Not part of the hash, like ``choice_labels``.
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+    choice_label_translations: Translations = field(
+        default_factory=_no_translations, hash=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Freeze a caller's dicts so the spec stays immutable.
@@ -199,6 +270,7 @@ class FieldSpec:
             value = getattr(self, name)
             if not isinstance(value, MappingProxyType):
                 object.__setattr__(self, name, MappingProxyType(dict(value)))
+        _freeze_translation_fields(self, "translations", "choice_label_translations")
 
     def choice_label(self, value: str) -> str | None:
         """The label the definition gives the choice VALUE, or None."""
@@ -243,6 +315,10 @@ class Progress:
 
     title: str
     fields: tuple[str, ...]
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _freeze_translation_fields(self, "translations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +407,11 @@ class Step:
     role: str | None = None
     # The disclosure outside the district its record makes, if it makes one.
     discloses: StepDisclosure | None = None
+    # ``title`` and ``guidance`` in other languages (see in_language).
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _freeze_translation_fields(self, "translations")
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -356,6 +437,11 @@ class Pathway:
     title: str
     description: str
     steps: tuple[Step, ...]
+    # ``title`` and ``description`` in other languages (see in_language).
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _freeze_translation_fields(self, "translations")
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -384,6 +470,11 @@ class Fact:
     review_when: bool | None = None
     # Roles that may answer the fact; empty means the application's default.
     actor_roles: tuple[str, ...] = ()
+    # ``question`` and ``help`` in other languages (see in_language).
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _freeze_translation_fields(self, "translations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +491,11 @@ class Escalation:
     title: str
     carries: tuple[str, ...]
     declared: bool = True
+    # ``title`` in other languages (see in_language).
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _freeze_translation_fields(self, "translations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +505,11 @@ class Indicator:
     id: str
     group: str
     text: str
+    # ``text`` in other languages (see in_language).
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _freeze_translation_fields(self, "translations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +528,11 @@ class Protocol:
     indicators: tuple[Indicator, ...] = ()
     # The definition file's text with line endings normalised to "\n".
     source_text: str = ""
+    # ``title`` in other languages (see in_language). Not hashed: content_hash is the text's.
+    translations: Translations = field(default_factory=_no_translations, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _freeze_translation_fields(self, "translations")
 
     @property
     def content_hash(self) -> str:

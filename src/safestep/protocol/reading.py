@@ -25,6 +25,7 @@ from safestep.protocol.model import (
     CASE_ANCHORS,
     DISCLOSURE_BASES,
     FIELD_TYPES,
+    LANGUAGES,
     RECIPIENT_TYPES,
     STEP_ROLES,
     Deadline,
@@ -39,6 +40,7 @@ from safestep.protocol.model import (
 )
 from safestep.protocol.yamlnodes import (
     IDENTIFIER,
+    TAG_STR,
     KeyMap,
     NodeReader,
     describe,
@@ -191,6 +193,8 @@ class StepDraft:
     discloses: StepDisclosure | None = None
     # Field name -> the node of its form_field, so a form field named twice is found.
     form_field_nodes: dict[str, Node] = field(default_factory=dict)
+    # "title"/"guidance" -> language -> text.
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def identity(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in IDENTITY_ATTRIBUTES}
@@ -216,6 +220,8 @@ class StepEntry:
     overrides_deadline: bool = False
     deadline: DeadlineDraft | None = None
     may_not_apply: bool | None = None  # None: as the library step says
+    # This pathway's wording of "title"/"guidance" in other languages.
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -228,6 +234,7 @@ class PathwayDraft:
     title: str = ""
     description: str = ""
     entries: list[StepEntry] = field(default_factory=list)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -240,6 +247,7 @@ class EscalationDraft:
     title: str
     carries: list[tuple[str, Node]]
     carries_node: Node | None
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 # Reading pass ----------------------------------------------------------------------
@@ -260,6 +268,8 @@ class DefinitionReader(NodeReader):
         self.pathways: list[PathwayDraft] = []
         self.escalations: list[EscalationDraft] = []
         self.indicators: list[Indicator] = []
+        # The header's title in other languages.
+        self.header_translations: dict[str, dict[str, str]] = {}
 
     def read(self, root: Node) -> None:
         top = self.mapping(root, required=TOP_REQUIRED, optional=TOP_OPTIONAL, what="protocol file")
@@ -298,7 +308,12 @@ class DefinitionReader(NodeReader):
             if key not in header:
                 continue
             value_node = header[key].value
-            value = self.text(value_node, what=f"protocol {key}")
+            if key == "title":
+                value = self._words(
+                    value_node, what="protocol title", into=self.header_translations, key="title"
+                )
+            else:
+                value = self.text(value_node, what=f"protocol {key}")
             if value is None:
                 continue
             if key == "id" and not _is_protocol_id(value):
@@ -351,8 +366,13 @@ class DefinitionReader(NodeReader):
             if fact_id is None:
                 self.complete["fact"] = False
                 continue
-            question = self.text(m["question"].value, what="question") if "question" in m else None
-            help_text = self._optional_text(m, "help")
+            translations: dict[str, dict[str, str]] = {}
+            question = (
+                self._words(m["question"].value, what="question", into=translations)
+                if "question" in m
+                else None
+            )
+            help_text = self._optional_words(m, "help", into=translations)
             when: dict[str, bool | None] = {}
             for key in ("reason_required_when", "review_when"):
                 if key in m:
@@ -380,6 +400,7 @@ class DefinitionReader(NodeReader):
                     reason_required_when=when.get("reason_required_when"),
                     review_when=when.get("review_when"),
                     actor_roles=actor_roles,
+                    translations=translations,
                 )
             )
 
@@ -411,8 +432,8 @@ class DefinitionReader(NodeReader):
             return None
         draft = StepDraft(id=step_id, id_node=m["id"].value, origin=origin)
         if "title" in m:
-            draft.title = self.text(m["title"].value, what="title") or ""
-        draft.guidance = self._optional_text(m, "guidance")
+            draft.title = self._words(m["title"].value, what="title", into=draft.translations) or ""
+        draft.guidance = self._optional_words(m, "guidance", into=draft.translations)
         self._read_step_links(m, draft)
         self._read_step_flags(m, draft)
         fields_complete = self._read_step_fields(m, draft)
@@ -493,7 +514,12 @@ class DefinitionReader(NodeReader):
         m = self.mapping(node, required=PROGRESS_KEYS, what="progress")
         if m is None:
             return None
-        title = self.text(m["title"].value, what="progress title") if "title" in m else None
+        translations: dict[str, dict[str, str]] = {}
+        title = (
+            self._words(m["title"].value, what="progress title", into=translations)
+            if "title" in m
+            else None
+        )
         names: list[str] = []
         if "fields" in m:
             fields_node = m["fields"].value
@@ -511,7 +537,7 @@ class DefinitionReader(NodeReader):
                 names.append(name)
         if title is None or not names:
             return None
-        return Progress(title=title, fields=tuple(names))
+        return Progress(title=title, fields=tuple(names), translations=translations)
 
     def _read_done_at(self, node: Node, draft: StepDraft, *, check_names: bool) -> str | None:
         name = self.identifier(node, what="done_at")
@@ -1049,13 +1075,17 @@ class DefinitionReader(NodeReader):
     def _read_field(self, m: KeyMap, node: Node) -> tuple[FieldSpec | None, FieldRefs]:
         """A field, and the nodes of its keys that name other fields (for positions)."""
         name = self.identifier(m["name"].value, what="field name") if "name" in m else None
-        label = self.text(m["label"].value, what="label") if "label" in m else None
+        translations: dict[str, dict[str, str]] = {}
+        label = (
+            self._words(m["label"].value, what="label", into=translations) if "label" in m else None
+        )
+        help_text = self._optional_words(m, "help", into=translations)
         field_type = self._read_field_type(m)
         flags: dict[str, bool] = {}
         for flag in ("required", "record_either_way", "police_only"):
             if flag in m:
                 flags[flag] = bool(self.boolean(m[flag].value, what=flag))
-        choices, labels, report_labels = self._read_choices(m, field_type, node)
+        choices, labels, report_labels, label_translations = self._read_choices(m, field_type, node)
         refused = self._read_refused(m, field_type, choices)
         minimum, maximum = self._read_bounds(m, field_type)
         refs = self._read_field_refs(m, field_type, required=flags.get("required", False))
@@ -1072,7 +1102,7 @@ class DefinitionReader(NodeReader):
             type=field_type,
             required=flags.get("required", False),
             choices=choices,
-            help=self._optional_text(m, "help"),
+            help=help_text,
             record_either_way=flags.get("record_either_way", False),
             refused=refused,
             police_only=flags.get("police_only", False),
@@ -1082,6 +1112,8 @@ class DefinitionReader(NodeReader):
             choice_labels=labels,
             report_labels=report_labels,
             form_field=form_field,
+            translations=translations,
+            choice_label_translations=label_translations,
         ), refs
 
     def _read_field_type(self, m: KeyMap) -> str | None:
@@ -1150,29 +1182,34 @@ class DefinitionReader(NodeReader):
 
     def _read_choices(
         self, m: KeyMap, field_type: str | None, node: Node
-    ) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
-        """The choice values, in order, and the labels and report labels given to them."""
+    ) -> tuple[tuple[str, ...], dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
+        """The choice values, in order, the labels and report labels given to them, and
+        the labels' translations (value -> language -> text)."""
         if "choices" not in m:
             if field_type in CHOICE_TYPES:
                 self.error(node, f"a {field_type} field needs a non-empty 'choices' list")
-            return (), {}, {}
+            return (), {}, {}, {}
         choices_node = m["choices"].value
         if field_type is not None and field_type not in (*CHOICE_TYPES, "list"):
             self.error(
                 m["choices"].key,
                 f"'choices' applies only to choice, multi_choice and list fields, not {field_type}",
             )
-            return (), {}, {}
+            return (), {}, {}, {}
         items = self.sequence(choices_node, what="choice")
         if items is None:
-            return (), {}, {}
+            return (), {}, {}, {}
         if field_type in CHOICE_TYPES and not items:
             self.error(choices_node, f"a {field_type} field needs a non-empty 'choices' list")
         values: list[str] = []
         labels: dict[str, str] = {}
         report_labels: dict[str, str] = {}
+        label_translations: dict[str, dict[str, str]] = {}
         for item in items:
-            value_node, value, label, report_label = self._read_choice(item, field_type)
+            translations: dict[str, dict[str, str]] = {}
+            value_node, value, label, report_label = self._read_choice(
+                item, field_type, translations
+            )
             if value is None:
                 continue
             if value in values:
@@ -1183,10 +1220,12 @@ class DefinitionReader(NodeReader):
                 labels[value] = label
             if report_label is not None:
                 report_labels[value] = report_label
-        return tuple(values), labels, report_labels
+            if "label" in translations:
+                label_translations[value] = translations["label"]
+        return tuple(values), labels, report_labels, label_translations
 
     def _read_choice(
-        self, item: Node, field_type: str | None
+        self, item: Node, field_type: str | None, translations: dict[str, dict[str, str]]
     ) -> tuple[Node, str | None, str | None, str | None]:
         """One choice: a value, or ``{value, label, report_label}``.
 
@@ -1208,7 +1247,11 @@ class DefinitionReader(NodeReader):
         if m is None or "value" not in m:
             return item, None, None, None
         value = self.identifier(m["value"].value, what="choice")
-        label = self.text(m["label"].value, what="choice label") if "label" in m else None
+        label = (
+            self._words(m["label"].value, what="choice label", into=translations)
+            if "label" in m
+            else None
+        )
         report_label = None
         if "report_label" in m:
             report_label = self.text(m["report_label"].value, what="report_label")
@@ -1274,8 +1317,10 @@ class DefinitionReader(NodeReader):
                     code = None
                 draft.code, draft.code_node = code or "", code_node
             if "title" in m:
-                draft.title = self.text(m["title"].value, what="title") or ""
-            draft.description = self._optional_text(m, "description")
+                draft.title = (
+                    self._words(m["title"].value, what="title", into=draft.translations) or ""
+                )
+            draft.description = self._optional_words(m, "description", into=draft.translations)
             if "steps" in m:
                 draft.entries = self._read_pathway_steps(m["steps"].value, pathway_id)
             self.pathways.append(draft)
@@ -1333,9 +1378,11 @@ class DefinitionReader(NodeReader):
                 return None
             entry = StepEntry(step_id=library_step.id, node=node)
             if "title" in m:
-                entry.title = self.text(m["title"].value, what="title")
+                entry.title = self._words(m["title"].value, what="title", into=entry.translations)
             if "guidance" in m:
-                entry.guidance = self.text(m["guidance"].value, what="guidance", allow_empty=True)
+                entry.guidance = self._words(
+                    m["guidance"].value, what="guidance", into=entry.translations, allow_empty=True
+                )
             if "condition" in m:
                 entry.overrides_condition = True
                 if not self.is_null(m["condition"].value):  # null: no condition here
@@ -1369,6 +1416,8 @@ class DefinitionReader(NodeReader):
                     ends[key] = (self.identifier(m[key].value, what=key), m[key].value)
                 else:
                     ends[key] = (None, None)
+            translations: dict[str, dict[str, str]] = {}
+            title = self._optional_words(m, "title", into=translations)
             carries: list[tuple[str, Node]] = []
             carries_node = m["carries"].value if "carries" in m else None
             if carries_node is not None:
@@ -1386,9 +1435,10 @@ class DefinitionReader(NodeReader):
                     from_node=ends["from"][1],
                     to_id=ends["to"][0],
                     to_node=ends["to"][1],
-                    title=self._optional_text(m, "title"),
+                    title=title,
                     carries=carries,
                     carries_node=carries_node,
+                    translations=translations,
                 )
             )
 
@@ -1403,7 +1453,10 @@ class DefinitionReader(NodeReader):
                 continue
             indicator_id = self.identifier(m["id"].value, what="indicator id")
             group = self.identifier(m["group"].value, what="indicator group")
-            text = self.text(m["text"].value, what="indicator text")
+            translations: dict[str, dict[str, str]] = {}
+            text = self._words(
+                m["text"].value, what="indicator text", into=translations, key="text"
+            )
             if indicator_id is None or group is None or text is None:
                 continue
             if indicator_id in first_seen:
@@ -1413,7 +1466,7 @@ class DefinitionReader(NodeReader):
                 )
                 continue
             first_seen[indicator_id] = m["id"].value
-            self.indicators.append(Indicator(indicator_id, group, text))
+            self.indicators.append(Indicator(indicator_id, group, text, translations))
 
     # Small helpers -----------------------------------------------------------------
 
@@ -1421,6 +1474,68 @@ class DefinitionReader(NodeReader):
         if key not in m:
             return ""
         return self.text(m[key].value, what=key, allow_empty=True) or ""
+
+    def _optional_words(self, m: KeyMap, key: str, *, into: dict[str, dict[str, str]]) -> str:
+        """Like _optional_text, for words people read: text or ``{en: ..., es: ...}``."""
+        if key not in m:
+            return ""
+        return self._words(m[key].value, what=key, into=into, allow_empty=True) or ""
+
+    def _words(
+        self,
+        node: Node,
+        *,
+        what: str,
+        into: dict[str, dict[str, str]],
+        key: str | None = None,
+        allow_empty: bool = False,
+    ) -> str | None:
+        """Words people read: plain text (English), or a mapping of language codes to text
+        with ``en`` required. Returns the English text; the other languages' texts are
+        stored in INTO under KEY (default: the last word of WHAT, e.g. ``title``)."""
+        if not isinstance(node, MappingNode):
+            return self.text(node, what=what, allow_empty=allow_empty)
+        key = key or what.split()[-1]
+        texts: dict[str, str] = {}
+        first_seen: dict[str, Node] = {}
+        complete = True
+        for language_node, text_node in node.value:
+            if not isinstance(language_node, ScalarNode) or language_node.tag != TAG_STR:
+                self.error(
+                    language_node,
+                    f"{what}: languages are codes such as en or es, got {describe(language_node)}",
+                )
+                complete = False
+                continue
+            language = language_node.value
+            if language in first_seen:
+                line = position(first_seen[language])[0]
+                self.error(language_node, f"duplicate language {language!r} (first at line {line})")
+                complete = False
+                continue
+            first_seen[language] = language_node
+            if language not in LANGUAGES:
+                self.error(
+                    language_node,
+                    f"{what}: unknown language {language!r}{suggestion(language, LANGUAGES)}; "
+                    f"SafeStep's languages are: {', '.join(LANGUAGES)}",
+                )
+                complete = False
+                continue
+            text = self.text(text_node, what=f"{what} ({language})", allow_empty=allow_empty)
+            if text is None:
+                complete = False
+                continue
+            texts[language] = text
+        if "en" not in first_seen:
+            self.error(node, f"{what}: missing required key 'en' (English is always given)")
+            return None
+        if not complete:
+            return None
+        others = {language: text for language, text in texts.items() if language != "en" and text}
+        if others:
+            into[key] = others
+        return texts["en"]
 
 
 def _either(words: tuple[str, ...]) -> str:

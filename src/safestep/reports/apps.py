@@ -1,7 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def fill_rollup_after_upgrade(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """Build the dashboard's rollup once, when an upgrade brings it to a database that
+    already has cases, so that the district sees its figures at once.
+
+    This runs after every migration has been applied, not as a data migration: the recount
+    evaluates cases with today's models, which only match the schema once the last
+    migration is in.
+    """
+    from safestep.cases.models import Case
+    from safestep.reports.models import CaseContribution
+    from safestep.reports.rollups import rollup_rebuild
+
+    if CaseContribution.objects.using(using).exists():
+        return
+    if not Case.objects.using(using).exists():
+        return
+    rollup_rebuild()
 
 
 class ReportsConfig(AppConfig):
     name = "safestep.reports"
     label = "reports"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        post_migrate.connect(fill_rollup_after_upgrade, sender=self)

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from safestep.core.errors import ValidationFailed
 
@@ -70,11 +71,11 @@ def _parse_month_edge(field: str, raw: str, *, first: bool) -> tuple[date | None
             return (day if first else month_end(day)), []
         day = date.fromisoformat(text)
     except ValueError:
-        return None, ["A month (YYYY-MM) or a date (YYYY-MM-DD)."]
+        return None, [gettext("A month (YYYY-MM) or a date (YYYY-MM-DD).")]
     if first and day.day != 1:
-        return None, ["Statistics cover whole months: give the first day of a month."]
+        return None, [gettext("Statistics cover whole months: give the first day of a month.")]
     if not first and day != month_end(day):
-        return None, ["Statistics cover whole months: give the last day of a month."]
+        return None, [gettext("Statistics cover whole months: give the last day of a month.")]
     return day, []
 
 
@@ -101,9 +102,11 @@ def parse_period(
         elif parsed is not None:
             last = parsed
     if not errors and last < first:
-        errors["to"] = ["Must not be before from."]
+        errors["to"] = [gettext("Must not be before from.")]
     if not errors and len(Period(first, last).months) > MAX_MONTHS:
-        errors["to"] = [f"A period covers at most {MAX_MONTHS} months."]
+        errors["to"] = [
+            gettext("A period covers at most %(months)d months.") % {"months": MAX_MONTHS}
+        ]
     if errors:
         raise ValidationFailed(errors)
     return Period(first, last)

@@ -23,14 +23,16 @@ the definition labels them (a choice's ``report_label``, else its ``label``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import translation
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.util import Padding
@@ -104,6 +106,24 @@ _READ_RESOLUTIONS = (Resolution.DONE, Resolution.IN_PROGRESS)
 
 
 # --- what goes on the form ---------------------------------------------------------------
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_english(function: Callable[P, R]) -> Callable[P, R]:
+    """The SS 8572 is the State of California's form and is filed in English, whatever
+    language the person printing it reads SafeStep in: choice labels, role names and notes
+    are worded in English while a form is filled in and drawn."""
+
+    @functools.wraps(function)
+    def in_english_only(*args: P.args, **kwargs: P.kwargs) -> R:
+        # A new override each call: nested calls each restore the language they found.
+        with translation.override("en"):
+            return function(*args, **kwargs)
+
+    return in_english_only
 
 
 @dataclass(frozen=True)
@@ -665,6 +685,7 @@ def _with_incident_time(
     return values
 
 
+@in_english
 def scar_form(case: Case, *, user: User, now: datetime) -> ScarForm:
     """What goes on the form for CASE, as USER may see it."""
     definition = case_definition(case)
@@ -762,6 +783,7 @@ def _concern_definition(mention: ConcernStudent) -> Protocol:
     return definition_of(protocol_active())
 
 
+@in_english
 def scar_concern_form(
     concern: Concern, *, now: datetime, student: Student | None = None
 ) -> ScarForm:
@@ -813,6 +835,7 @@ def scar_concern_form(
     )
 
 
+@in_english
 def scar_concern_forms(concern: Concern, *, now: datetime) -> list[ScarForm]:
     """The reporter's own forms for CONCERN: one per student it names, in the order named."""
     return [
@@ -1187,6 +1210,7 @@ def _render(forms: Sequence[ScarForm], totals: Sequence[int] | None) -> tuple[by
     return bytes(pdf.output()), pages
 
 
+@in_english
 def render_scar_pdf(form: ScarForm | Sequence[ScarForm]) -> bytes:
     """The PDF of one form, or of several (one report per victim) one after the other,
     each numbering its own pages."""

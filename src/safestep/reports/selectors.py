@@ -15,36 +15,39 @@ Definitions (docs/reports.md gives them with examples):
   "does not apply" or not required are left out.
 * **Check-in adherence**: check-ins done on time out of check-ins due (see
   :func:`check_in_record`).
+
+The figures are read from the rollup the case services keep (:mod:`.rollups`), never by
+evaluating cases: the page costs the same at any number of cases. The medians come from
+hour buckets (:func:`median_of_buckets`).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Q, Sum
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import School, User
-from safestep.cases.models import Case, CaseFact, CaseStatus, CheckIn, Resolution, StepRecord
-from safestep.cases.selectors import (
-    case_definition,
-    case_evaluation,
-    case_scope_for,
-    live_record_by_step,
-)
+from safestep.cases.selectors import case_scope_for
+from safestep.definitions.models import ProtocolVersion
 from safestep.definitions.selectors import definition_of, protocols_current
-from safestep.protocol import (
-    STEP_ROLE_CHILD_ABUSE_REPORT,
-    STEP_ROLE_POLICE_INVOLVEMENT,
-    next_check_in_due,
+from safestep.protocol import Protocol, Step, next_check_in_due
+from safestep.reports.models import (
+    CaseContribution,
+    CaseRollup,
+    HoursMeasure,
+    OpenStepDue,
+    RollupHours,
 )
 from safestep.reports.periods import Period
+from safestep.reports.rollups import COUNTERS
 
 # The dashboard is for the people who run cases: site administrators (their schools) and
 # district coordinators (every school). Opening cases is the capability that marks them.
@@ -90,7 +93,9 @@ class Dashboard:
     schools: list[tuple[str, str]]  # (code, name)
     pathways: list[tuple[str, str]]  # (id, title)
     open_cases: dict[tuple[str, str], int]  # (school code, pathway id) -> open cases
-    overdue: list[OverdueStep]
+    overdue: list[OverdueStep]  # the longest overdue, at most OVERDUE_LISTED
+    overdue_count: int  # every overdue step
+    overdue_by_step: list[tuple[str, int]]  # (step title, overdue steps)
     hours_to_police: Median
     hours_to_cws: Median
     cws_within_deadline: Ratio
@@ -160,154 +165,183 @@ def check_in_record(
     return Ratio(met, due_count)
 
 
-def _pathway_titles(cases: Iterable[Case]) -> list[tuple[str, str]]:
+def _pathway_titles(found_in_data: Iterable[str]) -> list[tuple[str, str]]:
+    """Every current protocol's pathways, then any other pathway a case is on (an older
+    protocol's), titled as the protocol that has it names it."""
     titles: dict[str, str] = {}
     for stored in protocols_current():
         for pathway in definition_of(stored).pathways:
             titles.setdefault(pathway.id, pathway.title)
-    for case in cases:
-        titles.setdefault(case.pathway, case_definition(case).pathway(case.pathway).title)
+    missing = set(found_in_data) - set(titles)
+    if missing:
+        for stored in ProtocolVersion.objects.order_by("-loaded_at", "-id"):
+            for pathway in definition_of(stored).pathways:
+                if pathway.id in missing:
+                    titles.setdefault(pathway.id, pathway.title)
+        for pathway_id in sorted(missing - set(titles)):
+            titles[pathway_id] = pathway_id
     return list(titles.items())
 
 
-def _dashboard_cases(user: User, start: datetime, end: datetime) -> QuerySet[Case]:
-    """Open cases and cases opened in the period, within USER's scope, with what the
-    figures need and nothing more (no narratives, no step details)."""
-    live_records = StepRecord.objects.filter(reopened_at__isnull=True).defer("details", "reason")
-    return (
-        Case.objects.filter(case_scope_for(user))
-        .filter(Q(status=CaseStatus.OPEN) | Q(opened_at__gte=start, opened_at__lt=end))
-        # A case opened in error counts nowhere.
-        .exclude(status=CaseStatus.VOIDED)
-        .select_related("school", "check_in_plan")
-        .defer("summary", "outcome", "review_reasons")
-        .prefetch_related(
-            "protocol",
-            Prefetch("step_records", queryset=live_records, to_attr="live_records"),
-            Prefetch("facts", queryset=CaseFact.objects.defer("reason")),
-            Prefetch("check_ins", queryset=CheckIn.objects.only("id", "case_id", "occurred_at")),
+def median_of_buckets(buckets: Mapping[int, int]) -> Median:
+    """The median of the hours counted in BUCKETS (bucket in tenths of an hour -> cases):
+    the median of the values as rounded to their bucket (see rollups.hours_bucket)."""
+    total = sum(buckets.values())
+    if not total:
+        return Median(None, 0)
+    wanted = [(total - 1) // 2, total // 2]  # the middle one, or the middle two
+    found: list[float] = []
+    seen = 0
+    for bucket in sorted(buckets):
+        count = buckets[bucket]
+        while wanted and wanted[0] < seen + count:
+            found.append(bucket / 10)
+            wanted.pop(0)
+        seen += count
+    return Median(round(statistics.mean(found), 1), total)
+
+
+# The longest overdue steps are listed one by one; the counts cover them all.
+OVERDUE_LISTED = 100
+
+
+def _overdue(scope: Q, now: datetime) -> tuple[list[OverdueStep], int, list[tuple[str, int]]]:
+    """The longest overdue steps (at most OVERDUE_LISTED), how many steps are overdue, and
+    how many of each step (by title): an index range over the open steps' due times."""
+    late = OpenStepDue.objects.filter(scope, due_at__lt=now)
+    per_step = (
+        late.values("case__protocol_id", "pathway", "step_id")
+        .annotate(steps=Count("id"))
+        .order_by()
+    )
+    versions: dict[Any, Protocol] = {
+        stored.pk: definition_of(stored)
+        for stored in ProtocolVersion.objects.filter(
+            pk__in={row["case__protocol_id"] for row in per_step}
         )
+    }
+
+    def step_of(protocol_pk: Any, pathway: str, step_id: str) -> Step | None:
+        definition = versions.get(protocol_pk)
+        if definition is None or pathway not in {item.id for item in definition.pathways}:
+            return None
+        found = definition.pathway(pathway)
+        return found.step(step_id) if found.has_step(step_id) else None
+
+    by_step: Counter[tuple[str, str]] = Counter()
+    for row in per_step:
+        step = step_of(row["case__protocol_id"], row["pathway"], row["step_id"])
+        by_step[(row["step_id"], step.title if step else row["step_id"])] += row["steps"]
+    listed: list[OverdueStep] = []
+    # Only what the list shows: a case row also holds encrypted text, not needed here.
+    rows = late.order_by("due_at", "case__reference", "step_id").values_list(
+        "case_id",
+        "case__reference",
+        "case__protocol_id",
+        "school__code",
+        "pathway",
+        "step_id",
+        "due_at",
     )
+    for case_id, reference, protocol_pk, school, pathway, step_id, due_at in rows[:OVERDUE_LISTED]:
+        step = step_of(protocol_pk, pathway, step_id)
+        listed.append(
+            OverdueStep(
+                case_id=case_id,
+                reference=reference,
+                school=school,
+                step_id=step_id,
+                step_code=step.code if step else "",
+                step_title=step.title if step else step_id,
+                due_at=due_at,
+                hours_overdue=round(_hours(due_at, now), 1),
+            )
+        )
+    listed.sort(key=lambda item: (-item.hours_overdue, item.reference, item.step_id))
+    ordered = sorted(by_step.items(), key=lambda item: (item[0][0], item[0][1]))
+    return listed, sum(by_step.values()), [(title, count) for (_id, title), count in ordered]
 
 
-def _report_steps(cases: Iterable[Case]) -> dict[int, str]:
-    """Each case's child abuse report step, as its own protocol names it."""
-    found: dict[int, str] = {}
-    for case in cases:
-        step_id = case_definition(case).step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
-        if step_id is not None:
-            found[case.pk] = step_id
-    return found
-
-
-def _cws_written_at(
-    user: User, start: datetime, end: datetime, report_steps: dict[int, str]
-) -> dict[int, datetime]:
-    """When each written CWS report was sent, for the cases opened in the period.
-
-    REPORT_STEPS maps a case to its child abuse report step (``_report_steps``)."""
-    in_period = (
-        Case.objects.filter(case_scope_for(user))
-        .filter(opened_at__gte=start, opened_at__lt=end)
-        .exclude(status=CaseStatus.VOIDED)
-    )
-    found: dict[int, datetime] = {}
-    records = StepRecord.objects.filter(
-        case__in=in_period,
-        step_id__in=sorted(set(report_steps.values())),
-        resolution=Resolution.DONE,
-        reopened_at__isnull=True,
-    ).values_list("case_id", "step_id", "details")
-    for case_id, step_id, details in records:
-        if report_steps.get(case_id) != step_id:
-            continue
-        stored: object = details  # decrypted JSON: a dict
-        if isinstance(stored, dict):
-            moment = _parse_moment(stored.get("written_submitted_at"))
-            if moment is not None:
-                found[case_id] = moment
-    return found
+def _check_ins_missed_since(scope: Q, months: list[str], now: datetime) -> int:
+    """Check-ins missed since the last one recorded, on open cases opened in MONTHS: the
+    part of check-in adherence that grows with the clock alone (rollups.check_ins_settled)."""
+    missed = 0
+    schedules = CaseContribution.objects.filter(
+        scope, counted=True, open=True, month__in=months, check_ins_next_due__lt=now
+    ).values_list("check_ins_anchor", "check_ins_every_days")
+    for anchor, every_days in schedules:
+        if anchor is None or every_days is None:
+            continue  # a closed case's schedule: none (the filter leaves them out)
+        missed += check_in_record(
+            plan_started_at=anchor, every_days=every_days, check_ins=[], until=now
+        ).of
+    return missed
 
 
 def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboard:
-    """The dashboard over the cases USER may see. Callers check may_see_dashboard first."""
-    start, end = period.bounds()
-    cases = list(_dashboard_cases(user, start, end))
-    report_steps = _report_steps(case for case in cases if start <= case.opened_at < end)
-    written_at = _cws_written_at(user, start, end, report_steps)
-    zone = ZoneInfo(settings.TIME_ZONE)
-    open_cases: Counter[tuple[str, str]] = Counter()
-    overdue: list[OverdueStep] = []
-    to_police: list[float] = []
-    to_cws: list[float] = []
-    cws_met = cws_due = 0
-    check_ins_met = check_ins_due = 0
-    by_month: dict[str, Counter[str]] = defaultdict(Counter)
+    """The dashboard over the cases USER may see. Callers check may_see_dashboard first.
 
-    for case in cases:
-        evaluation = case_evaluation(case, now=now)
-        if case.status == CaseStatus.OPEN:
-            open_cases[(case.school.code, case.pathway)] += 1
-            for status in evaluation.steps:
-                if status.overdue and status.due_at is not None:
-                    overdue.append(
-                        OverdueStep(
-                            case_id=case.pk,
-                            reference=case.reference,
-                            school=case.school.code,
-                            step_id=status.step.id,
-                            step_code=status.step.code,
-                            step_title=status.step.title,
-                            due_at=status.due_at,
-                            hours_overdue=round(_hours(status.due_at, now), 1),
-                        )
-                    )
-        if not start <= case.opened_at < end:
-            continue
-        by_month[case.opened_at.astimezone(zone).strftime("%Y-%m")][case.pathway] += 1
-        records = live_record_by_step(case)
-        police_step = case_definition(case).step_id_with_role(STEP_ROLE_POLICE_INVOLVEMENT)
-        police = records.get(police_step) if police_step is not None else None
-        if police is not None and police.resolution == Resolution.DONE:
-            to_police.append(max(0.0, _hours(case.suspicion_formed_at, police.occurred_at)))
-        report_step = report_steps.get(case.pk)
-        if report_step is not None and evaluation.pathway.has_step(report_step):
-            cws_status = evaluation.status(report_step)
-            cws = records.get(report_step)
-            if cws is not None and cws.resolution == Resolution.DONE:
-                written = written_at.get(case.pk) or cws.occurred_at
-                to_cws.append(max(0.0, _hours(case.suspicion_formed_at, written)))
-                if cws_status.due_at is not None:
-                    cws_due += 1
-                    cws_met += written <= cws_status.due_at
-            elif cws_status.is_open and cws_status.overdue:
-                cws_due += 1
-        plan = getattr(case, "check_in_plan", None)
-        if plan is not None:
-            until = now if case.status == CaseStatus.OPEN else (case.closed_at or now)
-            adherence = check_in_record(
-                plan_started_at=plan.started_at,
-                every_days=plan.every_days,
-                check_ins=[check_in.occurred_at for check_in in case.check_ins.all()],
-                until=until,
-            )
-            check_ins_met += adherence.met
-            check_ins_due += adherence.of
-
+    Every figure comes from the rollup (:mod:`safestep.reports.rollups`), in a fixed number
+    of queries whatever the number of cases. The rollup rows carry the school and pathway
+    of their cases, which is all a case scope filters on (accounts.access.case_scope), so
+    the user's scope applies to them as it does to cases.
+    """
+    scope = case_scope_for(user)
+    months = period.months
+    in_period = CaseRollup.objects.filter(scope, month__in=months)
+    sums: dict[str, Any] = {name: Sum(name) for name in COUNTERS}
+    by_month: dict[str, dict[str, int]] = defaultdict(dict)
+    totals: Counter[str] = Counter()
+    cells: list[dict[str, Any]] = [
+        dict(cell) for cell in in_period.values("month", "pathway").annotate(**sums).order_by()
+    ]
+    for cell in cells:
+        if cell["opened"]:
+            by_month[cell["month"]][cell["pathway"]] = cell["opened"]
+        for name in COUNTERS:
+            totals[name] += cell[name] or 0
+    open_cases = {
+        (row["school__code"], row["pathway"]): row["cases"]
+        for row in CaseRollup.objects.filter(scope, open__gt=0)
+        .values("school__code", "pathway")
+        .annotate(cases=Sum("open"))
+        .order_by()
+        if row["cases"]
+    }
+    hours: dict[str, dict[int, int]] = defaultdict(dict)
+    bucket_rows = (
+        RollupHours.objects.filter(scope, month__in=months, cases__gt=0)
+        .values("measure", "bucket")
+        .annotate(cases=Sum("cases"))
+        .order_by()
+    )
+    for bucket_row in bucket_rows:
+        hours[bucket_row["measure"]][bucket_row["bucket"]] = bucket_row["cases"]
+    # Written reports still not filed after their due time: due, and missed.
+    reports_missed = CaseContribution.objects.filter(
+        scope, counted=True, month__in=months, cws_unfiled_due_at__lt=now
+    ).count()
+    overdue, overdue_count, overdue_by_step = _overdue(scope, now)
     scoped_schools = School.objects.filter(
-        Q(pk__in=Case.objects.filter(case_scope_for(user)).values("school")) | Q(staff=user)
+        Q(pk__in=CaseRollup.objects.filter(scope).values("school")) | Q(staff=user)
     ).distinct()
-    overdue.sort(key=lambda item: (-item.hours_overdue, item.reference, item.step_id))
+    pathways_seen = {pathway for _school, pathway in open_cases}
+    pathways_seen.update(pathway for counts in by_month.values() for pathway in counts)
     return Dashboard(
         period=period,
         now=now,
         schools=[(school.code, school.name) for school in scoped_schools.order_by("code")],
-        pathways=_pathway_titles(cases),
-        open_cases=dict(open_cases),
+        pathways=_pathway_titles(pathways_seen),
+        open_cases=open_cases,
         overdue=overdue,
-        hours_to_police=_median(to_police),
-        hours_to_cws=_median(to_cws),
-        cws_within_deadline=Ratio(cws_met, cws_due),
-        check_in_adherence=Ratio(check_ins_met, check_ins_due),
-        opened_by_month=[(month, dict(by_month.get(month, {}))) for month in period.months],
+        overdue_count=overdue_count,
+        overdue_by_step=overdue_by_step,
+        hours_to_police=median_of_buckets(hours[HoursMeasure.POLICE.value]),
+        hours_to_cws=median_of_buckets(hours[HoursMeasure.CWS.value]),
+        cws_within_deadline=Ratio(int(totals["cws_met"]), int(totals["cws_due"]) + reports_missed),
+        check_in_adherence=Ratio(
+            int(totals["check_ins_met"]),
+            int(totals["check_ins_due"]) + _check_ins_missed_since(scope, months, now),
+        ),
+        opened_by_month=[(month, dict(by_month.get(month, {}))) for month in months],
     )

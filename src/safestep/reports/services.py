@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from safestep.accounts.access import Capability, has_capability
@@ -18,6 +19,7 @@ from safestep.audit.services import event_record
 from safestep.cases.selectors import case_get_for_user, concern_get_own
 from safestep.core.errors import PermissionDenied
 from safestep.reports.periods import Period
+from safestep.reports.rollups import rollup_rebuild
 from safestep.reports.scar import render_scar_pdf, scar_concern_forms, scar_form
 from safestep.reports.statistics import Statistics, statistics_compute
 
@@ -96,3 +98,16 @@ def statistics_export(
         },
     )
     return statistics
+
+
+def rollup_rebuild_recorded() -> tuple[int, int]:
+    """Recount the dashboard's rollup from scratch and record that it was done (by an
+    operator, from the command line: no user). Returns (cells, figures corrected)."""
+    with transaction.atomic():
+        cells, corrected = rollup_rebuild()
+        event_record(
+            actor=None,
+            action="rollup.rebuild",
+            payload={"cells": cells, "corrected": corrected},
+        )
+    return cells, corrected

@@ -282,8 +282,8 @@ def _chart_data(board: Dashboard) -> dict[str, Any]:
     """What the charts draw: the same numbers as the tables beside them."""
     pathway_titles = dict(board.pathways)
     overdue_by_step: dict[str, int] = {}
-    for item in board.overdue:
-        overdue_by_step[item.step_title] = overdue_by_step.get(item.step_title, 0) + 1
+    for title, count in board.overdue_by_step:
+        overdue_by_step[title] = overdue_by_step.get(title, 0) + count
     return {
         "open": {
             "labels": [code for code, _name in board.schools],
@@ -297,7 +297,7 @@ def _chart_data(board: Dashboard) -> dict[str, Any]:
         },
         "overdue": {
             "labels": list(overdue_by_step),
-            "datasets": [{"label": "Overdue steps", "data": list(overdue_by_step.values())}],
+            "datasets": [{"label": _("Overdue steps"), "data": list(overdue_by_step.values())}],
         },
         "monthly": {
             "labels": [month for month, _counts in board.opened_by_month],
@@ -312,16 +312,14 @@ def _chart_data(board: Dashboard) -> dict[str, Any]:
     }
 
 
-# The longest overdue steps are listed one by one; the chart and its table count them all.
-OVERDUE_LISTED = 100
-
-
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not may_see_dashboard(user):
-        raise PageForbidden("The dashboard is for site administrators and district coordinators.")
+        raise PageForbidden(
+            _("The dashboard is for site administrators and district coordinators.")
+        )
     now = timezone.now()
     today = local_today(now)
     errors: dict[str, list[str]] = {}
@@ -341,10 +339,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             default_last=month_end(today),
         )
     board = dashboard_for_user(user, period=period, now=now)
-    overdue_by_step: dict[tuple[str, str], int] = {}
-    for item in board.overdue:
-        key = (item.step_id, item.step_title)
-        overdue_by_step[key] = overdue_by_step.get(key, 0) + 1
     context = {
         "board": board,
         "errors": errors,
@@ -360,8 +354,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ],
         "open_totals": [board.open_total(pathway=pathway) for pathway, _t in board.pathways],
         "open_total": board.open_total(),
-        "overdue_by_step": [(title, count) for (_id, title), count in overdue_by_step.items()],
-        "overdue_listed": board.overdue[:OVERDUE_LISTED],
+        "overdue_by_step": board.overdue_by_step,
+        "overdue_listed": board.overdue,
         "monthly_rows": [
             (
                 month,

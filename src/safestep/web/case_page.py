@@ -15,8 +15,8 @@ from typing import Any
 
 from django.http import QueryDict
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from safestep.accounts.access import (
     Capability,
@@ -28,7 +28,8 @@ from safestep.accounts.access import (
 )
 from safestep.accounts.models import Role, School, User
 from safestep.audit.actions import Action, description
-from safestep.audit.selectors import case_timeline, event_output
+from safestep.audit.selectors import event_output
+from safestep.cases.audit_reads import case_timeline_page
 from safestep.cases.models import (
     Case,
     CaseStatus,
@@ -37,15 +38,20 @@ from safestep.cases.models import (
     ReviewDecision,
     ReviewKind,
 )
-from safestep.cases.outputs import case_output
+from safestep.cases.outputs import case_output, check_in_output
 from safestep.cases.selectors import (
-    case_concerns,
+    HISTORY_PAGE,
+    case_check_ins_before,
+    case_concerns_loaded,
     case_definition,
+    case_keeper_away,
+    case_notes_before,
     case_notes_for_user,
     case_own_report,
     case_transfer_decided,
     cases_linkable_for_user,
     checkin_assignee_choices,
+    linked_cases_visible,
     sees_case_narrative,
 )
 from safestep.notify.selectors import checkin_keeper_away
@@ -59,6 +65,7 @@ from safestep.protocol import (
     Protocol,
     Step,
     describe_condition,
+    in_language,
     iter_condition_facts,
 )
 from safestep.web.attachments_page import ATTACHMENT_FORM, attachments_section
@@ -283,7 +290,7 @@ def _condition_text(definition: Protocol, step: Step) -> str:
         return ""
     if isinstance(condition, FactIs):
         try:
-            question = definition.fact(condition.fact).question
+            question = in_language(definition.fact(condition.fact), "question", get_language())
         except KeyError:
             question = condition.fact
         answer = _("yes") if condition.value else _("no")
@@ -307,7 +314,7 @@ def _recorded(
         spec = specs.get(name)
         known = dict((names or {}).get(spec.type, ())) if spec is not None else {}
         text = known.get(str(value)) or format_detail(spec, value)
-        shown.append((spec.label if spec else name, text))
+        shown.append((in_language(spec, "label", get_language()) if spec else name, text))
     return shown
 
 
@@ -355,6 +362,31 @@ def plan_fields(
 
 # What a step's fields that name something SafeStep holds offer, by field type.
 Choices = dict[str, list[tuple[str, str]]]
+
+
+class LazyChoices(dict[str, list[tuple[str, str]]]):
+    """The choices by field type, the district's schools read only when a field asks: most
+    pages show no field that names a school."""
+
+    def _schools(self) -> None:
+        if not super().__contains__("school"):
+            super().__setitem__(
+                "school",
+                [
+                    (school.code, f"{school.name} ({school.code})")
+                    for school in School.objects.order_by("name")
+                ],
+            )
+
+    def __getitem__(self, key: str) -> list[tuple[str, str]]:
+        if key == "school":
+            self._schools()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "school":
+            self._schools()
+        return super().get(key, default)
 
 
 def _step_forms(
@@ -487,16 +519,12 @@ class CaseBasics:
     @cached_property
     def choices(self) -> Choices:
         """What step fields naming a person on the case or a school offer."""
-        return {
-            "person": [
+        return LazyChoices(
+            person=[
                 (str(person["id"]), person_choice_label(person))
                 for person in self.data.get("people") or []
-            ],
-            "school": [
-                (school.code, f"{school.name} ({school.code})")
-                for school in School.objects.order_by("name")
-            ],
-        }
+            ]
+        )
 
     def form(self, key: str) -> FormState:
         return self.forms.get(key, FormState())
@@ -582,12 +610,16 @@ def _clocks(steps: list[StepView]) -> list[ClockView]:
     return [
         ClockView(
             code=view.step.code,
-            title=view.step.title,
+            title=in_language(view.step, "title", get_language()),
             state=view.data["state"],
             due_at=view.data["due_at"],
             overdue=view.data["overdue"],
             resolved_at=view.data["resolved_at"],
-            progress_title=(view.data["progress"] or "") if view.in_progress else "",
+            progress_title=(
+                in_language(view.step.progress, "title", get_language())
+                if view.in_progress and view.step.progress is not None
+                else ""
+            ),
             late=bool(view.data["late"]),
         )
         for view in steps
@@ -610,7 +642,11 @@ def steps_section(basics: CaseBasics) -> dict[str, Any]:
         "plan_in_step": any(view.can_act and view.is_plan for view in steps),
         "clocks": _clocks(steps),
         "unresolved": [
-            {"code": view.step.code, "title": view.step.title, "anchor": view.anchor}
+            {
+                "code": view.step.code,
+                "title": in_language(view.step, "title", get_language()),
+                "anchor": view.anchor,
+            }
             for view in steps
             if view.data["state"] in ("pending", "waiting", "in_progress")
         ],
@@ -629,8 +665,8 @@ def facts_section(basics: CaseBasics) -> dict[str, Any]:
         facts.append(
             FactView(
                 id=fact.id,
-                question=fact.question,
-                help=fact.help,
+                question=in_language(fact, "question", get_language()),
+                help=in_language(fact, "help", get_language()),
                 value=value,
                 decides=[
                     step.code
@@ -663,7 +699,7 @@ def escalate_section(basics: CaseBasics) -> dict[str, Any]:
         moves.append(
             {
                 "to": target,
-                "title": move.title,
+                "title": in_language(move, "title", get_language()),
                 "carries": [codes[item] for item in move.carries if item in codes],
                 "new_steps": [
                     step.code for step in target.steps if step.id not in pathway.step_ids
@@ -701,52 +737,89 @@ def check_ins_section(basics: CaseBasics, *, plan_in_step: bool) -> dict[str, An
         plan_state,
         {"every_days": plan["every_days"], "assignee": plan["assignee"]} if plan else {},
     )
+    # The latest page of check-ins; earlier ones come with "Show earlier check-ins".
+    shown, more = latest_page(basics.data["check_ins"])
+    away = case_keeper_away(basics.case)
     return {
         "plan_fields": fields,
         "plan_errors": error_summary(plan_state.errors, controls_of(fields)),
         "check_in_methods": [
             (value, CHECK_IN_METHOD_LABELS[value]) for value in CheckInMethod.values
         ],
-        "check_ins": [
-            {**item, "method_label": CHECK_IN_METHOD_LABELS.get(item["method"], item["method"])}
-            for item in basics.data["check_ins"]
-        ],
+        "check_ins": check_in_views(shown),
+        "check_ins_more": _more_url(basics.case, "check-ins", shown[0]["id"]) if more else "",
         # After a transfer the keeper may not work at the case's school any more.
-        "keeper_away": plan is not None and checkin_keeper_away(basics.case),
+        "keeper_away": plan is not None
+        and (away if away is not None else checkin_keeper_away(basics.case)),
     }
+
+
+def check_in_views(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**item, "method_label": CHECK_IN_METHOD_LABELS.get(item["method"], item["method"])}
+        for item in items
+    ]
+
+
+def latest_page(items: list[Any]) -> tuple[list[Any], bool]:
+    """The latest HISTORY_PAGE of ITEMS (oldest first), and whether earlier ones exist."""
+    if len(items) > HISTORY_PAGE:
+        return items[-HISTORY_PAGE:], True
+    return items, False
+
+
+def _more_url(case: Case, section: str, before: object, *, show_all_events: bool = False) -> str:
+    """Where "Show earlier ..." fetches the page of SECTION before the row BEFORE."""
+    url = reverse("web:case-history", args=[case.pk, section]) + f"?before={before}"
+    return url + "&events=all" if show_all_events else url
 
 
 def _timeline_names(basics: CaseBasics) -> tuple[dict[str, str], dict[str, str]]:
     definition, pathway = basics.definition, basics.pathway
+    language = get_language()
+
+    def step_name(step: Step) -> str:
+        return f"{step.code} {in_language(step, 'title', language)}"
+
     step_names = {
-        step.id: f"{step.code} {step.title}" for item in definition.pathways for step in item.steps
-    } | {step.id: f"{step.code} {step.title}" for step in pathway.steps}
-    pathway_names = {item.id: f"{item.code} · {item.title}" for item in definition.pathways}
+        step.id: step_name(step) for item in definition.pathways for step in item.steps
+    } | {step.id: step_name(step) for step in pathway.steps}
+    pathway_names = {
+        item.id: f"{item.code} · {in_language(item, 'title', language)}"
+        for item in definition.pathways
+    }
     return step_names, pathway_names
 
 
-def timeline_section(basics: CaseBasics, *, show_all_events: bool) -> dict[str, Any]:
-    """The case's events in words, for those who read its narrative."""
+def timeline_section(
+    basics: CaseBasics, *, show_all_events: bool, before: int | None = None
+) -> dict[str, Any]:
+    """The case's latest events in words, for those who read its narrative; earlier ones
+    come with "Show earlier events" (BEFORE: the event the page ends before)."""
     events: list[dict[str, Any]] = []
+    more = ""
     if basics.narrative:
-        events = _timeline_events(basics, show_all_events=show_all_events)
-    return {"events": events, "show_all_events": show_all_events}
+        rows, earlier = case_timeline_page(
+            basics.case.pk, size=HISTORY_PAGE, before=before, with_reads=show_all_events
+        )
+        events = _timeline_events(basics, rows)
+        if earlier and rows:
+            more = _more_url(basics.case, "timeline", rows[0].seq, show_all_events=show_all_events)
+    return {"events": events, "show_all_events": show_all_events, "events_more": more}
 
 
-def _timeline_events(basics: CaseBasics, *, show_all_events: bool) -> list[dict[str, Any]]:
+def _timeline_events(basics: CaseBasics, rows: list[Any]) -> list[dict[str, Any]]:
     user, case = basics.user, basics.case
     step_names, pathway_names = _timeline_names(basics)
     # Who reported is withheld from school staff when the reporter asked for it, also
     # where they acted on the case (their own report to an agency is logged on it).
-    hidden = withheld_reporters(user, case_concerns(case))
+    hidden = withheld_reporters(user, case_concerns_loaded(case))
     with_sealed = sees_sealed_payloads(user)
     # A link to a case outside the reader's scope is left out entirely: even "linked to
     # another case" would tell them that a case they may not see exists.
     visible_links = {link["case"]: link["reference"] for link in basics.data["links"]}
     events = []
-    for event in case_timeline(case.pk):
-        if event.action == "case.read" and not show_all_events:
-            continue
+    for event in rows:
         shown = event_output(event, with_sealed=with_sealed)
         if event.action == "case.link":
             other = (shown.get("payload") or {}).get("other_case")
@@ -758,6 +831,63 @@ def _timeline_events(basics: CaseBasics, *, show_all_events: bool) -> list[dict[
             shown["actor"], shown["role"] = str(WITHHELD_REPORTER), None
         events.append(shown)
     return events
+
+
+def notes_section(user: User, case: Case) -> dict[str, Any]:
+    """The latest notes; earlier ones come with "Show earlier notes"."""
+    notes, more = latest_page(case_notes_for_user(user, case))
+    return {"notes": notes, "notes_more": _more_url(case, "notes", notes[0].pk) if more else ""}
+
+
+# The sections of the case page whose earlier rows come a page at a time.
+HISTORY_SECTIONS = ("timeline", "check-ins", "notes")
+
+
+def history_context(
+    user: User, case: Case, section: str, *, before: int | None, show_all_events: bool = False
+) -> dict[str, Any] | None:
+    """The page of SECTION's rows before the row BEFORE, for "Show earlier ...": None when
+    USER does not see that section at all (the timeline and notes are narrative)."""
+    if section not in HISTORY_SECTIONS:
+        return None
+    narrative = sees_case_narrative(user)
+    context: dict[str, Any] = {"case_row": case, "section": section, "before": before}
+    items: list[Any]
+    if section == "check-ins":
+        rows, more = case_check_ins_before(case, before)
+        items = check_in_views([check_in_output(row, narrative) for row in rows])
+        cursor = items[0]["id"] if items else None
+    elif not narrative:
+        return None
+    elif section == "notes":
+        items, more = case_notes_before(user, case, before)
+        cursor = items[0].pk if items else None
+    else:
+        definition = case_definition(case)
+        basics = CaseBasics(
+            user=user,
+            case=case,
+            data={
+                "links": [
+                    {"case": other.pk, "reference": other.reference}
+                    for _link, other in linked_cases_visible(user, case)
+                ]
+            },
+            definition=definition,
+            pathway=definition.pathway(case.pathway),
+            forms={},
+        )
+        events, more = case_timeline_page(
+            case.pk, size=HISTORY_PAGE, before=before, with_reads=show_all_events
+        )
+        cursor = events[0].seq if events else None
+        items = _timeline_events(basics, events)
+    more_url = (
+        _more_url(case, section, cursor, show_all_events=show_all_events)
+        if more and cursor is not None
+        else ""
+    )
+    return context | {"items": items, "more_url": more_url}
 
 
 def reviews_section(basics: CaseBasics) -> dict[str, Any]:
@@ -982,7 +1112,7 @@ def build_case_context(
         **timeline_section(basics, show_all_events=show_all_events),
         **reviews_section(basics),
         **header_section(basics),
-        "notes": case_notes_for_user(user, case),
+        **notes_section(user, case),
         "forms": basics.forms,
         "form_errors": form_errors(basics.forms),
         # What a form sent for the first time will do, with its "Yes, ..." button.

@@ -21,8 +21,8 @@ from typing import Protocol, TypeVar
 
 from django.db import transaction
 from django.http import QueryDict
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from safestep.accounts.access import (
     DISTRICT_WIDE_ROLES,
@@ -32,7 +32,7 @@ from safestep.accounts.access import (
 from safestep.accounts.models import Role, School, User
 from safestep.cases.models import Case
 from safestep.cases.selectors import case_definition, live_record_by_step, record_input
-from safestep.protocol import Pathway, RecordInput, plan_escalation
+from safestep.protocol import Pathway, RecordInput, in_language, plan_escalation
 from safestep.web.concern_page import and_list
 
 CONFIRM_FIELD = "confirm"
@@ -107,7 +107,7 @@ Words = tuple[str, list[str], str]  # heading, lines, button
 
 
 def _pathway_name(pathway: Pathway) -> str:
-    return f"{pathway.code} · {pathway.title}"
+    return f"{pathway.code} · {in_language(pathway, 'title', get_language())}"
 
 
 def _step_code(step_id: str, *pathways: Pathway) -> str:

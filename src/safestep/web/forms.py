@@ -17,11 +17,17 @@ from typing import Any
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from safestep.core.moments import local_moment
-from safestep.protocol import FieldSpec, Step, is_field_required
+from safestep.protocol import (
+    FieldSpec,
+    Step,
+    choice_label_in_language,
+    in_language,
+    is_field_required,
+)
 
 # Words for values of SafeStep's own that pages show with ``choice_label`` (a case's
 # status). A protocol's choices are worded by the definition (each choice's ``label``);
@@ -40,7 +46,8 @@ MOMENT_FORMAT = "D j M Y, H:i"
 def choice_label(value: object, spec: FieldSpec | None = None) -> str:
     """VALUE in words: as SPEC (the protocol field it is a choice of) labels it, if it does."""
     text = str(value)
-    declared = spec.choice_label(text) if spec is not None else None
+    # In the page's language; the SS 8572 words choices itself, in English.
+    declared = choice_label_in_language(spec, text, get_language()) if spec is not None else None
     if declared:
         return declared
     label = CHOICE_LABELS.get(text)
@@ -197,10 +204,10 @@ def field_from_spec(
     control = FormField(
         id=f"{prefix}-{spec.name}",
         name=spec.name,
-        label=spec.label,
+        label=in_language(spec, "label", get_language()),
         widget="input",
         required=required,
-        help=spec.help,
+        help=in_language(spec, "help", get_language()),
         errors=list(errors),
     )
     posted_value = _posted(posted, spec.name)

@@ -39,6 +39,7 @@ urlpatterns = [
     path("cases/", views.case_list, name="cases"),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/protocol/", protocol.case_protocol, name="case-protocol"),
+    path("cases/<int:case_id>/history/<slug:section>/", cases.case_history, name="case-history"),
     path("cases/<int:case_id>/facts/", cases.case_facts, name="case-facts"),
     path(
         "cases/<int:case_id>/steps/<slug:step_id>/complete/",

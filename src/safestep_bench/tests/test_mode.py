@@ -17,6 +17,7 @@ django.setup()
 print(json.dumps({
     "installed": apps.is_installed("safestep_bench"),
     "urlconf": settings.ROOT_URLCONF,
+    "wsgi": settings.WSGI_APPLICATION,
     "imported": sorted(name for name in sys.modules if name.startswith("safestep_bench")),
 }))
 """
@@ -46,13 +47,20 @@ def probe(tmp_path: Path, **env: str) -> dict:
 
 def test_safestep_neither_loads_nor_imports_the_benchmark_by_default(tmp_path):
     found = probe(tmp_path)
-    assert found == {"installed": False, "urlconf": "safestep.urls", "imported": []}
+    assert found == {
+        "installed": False,
+        "urlconf": "safestep.urls",
+        "wsgi": "safestep.wsgi.application",
+        "imported": [],
+    }
 
 
 def test_bench_mode_loads_the_benchmark_app_and_its_urls(tmp_path):
     found = probe(tmp_path, SAFESTEP_BENCH="true")
     assert found["installed"] is True
     assert found["urlconf"] == "safestep_bench.root_urls"
+    # The server then also answers the bare Django view (safestep_bench.wsgi).
+    assert found["wsgi"] == "safestep_bench.wsgi.application"
 
 
 def test_the_benchmark_commands_switch_bench_mode_on_for_themselves(tmp_path):

@@ -15,6 +15,7 @@ def test_it_judges_pages_against_the_floor_of_their_own_authentication():
     result = {
         "floor": {"p50_ms": 2.0},
         "floor_session": {"p50_ms": 4.0},
+        "bare_django": {"p50_ms": 1.5},
         "pages": {
             "case_detail_api": {
                 "auth": "token",
@@ -42,3 +43,5 @@ def test_it_judges_pages_against_the_floor_of_their_own_authentication():
     assert verdict["p95_at_most_50ms"]["pages"]["case_detail_html"]["met"] is False
     assert verdict["verify_at_least_300k_per_second"]["met"] is True
     assert "my_work" not in verdict["median_within_2x_floor"]
+    assert verdict["floor_within_2x_bare_django"]["floor"] == {"ratio": 1.33, "met": True}
+    assert verdict["floor_within_2x_bare_django"]["floor_session"] == {"ratio": 2.67, "met": False}

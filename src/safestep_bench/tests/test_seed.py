@@ -85,3 +85,26 @@ def test_it_refuses_to_seed_a_database_with_real_cases(open_case):
 
     with pytest.raises(CommandError, match="holds 1 real case"):
         call_command("seed-bench", "--cases", "5")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_seeds_from_several_processes_a_trail_that_verifies():
+    # Several processes write batches side by side on PostgreSQL (SQLite writes them one
+    # after another); either way every case is there once and the chain holds.
+    result = seed_bench(
+        cases=40, events_per_case=12, long_history_events=60, batch_size=8, workers=2
+    )
+
+    assert result.cases == Case.objects.count() == 42
+    references = list(Case.objects.values_list("reference", flat=True))
+    assert len(set(references)) == len(references)
+    assert Event.objects.count() == result.events + 1  # and the protocol's own load event
+    verified = audit_verify(workers=1)
+    assert verified.ok, verified.describe()
+    signed = sorted(checkpoint.seq for checkpoint in read_checkpoint_file())
+    assert signed == list(range(1000, Event.objects.count() + 1, 1000))
+
+
+def test_it_refuses_a_bad_worker_count_naming_the_option():
+    with pytest.raises(CommandError, match="--workers"):
+        call_command("seed-bench", "--cases", "5", "--workers", "0")

@@ -17,6 +17,7 @@ def test_it_routes_the_floor_only_when_asked(monkeypatch):
         assert [pattern.name for pattern in bench_urls.urlpatterns] == [
             "bench-floor-page",
             "bench-floor-api",
+            "bench-bare",
         ]
     finally:
         monkeypatch.delenv("SAFESTEP_BENCH_FLOOR")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 
 import pytest
 from django.db import connection
@@ -100,8 +101,35 @@ def test_it_rereads_a_key_file_when_it_changes(tmp_path):
     with override_settings(ENCRYPTION_KEYS=(K1,), ENCRYPTION_KEYS_FILE=key_file):
         assert crypto.keyring().current_id == "t1"
         key_file.write_text(config.format_encryption_keys([K2, K1]) + "\n")
-        assert crypto.keyring().current_id == "t2"
+        # The file is looked at once a second, not on every decryption.
+        assert crypto.keyring().current_id == "t1"
+        assert crypto.keyring(recheck=True).current_id == "t2"
         assert crypto.keyring().ids == ["t2", "t1"]
+
+
+def test_it_picks_up_a_rotation_by_another_process_within_a_second(tmp_path):
+    key_file = tmp_path / "keys"
+    key_file.write_text(config.format_encryption_keys([K1]))
+    with override_settings(ENCRYPTION_KEYS=(K1,), ENCRYPTION_KEYS_FILE=key_file):
+        assert crypto.keyring().current_id == "t1"
+        # Another process rotates (`safestep keys rotate`) and at once seals a value with
+        # the new key; this process has not looked at the file since.
+        key_file.write_text(config.format_encryption_keys([K2, K1]) + "\n")
+        with keys(K2, K1):
+            sealed_elsewhere = crypto.encrypt_text("Grandmother picks her up on Fridays.")
+        assert crypto.key_id_of(sealed_elsewhere) == "t2"
+        assert crypto.decrypt_text(sealed_elsewhere) == "Grandmother picks her up on Fridays."
+        assert crypto.keyring().current_id == "t2"
+
+
+def test_it_encrypts_with_a_rotated_key_after_a_second(tmp_path):
+    key_file = tmp_path / "keys"
+    key_file.write_text(config.format_encryption_keys([K1]))
+    with override_settings(ENCRYPTION_KEYS=(K1,), ENCRYPTION_KEYS_FILE=key_file):
+        assert crypto.key_id_of(crypto.encrypt_text("before")) == "t1"
+        key_file.write_text(config.format_encryption_keys([K2, K1]) + "\n")
+        time.sleep(crypto.KEY_FILE_CHECK_SECONDS + 0.05)
+        assert crypto.key_id_of(crypto.encrypt_text("after")) == "t2"
 
 
 def test_it_keeps_working_with_the_startup_keys_if_the_key_file_breaks(tmp_path):

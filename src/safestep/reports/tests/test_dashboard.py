@@ -13,6 +13,7 @@ from safestep.accounts.testing import signed_in_client
 from safestep.cases import services
 from safestep.cases.models import Case, CheckInPlan
 from safestep.reports.periods import Period, local_today, month_end, month_start, months_back
+from safestep.reports.rollups import rollup_case_changed
 from safestep.reports.selectors import Ratio, check_in_record, dashboard_for_user
 from safestep.testing import complete
 
@@ -114,6 +115,8 @@ def five_cases(district):
     Case.objects.filter(pk=c3.pk).update(
         opened_at=datetime(two_months_ago.year, two_months_ago.month, 15, 12, tzinfo=NOW.tzinfo)
     )
+    # Backdated behind the services' back: the rollup follows, as a service would see to.
+    rollup_case_changed(c3)
     c4 = open_case(district, "confirmed_victim", suspicion_hours_ago=40, n=4)
     c5 = open_case(district, "suspected_victim", suspicion_hours_ago=10, n=5)
     return {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5}

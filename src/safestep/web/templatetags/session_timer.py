@@ -8,8 +8,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 
-from safestep.accounts.middleware import LAST_SEEN_RESOLUTION_SECONDS
-from safestep.accounts.sessions import seconds_left, warning_seconds
+from safestep.accounts.sessions import last_seen_resolution, seconds_left, warning_seconds
 
 register = template.Library()
 
@@ -19,7 +18,7 @@ def session_timing(context: template.Context) -> dict[str, int] | None:
     """The idle timer's numbers for a signed-in page (None for anyone else).
 
     ``fresh`` is what a session surely has left right after a request: the time of the
-    last request is written at most every ``LAST_SEEN_RESOLUTION_SECONDS``.
+    last request is written only when it has moved by more than ``last_seen_resolution()``.
     """
     request: Any = context.get("request")
     user = getattr(request, "user", None)
@@ -31,5 +30,5 @@ def session_timing(context: template.Context) -> dict[str, int] | None:
         "minutes": idle // 60,
         "left": seconds_left(request.session),
         "warn": warning_seconds(),
-        "fresh": max(1, idle - LAST_SEEN_RESOLUTION_SECONDS),
+        "fresh": max(1, idle - last_seen_resolution()),
     }

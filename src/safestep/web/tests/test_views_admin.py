@@ -302,7 +302,7 @@ def test_it_refuses_a_file_that_is_not_text(coordinator):
 def test_it_checks_a_valid_file_and_compares_it_with_the_loaded_version(coordinator):
     revised = shipped_text().replace('version: "2012-03"', 'version: "2026-01"', 1)
     revised = revised.replace(
-        "title: Investigate possible campus impact", "title: Look into the campus impact", 1
+        "en: Investigate possible campus impact", "en: Look into the campus impact", 1
     )
     assert "Look into the campus impact" in revised
     answer = coordinator.post(

@@ -28,11 +28,17 @@ from safestep.cases.selectors import (
     case_definition,
     case_find_for_user,
     case_get_for_user,
+    case_history_for_user,
     case_list_for_user,
 )
 from safestep.core.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from safestep.protocol import Step
-from safestep.web.case_page import FormState, build_case_context
+from safestep.web.case_page import (
+    HISTORY_SECTIONS,
+    FormState,
+    build_case_context,
+    history_context,
+)
 from safestep.web.confirmations import confirmed, rehearse
 from safestep.web.drafts import case_drafts
 from safestep.web.forms import details_from_post, moment_from_post, whole_number
@@ -43,6 +49,8 @@ CASE_TEMPLATE = "web/case_detail.html"
 # Forms whose fields show the case's current values rather than a draft.
 CURRENT_STATE_FORMS = frozenset({"facts", "plan"})
 CASE_FRAGMENT = "web/case/_fragment.html"
+HISTORY_TEMPLATE = "web/case/history.html"
+HISTORY_FRAGMENT = "web/case/_history_rows.html"
 
 STALE_NOTICE = gettext_lazy(
     "Someone else changed this case since you opened it. Nothing you sent was saved. "
@@ -52,9 +60,42 @@ STALE_NOTICE = gettext_lazy(
 
 def _case_or_404(user: User, case_id: int, *, audit_read: bool = True) -> Case:
     try:
-        return case_get_for_user(user, case_id, channel="page", audit_read=audit_read)
+        return case_get_for_user(user, case_id, channel="page", audit_read=audit_read, page=True)
     except NotFound:
         raise Http404("No such case") from None
+
+
+@login_required
+@require_GET
+def case_history(request: HttpRequest, case_id: int, section: str) -> HttpResponse:
+    """Earlier rows of the timeline, the check-ins or the notes ("Show earlier ..."): for
+    htmx the rows alone, without JavaScript a page of their own. Read and recorded as the
+    case page is (``case.read``)."""
+    user = acting_user(request)
+    given = request.GET.get("before", "")
+    before = whole_number(given) if given else None
+    if given and before is None:
+        return HttpResponse(
+            _("“before” must be a whole number: the row the earlier ones come before."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    if section not in HISTORY_SECTIONS:
+        raise Http404("No such part of a case")
+    try:
+        case = case_history_for_user(user, case_id)
+        context = history_context(
+            user,
+            case,
+            section,
+            before=before,
+            show_all_events=request.GET.get("events") == "all",
+        )
+    except NotFound:
+        raise Http404("No such case") from None
+    if context is None:
+        raise Http404("No such part of a case")
+    return render_page(request, HISTORY_TEMPLATE, context, fragment=HISTORY_FRAGMENT)
 
 
 @login_required

@@ -12,8 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safestep.accounts.access import Capability, has_capability
@@ -31,7 +31,7 @@ from safestep.cases.selectors import (
 )
 from safestep.core.errors import NotFound, PermissionDenied, SafeStepError, ValidationFailed
 from safestep.core.moments import check_moment
-from safestep.protocol import Protocol
+from safestep.protocol import Protocol, in_language
 from safestep.web.concern_page import (
     STATUS_TEXT,
     SentTriageForm,
@@ -408,7 +408,10 @@ def student_search(request: HttpRequest) -> HttpResponse:
 
 def _triage_context(user: User, *, sent: SentTriageForm | None = None) -> dict[str, Any]:
     definition = _current_protocol()
-    indicator_text = {indicator.id: indicator.text for indicator in definition.indicators}
+    indicator_text = {
+        indicator.id: in_language(indicator, "text", get_language())
+        for indicator in definition.indicators
+    }
     now = timezone.now()
     concerns = list(concern_triage_queue_for_user(user))
     open_cases = open_cases_by_student(user, concerns)
@@ -615,7 +618,10 @@ def _concern_page_context(
     fields = own_report_fields(
         definition, posted=posted, initial=concern.own_report, errors=problems
     )
-    indicator_text = {indicator.id: indicator.text for indicator in definition.indicators}
+    indicator_text = {
+        indicator.id: in_language(indicator, "text", get_language())
+        for indicator in definition.indicators
+    }
     return {
         "concern": concern,
         "own": own,

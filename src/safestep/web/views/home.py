@@ -7,22 +7,25 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.cases.outputs import case_summary_output
 from safestep.cases.selectors import (
-    case_list_for_user,
     concern_own_list,
     concern_triage_queue_for_user,
-    work_for_user,
+    my_work_for_user,
 )
 from safestep.web.concern_page import own_report_state
 from safestep.web.pages import acting_user, render_page
+from safestep.web.templatetags.safestep_web import time_left, when
 
 # "Due soon": within this many hours, work is marked so it stands out from later work.
 DUE_SOON_HOURS = 24
+# The home lists at most this many open cases, newest first; the case list has them all.
+CASE_LIST_LIMIT = 100
 
 
 @login_required
@@ -41,17 +44,31 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_triage": has_capability(user, Capability.CONCERN_TRIAGE),
     }
     if context["can_read_cases"]:
-        work = work_for_user(user, now=now)
+        mine = my_work_for_user(user, now=now, limit=CASE_LIST_LIMIT)
+        case_urls: dict[int, str] = {}
+
+        def case_url(case_id: int) -> str:
+            if case_id not in case_urls:
+                case_urls[case_id] = reverse("web:case", args=[case_id])
+            return case_urls[case_id]
+
         soon = now + timedelta(hours=DUE_SOON_HOURS)
         context["work"] = [
             {
                 "item": item,
                 "due_soon": not item.overdue and item.due_at is not None and item.due_at <= soon,
+                # Formatted once here, not by a template tag per cell.
+                "due": when(item.due_at) if item.due_at is not None else "",
+                "left": time_left(item.due_at) if item.due_at is not None else "",
+                # A case's address is the same for all its rows: reversed once per case.
+                "url": case_url(item.case.pk)
+                + (f"#step-{item.step.id}" if item.step is not None else "#check-ins"),
             }
-            for item in work
+            for item in mine.items
         ]
-        cases = case_list_for_user(user, status="open")[:100]
-        context["cases"] = [case_summary_output(user, case) for case in cases]
+        context["cases"] = [
+            case_summary_output(user, case, evaluation) for case, evaluation in mine.cases
+        ]
     if context["can_triage"]:
         context["triage_count"] = concern_triage_queue_for_user(user).count()
     return render_page(request, "web/home.html", context)

@@ -37,6 +37,11 @@ class Command(BaseCommand):
             "--seconds", type=float, default=None, help="length of the concurrent phase"
         )
         parser.add_argument(
+            "--compare-servers",
+            action="store_true",
+            help="also time gunicorn's sync and threaded workers at several sizes",
+        )
+        parser.add_argument(
             "--rounds",
             type=int,
             default=None,
@@ -55,6 +60,7 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
             seconds=options["seconds"],
         )
+        settings.compare_servers = options["compare_servers"]
         if options["rounds"] is not None:
             if options["rounds"] < 1:
                 raise CommandError("--rounds must be at least 1", returncode=2)
@@ -81,6 +87,12 @@ def headline(result: dict[str, Any]) -> str:
         f"  {'floor (session)':<24} p50 {result['floor_session']['p50_ms']:8.2f} ms  "
         f"p95 {result['floor_session']['p95_ms']:8.2f} ms",
     ]
+    bare = result.get("bare_django", {})
+    if "p50_ms" in bare:
+        lines.append(
+            f"  {'bare Django (session)':<24} p50 {bare['p50_ms']:8.2f} ms  "
+            f"p95 {bare['p95_ms']:8.2f} ms  queries {bare.get('queries')}"
+        )
     for name, page in result["pages"].items():
         if "missing" in page:
             lines.append(f"  {name:<24} missing: {page['missing']}")

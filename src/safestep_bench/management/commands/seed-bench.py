@@ -26,6 +26,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch", type=int, default=500, help="cases per transaction")
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="processes writing batches side by side (PostgreSQL only; SQLite uses one)",
+        )
+        parser.add_argument(
             "--progress",
             choices=["auto", "always", "never"],
             default="auto",
@@ -34,9 +40,15 @@ class Command(BaseCommand):
 
     @one_line_errors
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["cases"] < 0 or options["batch"] < 1 or options["events_per_case"] < 0:
+        if (
+            options["cases"] < 0
+            or options["batch"] < 1
+            or options["events_per_case"] < 0
+            or options["workers"] < 1
+        ):
             raise CommandError(
-                "--cases and --events-per-case must be >= 0, --batch >= 1", returncode=2
+                "--cases and --events-per-case must be >= 0, --batch and --workers >= 1",
+                returncode=2,
             )
         real = foreign_case_count()
         if real:
@@ -59,6 +71,7 @@ class Command(BaseCommand):
                 events_per_case=options["events_per_case"],
                 batch_size=options["batch"],
                 progress=advance,
+                workers=options["workers"],
             )
         elapsed = time.perf_counter() - started
         self.stdout.write(

@@ -4,7 +4,7 @@ import sys
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from safestep.audit.selectors import audit_verify, event_count
@@ -24,6 +24,13 @@ class Command(BaseCommand):
             default="auto",
             help="progress bar on stderr (auto: when stderr is a terminal)",
         )
+        verify.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes checking segments side by side (default: one per core on a "
+            "long trail; 1 checks in this process)",
+        )
         actions.add_parser("checkpoint", help="sign the current end of the trail")
 
     @one_line_errors
@@ -35,6 +42,8 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"signed checkpoint at event #{checkpoint.seq}")
             return
+        if options["workers"] is not None and options["workers"] < 1:
+            raise CommandError("--workers must be at least 1", returncode=2)
         show = options["progress"] == "always" or (
             options["progress"] == "auto" and sys.stderr.isatty()
         )
@@ -44,7 +53,7 @@ class Command(BaseCommand):
         def advance(done: int) -> None:
             bar.update(done)
 
-        result = audit_verify(progress=advance)
+        result = audit_verify(progress=advance, workers=options["workers"])
         bar.close()
         elapsed = time.perf_counter() - started
         if not result.ok:

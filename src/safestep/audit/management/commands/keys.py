@@ -93,7 +93,7 @@ class Command(BaseCommand):
             write_key_file(source, [(new_id, new_encryption_key()), *ring.keys])
         except OSError as error:
             raise Conflict(f"cannot write the key file {source}: {error.strerror}") from None
-        if keyring().current_id != new_id:
+        if keyring(recheck=True).current_id != new_id:
             raise Conflict(f"the key file {source} did not take the new key; nothing re-encrypted")
         event_record(actor=None, action="keys.rotate", payload={"key_id": new_id})
         self.stdout.write(f"new current key {new_id} added to {source}; old keys kept")

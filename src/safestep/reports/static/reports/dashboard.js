@@ -22,15 +22,20 @@
     });
   }
 
+  // The button's words come from the page, in the language the page is in.
+  var words = document.getElementById("dashboard-words");
+  var showWords = (words && words.dataset.show) || "Show the numbers";
+  var hideWords = (words && words.dataset.hide) || "Hide the numbers";
+
   function addToggle(table) {
     var button = document.createElement("button");
     button.type = "button";
     button.className = "table-toggle";
-    button.textContent = "Show the numbers";
+    button.textContent = showWords;
     button.setAttribute("aria-expanded", "false");
     button.addEventListener("click", function () {
       var shown = table.classList.toggle("visually-hidden") === false;
-      button.textContent = shown ? "Hide the numbers" : "Show the numbers";
+      button.textContent = shown ? hideWords : showWords;
       button.setAttribute("aria-expanded", shown ? "true" : "false");
     });
     table.parentNode.insertBefore(button, table);

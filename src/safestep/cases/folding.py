@@ -1,0 +1,267 @@
+"""Loading a case's related rows inside the case's own query.
+
+The case page shows a dozen small related lists (facts, links, people, reviews, transfers,
+attachments ...). Fetched one query each, their round trips cost more than their rows, and
+the page's query count grew with every section added. Here each list becomes one column of
+the case's query: a subquery that returns the rows as a JSON array. The rows are turned
+back into model instances (encrypted fields decrypted by their own field class, as a
+normal fetch would) and installed as if ``prefetch_related`` had loaded them, so the code
+reading ``case.facts.all()`` or ``case.live_records`` is unchanged.
+
+PostgreSQL and SQLite are both supported: only the two JSON functions differ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from types import SimpleNamespace
+from typing import Any
+
+from django.db import connections, models
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.dateparse import parse_date, parse_datetime
+
+
+@dataclass(frozen=True)
+class Join:
+    """A row joined to each folded row (``select_related``): its foreign key, and which
+    of its fields to load (the rest stay deferred)."""
+
+    name: str  # the foreign key's name on the folded model
+    fields: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One related list folded into the case's query as the column ``column``."""
+
+    column: str
+    rows: QuerySet[Any]
+    fields: Sequence[str] | None = None  # attnames to load; all concrete fields when None
+    joins: Sequence[Join] = ()
+    extra: Sequence[str] = ()  # annotations of ROWS, set as attributes of each row
+    # Where the rows go: a reverse relation's name (installed as prefetched), else an
+    # attribute set to the list; a reverse one-to-one takes at most one row.
+    relation: str | None = None
+    attribute: str | None = None
+    one: bool = False
+    limit: int | None = None  # the first LIMIT rows of ROWS' order
+    # Plain rows (attributes only, not model instances) for a long list shown as text:
+    # building hundreds of model instances costs more than reading them.
+    plain: bool = False
+    order: Callable[[Any], Any] | None = None  # the order the rows are installed in
+
+
+def _field_names(model: type[models.Model], names: Sequence[str] | None) -> list[str]:
+    if names is not None:
+        return list(names)
+    return [item.attname for item in model._meta.concrete_fields]
+
+
+def _paths(fold: Fold) -> list[str]:
+    model = fold.rows.model
+    paths = _field_names(model, fold.fields)
+    for join in fold.joins:
+        paths += [f"{join.name}__{name}" for name in join.fields]
+    return paths + list(fold.extra)
+
+
+# Stands for the case's id in folds compiled once and reused (``compile_folds``): no row
+# has a negative id.
+CASE_PLACEHOLDER = -7_310_000_000_000_000_001
+
+
+@dataclass(frozen=True)
+class CompiledFolds:
+    """Folds with their SQL, compiled once for every case read of the same shape."""
+
+    folds: Sequence[Fold]
+    columns: Sequence[tuple[str, str, tuple[Any, ...]]]  # column, SQL, parameters
+
+    def annotate(self, cases: QuerySet[Any], case_id: int) -> QuerySet[Any]:
+        """CASES with the fold columns, for the case CASE_ID."""
+        return cases.annotate(
+            **{
+                column: RawSQL(  # noqa: S611 - the ORM's compiled SQL; values are parameters
+                    sql, [case_id if value == CASE_PLACEHOLDER else value for value in params]
+                )
+                for column, sql, params in self.columns
+            }
+        )
+
+
+def compile_folds(folds: Sequence[Fold], using: str) -> CompiledFolds:
+    """FOLDS (built for the case CASE_PLACEHOLDER) compiled to SQL: compiling a dozen
+    querysets costs more than running them, so a caller keeps the result."""
+    columns = []
+    for fold in folds:
+        raw = fold_column(fold, using)
+        columns.append((fold.column, raw.sql, tuple(raw.params)))
+    return CompiledFolds(folds=folds, columns=columns)
+
+
+def fold_column(fold: Fold, using: str) -> RawSQL:
+    """The subquery that returns FOLD's rows as one JSON array of arrays."""
+    paths = _paths(fold)
+    names = {f"fold_{number}": F(path) for number, path in enumerate(paths)}
+    inner = fold.rows.values(**names)
+    if fold.limit is not None:
+        inner = inner[: fold.limit]
+    sql, params = inner.query.get_compiler(using=using).as_sql()
+    # Only generated column names and the ORM's own SQL are pasted; values stay parameters.
+    items = ", ".join(f'folded."fold_{number}"' for number in range(len(paths)))
+    if connections[using].vendor == "postgresql":
+        rows = f"COALESCE(json_agg(json_build_array({items})), '[]'::json)"
+        outer = f"SELECT {rows} FROM ({sql}) folded"  # noqa: S608
+    else:
+        outer = f"SELECT json_group_array(json_array({items})) FROM ({sql}) folded"  # noqa: S608
+    return RawSQL(outer, params)  # noqa: S611
+
+
+def _decode(model_field: models.Field[Any, Any], value: Any, using: str) -> Any:
+    """A JSON value as the field would read it from its own column."""
+    if value is None:
+        return None
+    if isinstance(model_field, models.DateTimeField):
+        moment = parse_datetime(value) if isinstance(value, str) else value
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment
+    if isinstance(model_field, models.DateField):
+        return parse_date(value) if isinstance(value, str) else value
+    if isinstance(model_field, models.JSONField):
+        # SQLite keeps JSON as text; PostgreSQL's jsonb arrives already parsed.
+        return json.loads(value) if isinstance(value, str) else value
+    from_db = getattr(model_field, "from_db_value", None)
+    if from_db is not None and isinstance(value, str):
+        return from_db(value, None, connections[using])
+    if isinstance(model_field, models.BooleanField):
+        return bool(value)
+    return model_field.to_python(value)
+
+
+def _instance(model: type[models.Model], names: list[str], values: list[Any], using: str) -> Any:
+    fields = {item.attname: item for item in model._meta.concrete_fields}
+    given = dict(zip(names, values, strict=True))
+    # ``from_db`` takes a partial row in the model's own field order.
+    ordered = [name for name in fields if name in given]
+    decoded = [_decode(fields[name], given[name], using) for name in ordered]
+    return model.from_db(using, ordered, decoded)
+
+
+def unfold(case: models.Model, fold: Fold, raw: Any, using: str) -> list[Any]:
+    """FOLD's rows from the JSON in RAW, installed on CASE."""
+    model = fold.rows.model
+    own = _field_names(model, fold.fields)
+    data = json.loads(raw) if isinstance(raw, str | bytes) else (raw or [])
+    if fold.plain:
+        rows: list[Any] = [_plain(model, fold, values, using) for values in data]
+        if fold.order is not None:
+            rows.sort(key=fold.order)
+        _install(case, fold, rows)
+        return rows
+    rows = []
+    for values in data:
+        row = _instance(model, own, values[: len(own)], using)
+        offset = len(own)
+        for join in fold.joins:
+            key = model._meta.get_field(join.name)
+            related_values = values[offset : offset + len(join.fields)]
+            offset += len(join.fields)
+            related = (
+                None
+                if all(value is None for value in related_values)
+                else _instance(key.related_model, list(join.fields), related_values, using)
+            )
+            key.set_cached_value(row, related)
+        for name, value in zip(fold.extra, values[offset:], strict=True):
+            setattr(row, name, value)
+        rows.append(row)
+    if fold.order is not None:
+        rows.sort(key=fold.order)
+    _install(case, fold, rows)
+    return rows
+
+
+def _plain(model: type[models.Model], fold: Fold, values: list[Any], using: str) -> Any:
+    """One row as attributes (joined rows as nested ones), decoded as its fields read."""
+    fields = {item.attname: item for item in model._meta.concrete_fields}
+    own = _field_names(model, fold.fields)
+    row = SimpleNamespace(
+        **{
+            name: _decode(fields[name], value, using)
+            for name, value in zip(own, values, strict=False)
+        }
+    )
+    offset = len(own)
+    for join in fold.joins:
+        related_model: Any = model._meta.get_field(join.name).related_model
+        related_fields = {item.attname: item for item in related_model._meta.concrete_fields}
+        part = values[offset : offset + len(join.fields)]
+        offset += len(join.fields)
+        setattr(
+            row,
+            join.name,
+            SimpleNamespace(
+                **{
+                    name: _decode(related_fields[name], value, using)
+                    for name, value in zip(join.fields, part, strict=True)
+                }
+            ),
+        )
+    row.pk = getattr(row, model._meta.pk.attname, None)
+    return row
+
+
+def _install(case: models.Model, fold: Fold, rows: list[Any]) -> None:
+    if fold.attribute is not None:
+        setattr(case, fold.attribute, rows)
+    if fold.relation is None:
+        return
+    relation = case._meta.get_field(fold.relation)
+    if fold.one:
+        relation.set_cached_value(case, rows[0] if rows else None)  # type: ignore[union-attr]
+        return
+    back = relation.field  # type: ignore[union-attr]
+    for row in rows:
+        back.set_cached_value(row, case)
+    manager = getattr(case, fold.relation)
+    cached = manager.all()
+    cached._result_cache = rows
+    cached._prefetch_done = True
+    if not hasattr(case, "_prefetched_objects_cache"):
+        case._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    case._prefetched_objects_cache[relation.cache_name] = cached  # type: ignore[attr-defined,union-attr]
+
+
+def with_folds(cases: QuerySet[Any], folds: Sequence[Fold]) -> QuerySet[Any]:
+    """CASES with one JSON column per fold."""
+    using = cases.db
+    return cases.annotate(**{fold.column: fold_column(fold, using) for fold in folds})
+
+
+def unfold_all(case: models.Model, folds: Sequence[Fold], using: str) -> None:
+    for fold in folds:
+        unfold(case, fold, getattr(case, fold.column), using)
+        # The raw JSON is read once: do not keep a second copy of the rows around.
+        setattr(case, fold.column, None)
+
+
+def fetched_list(case: models.Model, relation: str) -> list[Any] | None:
+    """The rows of RELATION already loaded on CASE (folded or prefetched), else None."""
+    cache = getattr(case, "_prefetched_objects_cache", {})
+    name = case._meta.get_field(relation).cache_name  # type: ignore[union-attr]
+    found = cache.get(name)
+    return list(found) if found is not None else None
+
+
+def outer_case_id() -> RawSQL:
+    """The case row of the enclosing query, for a fold of a list of cases.
+
+    Only for folds whose own query does not read the cases table (it would take the name).
+    """
+    return RawSQL('"cases_case"."id"', [])

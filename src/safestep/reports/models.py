@@ -1,0 +1,125 @@
+"""The dashboard's rollup: its figures kept per school, pathway and month as cases change.
+
+The district dashboard and the published statistics read these rows instead of evaluating
+every case, so opening them costs the same at 100 cases as at 1,000,000. The case services
+keep them current in the transaction that changes a case (:mod:`safestep.reports.rollups`);
+``safestep rollup verify`` recounts them from the cases and reports any drift.
+
+* :class:`CaseRollup` is one cell: the cases *opened* in one local month, at one school,
+  on one pathway (the case's pathway now), with their counters and clock sums.
+* :class:`RollupHours` is the cell's histogram of hours (to police, to the written CWS
+  report), from which a median is read.
+* :class:`CaseContribution` is what one case adds to its cell, as last counted: the update
+  subtracts it and adds the new one, so no service has to know what it changed.
+* :class:`OpenStepDue` lists each open step of an open case with its due time: "overdue"
+  depends on the clock, so it is counted at read time with an index range, not stored.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from safestep.accounts.models import School
+from safestep.cases.models import Case
+
+
+class CaseRollup(models.Model):
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    pathway = models.CharField(max_length=64)
+    month = models.CharField(max_length=7)  # YYYY-MM of the case's opening, local time
+    opened = models.IntegerField(default=0)  # cases opened (voided ones count nowhere)
+    open = models.IntegerField(default=0)  # of those, open now
+    closed = models.IntegerField(default=0)  # of those, closed
+    police_cases = models.IntegerField(default=0)  # police involvement recorded as done
+    police_hours = models.FloatField(default=0)  # their hours from suspicion, summed
+    cws_reports = models.IntegerField(default=0)  # written CWS reports filed
+    cws_hours = models.FloatField(default=0)  # their hours from suspicion, summed
+    cws_due = models.IntegerField(default=0)  # filed reports that had a due time
+    cws_met = models.IntegerField(default=0)  # of those, filed by it (the 36 hours)
+    # Check-ins due and done on time up to the last recorded check-in (or the closing);
+    # the misses that accrue afterwards, while nobody checks in, are counted at read time.
+    check_ins_met = models.IntegerField(default=0)
+    check_ins_due = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "pathway", "month"], name="case_rollup_one_cell"
+            )
+        ]
+        indexes = [models.Index(fields=["month"], name="case_rollup_month")]
+
+
+class HoursMeasure(models.TextChoices):
+    POLICE = "police"
+    CWS = "cws"
+
+
+class RollupHours(models.Model):
+    """How many cases of a cell took BUCKET hours (see rollups.hours_bucket)."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    pathway = models.CharField(max_length=64)
+    month = models.CharField(max_length=7)
+    measure = models.CharField(max_length=8, choices=HoursMeasure.choices)
+    bucket = models.IntegerField()  # the bucket's lower edge, in tenths of an hour
+    cases = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "pathway", "month", "measure", "bucket"],
+                name="rollup_hours_one_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["month", "measure"], name="rollup_hours_month")]
+
+
+class CaseContribution(models.Model):
+    """What one case last added to its cell (all zero for a voided case)."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="rollup_contribution"
+    )
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    pathway = models.CharField(max_length=64)
+    month = models.CharField(max_length=7)
+    counted = models.BooleanField(default=False)  # False for a voided case
+    open = models.BooleanField(default=False)
+    closed = models.BooleanField(default=False)
+    police_hours = models.FloatField(null=True)
+    cws_hours = models.FloatField(null=True)
+    cws_due = models.BooleanField(default=False)
+    cws_met = models.BooleanField(default=False)
+    check_ins_met = models.IntegerField(default=0)
+    check_ins_due = models.IntegerField(default=0)
+    # A written report not filed yet, and when it is due: once that passes it counts as
+    # due and missed (read time, an index range).
+    cws_unfiled_due_at = models.DateTimeField(null=True)
+    # An open case's check-in schedule after its last check-in: the next one is due at
+    # check_ins_next_due, then every check_ins_every_days (read time, an index range).
+    check_ins_anchor = models.DateTimeField(null=True)
+    check_ins_next_due = models.DateTimeField(null=True)
+    check_ins_every_days = models.IntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["cws_unfiled_due_at"], name="contribution_cws_unfiled"),
+            models.Index(fields=["check_ins_next_due"], name="contribution_check_in_due"),
+        ]
+
+
+class OpenStepDue(models.Model):
+    """An open step of an open case that has a due time."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    pathway = models.CharField(max_length=64)
+    step_id = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "step_id"], name="open_step_due_one_per_step")
+        ]
+        indexes = [models.Index(fields=["due_at"], name="open_step_due_at")]

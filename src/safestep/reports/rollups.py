@@ -1,0 +1,635 @@
+"""Keeping the dashboard's rollup current, recounting it, and checking it.
+
+Every case service calls :func:`rollup_case_changed` in its own transaction, after its
+change is saved: the case's figures are worked out again from the case as stored, what it
+added before (its :class:`~safestep.reports.models.CaseContribution`) is taken off its cell
+and the new figures are added. The cells change by ``UPDATE ... SET n = n + delta`` (F()
+expressions), never by read-modify-write, so two cases of one cell changing at once both
+count, on SQLite and PostgreSQL alike. The case itself is locked by the service, so one
+case's own contribution is never worked out twice at once.
+
+:func:`rollup_recount` works the same figures out from scratch, from every case;
+:func:`rollup_differences` compares the two (``safestep rollup verify``) and
+:func:`rollup_rebuild` replaces the rollup by the recount (``safestep rollup rebuild``).
+
+Definitions of the figures: :mod:`safestep.reports.selectors` and docs/reports.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
+
+from safestep.accounts.models import School
+from safestep.cases.models import Case, CaseFact, CaseStatus, CheckIn, Resolution, StepRecord
+from safestep.cases.selectors import case_definition, case_evaluation, live_record_by_step
+from safestep.protocol import (
+    STEP_ROLE_CHILD_ABUSE_REPORT,
+    STEP_ROLE_POLICE_INVOLVEMENT,
+    next_check_in_due,
+)
+from safestep.reports.models import (
+    CaseContribution,
+    CaseRollup,
+    HoursMeasure,
+    OpenStepDue,
+    RollupHours,
+)
+
+# Hours are kept in buckets so that a median can be read from counts. A bucket is named by
+# its value in tenths of an hour: to the nearest 0.1 h under a week, the nearest hour under
+# 30 days, and the nearest day beyond (docs/reports.md says what that means for a median).
+WEEK_HOURS = 168
+MONTH_HOURS = 720
+
+
+def hours_bucket(hours: float) -> int:
+    """The bucket HOURS falls in, as tenths of an hour."""
+    if hours < WEEK_HOURS:
+        return round(hours * 10)
+    if hours < MONTH_HOURS:
+        return round(hours) * 10
+    return round(hours / 24) * 240
+
+
+Cell = tuple[int, str, str]  # (school id, pathway, YYYY-MM)
+
+# The cell counters: CaseRollup's fields, which Figures.counters fills.
+COUNTERS = (
+    "opened",
+    "open",
+    "closed",
+    "police_cases",
+    "police_hours",
+    "cws_reports",
+    "cws_hours",
+    "cws_due",
+    "cws_met",
+    "check_ins_met",
+    "check_ins_due",
+)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One case's figures: what it adds to its cell, and what read time needs of it."""
+
+    school_id: int
+    pathway: str
+    month: str
+    counted: bool = False
+    open: bool = False
+    closed: bool = False
+    police_hours: float | None = None
+    cws_hours: float | None = None
+    cws_due: bool = False
+    cws_met: bool = False
+    check_ins_met: int = 0
+    check_ins_due: int = 0
+    cws_unfiled_due_at: datetime | None = None
+    check_ins_anchor: datetime | None = None
+    check_ins_next_due: datetime | None = None
+    check_ins_every_days: int | None = None
+    # (step id, due time) of each open step with a due time, while the case is open.
+    open_steps: tuple[tuple[str, datetime], ...] = field(default=())
+
+    @property
+    def cell(self) -> tuple[int, str, str]:
+        return (self.school_id, self.pathway, self.month)
+
+    def counters(self) -> dict[str, float]:
+        """What the case adds to its cell's counters (nothing when voided)."""
+        if not self.counted:
+            return dict.fromkeys(COUNTERS, 0)
+        return {
+            "opened": 1,
+            "open": int(self.open),
+            "closed": int(self.closed),
+            "police_cases": int(self.police_hours is not None),
+            "police_hours": self.police_hours or 0.0,
+            "cws_reports": int(self.cws_hours is not None),
+            "cws_hours": self.cws_hours or 0.0,
+            "cws_due": int(self.cws_due),
+            "cws_met": int(self.cws_met),
+            "check_ins_met": self.check_ins_met,
+            "check_ins_due": self.check_ins_due,
+        }
+
+    def buckets(self) -> list[tuple[str, int]]:
+        """(measure, bucket) of each clock figure the case adds to its cell's histogram."""
+        if not self.counted:
+            return []
+        found = []
+        if self.police_hours is not None:
+            found.append((HoursMeasure.POLICE.value, hours_bucket(self.police_hours)))
+        if self.cws_hours is not None:
+            found.append((HoursMeasure.CWS.value, hours_bucket(self.cws_hours)))
+        return found
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+def local_month(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m")
+
+
+def check_ins_settled(
+    *, plan_started_at: datetime, every_days: int, check_ins: Iterable[datetime]
+) -> tuple[int, int, datetime]:
+    """(met, due, anchor): check-ins counted up to the last recorded one, and where the
+    schedule stands after it.
+
+    This is :func:`safestep.reports.selectors.check_in_record` run until its check-ins
+    run out. What it counts after that depends only on the clock: from ANCHOR, one more
+    miss every ``every_days`` while no check-in comes (``check_in_record`` from ANCHOR with
+    no check-ins), which the dashboard counts at read time.
+    """
+    zone = settings.TIME_ZONE
+    done = sorted(moment for moment in check_ins if moment > plan_started_at)
+    anchor = plan_started_at
+    met = due_count = 0
+    position = 0
+    while True:
+        due = next_check_in_due(
+            plan_started_at=anchor, every_days=every_days, check_ins=[], tz=zone
+        )
+        while position < len(done) and done[position] <= anchor:
+            position += 1
+        following = done[position] if position < len(done) else None
+        if following is None:
+            return met, due_count, anchor
+        due_count += 1
+        if following <= due:
+            met += 1
+            anchor = following
+            continue
+        after_due = next_check_in_due(
+            plan_started_at=due, every_days=every_days, check_ins=[], tz=zone
+        )
+        anchor = following if following <= after_due else due
+
+
+def _parse_moment(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _cases_for_rollup() -> QuerySet[Case]:
+    """Cases with what their figures need (step details come separately: see below)."""
+    live_records = StepRecord.objects.filter(reopened_at__isnull=True).defer("details", "reason")
+    return (
+        Case.objects.select_related("protocol", "check_in_plan")
+        .defer("summary", "outcome", "review_reasons")
+        .prefetch_related(
+            Prefetch("step_records", queryset=live_records, to_attr="live_records"),
+            Prefetch("facts", queryset=CaseFact.objects.defer("reason")),
+            Prefetch("check_ins", queryset=CheckIn.objects.only("id", "case_id", "occurred_at")),
+        )
+    )
+
+
+def _written_at(record_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each written CWS report was sent, by step record: the record's details say it
+    (they are stored encrypted, so only the report records' details are read)."""
+    found: dict[int, datetime] = {}
+    if not record_ids:
+        return found
+    rows = StepRecord.objects.filter(pk__in=list(record_ids)).values_list("pk", "details")
+    for record_id, details in rows:
+        stored: object = details  # decrypted JSON: a dict
+        if isinstance(stored, dict):
+            moment = _parse_moment(stored.get("written_submitted_at"))
+            if moment is not None:
+                found[record_id] = moment
+    return found
+
+
+def _figures_of_cases(cases: Sequence[Case], *, now: datetime) -> dict[int, Figures]:
+    """Each case's figures, with one more query for all their written reports."""
+    report_records: dict[int, StepRecord] = {}
+    for case in cases:
+        report_step = case_definition(case).step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+        record = live_record_by_step(case).get(report_step or "")
+        if record is not None and record.resolution == Resolution.DONE:
+            report_records[case.pk] = record
+    written = _written_at([record.pk for record in report_records.values()])
+    return {case.pk: _figures(case, now=now, written=written) for case in cases}
+
+
+def _figures(case: Case, *, now: datetime, written: dict[int, datetime]) -> Figures:
+    where: dict[str, Any] = {
+        "school_id": case.school_id,
+        "pathway": case.pathway,
+        "month": local_month(case.opened_at),
+    }
+    if case.status == CaseStatus.VOIDED:
+        # A case opened in error counts nowhere.
+        return Figures(**where)
+    definition = case_definition(case)
+    evaluation = case_evaluation(case, now=now)
+    records = live_record_by_step(case)
+    is_open = case.status == CaseStatus.OPEN
+    open_steps: tuple[tuple[str, datetime], ...] = ()
+    if is_open:
+        open_steps = tuple(
+            (status.step.id, status.due_at)
+            for status in evaluation.steps
+            if status.is_open and status.due_at is not None
+        )
+    police_hours: float | None = None
+    police_step = definition.step_id_with_role(STEP_ROLE_POLICE_INVOLVEMENT)
+    police = records.get(police_step) if police_step is not None else None
+    if police is not None and police.resolution == Resolution.DONE:
+        police_hours = max(0.0, _hours(case.suspicion_formed_at, police.occurred_at))
+    cws_hours: float | None = None
+    cws_due = cws_met = False
+    cws_unfiled_due_at: datetime | None = None
+    report_step = definition.step_id_with_role(STEP_ROLE_CHILD_ABUSE_REPORT)
+    if report_step is not None and evaluation.pathway.has_step(report_step):
+        cws_status = evaluation.status(report_step)
+        cws = records.get(report_step)
+        if cws is not None and cws.resolution == Resolution.DONE:
+            written_at = written.get(cws.pk) or cws.occurred_at
+            cws_hours = max(0.0, _hours(case.suspicion_formed_at, written_at))
+            if cws_status.due_at is not None:
+                cws_due = True
+                cws_met = written_at <= cws_status.due_at
+        elif cws_status.is_open and cws_status.due_at is not None:
+            cws_unfiled_due_at = cws_status.due_at
+    check_ins: dict[str, Any] = {}
+    plan = getattr(case, "check_in_plan", None)
+    if plan is not None:
+        moments = [check_in.occurred_at for check_in in case.check_ins.all()]
+        if is_open:
+            met, due, anchor = check_ins_settled(
+                plan_started_at=plan.started_at, every_days=plan.every_days, check_ins=moments
+            )
+            check_ins = {
+                "check_ins_met": met,
+                "check_ins_due": due,
+                "check_ins_anchor": anchor,
+                "check_ins_next_due": next_check_in_due(
+                    plan_started_at=anchor,
+                    every_days=plan.every_days,
+                    check_ins=[],
+                    tz=settings.TIME_ZONE,
+                ),
+                "check_ins_every_days": plan.every_days,
+            }
+        else:
+            # Imported here: the selectors read this module's models.
+            from safestep.reports.selectors import check_in_record
+
+            closed = check_in_record(
+                plan_started_at=plan.started_at,
+                every_days=plan.every_days,
+                check_ins=moments,
+                until=case.closed_at or now,
+            )
+            check_ins = {"check_ins_met": closed.met, "check_ins_due": closed.of}
+    return Figures(
+        **where,
+        counted=True,
+        open=is_open,
+        closed=case.status == CaseStatus.CLOSED,
+        police_hours=police_hours,
+        cws_hours=cws_hours,
+        cws_due=cws_due,
+        cws_met=cws_met,
+        cws_unfiled_due_at=cws_unfiled_due_at,
+        open_steps=open_steps,
+        **check_ins,
+    )
+
+
+# --- keeping it current ---------------------------------------------------------------------
+
+STORED_FIELDS = tuple(item.name for item in fields(Figures) if item.name != "open_steps")
+
+
+def _stored(row: CaseContribution) -> Figures:
+    values: dict[str, Any] = {name: getattr(row, name) for name in STORED_FIELDS}
+    return Figures(**values)
+
+
+def _add_to_cell(cell: Cell, delta: dict[str, float]) -> None:
+    changes = {name: F(name) + amount for name, amount in delta.items() if amount}
+    if not changes:
+        return
+    school_id, pathway, month = cell
+    cells = CaseRollup.objects.filter(school_id=school_id, pathway=pathway, month=month)
+    if not cells.update(**changes):
+        CaseRollup.objects.get_or_create(school_id=school_id, pathway=pathway, month=month)
+        cells.update(**changes)
+
+
+def _add_to_bucket(cell: Cell, measure: str, bucket: int, amount: int) -> None:
+    school_id, pathway, month = cell
+    where: dict[str, Any] = {
+        "school_id": school_id,
+        "pathway": pathway,
+        "month": month,
+        "measure": measure,
+        "bucket": bucket,
+    }
+    buckets = RollupHours.objects.filter(**where)
+    if not buckets.update(cases=F("cases") + amount):
+        RollupHours.objects.get_or_create(**where)
+        buckets.update(cases=F("cases") + amount)
+
+
+def _apply(before: Figures | None, after: Figures) -> None:
+    """Take BEFORE off its cell and add AFTER to its own.
+
+    Rows are updated in a fixed order (by cell, then bucket), so two transactions moving
+    cases between the same two cells in opposite directions cannot deadlock on PostgreSQL.
+    """
+    deltas: dict[Cell, dict[str, float]] = {}
+    if before is not None:
+        cell = deltas.setdefault(before.cell, dict.fromkeys(COUNTERS, 0))
+        for name, amount in before.counters().items():
+            cell[name] -= amount
+    cell = deltas.setdefault(after.cell, dict.fromkeys(COUNTERS, 0))
+    for name, amount in after.counters().items():
+        cell[name] += amount
+    for cell_key in sorted(deltas):
+        _add_to_cell(cell_key, deltas[cell_key])
+    buckets: Counter[tuple[Cell, str, int]] = Counter()
+    if before is not None:
+        buckets.subtract((before.cell, measure, bucket) for measure, bucket in before.buckets())
+    buckets.update((after.cell, measure, bucket) for measure, bucket in after.buckets())
+    for bucket_key in sorted(buckets):
+        if buckets[bucket_key]:
+            where, measure, bucket = bucket_key
+            _add_to_bucket(where, measure, bucket, buckets[bucket_key])
+
+
+def _save(case_id: int, figures: Figures, *, had_open_steps: bool) -> None:
+    values = {name: getattr(figures, name) for name in STORED_FIELDS}
+    CaseContribution.objects.update_or_create(case_id=case_id, defaults=values)
+    if had_open_steps:
+        OpenStepDue.objects.filter(case_id=case_id).delete()
+    OpenStepDue.objects.bulk_create(
+        OpenStepDue(
+            case_id=case_id,
+            school_id=figures.school_id,
+            pathway=figures.pathway,
+            step_id=step_id,
+            due_at=due_at,
+        )
+        for step_id, due_at in figures.open_steps
+    )
+
+
+def rollup_case_changed(case: Case) -> None:
+    """Bring the rollup up to date with CASE as now stored. Call it inside the transaction
+    of the service that changed the case, after the change is saved."""
+    with transaction.atomic():
+        fresh = _cases_for_rollup().get(pk=case.pk)
+        after = _figures_of_cases([fresh], now=timezone.now())[fresh.pk]
+        stored = CaseContribution.objects.filter(case_id=case.pk).first()
+        before = _stored(stored) if stored is not None else None
+        open_steps = tuple(
+            OpenStepDue.objects.filter(case_id=case.pk)
+            .order_by("id")
+            .values_list("step_id", "due_at")
+        )
+        unchanged = before == _without_steps(after) and open_steps == after.open_steps
+        if unchanged:
+            return
+        _apply(before, after)
+        _save(case.pk, after, had_open_steps=bool(open_steps))
+
+
+def _without_steps(figures: Figures) -> Figures:
+    values: dict[str, Any] = {name: getattr(figures, name) for name in STORED_FIELDS}
+    return Figures(**values)
+
+
+# --- recounting from scratch ----------------------------------------------------------------
+
+BATCH = 500
+
+Batch = dict[int, Figures]  # case id -> its figures
+
+
+def _every_case_figures(*, now: datetime) -> Iterator[Batch]:
+    """Every case's figures, a batch at a time: memory stays flat at any size."""
+    ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), BATCH):
+        batch = list(_cases_for_rollup().filter(pk__in=ids[start : start + BATCH]))
+        yield _figures_of_cases(batch, now=now)
+
+
+@dataclass
+class Recount:
+    cells: dict[Cell, dict[str, float]] = field(default_factory=dict)
+    buckets: Counter[tuple[Cell, str, int]] = field(default_factory=Counter)
+    cases: int = 0
+
+    def add(self, batch: Batch) -> None:
+        self.cases += len(batch)
+        for found in batch.values():
+            if not found.counted:
+                continue
+            cell = self.cells.setdefault(found.cell, dict.fromkeys(COUNTERS, 0))
+            for name, amount in found.counters().items():
+                cell[name] += amount
+            for measure, bucket in found.buckets():
+                self.buckets[(found.cell, measure, bucket)] += 1
+
+
+def rollup_recount(
+    *, now: datetime | None = None, each_batch: Callable[[Batch], None] | None = None
+) -> Recount:
+    """The rollup worked out from scratch from every case, its step records and check-ins.
+    EACH_BATCH sees every batch of case figures on the way."""
+    recount = Recount()
+    for batch in _every_case_figures(now=now or timezone.now()):
+        recount.add(batch)
+        if each_batch is not None:
+            each_batch(batch)
+    return recount
+
+
+def _stored_cells() -> dict[Cell, dict[str, float]]:
+    return {
+        (row["school_id"], row["pathway"], row["month"]): {name: row[name] for name in COUNTERS}
+        for row in CaseRollup.objects.values("school_id", "pathway", "month", *COUNTERS)
+    }
+
+
+def _stored_buckets() -> dict[tuple[Cell, str, int], int]:
+    return {
+        ((school_id, pathway, month), measure, bucket): cases
+        for school_id, pathway, month, measure, bucket, cases in RollupHours.objects.values_list(
+            "school_id", "pathway", "month", "measure", "bucket", "cases"
+        )
+    }
+
+
+def _same(stored: float, counted: float) -> bool:
+    # Hour sums are floats added in different orders: equal to a second is equal.
+    return abs(stored - counted) < 1 / 3600
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One figure of a cell, a histogram bucket or a case that differs from the recount."""
+
+    where: str
+    figure: str
+    stored: float
+    counted: float
+
+    def line(self) -> str:
+        return f"{self.where} {self.figure}: stored {self.stored:g}, counted {self.counted:g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    cells: int  # non-empty cells compared
+    buckets: int  # non-empty hour buckets compared
+    cases: int  # cases whose own figures were compared
+    drift: list[Drift]
+
+
+def _cell_name(cell: Cell, school_codes: dict[int, str]) -> str:
+    school_id, pathway, month = cell
+    return f"{school_codes.get(school_id, school_id)}/{pathway}/{month}"
+
+
+def _cell_drift(
+    recount: Recount,
+    stored_cells: dict[Cell, dict[str, float]],
+    stored_buckets: dict[tuple[Cell, str, int], int],
+) -> list[Drift]:
+    """Every cell figure and bucket that differs. A missing cell counts as all zero, so an
+    emptied cell left in place is no drift."""
+    codes = dict(School.objects.values_list("pk", "code"))
+    drift: list[Drift] = []
+    zero = dict.fromkeys(COUNTERS, 0)
+    for cell in sorted(set(stored_cells) | set(recount.cells)):
+        stored = stored_cells.get(cell, zero)
+        counted = recount.cells.get(cell, zero)
+        for name in COUNTERS:
+            if not _same(stored[name], counted[name]):
+                drift.append(Drift(_cell_name(cell, codes), name, stored[name], counted[name]))
+    for key in sorted(set(stored_buckets) | set(recount.buckets)):
+        stored_count = stored_buckets.get(key, 0)
+        counted_count = recount.buckets.get(key, 0)
+        if stored_count != counted_count:
+            cell, measure, bucket = key
+            name = f"{measure}_hours_bucket_{bucket / 10:g}h"
+            drift.append(Drift(_cell_name(cell, codes), name, stored_count, counted_count))
+    return drift
+
+
+def _case_drift(batch: Batch) -> list[Drift]:
+    """Cases of BATCH whose kept figures, or open steps, differ from the recount: the
+    read-time counts (overdue steps, late reports, missed check-ins) come from these."""
+    drift: list[Drift] = []
+    stored = {
+        row.case_id: _stored(row) for row in CaseContribution.objects.filter(case_id__in=batch)
+    }
+    steps: dict[int, set[tuple[str, datetime]]] = {}
+    kept_steps = OpenStepDue.objects.filter(case_id__in=batch).values_list(
+        "case_id", "step_id", "due_at"
+    )
+    for case_id, step_id, due_at in kept_steps:
+        steps.setdefault(case_id, set()).add((step_id, due_at))
+    for case_id, counted in batch.items():
+        kept = stored.get(case_id)
+        where = f"case {case_id}"
+        if kept != _without_steps(counted):
+            drift.append(Drift(where, "case_figures", float(kept is not None), 1.0))
+        if steps.get(case_id, set()) != set(counted.open_steps):
+            drift.append(
+                Drift(where, "open_steps_due", len(steps.get(case_id, ())), len(counted.open_steps))
+            )
+    return drift
+
+
+def rollup_differences(*, now: datetime | None = None) -> Verdict:
+    """Every figure of the rollup that differs from a recount from scratch."""
+    case_drift: list[Drift] = []
+    recount = rollup_recount(
+        now=now, each_batch=lambda batch: case_drift.extend(_case_drift(batch))
+    )
+    drift = _cell_drift(recount, _stored_cells(), _stored_buckets())
+    return Verdict(
+        cells=sum(1 for values in recount.cells.values() if any(values.values())),
+        buckets=sum(1 for count in recount.buckets.values() if count),
+        cases=recount.cases,
+        drift=drift + case_drift,
+    )
+
+
+def _write_case_figures(batch: Batch) -> None:
+    CaseContribution.objects.bulk_create(
+        CaseContribution(case_id=case_id, **{name: getattr(found, name) for name in STORED_FIELDS})
+        for case_id, found in batch.items()
+    )
+    OpenStepDue.objects.bulk_create(
+        OpenStepDue(
+            case_id=case_id,
+            school_id=found.school_id,
+            pathway=found.pathway,
+            step_id=step_id,
+            due_at=due_at,
+        )
+        for case_id, found in batch.items()
+        for step_id, due_at in found.open_steps
+    )
+
+
+def rollup_rebuild(*, now: datetime | None = None) -> tuple[int, int]:
+    """Replace the rollup by a recount from scratch, in one transaction.
+
+    Returns (cells written, cell figures and buckets that differed before). The caller
+    records the audit event (reports.services.rollup_rebuild_recorded)."""
+    with transaction.atomic():
+        stored_cells, stored_buckets = _stored_cells(), _stored_buckets()
+        OpenStepDue.objects.all().delete()
+        CaseContribution.objects.all().delete()
+        RollupHours.objects.all().delete()
+        CaseRollup.objects.all().delete()
+        recount = rollup_recount(now=now, each_batch=_write_case_figures)
+        corrected = len(_cell_drift(recount, stored_cells, stored_buckets))
+        CaseRollup.objects.bulk_create(
+            (
+                CaseRollup(school_id=school_id, pathway=pathway, month=month, **values)
+                for (school_id, pathway, month), values in recount.cells.items()
+            ),
+            batch_size=BATCH,
+        )
+        RollupHours.objects.bulk_create(
+            (
+                RollupHours(
+                    school_id=school_id,
+                    pathway=pathway,
+                    month=month,
+                    measure=measure,
+                    bucket=bucket,
+                    cases=cases,
+                )
+                for ((school_id, pathway, month), measure, bucket), cases in recount.buckets.items()
+            ),
+            batch_size=BATCH,
+        )
+    return len(recount.cells), corrected

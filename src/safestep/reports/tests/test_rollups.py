@@ -1,0 +1,384 @@
+"""The dashboard's rollup: kept by the case services, equal to a recount from scratch,
+read in a number of queries that does not grow with the cases, and checked by
+``safestep rollup verify``."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from safestep.accounts.testing import signed_in_client
+from safestep.audit.models import Event
+from safestep.cases import services
+from safestep.cases.models import Case, CaseStatus, Review
+from safestep.reports.models import CaseContribution, CaseRollup, OpenStepDue, RollupHours
+from safestep.reports.periods import Period, local_today, month_end, month_start, months_back
+from safestep.reports.rollups import hours_bucket, rollup_differences
+from safestep.reports.selectors import Median, dashboard_for_user, median_of_buckets
+from safestep.testing import ago, complete
+
+THREAT = "An adult outside school is exploiting the student."
+students = itertools.count(1)
+
+
+def this_year() -> Period:
+    today = local_today(timezone.now())
+    return Period(months_back(month_start(today), 11), month_end(today))
+
+
+def assert_rollup_matches_a_recount() -> None:
+    assert [drift.line() for drift in rollup_differences().drift] == []
+
+
+def fresh(case: Case) -> Case:
+    return Case.objects.get(pk=case.pk)
+
+
+def open_case(district: Any, pathway: str, *, hours_ago: float = 40, school: str = "LIN") -> Case:
+    number = next(students)
+    return services.case_open(
+        acting_user=district["site_admin" if school == "LIN" else "outsider_admin"],
+        pathway=pathway,
+        suspicion_formed_at=ago(hours=hours_ago),
+        summary="",
+        school_code=school,
+        student=services.StudentInput(sis_id=f"R-{number}", first_name="Test", last_name="R"),
+    )
+
+
+def written_report(phoned_hours_ago: float, written_hours_ago: float) -> dict[str, str]:
+    return {
+        "agency": "cws",
+        "phoned_at": ago(hours=phoned_hours_ago).isoformat(),
+        "written_submitted_at": ago(hours=written_hours_ago).isoformat(),
+    }
+
+
+def test_it_keeps_the_rollup_equal_to_a_recount_through_every_kind_of_change(district):
+    coordinator = district["district_coordinator"]
+    # Opened, police involved, the written report filed in time.
+    first = open_case(district, "suspected_victim", hours_ago=40)
+    assert_rollup_matches_a_recount()
+    complete(district, first, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=30)
+    complete(district, first, "cws_report", written_report(35, 20), hours_ago=35, by="counselor")
+    assert_rollup_matches_a_recount()
+    board = dashboard_for_user(coordinator, period=this_year(), now=timezone.now())
+    assert board.hours_to_police == Median(10.0, 1)
+    assert board.hours_to_cws == Median(20.0, 1)
+    assert (board.cws_within_deadline.met, board.cws_within_deadline.of) == (1, 1)
+
+    # Escalated to a confirmed victim: the case moves to another cell.
+    services.case_escalate(
+        acting_user=district["site_admin"],
+        case_id=first.pk,
+        pathway="confirmed_victim",
+        reason="The student disclosed.",
+        expected_version=fresh(first).version,
+    )
+    assert_rollup_matches_a_recount()
+    board = dashboard_for_user(coordinator, period=this_year(), now=timezone.now())
+    assert board.open_cases == {("LIN", "confirmed_victim"): 1}
+
+    # Check-ins planned and recorded; then transferred to another school.
+    services.checkin_plan_set(
+        acting_user=district["site_admin"],
+        case_id=first.pk,
+        every_days=7,
+        assignee="counselor",
+        expected_version=fresh(first).version,
+    )
+    services.checkin_record(
+        acting_user=district["counselor"],
+        case_id=first.pk,
+        occurred_at=ago(hours=1),
+        method="in_person",
+        notes="Attends every day.",
+    )
+    assert_rollup_matches_a_recount()
+    complete(
+        district,
+        first,
+        "placement_review",
+        {"decision": "transfer", "reason": "A fresh start.", "new_school": "ROO"},
+        by="placement_office",
+        hours_ago=1,
+    )
+    services.case_transfer(
+        acting_user=coordinator,
+        case_id=first.pk,
+        school_code="ROO",
+        completed_at=ago(minutes=30),
+        expected_version=fresh(first).version,
+    )
+    assert_rollup_matches_a_recount()
+    board = dashboard_for_user(coordinator, period=this_year(), now=timezone.now())
+    assert board.open_cases == {("ROO", "confirmed_victim"): 1}
+
+    # A report waived, and the waiver overruled: the report is due (and overdue) again.
+    second = open_case(district, "suspected_victim", hours_ago=40)
+    services.step_mark_not_applicable(
+        acting_user=district["site_admin"],
+        case_id=second.pk,
+        step_id="cws_report",
+        reason="CWS already knows.",
+        expected_version=fresh(second).version,
+    )
+    assert_rollup_matches_a_recount()
+    review = Review.objects.get(case=second)
+    services.review_decide(
+        acting_user=coordinator,
+        review_id=review.pk,
+        decision="overruled",
+        comment="CWS must get the written report.",
+    )
+    assert_rollup_matches_a_recount()
+    board = dashboard_for_user(coordinator, period=this_year(), now=timezone.now())
+    assert (second.reference, "cws_report") in {
+        (item.reference, item.step_id) for item in board.overdue
+    }
+
+    # Voided as opened in error: it counts nowhere.
+    services.case_void(
+        acting_user=district["site_admin"],
+        case_id=second.pk,
+        reason="Opened for the wrong student.",
+        expected_version=fresh(second).version,
+    )
+    assert_rollup_matches_a_recount()
+    board = dashboard_for_user(coordinator, period=this_year(), now=timezone.now())
+    assert second.reference not in {item.reference for item in board.overdue}
+
+    # Closed once every step is resolved.
+    third = open_case(district, "recruitment_by_student", hours_ago=5)
+    complete(district, third, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=4)
+    complete(
+        district, third, "campus_impact", {"findings": "none", "other_students_involved": False}
+    )
+    complete(
+        district,
+        third,
+        "school_consequences",
+        {
+            "consequence": "none: first offence",
+            "expulsion_recommended": False,
+            "referred_for_criminal_investigation": True,
+        },
+    )
+    services.case_close(
+        acting_user=district["site_admin"],
+        case_id=third.pk,
+        outcome="Done.",
+        expected_version=fresh(third).version,
+    )
+    assert fresh(third).status == CaseStatus.CLOSED
+    assert_rollup_matches_a_recount()
+    board = dashboard_for_user(coordinator, period=this_year(), now=timezone.now())
+    assert board.open_total() == 1
+    assert board.hours_to_police == Median(5.5, 2)  # 10 h and 1 h
+    assert sum(sum(counts.values()) for _month, counts in board.opened_by_month) == 2
+
+
+def make_cases(district: Any, count: int) -> None:
+    """COUNT cases of every kind the dashboard draws: overdue reports, filed ones, check-ins."""
+    for number in range(count):
+        case = open_case(district, ("confirmed_victim", "suspected_victim")[number % 2])
+        if number % 3 == 0:
+            complete(district, case, "police_involved", {"agency": "sdpd", "threat": THREAT})
+        if number % 5 == 0:
+            services.checkin_plan_set(
+                acting_user=district["site_admin"],
+                case_id=case.pk,
+                every_days=1,
+                assignee="counselor",
+                expected_version=fresh(case).version,
+            )
+
+
+def dashboard_queries(district: Any) -> tuple[int, int]:
+    """The queries of the dashboard's figures, and of the whole page."""
+    # A full log (9,000 entries) would count nothing: start from an empty one.
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as figures:
+        dashboard_for_user(district["district_coordinator"], period=this_year(), now=timezone.now())
+    client = signed_in_client(district["district_coordinator"])
+    client.get("/dashboard/")  # the session's first request settles its own writes
+    with CaptureQueriesContext(connection) as page:
+        assert client.get("/dashboard/").status_code == 200
+    return len(figures), len(page)
+
+
+def test_it_reads_the_dashboard_in_the_same_number_of_queries_for_5_and_50_cases(district):
+    make_cases(district, 5)
+    with_five = dashboard_queries(district)
+    make_cases(district, 45)
+    with_fifty = dashboard_queries(district)
+    assert with_five == with_fifty
+    assert with_fifty[0] <= 12
+    board = dashboard_for_user(
+        district["district_coordinator"], period=this_year(), now=timezone.now()
+    )
+    assert board.open_total() == 50
+    assert_rollup_matches_a_recount()
+
+
+def run_verify() -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("rollup", "verify", stdout=out, stderr=err)
+    except SystemExit as exit_:
+        return int(exit_.code or 0), out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+def test_it_reports_a_tampered_cell_and_rebuild_puts_it_right(district):
+    case = open_case(district, "confirmed_victim")
+    complete(district, case, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=30)
+    code, out, _err = run_verify()
+    assert code == 0
+    assert out.strip() == "rollup matches: 1 cells (1 hour buckets, 1 cases)"
+
+    CaseRollup.objects.filter(pathway="confirmed_victim").update(open=F("open") + 2)
+    RollupHours.objects.update(cases=F("cases") + 1)
+    code, _out, err = run_verify()
+    assert code == 1
+    month = f"{local_today(timezone.now()):%Y-%m}"
+    assert f"drift: LIN/confirmed_victim/{month} open: stored 3, counted 1" in err
+    assert "police_hours_bucket_10h: stored 2, counted 1" in err
+
+    rebuilt = io.StringIO()
+    call_command("rollup", "rebuild", stdout=rebuilt)
+    assert rebuilt.getvalue().strip() == "rollup rebuilt: 1 cells, 2 figures corrected"
+    event = Event.objects.get(action="rollup.rebuild")
+    assert event.payload == {"cells": 1, "corrected": 2}
+    assert run_verify()[0] == 0
+
+
+def test_it_reads_a_median_from_buckets_as_from_the_values():
+    values = [2.0, 10.0, 30.0, 30.04, 200.4, 1000.0]
+    buckets: dict[int, int] = {}
+    for value in values:
+        buckets[hours_bucket(value)] = buckets.get(hours_bucket(value), 0) + 1
+    assert median_of_buckets(buckets) == Median(30.0, 6)
+    assert median_of_buckets({100: 1, 300: 2}) == Median(30.0, 3)
+    assert median_of_buckets({100: 1, 300: 1}) == Median(20.0, 2)
+    assert median_of_buckets({}) == Median(None, 0)
+    # Beyond a week the bucket is an hour, beyond 30 days a day.
+    assert hours_bucket(200.4) == 2000
+    assert hours_bucket(1000.0) == 10080
+
+
+# --- random sequences of service calls -------------------------------------------------------
+
+STEPS = st.lists(
+    st.sampled_from(
+        ["open", "police", "report", "escalate", "plan", "check_in", "clock", "void", "reopen_step"]
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _apply(district: Any, cases: list[Case], action: str, pick: int) -> None:
+    """One service call; a refusal (a step already done, a case voided) changes nothing."""
+    from safestep.core.errors import SafeStepError
+
+    if action == "open" or not cases:
+        cases.append(open_case(district, "suspected_victim", hours_ago=20 + pick % 30))
+        return
+    case = fresh(cases[pick % len(cases)])
+    admin = district["site_admin"]
+    calls = {
+        "police": lambda: complete(
+            district, case, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=2
+        ),
+        "report": lambda: complete(
+            district, case, "cws_report", written_report(3, 1), hours_ago=3, reason="Late."
+        ),
+        "escalate": lambda: services.case_escalate(
+            acting_user=admin,
+            case_id=case.pk,
+            pathway="confirmed_victim",
+            reason="Disclosed.",
+            expected_version=case.version,
+        ),
+        "plan": lambda: services.checkin_plan_set(
+            acting_user=admin,
+            case_id=case.pk,
+            every_days=1,
+            assignee="counselor",
+            expected_version=case.version,
+        ),
+        "check_in": lambda: services.checkin_record(
+            acting_user=district["counselor"],
+            case_id=case.pk,
+            occurred_at=ago(minutes=5),
+            method="in_person",
+            notes="Seen.",
+        ),
+        "clock": lambda: services.case_clock_move(
+            acting_user=admin,
+            case_id=case.pk,
+            suspicion_formed_at=case.suspicion_formed_at - timedelta(hours=5),
+            reason="Known earlier.",
+            expected_version=case.version,
+        ),
+        "void": lambda: services.case_void(
+            acting_user=admin,
+            case_id=case.pk,
+            reason="Wrong student.",
+            expected_version=case.version,
+        ),
+        "reopen_step": lambda: services.step_reopen(
+            acting_user=admin,
+            case_id=case.pk,
+            step_id="police_involved",
+            reason="Wrong agency.",
+            expected_version=case.version,
+        ),
+    }
+    with contextlib.suppress(SafeStepError):
+        calls[action]()
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(actions=STEPS, picks=st.lists(st.integers(0, 100), min_size=8, max_size=8))
+def test_it_matches_a_recount_after_any_sequence_of_service_calls(district, actions, picks):
+    cases: list[Case] = []
+    for action, pick in zip(actions, picks, strict=False):
+        _apply(district, cases, action, pick)
+    assert_rollup_matches_a_recount()
+
+
+def test_it_fills_the_rollup_when_an_upgrade_brings_it_to_a_database_with_cases(district):
+    case = open_case(district, "confirmed_victim")
+    complete(district, case, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=30)
+    # As before the upgrade: cases, and no rollup yet.
+    OpenStepDue.objects.all().delete()
+    CaseContribution.objects.all().delete()
+    RollupHours.objects.all().delete()
+    CaseRollup.objects.all().delete()
+    assert rollup_differences().drift
+
+    call_command("migrate", verbosity=0)  # nothing to apply; the rollup is filled after it
+
+    assert_rollup_matches_a_recount()
+    board = dashboard_for_user(
+        district["district_coordinator"], period=this_year(), now=timezone.now()
+    )
+    assert board.open_cases == {("LIN", "confirmed_victim"): 1}
+    assert board.hours_to_police == Median(10.0, 1)

@@ -144,16 +144,26 @@ def local_month(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m")
 
 
-def check_ins_settled(
-    *, plan_started_at: datetime, every_days: int, check_ins: Iterable[datetime]
+def check_in_schedule(
+    *,
+    plan_started_at: datetime,
+    every_days: int,
+    check_ins: Iterable[datetime],
+    until: datetime | None = None,
 ) -> tuple[int, int, datetime]:
-    """(met, due, anchor): check-ins counted up to the last recorded one, and where the
-    schedule stands after it.
+    """(met, due, anchor): how many check-ins were due and how many of those were on time,
+    and where the schedule stands afterwards.
 
-    This is :func:`safestep.reports.selectors.check_in_record` run until its check-ins
-    run out. What it counts after that depends only on the clock: from ANCHOR, one more
-    miss every ``every_days`` while no check-in comes (``check_in_record`` from ANCHOR with
-    no check-ins), which the dashboard counts at read time.
+    The schedule is the one the case page shows: the next check-in is due ``every_days``
+    after the plan started or after the last check-in, at the same local time. A check-in
+    is due once its due time has passed, or once it is done. It is on time when one was
+    recorded by its due time. When none was, it is missed; a late check-in restarts the
+    schedule, and while none comes, every further ``every_days`` counts as another miss.
+
+    With UNTIL, the count runs to that moment (the dashboard's figures of a closed case).
+    Without it, the count stops at the last recorded check-in: what follows depends only
+    on the clock (one more miss every ``every_days`` from ANCHOR), so the rollup stores
+    the settled part and the dashboard counts the rest at read time.
     """
     zone = settings.TIME_ZONE
     done = sorted(moment for moment in check_ins if moment > plan_started_at)
@@ -167,17 +177,18 @@ def check_ins_settled(
         while position < len(done) and done[position] <= anchor:
             position += 1
         following = done[position] if position < len(done) else None
-        if following is None:
-            return met, due_count, anchor
-        due_count += 1
-        if following <= due:
+        if following is not None and following <= due:
             met += 1
+            due_count += 1
             anchor = following
             continue
+        if (following is None and until is None) or (until is not None and until <= due):
+            return met, due_count, anchor  # the next one is not missed (yet)
+        due_count += 1
         after_due = next_check_in_due(
             plan_started_at=due, every_days=every_days, check_ins=[], tz=zone
         )
-        anchor = following if following <= after_due else due
+        anchor = following if following is not None and following <= after_due else due
 
 
 def _parse_moment(value: object) -> datetime | None:
@@ -276,7 +287,7 @@ def _figures(case: Case, *, now: datetime, written: dict[int, datetime]) -> Figu
     if plan is not None:
         moments = [check_in.occurred_at for check_in in case.check_ins.all()]
         if is_open:
-            met, due, anchor = check_ins_settled(
+            met, due, anchor = check_in_schedule(
                 plan_started_at=plan.started_at, every_days=plan.every_days, check_ins=moments
             )
             check_ins = {
@@ -292,16 +303,13 @@ def _figures(case: Case, *, now: datetime, written: dict[int, datetime]) -> Figu
                 "check_ins_every_days": plan.every_days,
             }
         else:
-            # Imported here: the selectors read this module's models.
-            from safestep.reports.selectors import check_in_record
-
-            closed = check_in_record(
+            met, due, _anchor = check_in_schedule(
                 plan_started_at=plan.started_at,
                 every_days=plan.every_days,
                 check_ins=moments,
                 until=case.closed_at or now,
             )
-            check_ins = {"check_ins_met": closed.met, "check_ins_due": closed.of}
+            check_ins = {"check_ins_met": met, "check_ins_due": due}
     return Figures(
         **where,
         counted=True,

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from safestep.accounts.access import Capability, has_capability
@@ -38,7 +37,7 @@ from safestep.accounts.models import School, User
 from safestep.cases.selectors import case_scope_for
 from safestep.definitions.models import ProtocolVersion
 from safestep.definitions.selectors import definition_of, protocols_current
-from safestep.protocol import Protocol, Step, next_check_in_due
+from safestep.protocol import Protocol, Step
 from safestep.reports.models import (
     CaseContribution,
     CaseRollup,
@@ -47,7 +46,7 @@ from safestep.reports.models import (
     RollupHours,
 )
 from safestep.reports.periods import Period
-from safestep.reports.rollups import COUNTERS
+from safestep.reports.rollups import COUNTERS, check_in_schedule
 
 # The dashboard is for the people who run cases: site administrators (their schools) and
 # district coordinators (every school). Opening cases is the capability that marks them.
@@ -130,39 +129,12 @@ def _parse_moment(value: object) -> datetime | None:
 def check_in_record(
     *, plan_started_at: datetime, every_days: int, check_ins: Iterable[datetime], until: datetime
 ) -> Ratio:
-    """How many check-ins were due by UNTIL, and how many of those were done on time.
-
-    The schedule is the one the case page shows: the next check-in is due ``every_days``
-    after the plan started or after the last check-in, at the same local time. A check-in
-    is due once its due time has passed, or once it is done. It is on time when one was
-    recorded by its due time. When none was, it is missed; a late check-in restarts the
-    schedule, and while none comes, every further ``every_days`` counts as another miss.
-    """
-    zone = settings.TIME_ZONE
-    done = sorted(moment for moment in check_ins if moment > plan_started_at)
-    anchor = plan_started_at
-    met = due_count = 0
-    position = 0
-    while True:
-        due = next_check_in_due(
-            plan_started_at=anchor, every_days=every_days, check_ins=[], tz=zone
-        )
-        while position < len(done) and done[position] <= anchor:
-            position += 1
-        following = done[position] if position < len(done) else None
-        if following is not None and following <= due:
-            met += 1
-            due_count += 1
-            anchor = following
-            continue
-        if until <= due:
-            break  # not missed yet: its due time has not passed
-        due_count += 1
-        after_due = next_check_in_due(
-            plan_started_at=due, every_days=every_days, check_ins=[], tz=zone
-        )
-        anchor = following if following is not None and following <= after_due else due
-    return Ratio(met, due_count)
+    """How many check-ins were due by UNTIL, and how many of those were done on time (the
+    schedule is :func:`safestep.reports.rollups.check_in_schedule`)."""
+    met, due, _anchor = check_in_schedule(
+        plan_started_at=plan_started_at, every_days=every_days, check_ins=check_ins, until=until
+    )
+    return Ratio(met, due)
 
 
 def _pathway_titles(found_in_data: Iterable[str]) -> list[tuple[str, str]]:
@@ -264,7 +236,7 @@ def _overdue(scope: Q, now: datetime) -> tuple[list[OverdueStep], int, list[tupl
 
 def _check_ins_missed_since(scope: Q, months: list[str], now: datetime) -> int:
     """Check-ins missed since the last one recorded, on open cases opened in MONTHS: the
-    part of check-in adherence that grows with the clock alone (rollups.check_ins_settled)."""
+    part of check-in adherence that grows with the clock alone (rollups.check_in_schedule)."""
     missed = 0
     schedules = CaseContribution.objects.filter(
         scope, counted=True, open=True, month__in=months, check_ins_next_due__lt=now

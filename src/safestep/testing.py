@@ -88,3 +88,16 @@ def launched_chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Collect every Content-Security-Policy violation the browser reports on PAGE: a page
+    whose script or style the policy blocks is broken for its user, whatever else passes."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return violations

@@ -117,15 +117,6 @@ def _median(values: list[float]) -> Median:
     return Median(round(statistics.median(values), 1) if values else None, len(values))
 
 
-def _parse_moment(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def check_in_record(
     *, plan_started_at: datetime, every_days: int, check_ins: Iterable[datetime], until: datetime
 ) -> Ratio:

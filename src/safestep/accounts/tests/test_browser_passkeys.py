@@ -11,22 +11,11 @@ from typing import Any
 
 import pytest
 
+from safestep.testing import watch_csp
 from safestep.web.tests.browser import assert_accessible
 from safestep.web.tests.signin import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def watch_csp(page: Any) -> list[str]:
-    """Collect every Content-Security-Policy violation the browser reports."""
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return violations
 
 
 def virtual_authenticator(page: Any) -> tuple[Any, str]:

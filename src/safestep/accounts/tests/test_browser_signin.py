@@ -6,21 +6,10 @@ import re
 
 import pytest
 
+from safestep.testing import watch_csp
 from safestep.web.tests.signin import TEST_PASSWORD, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def watch_csp(page) -> list[str]:
-    """Collect every Content-Security-Policy violation the browser reports."""
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return violations
 
 
 def test_it_walks_a_new_user_through_setting_up_the_second_factor(page, live_server, district):

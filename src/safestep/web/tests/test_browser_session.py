@@ -19,6 +19,7 @@ from safestep.accounts.models import Draft
 from safestep.accounts.sessions import LAST_SEEN_KEY
 from safestep.accounts.testing import fresh_totp_code
 from safestep.cases.models import Note
+from safestep.testing import watch_csp
 from safestep.web.tests.browser import assert_accessible
 from safestep.web.tests.signin import TEST_PASSWORD
 
@@ -30,17 +31,6 @@ NOTE = "Called the aunt: the student stays with her until Friday."
 @pytest.fixture(autouse=True)
 def one_minute(settings):
     settings.SESSION_IDLE_SECONDS = 60
-
-
-def watch_csp(page) -> list[str]:
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return violations
 
 
 def session_of(page) -> SessionStore:

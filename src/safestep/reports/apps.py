@@ -14,10 +14,18 @@ def fill_rollup_after_upgrade(sender: AppConfig, using: str = "default", **kwarg
     evaluates cases with today's models, which only match the schema once the last
     migration is in.
     """
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
     from safestep.cases.models import Case
     from safestep.reports.models import CaseContribution
     from safestep.reports.rollups import rollup_rebuild
 
+    # A migration run that stops part-way (``migrate <app> <migration>``) also ends with
+    # this signal; the models only match the schema once every migration is in.
+    executor = MigrationExecutor(connections[using])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return
     if CaseContribution.objects.using(using).exists():
         return
     if not Case.objects.using(using).exists():

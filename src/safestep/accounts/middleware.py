@@ -29,7 +29,7 @@ from django.utils.translation import gettext
 from safestep.accounts.access import needs_second_factor
 from safestep.accounts.drafts import page_of, typed_work_keep
 from safestep.accounts.models import User
-from safestep.accounts.oidc import provider_second_factor_given
+from safestep.accounts.oidc import provider_second_factor_given, signed_in_through_provider
 from safestep.accounts.sessions import (
     LAST_SEEN_KEY,
     ended_session_forget,
@@ -153,7 +153,9 @@ class SessionGuardMiddleware:
         # Written at most once a minute (sessions.last_seen_resolution): a page that is
         # only read must not write the session row on every request.
         last_seen_touch(request.session, now)
-        if user.must_change_password:
+        # The one-time password an operator handed out must be replaced before it is used
+        # for anything; a sign-in through the district's provider did not use it.
+        if user.must_change_password and not signed_in_through_provider(request, user):
             return self._hold_for_password_change(request)
         return None
 

@@ -45,6 +45,10 @@ NEXT_KEY = "safestep_sso_next"
 # Set on a session whose second factor the provider checked (SAFESTEP_OIDC_TRUST_MFA):
 # {"user": pk}. The session guard accepts it in place of SafeStep's own second factor.
 PROVIDER_MFA_KEY = "safestep_sso_mfa"
+# Set on a session signed in through the provider: {"user": pk}. Such a session never used
+# SafeStep's password, so the hold of a one-time password ("choose a new password") does
+# not apply to it; a later sign-in with that password is still held.
+PROVIDER_SIGNIN_KEY = "safestep_sso_signin"
 # Authentication method references (RFC 8176) that mean a second factor was checked.
 MFA_METHODS = frozenset({"mfa", "otp"})
 # Seconds to wait for the provider (discovery, keys, token): a stalled provider must not
@@ -253,6 +257,16 @@ def provider_second_factor_accepted(oidc: OidcSettings, identity: Identity) -> b
 
 def provider_second_factor_remember(request: HttpRequest, user: User) -> None:
     request.session[PROVIDER_MFA_KEY] = {"user": user.pk}
+
+
+def provider_signin_remember(request: HttpRequest, user: User) -> None:
+    request.session[PROVIDER_SIGNIN_KEY] = {"user": user.pk}
+
+
+def signed_in_through_provider(request: HttpRequest, user: User) -> bool:
+    """Whether this session's sign-in was the provider's, not SafeStep's password."""
+    marked = request.session.get(PROVIDER_SIGNIN_KEY)
+    return isinstance(marked, dict) and marked.get("user") == user.pk
 
 
 def provider_second_factor_given(request: HttpRequest, user: User) -> bool:

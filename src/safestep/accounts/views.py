@@ -149,6 +149,8 @@ def signin(request: HttpRequest) -> HttpResponse:
     if not isinstance(user, User):
         # django-axes replaces this page with the lockout page once the limit is reached.
         return _signin_page(request, {"failed": True, "username": username}, status=400)
+    # A sign-in with the password is not the provider's, whatever this browser did before.
+    request.session.pop(oidc.PROVIDER_SIGNIN_KEY, None)
     if not needs_second_factor(user):
         _complete(request, user, None)
         return redirect(_safe_next(request, next_url))
@@ -233,9 +235,13 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     provider_checked = oidc.provider_second_factor_accepted(district_provider, identity)
     if not needs_second_factor(user) or provider_checked:
         _complete(request, user, None)
+        oidc.provider_signin_remember(request, user)
         if needs_second_factor(user):
             oidc.provider_second_factor_remember(request, user)
         return redirect(_safe_next(request, next_url))
+    # Kept through the second factor: signing in keeps the data of a session that had no
+    # user yet (it only gets a new key).
+    oidc.provider_signin_remember(request, user)
     return _pending_start(request, user, next_url)
 
 

@@ -131,6 +131,32 @@ def test_it_signs_a_reporter_in_through_the_provider(sso):
     assert Event.objects.get(action="signin.sso").actor == User.objects.get(username="reporter")
 
 
+def test_it_does_not_hold_a_provider_sign_in_for_a_one_time_password(sso):
+    # An operator added the account with a one-time password; the district signs in
+    # through its provider and never learns it, so "choose a new password" would lock
+    # them out.
+    User.objects.filter(username="reporter").update(must_change_password=True)
+    provider_knows(sso, "r-1", email="reporter@lincoln.example", email_verified=True)
+    client = Client()
+
+    sign_in_with_district(client, sso, "r-1")
+
+    assert client.get("/").status_code == 200
+
+
+def test_it_still_holds_a_password_sign_in_after_a_provider_sign_in(sso):
+    User.objects.filter(username="reporter").update(must_change_password=True)
+    provider_knows(sso, "r-1", email="reporter@lincoln.example", email_verified=True)
+    client = Client()
+    sign_in_with_district(client, sso, "r-1")
+    client.post("/signout/")
+
+    client.post("/signin/", {"username": "reporter", "password": PASSWORD})
+
+    answer = client.get("/")
+    assert answer.status_code == 302 and answer["Location"].startswith("/account/password/")
+
+
 def test_it_asks_a_counselor_for_the_second_factor_after_the_provider(sso, district):
     provider_knows(sso, "c-1", email="counselor@lincoln.example", email_verified=True)
     client = Client()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from safestep.core.errors import NotFound
@@ -52,10 +54,19 @@ def protocol_current(protocol_id: str, version: str | None = None) -> ProtocolVe
     return found
 
 
-def protocols_current() -> list[ProtocolVersion]:
-    """The most recently loaded version of each protocol, by id."""
+def protocols_current(versions: Iterable[ProtocolVersion] | None = None) -> list[ProtocolVersion]:
+    """The most recently loaded version of each protocol, by id: of VERSIONS when a caller
+    has read them all already (the dashboard, to spare a query), else of every stored one."""
     latest: dict[str, ProtocolVersion] = {}
-    for stored in ProtocolVersion.objects.order_by("protocol_id", "-loaded_at", "-id"):
+    ordered = (
+        ProtocolVersion.objects.order_by("protocol_id", "-loaded_at", "-id")
+        if versions is None
+        else sorted(
+            versions,
+            key=lambda stored: (stored.protocol_id, -stored.loaded_at.timestamp(), -stored.pk),
+        )
+    )
+    for stored in ordered:
         latest.setdefault(stored.protocol_id, stored)
     return list(latest.values())
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Q, Sum, When
 
 from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import School, User
@@ -128,16 +128,21 @@ def check_in_record(
     return Ratio(met, due)
 
 
-def _pathway_titles(found_in_data: Iterable[str]) -> list[tuple[str, str]]:
+def _pathway_titles(
+    found_in_data: Iterable[str], stored_versions: list[ProtocolVersion]
+) -> list[tuple[str, str]]:
     """Every current protocol's pathways, then any other pathway a case is on (an older
     protocol's), titled as the protocol that has it names it."""
     titles: dict[str, str] = {}
-    for stored in protocols_current():
+    for stored in protocols_current(stored_versions):
         for pathway in definition_of(stored).pathways:
             titles.setdefault(pathway.id, pathway.title)
     missing = set(found_in_data) - set(titles)
     if missing:
-        for stored in ProtocolVersion.objects.order_by("-loaded_at", "-id"):
+        newest_first = sorted(
+            stored_versions, key=lambda stored: (stored.loaded_at, stored.pk), reverse=True
+        )
+        for stored in newest_first:
             for pathway in definition_of(stored).pathways:
                 if pathway.id in missing:
                     titles.setdefault(pathway.id, pathway.title)
@@ -168,7 +173,9 @@ def median_of_buckets(buckets: Mapping[int, int]) -> Median:
 OVERDUE_LISTED = 100
 
 
-def _overdue(scope: Q, now: datetime) -> tuple[list[OverdueStep], int, list[tuple[str, int]]]:
+def _overdue(
+    scope: Q, now: datetime, stored_versions: list[ProtocolVersion]
+) -> tuple[list[OverdueStep], int, list[tuple[str, int]]]:
     """The longest overdue steps (at most OVERDUE_LISTED), how many steps are overdue, and
     how many of each step (by title): an index range over the open steps' due times."""
     late = OpenStepDue.objects.filter(scope, due_at__lt=now)
@@ -177,15 +184,18 @@ def _overdue(scope: Q, now: datetime) -> tuple[list[OverdueStep], int, list[tupl
         .annotate(steps=Count("id"))
         .order_by()
     )
-    versions: dict[Any, Protocol] = {
-        stored.pk: definition_of(stored)
-        for stored in ProtocolVersion.objects.filter(
-            pk__in={row["case__protocol_id"] for row in per_step}
-        )
-    }
+    protocols: dict[Any, Protocol] = {}
+
+    def protocol_of(protocol_pk: Any) -> Protocol | None:
+        if protocol_pk not in protocols:
+            stored = next((item for item in stored_versions if item.pk == protocol_pk), None)
+            if stored is None:
+                return None
+            protocols[protocol_pk] = definition_of(stored)
+        return protocols[protocol_pk]
 
     def step_of(protocol_pk: Any, pathway: str, step_id: str) -> Step | None:
-        definition = versions.get(protocol_pk)
+        definition = protocol_of(protocol_pk)
         if definition is None or pathway not in {item.id for item in definition.pathways}:
             return None
         found = definition.pathway(pathway)
@@ -225,20 +235,42 @@ def _overdue(scope: Q, now: datetime) -> tuple[list[OverdueStep], int, list[tupl
     return listed, sum(by_step.values()), [(title, count) for (_id, title), count in ordered]
 
 
-def _check_ins_missed_since(scope: Q, months: list[str], now: datetime) -> int:
-    """Check-ins missed since the last one recorded, on open cases opened in MONTHS: the
-    part of check-in adherence that grows with the clock alone (rollups.check_in_schedule)."""
-    missed = 0
-    schedules = CaseContribution.objects.filter(
-        scope, counted=True, open=True, month__in=months, check_ins_next_due__lt=now
-    ).values_list("check_ins_anchor", "check_ins_every_days")
-    for anchor, every_days in schedules:
-        if anchor is None or every_days is None:
-            continue  # a closed case's schedule: none (the filter leaves them out)
-        missed += check_in_record(
-            plan_started_at=anchor, every_days=every_days, check_ins=[], until=now
-        ).of
-    return missed
+def _missed_since(scope: Q, months: list[str], now: datetime) -> tuple[int, int]:
+    """What the clock alone has added since the rollup was written, for cases opened in
+    MONTHS: written reports still not filed after their due time, and check-ins missed
+    since the last one recorded on open cases (rollups.check_in_schedule).
+
+    One query: the reports are counted by the database (grouped into at most two rows),
+    the late check-in schedules come one row each."""
+    late_report = Q(cws_unfiled_due_at__lt=now)
+    late_check_in = Q(open=True, check_ins_next_due__lt=now)
+    rows = (
+        CaseContribution.objects.filter(scope, counted=True, month__in=months)
+        .filter(late_report | late_check_in)
+        .values(
+            report_missed=ExpressionWrapper(late_report, output_field=BooleanField()),
+            anchor=Case(When(late_check_in, then=F("check_ins_anchor"))),
+            every_days=Case(When(late_check_in, then=F("check_ins_every_days"))),
+        )
+        .annotate(cases=Count("case_id"))
+        .order_by()
+    )
+    reports_missed = check_ins_missed = 0
+    for row in rows:
+        if row["report_missed"]:
+            reports_missed += row["cases"]
+        if row["anchor"] is None or row["every_days"] is None:
+            continue  # no late check-in schedule in this group
+        check_ins_missed += (
+            row["cases"]
+            * check_in_record(
+                plan_started_at=row["anchor"],
+                every_days=row["every_days"],
+                check_ins=[],
+                until=now,
+            ).of
+        )
+    return reports_missed, check_ins_missed
 
 
 def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboard:
@@ -280,11 +312,13 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
     )
     for bucket_row in bucket_rows:
         hours[bucket_row["measure"]][bucket_row["bucket"]] = bucket_row["cases"]
-    # Written reports still not filed after their due time: due, and missed.
-    reports_missed = CaseContribution.objects.filter(
-        scope, counted=True, month__in=months, cws_unfiled_due_at__lt=now
-    ).count()
-    overdue, overdue_count, overdue_by_step = _overdue(scope, now)
+    # Written reports still not filed after their due time (due, and missed), and
+    # check-ins missed since the last one.
+    reports_missed, check_ins_missed = _missed_since(scope, months, now)
+    # Every stored protocol version, once: a handful of rows, which the overdue list and
+    # the pathway titles both need.
+    stored_versions = list(ProtocolVersion.objects.all())
+    overdue, overdue_count, overdue_by_step = _overdue(scope, now, stored_versions)
     scoped_schools = School.objects.filter(
         Q(pk__in=CaseRollup.objects.filter(scope).values("school")) | Q(staff=user)
     ).distinct()
@@ -294,7 +328,7 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
         period=period,
         now=now,
         schools=[(school.code, school.name) for school in scoped_schools.order_by("code")],
-        pathways=_pathway_titles(pathways_seen),
+        pathways=_pathway_titles(pathways_seen, stored_versions),
         open_cases=open_cases,
         overdue=overdue,
         overdue_count=overdue_count,
@@ -304,7 +338,7 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
         cws_within_deadline=Ratio(int(totals["cws_met"]), int(totals["cws_due"]) + reports_missed),
         check_in_adherence=Ratio(
             int(totals["check_ins_met"]),
-            int(totals["check_ins_due"]) + _check_ins_missed_since(scope, months, now),
+            int(totals["check_ins_due"]) + check_ins_missed,
         ),
         opened_by_month=[(month, dict(by_month.get(month, {}))) for month in months],
     )

@@ -778,6 +778,7 @@ class MyWork:
 
     items: list[WorkItem]
     cases: list[tuple[Case, Evaluation]]  # newest first, at most the limit asked for
+    open_cases: int = 0  # every open case in scope, listed or not
 
 
 def my_work_for_user(user: User, *, now: datetime | None = None, limit: int = 100) -> MyWork:
@@ -794,7 +795,9 @@ def my_work_for_user(user: User, *, now: datetime | None = None, limit: int = 10
     moment = now or timezone.now()
     items: list[WorkItem] = []
     listed: list[tuple[Case, Evaluation]] = []
+    open_cases = 0
     for case in case_list_for_user(user, status=CaseStatus.OPEN).order_by("-opened_at", "-id"):
+        open_cases += 1
         evaluation = case_evaluation(case, now=moment)
         if len(listed) < limit:
             listed.append((case, evaluation))
@@ -823,7 +826,7 @@ def my_work_for_user(user: User, *, now: datetime | None = None, limit: int = 10
             number,
         )
 
-    return MyWork(items=sorted(items, key=order), cases=listed)
+    return MyWork(items=sorted(items, key=order), cases=listed, open_cases=open_cases)
 
 
 def work_for_user(user: User, *, now: datetime | None = None) -> list[WorkItem]:

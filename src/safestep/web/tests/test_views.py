@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import timedelta
 
@@ -301,6 +302,29 @@ def test_it_lists_overdue_work_first_on_my_work(as_user, open_case, district):
     # Police see their own steps only.
     police = html(as_user("school_police").get("/"))
     assert "B1 · Involve School Police" in police and "B2 · Submit" not in police
+
+
+def test_it_lists_the_most_urgent_work_and_links_to_the_rest(as_user, open_case, monkeypatch):
+    home = importlib.import_module("safestep.web.views.home")
+    monkeypatch.setattr(home, "WORK_LISTED", 2)
+    monkeypatch.setattr(home, "CASE_LIST_LIMIT", 2)
+    late = open_case("suspected_victim", sis_id="S-40", suspicion_hours_ago=40)
+    later = [open_case("suspected_victim", sis_id=f"S-4{n}") for n in (1, 2)]
+    body = html(as_user("site_admin").get("/"))
+    work = body[body.index('id="work-heading"') : body.index('id="cases-heading"')]
+    # The overdue work of the oldest case stays on the page; the rest is a link away.
+    assert late.reference in work and work.count("<tr class=") == 2
+    assert "Show all" in work and 'href="?work=all#work-heading"' in work
+    everything = html(as_user("site_admin").get("/?work=all"))
+    listed = everything[
+        everything.index('id="work-heading"') : everything.index('id="cases-heading"')
+    ]
+    assert "Show all" not in listed
+    assert all(case.reference in listed for case in later)
+    # Open cases: the newest two, and a link to all three.
+    cases = body[body.index('id="cases-heading"') :]
+    assert later[1].reference in cases and late.reference not in cases
+    assert "All 3 open cases" in cases and "/cases/?status=open" in cases
 
 
 def test_it_hides_who_viewed_the_case_from_the_timeline_unless_asked(as_user, open_case):

@@ -25,7 +25,10 @@ from safestep.web.templatetags.safestep_web import time_left, when
 # "Due soon": within this many hours, work is marked so it stands out from later work.
 DUE_SOON_HOURS = 24
 # The home lists at most this many open cases, newest first; the case list has them all.
-CASE_LIST_LIMIT = 100
+CASE_LIST_LIMIT = 25
+# ... and the most urgent items of work, overdue first; "Show all" (?work=all) lists every
+# one. A page of a hundred rows hides the two that are late, and costs a reader's time.
+WORK_LISTED = 25
 
 
 @login_required
@@ -45,6 +48,8 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     if context["can_read_cases"]:
         mine = my_work_for_user(user, now=now, limit=CASE_LIST_LIMIT)
+        show_all_work = request.GET.get("work") == "all"
+        listed = mine.items if show_all_work else mine.items[:WORK_LISTED]
         case_urls: dict[int, str] = {}
 
         def case_url(case_id: int) -> str:
@@ -64,8 +69,12 @@ def home(request: HttpRequest) -> HttpResponse:
                 "url": case_url(item.case.pk)
                 + (f"#step-{item.step.id}" if item.step is not None else "#check-ins"),
             }
-            for item in mine.items
+            for item in listed
         ]
+        context["work_total"] = len(mine.items)
+        context["work_hidden"] = len(mine.items) - len(listed)
+        context["open_total"] = mine.open_cases
+        context["open_hidden"] = mine.open_cases - len(mine.cases)
         context["cases"] = [
             case_summary_output(user, case, evaluation) for case, evaluation in mine.cases
         ]

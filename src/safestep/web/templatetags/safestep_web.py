@@ -14,7 +14,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy, ngettext
 
 from safestep.accounts.models import Role
-from safestep.web.forms import MOMENT_FORMAT
+from safestep.web.field_html import field_html
+from safestep.web.forms import MOMENT_FORMAT, FormField
 from safestep.web.forms import choice_label as _choice_label
 from safestep.web.navigation import NavLink, nav_links
 
@@ -41,6 +42,12 @@ def as_moment(value: object) -> datetime | None:
         except ValueError:
             return None
     return None
+
+
+@register.simple_tag
+def form_field(field: FormField) -> SafeString:
+    """One form control with its label, help and error (safestep.web.field_html)."""
+    return field_html(field)
 
 
 @register.simple_tag

@@ -239,9 +239,6 @@ def _case_folds(user: User, case_id: int, *, page: bool) -> list[Fold]:
                 order=lambda item: (item.occurred_at, item.pk),
             ),
         ]
-    linkable = (
-        in_scope.filter(school_id=school_of_case).exclude(pk=case_id).order_by("-opened_at", "-id")
-    )
     # Everyone who acts at the case's school, active or not: the page also says whether
     # the person who keeps the check-ins still may (``case_keeper_away``).
     keepers = (
@@ -249,20 +246,6 @@ def _case_folds(user: User, case_id: int, *, page: bool) -> list[Fold]:
         .distinct()
         .order_by("username")
     )
-    if has_capability(user, Capability.CASE_LINK):
-        # The cases the page offers to link to: only for those who may link.
-        folds.append(
-            Fold(
-                "fold_linkable",
-                linkable,
-                fields=("id", "reference", "opened_at", "student_id"),
-                joins=[Join("student", ("id", "first_name", "last_name"))],
-                attribute="linkable_cases",
-                limit=LINKABLE_LIMIT,
-                plain=True,
-                order=lambda other: (-other.opened_at.timestamp(), -other.pk),
-            )
-        )
     return [
         *folds,
         # The latest page, newest first in the query, shown oldest first.
@@ -939,11 +922,18 @@ def case_keeper_away(case: Case) -> bool | None:
     )
 
 
-def cases_linkable_for_user(user: User, case: Case, *, limit: int = LINKABLE_LIMIT) -> list[Case]:
-    """Other cases USER may see at the same school, to offer as link targets."""
-    loaded = getattr(case, "linkable_cases", None)
-    if loaded is not None:
-        return list(loaded)[:limit]
+def cases_linkable_for_user(user: User, case_id: int, *, limit: int = LINKABLE_LIMIT) -> list[Case]:
+    """Other cases USER may see at the same school as case CASE_ID, to offer as link
+    targets (the link form asks for them when it is first used, not with every case page).
+
+    NotFound unless USER may see that case and link cases. Read and recorded as the case
+    page is (``case.read``): the list names the school's other students."""
+    if not has_capability(user, Capability.CASE_LINK) or not 0 < case_id <= MAX_ROW_ID:
+        raise NotFound(gettext("no case %(case)s") % {"case": case_id})
+    case = Case.objects.filter(case_scope_for(user), pk=case_id).only("id", "school_id").first()
+    if case is None:
+        raise NotFound(gettext("no case %(case)s") % {"case": case_id})
+    event_record(actor=user, action="case.read", case_id=case.pk, payload={"via": "link_form"})
     return list(
         Case.objects.filter(case_scope_for(user), school=case.school_id)
         .exclude(pk=case.pk)

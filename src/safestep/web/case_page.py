@@ -49,7 +49,6 @@ from safestep.cases.selectors import (
     case_notes_for_user,
     case_own_report,
     case_transfer_decided,
-    cases_linkable_for_user,
     checkin_assignee_choices,
     linked_cases_visible,
     sees_case_narrative,
@@ -716,13 +715,11 @@ def escalate_section(basics: CaseBasics) -> dict[str, Any]:
 
 
 def links_section(basics: CaseBasics) -> dict[str, Any]:
-    may_link = basics.is_open and basics.may(Capability.CASE_LINK)
     return {
         "links": [
             {**link, "label": LINK_RELATION_SHORT.get(link["relation"], link["relation"])}
             for link in basics.data["links"]
         ],
-        "linkable": cases_linkable_for_user(basics.user, basics.case) if may_link else [],
         "relations": [(value, LINK_RELATION_LABELS[value]) for value in LinkRelation.values],
     }
 

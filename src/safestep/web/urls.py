@@ -64,6 +64,11 @@ urlpatterns = [
     path("cases/<int:case_id>/escalate/", cases.case_escalate, name="case-escalate"),
     path("cases/<int:case_id>/clock/", cases.case_clock_move, name="case-clock"),
     path("cases/<int:case_id>/links/", cases.case_link, name="case-link"),
+    path(
+        "cases/<int:case_id>/links/options/",
+        cases.case_link_options,
+        name="case-link-options",
+    ),
     path("cases/<int:case_id>/check-in-plan/", cases.checkin_plan, name="check-in-plan"),
     path("cases/<int:case_id>/check-ins/", cases.checkin_add, name="check-in-add"),
     path("cases/<int:case_id>/notes/", cases.note_add, name="note-add"),

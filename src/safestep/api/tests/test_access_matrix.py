@@ -455,6 +455,10 @@ ACCESS: dict[str, list[Call]] = {
         Call("POST", "302  404   302/404  403/404  403      400/404  302      404",
              lambda s: {"case": s.partner.reference, "relation": "same_incident"}, json=False),
     ],
+    "cases/<int:case_id>/links/options/": [
+        # The link form's list of the school's other cases: for those who may link only.
+        Call("GET",  "302  404   200/404  404      404      404      200      404"),
+    ],
     "cases/<int:case_id>/history/<slug:section>/": [
         # Earlier check-ins ("Show earlier check-ins"), read as the case page is.
         Call("GET",  "302  404   200/404  200/404  200      200/404  200      404",

@@ -10,8 +10,8 @@ from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy, ngettext
 
 from safestep.accounts.models import Role
@@ -54,12 +54,13 @@ def form_field(field: FormField) -> SafeString:
 @register.simple_tag
 def case_options(cases: Iterable[Any]) -> SafeString:
     """<option>s offering CASES by reference and student name (the link form's list): up
-    to two hundred a page, drawn here rather than by a template loop, at a tenth of the
-    cost."""
-    return format_html_join(
-        "",
-        '<option value="{}">{} {}</option>',
-        ((other.reference, other.student.first_name, other.student.last_name) for other in cases),
+    to two hundred, drawn here rather than by a template loop, at a tenth of the cost."""
+    return mark_safe(  # noqa: S308 - every value is escaped here
+        "".join(
+            f'<option value="{escape(other.reference)}">'
+            f"{escape(other.student.first_name)} {escape(other.student.last_name)}</option>"
+            for other in cases
+        )
     )
 
 

@@ -216,6 +216,8 @@ def test_it_takes_a_recruiter_case_to_closure_and_links_the_recruited_student(
     expect_state(principal, "campus_impact", "Done")
     links = principal.locator("#links")
     links.get_by_label("Other case's reference").fill(victim.reference)
+    # Using the field asked for the school's other cases, offered as suggestions.
+    expect(links.locator(f'#link-case-options option[value="{victim.reference}"]')).to_have_count(1)
     links.get_by_label("How they are connected").select_option("recruited")
     links.get_by_role("button", name="Link the cases").click()
     expect(principal.locator("#links")).to_contain_text(victim.reference)

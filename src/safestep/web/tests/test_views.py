@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from safestep.accounts.testing import signed_in_client
+from safestep.audit.models import Event
 from safestep.cases import services
 from safestep.cases.models import CaseFact, Concern, ConcernStatus, StepRecord
 
@@ -375,6 +376,25 @@ def test_it_keeps_every_page_free_of_inline_script_style_and_handlers(as_user, o
         assert not re.search(r"\sstyle=", body), path
         assert not re.search(r"\son[a-z]+=", body), path
         assert "<style" not in body, path
+
+
+def test_it_offers_the_schools_other_cases_to_link_only_when_the_form_asks(as_user, open_case):
+    case = open_case("recruitment_by_student", sis_id="S-50")
+    other = open_case("suspected_victim", sis_id="S-51")
+    elsewhere = open_case("suspected_victim", sis_id="S-52", school="ROO", by="outsider_admin")
+    page = html(as_user("site_admin").get(f"/cases/{case.pk}/"))
+    # The page itself carries no list of other students, only where to ask for it.
+    assert other.reference not in page
+    assert f'hx-get="/cases/{case.pk}/links/options/"' in page
+    before = Event.objects.filter(case_id=case.pk, action="case.read").count()
+    options = html(as_user("site_admin").get(f"/cases/{case.pk}/links/options/"))
+    assert f'<option value="{other.reference}">Ana Lopez</option>' in options
+    assert case.reference not in options and elsewhere.reference not in options
+    # Reading the list is recorded as a read of the case, as the page is.
+    assert Event.objects.filter(case_id=case.pk, action="case.read").count() == before + 1
+    # Those who may not link, or may not see the case, hear that there is nothing here.
+    assert as_user("counselor").get(f"/cases/{case.pk}/links/options/").status_code == 404
+    assert as_user("site_admin").get(f"/cases/{elsewhere.pk}/links/options/").status_code == 404
 
 
 def test_it_leaves_links_to_cases_outside_my_scope_off_the_timeline(as_user, open_case, district):

@@ -30,6 +30,7 @@ from safestep.cases.selectors import (
     case_get_for_user,
     case_history_for_user,
     case_list_for_user,
+    cases_linkable_for_user,
 )
 from safestep.core.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from safestep.protocol import Step
@@ -453,6 +454,19 @@ def case_link(request: HttpRequest, case_id: int) -> HttpResponse:
         return _("The cases are linked.")
 
     return _write(request, case_id, form="link", anchor="links", action=action)
+
+
+@login_required
+@require_GET
+def case_link_options(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The link form's list of the school's other cases, asked for by the form when it is
+    first used (htmx): a case page does not carry two hundred names it rarely needs.
+    Without JavaScript the form takes a typed reference, as it always has."""
+    try:
+        cases = cases_linkable_for_user(acting_user(request), case_id)
+    except NotFound:
+        raise Http404("No such case") from None
+    return render_page(request, "web/case/_link_options.html", {"linkable": cases})
 
 
 @login_required

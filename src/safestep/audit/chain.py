@@ -232,6 +232,12 @@ class ChunkResult:
     problem: tuple[int, str] | None
 
 
+def _canonical_expression(vendor: str) -> str:
+    separator = " || chr(31) || " if vendor == "postgresql" else " || char(31) || "
+    parts = separator.join(f"COALESCE(CAST({column} AS TEXT), '')" for column in CHAINED_COLUMNS)
+    return f"prev_hash || {parts}"
+
+
 def canonical_sql(vendor: str) -> str:
     """The canonical encoding computed by the database, prefixed by prev_hash.
 
@@ -239,12 +245,59 @@ def canonical_sql(vendor: str) -> str:
     what lets verification stream hundreds of thousands of events a second. It yields
     exactly :func:`canonical_encoding` (a test checks the two agree).
     """
-    separator = " || chr(31) || " if vendor == "postgresql" else " || char(31) || "
-    parts = separator.join(f"COALESCE(CAST({column} AS TEXT), '')" for column in CHAINED_COLUMNS)
     return (
-        f"SELECT seq, prev_hash || {parts}, hash FROM audit_event "  # noqa: S608
+        f"SELECT seq, {_canonical_expression(vendor)}, hash FROM audit_event "  # noqa: S608
         "WHERE seq BETWEEN %s AND %s ORDER BY seq"
     )
+
+
+def server_check_sql() -> str:
+    """PostgreSQL checks a stretch FIRST..LAST itself and answers in one row: how many
+    events, the first and last seq, how many are wrong (content that does not hash to its
+    stored hash, a link to anything but the event before, a gap), the first event's
+    prev_hash and the last event's hash.
+
+    The hashes are the server's own SHA-256 (``pg_catalog.sha256``, in C) over the same
+    canonical string that :func:`canonical_sql` sends SafeStep, so nothing crosses the
+    connection but the answer. A stretch with anything wrong is read again, row by row,
+    by SafeStep itself (:func:`verify_chunk`), which names the first bad event.
+    """
+    content = (
+        "pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to("
+        f"{_canonical_expression('postgresql')}, 'UTF8')), 'hex')"
+    )
+    return (
+        "WITH checked AS (SELECT seq, prev_hash, hash, "  # noqa: S608 - column names only
+        f"{content} = hash AS content_ok, "
+        "lag(hash) OVER (ORDER BY seq) AS before_hash, "
+        "lag(seq) OVER (ORDER BY seq) AS before_seq "
+        "FROM audit_event WHERE seq BETWEEN %(first)s AND %(last)s) "
+        "SELECT count(*), min(seq), max(seq), "
+        "count(*) FILTER (WHERE content_ok IS NOT TRUE OR (before_seq IS NOT NULL AND "
+        "(seq <> before_seq + 1 OR prev_hash IS DISTINCT FROM before_hash))), "
+        "(SELECT prev_hash FROM audit_event WHERE seq = %(first)s), "
+        "(SELECT hash FROM audit_event WHERE seq = %(last)s) "
+        "FROM checked"
+    )
+
+
+def check_on_server(
+    cursor: Any, first: int, last: int, checkpoint_hashes: Mapping[int, str]
+) -> ChunkResult | None:
+    """Events FIRST..LAST checked by PostgreSQL (:func:`server_check_sql`): the result
+    when all of them are right, else None (the caller reads the stretch row by row)."""
+    cursor.execute(server_check_sql(), {"first": first, "last": last})
+    count, low, high, wrong, first_prev, last_hash = cursor.fetchone()
+    if count != last - first + 1 or low != first or high != last or wrong:
+        return None
+    signed = sorted(seq for seq in checkpoint_hashes if first <= seq <= last)
+    if signed:
+        cursor.execute(
+            "SELECT seq, hash FROM audit_event WHERE seq = ANY(%(seqs)s)", {"seqs": signed}
+        )
+        if any(checkpoint_hashes[seq] != stored for seq, stored in cursor.fetchall()):
+            return None
+    return ChunkResult(first, last, count, first_prev, last_hash, last, None)
 
 
 def verify_chunk(
@@ -491,12 +544,22 @@ FETCH_ROWS = 20_000
 
 
 def verify_segment(
-    database: TrailDatabase, first: int, last: int, checkpoint_hashes: Mapping[int, str]
+    database: TrailDatabase,
+    first: int,
+    last: int,
+    checkpoint_hashes: Mapping[int, str],
+    on_server: bool = True,
 ) -> ChunkResult:
-    """Check events FIRST..LAST on a connection of this process's own (a worker's job)."""
+    """Check events FIRST..LAST on a connection of this process's own (a worker's job);
+    on PostgreSQL first by the server itself when ON_SERVER (:func:`check_on_server`)."""
     sql = canonical_sql(database.vendor)
     connection_ = database.connect()
     try:
+        if database.vendor == "postgresql" and on_server:
+            with connection_.cursor() as checking:
+                found = check_on_server(checking, first, last, checkpoint_hashes)
+            if found is not None:
+                return found
         if database.vendor == "postgresql":
             # A named (server-side) cursor: the rows stream, FETCH_ROWS at a time.
             cursor = connection_.cursor(name=f"audit_verify_{first}")
@@ -510,6 +573,8 @@ def verify_segment(
         connection_.close()
 
 
-def verify_segment_task(task: tuple[TrailDatabase, int, int, Mapping[int, str]]) -> ChunkResult:
+def verify_segment_task(
+    task: tuple[TrailDatabase, int, int, Mapping[int, str], bool],
+) -> ChunkResult:
     """:func:`verify_segment` for a process pool (one argument)."""
     return verify_segment(*task)

@@ -29,6 +29,7 @@ from safestep.audit.chain import (
     batched,
     canonical_json,
     canonical_sql,
+    check_on_server,
     check_signatures,
     checkpoint_key,
     combine_chunks,
@@ -48,6 +49,7 @@ def audit_verify(
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
     segment_events: int = SEGMENT_EVENTS,
+    on_server: bool = True,
 ) -> VerifyResult:
     """Stream the whole trail and check every link and every signed checkpoint.
 
@@ -56,6 +58,11 @@ def audit_verify(
     trail is long enough to gain from it) check segments side by side, each on its own
     database connection; the segments are then joined in order: each must link to the end
     of the one before, so the result is the same as checking the trail in one pass.
+
+    On PostgreSQL each segment is first checked by the server (``chain.check_on_server``,
+    its own SHA-256 over the same canonical strings), unless ON_SERVER is false; a segment
+    it finds anything wrong in, and every segment when ON_SERVER is false, is streamed and
+    hashed here, which names the first bad event.
     """
     key = checkpoint_key()
     # Checkpoints first: every event they name was committed before the rows are read.
@@ -81,6 +88,7 @@ def audit_verify(
                 first,
                 end,
                 {seq: value for seq, value in signed.items() if first <= seq <= end},
+                on_server,
             )
             for first, end in ranges
         ]
@@ -91,7 +99,7 @@ def audit_verify(
             # problem in the trail is the one reported; the rest are stopped on leaving.
             done = pool.imap(verify_segment_task, tasks)
             return combine_chunks((_counted(chunk, progress) for chunk in done), signed)
-    chunks = (_verify_range(first, end, signed, progress) for first, end in ranges)
+    chunks = (_verify_range(first, end, signed, progress, on_server) for first, end in ranges)
     return combine_chunks(chunks, signed)
 
 
@@ -106,9 +114,18 @@ def _counted(chunk: ChunkResult, progress: Callable[[int], None] | None) -> Chun
 
 
 def _verify_range(
-    first: int, last: int, signed: dict[int, str], progress: Callable[[int], None] | None
+    first: int,
+    last: int,
+    signed: dict[int, str],
+    progress: Callable[[int], None] | None,
+    on_server: bool,
 ) -> ChunkResult:
     sql = canonical_sql(connection.vendor)
+    if on_server and connection.vendor == "postgresql":
+        with connection.cursor() as checking:
+            found = check_on_server(checking, first, last, signed)
+        if found is not None:
+            return _counted(found, progress)
     with transaction.atomic():
         # A server-side cursor on PostgreSQL: the trail is streamed, never held in memory.
         cursor = connection.chunked_cursor()

@@ -14,16 +14,21 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from safestep.audit.chain import (
+    ChunkResult,
     VerifyResult,
+    canonical_sql,
     chain_hash,
     chained_values,
+    check_on_server,
     segment_ranges,
     trail_database,
+    verify_chunk,
 )
-from safestep.audit.models import Event
+from safestep.audit.models import Checkpoint, Event
 from safestep.audit.selectors import audit_verify
 from safestep.audit.services import audit_checkpoint
 from safestep.audit.tests.test_chain import fill, tamper
+from safestep.audit.triggers import create_triggers, drop_triggers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -168,3 +173,86 @@ def test_it_cuts_segments_on_signed_checkpoints():
 def test_it_refuses_a_bad_worker_count_naming_the_option():
     with pytest.raises(CommandError, match="--workers"):
         call_command("audit", "verify", "--workers", "0")
+
+
+# --- PostgreSQL checking stretches itself ---------------------------------------------------
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the server-side check is PostgreSQL's"
+)
+
+
+def streamed_here(first: int, last: int, signed: dict[int, str]) -> ChunkResult:
+    with connection.cursor() as cursor:
+        cursor.execute(canonical_sql(connection.vendor), [first, last])
+        return verify_chunk([cursor.fetchall()], first, last, signed)
+
+
+@needs_postgresql
+def test_it_lets_postgresql_check_an_intact_stretch_as_checking_here_would():
+    signed_trail(45)
+    signed = {checkpoint.seq: checkpoint.hash for checkpoint in Checkpoint.objects.all()}
+    with connection.cursor() as cursor:
+        on_server = check_on_server(cursor, 1, 45, signed)
+    assert on_server is not None
+    assert on_server == streamed_here(1, 45, signed)
+    assert audit_verify(workers=1) == audit_verify(workers=1, on_server=False)
+
+
+@needs_postgresql
+@pytest.mark.parametrize(
+    ("sql", "params", "seq", "reason"),
+    [
+        (
+            "UPDATE audit_event SET payload_json = %s WHERE seq = 27",
+            ['{"n":99}'],
+            27,
+            "changed content",
+        ),
+        (
+            "UPDATE audit_event SET prev_hash = %s WHERE seq = 31",
+            ["f" * 64],
+            31,
+            "broken link to the previous event",
+        ),
+        ("DELETE FROM audit_event WHERE seq = 33", None, 33, "missing event"),
+    ],
+)
+def test_it_reads_a_stretch_postgresql_finds_wrong_again_here_to_name_the_event(
+    sql, params, seq, reason
+):
+    signed_trail(45)
+    tamper(sql, params)
+    with connection.cursor() as cursor:
+        assert check_on_server(cursor, 1, 45, {}) is None
+    found = audit_verify(workers=1)
+    assert (found.ok, found.bad_seq, found.reason) == (False, seq, reason)
+    assert found == audit_verify(workers=1, on_server=False)
+
+
+@needs_postgresql
+def test_it_does_not_take_the_servers_word_for_a_rewritten_signed_hash():
+    signed_trail(40)
+    signed = {checkpoint.seq: checkpoint.hash for checkpoint in Checkpoint.objects.all()}
+    # The chain rewritten from event 20 on, every hash recomputed: only the signature holds.
+    events = list(Event.objects.filter(seq__gte=20).order_by("seq"))
+    previous = Event.objects.get(seq=19).hash
+    drop_triggers(connection)
+    try:
+        for event in events:
+            event.payload_json = '{"n":"rewritten"}' if event.seq == 20 else event.payload_json
+            values = chained_values(event)
+            new_hash = chain_hash(previous, values)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE audit_event SET payload_json = %s, prev_hash = %s, hash = %s "
+                    "WHERE seq = %s",
+                    [event.payload_json, previous, new_hash, event.seq],
+                )
+            previous = new_hash
+    finally:
+        create_triggers(connection)
+    with connection.cursor() as cursor:
+        assert check_on_server(cursor, 1, 40, signed) is None
+    found = audit_verify(workers=1)
+    assert not found.ok and "signed checkpoint" in found.reason

@@ -31,6 +31,12 @@ class Command(BaseCommand):
             help="processes checking segments side by side (default: one per core on a "
             "long trail; 1 checks in this process)",
         )
+        verify.add_argument(
+            "--hash-here",
+            action="store_true",
+            help="on PostgreSQL, stream every event and hash it in this process instead of "
+            "letting the database server hash the stretches that are right",
+        )
         actions.add_parser("checkpoint", help="sign the current end of the trail")
 
     @one_line_errors
@@ -53,7 +59,9 @@ class Command(BaseCommand):
         def advance(done: int) -> None:
             bar.update(done)
 
-        result = audit_verify(progress=advance, workers=options["workers"])
+        result = audit_verify(
+            progress=advance, workers=options["workers"], on_server=not options["hash_here"]
+        )
         bar.close()
         elapsed = time.perf_counter() - started
         if not result.ok:

@@ -191,6 +191,38 @@ def check_in_schedule(
         anchor = following if following is not None and following <= after_due else due
 
 
+# Where each late schedule's count of misses stood when last asked, by (anchor, every_days,
+# zone): (misses, the due time of the last miss, the due time of the next). A dashboard
+# asks for every late schedule in its period on every load; without this, a schedule a
+# year late walks fifty due dates each time. Bounded: cleared when full.
+_MISSED: dict[tuple[datetime, int, str], tuple[int, datetime | None, datetime]] = {}
+_MISSED_MAX = 200_000
+
+
+def check_ins_missed_since(anchor: datetime, every_days: int, now: datetime) -> int:
+    """How many check-ins fell due after ANCHOR and before NOW with none recorded: the
+    same count as ``check_in_schedule`` (no check-ins, until NOW) gives, taken up where an
+    earlier call left it when NOW is later, walked from ANCHOR otherwise."""
+    zone = settings.TIME_ZONE
+    key = (anchor, every_days, str(zone))
+    found = _MISSED.get(key)
+    if found is not None and (found[1] is None or found[1] < now):
+        missed, last_due, due = found
+    else:
+        missed, last_due = 0, None
+        due = next_check_in_due(
+            plan_started_at=anchor, every_days=every_days, check_ins=[], tz=zone
+        )
+    while due < now:
+        missed += 1
+        last_due = due
+        due = next_check_in_due(plan_started_at=due, every_days=every_days, check_ins=[], tz=zone)
+    if len(_MISSED) >= _MISSED_MAX:
+        _MISSED.clear()
+    _MISSED[key] = (missed, last_due, due)
+    return missed
+
+
 def _parse_moment(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None

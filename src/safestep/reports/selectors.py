@@ -46,7 +46,7 @@ from safestep.reports.models import (
     RollupHours,
 )
 from safestep.reports.periods import Period
-from safestep.reports.rollups import COUNTERS, check_in_schedule
+from safestep.reports.rollups import COUNTERS, check_in_schedule, check_ins_missed_since
 
 # The dashboard is for the people who run cases: site administrators (their schools) and
 # district coordinators (every school). Opening cases is the capability that marks them.
@@ -261,14 +261,8 @@ def _missed_since(scope: Q, months: list[str], now: datetime) -> tuple[int, int]
             reports_missed += row["cases"]
         if row["anchor"] is None or row["every_days"] is None:
             continue  # no late check-in schedule in this group
-        check_ins_missed += (
-            row["cases"]
-            * check_in_record(
-                plan_started_at=row["anchor"],
-                every_days=row["every_days"],
-                check_ins=[],
-                until=now,
-            ).of
+        check_ins_missed += row["cases"] * check_ins_missed_since(
+            row["anchor"], row["every_days"], now
         )
     return reports_missed, check_ins_missed
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.management import call_command
@@ -24,7 +24,12 @@ from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus, Review
 from safestep.reports.models import CaseContribution, CaseRollup, OpenStepDue, RollupHours
 from safestep.reports.periods import Period, local_today, month_end, month_start, months_back
-from safestep.reports.rollups import hours_bucket, rollup_differences
+from safestep.reports.rollups import (
+    check_in_schedule,
+    check_ins_missed_since,
+    hours_bucket,
+    rollup_differences,
+)
 from safestep.reports.selectors import Median, dashboard_for_user, median_of_buckets
 from safestep.testing import ago, complete
 
@@ -382,3 +387,29 @@ def test_it_fills_the_rollup_when_an_upgrade_brings_it_to_a_database_with_cases(
     )
     assert board.open_cases == {("LIN", "confirmed_victim"): 1}
     assert board.hours_to_police == Median(10.0, 1)
+
+
+# Anchors over two years: through the district's daylight-saving changes, at any hour.
+_anchors = st.datetimes(
+    min_value=datetime(2025, 1, 1),
+    max_value=datetime(2026, 12, 31),
+).map(lambda moment: moment.replace(tzinfo=UTC))
+
+
+@given(
+    anchor=_anchors,
+    every_days=st.integers(min_value=1, max_value=30),
+    later=st.lists(st.integers(min_value=0, max_value=400 * 24), min_size=1, max_size=6),
+)
+@settings(max_examples=150, deadline=None)
+def test_it_counts_missed_check_ins_as_the_schedule_does_whenever_it_is_asked(
+    anchor, every_days, later
+):
+    """The dashboard's count of check-ins missed since a schedule's anchor, kept from one
+    load to the next, is always the count the schedule itself gives, asked in any order."""
+    for hours in later:
+        now = anchor + timedelta(hours=hours)
+        _met, due, _anchor = check_in_schedule(
+            plan_started_at=anchor, every_days=every_days, check_ins=[], until=now
+        )
+        assert check_ins_missed_since(anchor, every_days, now) == due

@@ -102,6 +102,7 @@ class Settings:
     write_pairs: int
     middleware_repeats: int = 300
     compare_servers: bool = False
+    skip_remind: bool = False
 
     @classmethod
     def make(
@@ -813,8 +814,11 @@ def run_bench(options: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     overhead = audit_overhead(subjects, options.read_pairs, options.write_pairs)
     log("verifying the audit trail ...")
     verify = verify_rate()
-    log("running a remind sweep ...")
-    remind = remind_sweep()
+    if options.skip_remind:
+        remind: dict[str, Any] = {"skipped": "--skip-remind"}
+    else:
+        log("running a remind sweep ...")
+        remind = remind_sweep()
     work = Path(tempfile.mkdtemp(prefix="safestep-bench-"))
     env = dict(os.environ)
     # The server loads the benchmark app (bench mode) and routes its floor.

@@ -42,6 +42,12 @@ class Command(BaseCommand):
             help="also time gunicorn's sync and threaded workers at several sizes",
         )
         parser.add_argument(
+            "--skip-remind",
+            action="store_true",
+            help="leave out the remind sweep (it evaluates every open case, twice: many "
+            "minutes at a million cases)",
+        )
+        parser.add_argument(
             "--rounds",
             type=int,
             default=None,
@@ -61,6 +67,7 @@ class Command(BaseCommand):
             seconds=options["seconds"],
         )
         settings.compare_servers = options["compare_servers"]
+        settings.skip_remind = options["skip_remind"]
         if options["rounds"] is not None:
             if options["rounds"] < 1:
                 raise CommandError("--rounds must be at least 1", returncode=2)

@@ -179,11 +179,11 @@ def _overdue(
     """The longest overdue steps (at most OVERDUE_LISTED), how many steps are overdue, and
     how many of each step (by title): an index range over the open steps' due times."""
     late = OpenStepDue.objects.filter(scope, due_at__lt=now)
-    per_step = (
-        late.values("case__protocol_id", "pathway", "step_id")
-        .annotate(steps=Count("id"))
-        .order_by()
-    )
+    # Counted by pathway and step alone, in the open steps' own table: joining each to its
+    # case for the protocol version read every case of the district (380 ms at a million
+    # cases, 15 ms without). A step keeps its id across a protocol's versions; its title is
+    # the newest version's that has it (``newest_step``).
+    per_step = late.values("pathway", "step_id").annotate(steps=Count("id")).order_by()
     protocols: dict[Any, Protocol] = {}
 
     def protocol_of(protocol_pk: Any) -> Protocol | None:
@@ -201,9 +201,20 @@ def _overdue(
         found = definition.pathway(pathway)
         return found.step(step_id) if found.has_step(step_id) else None
 
+    newest_first = sorted(
+        stored_versions, key=lambda stored: (stored.loaded_at, stored.pk), reverse=True
+    )
+
+    def newest_step(pathway: str, step_id: str) -> Step | None:
+        for stored in newest_first:
+            found = step_of(stored.pk, pathway, step_id)
+            if found is not None:
+                return found
+        return None
+
     by_step: Counter[tuple[str, str]] = Counter()
     for row in per_step:
-        step = step_of(row["case__protocol_id"], row["pathway"], row["step_id"])
+        step = newest_step(row["pathway"], row["step_id"])
         by_step[(row["step_id"], step.title if step else row["step_id"])] += row["steps"]
     listed: list[OverdueStep] = []
     # Only what the list shows: a case row also holds encrypted text, not needed here.

@@ -128,6 +128,11 @@ def check_in_record(
     return Ratio(met, due)
 
 
+def _newest_first(stored_versions: list[ProtocolVersion]) -> list[ProtocolVersion]:
+    """The stored protocol versions, the most recently loaded first."""
+    return sorted(stored_versions, key=lambda stored: (stored.loaded_at, stored.pk), reverse=True)
+
+
 def _pathway_titles(
     found_in_data: Iterable[str], stored_versions: list[ProtocolVersion]
 ) -> list[tuple[str, str]]:
@@ -139,10 +144,7 @@ def _pathway_titles(
             titles.setdefault(pathway.id, pathway.title)
     missing = set(found_in_data) - set(titles)
     if missing:
-        newest_first = sorted(
-            stored_versions, key=lambda stored: (stored.loaded_at, stored.pk), reverse=True
-        )
-        for stored in newest_first:
+        for stored in _newest_first(stored_versions):
             for pathway in definition_of(stored).pathways:
                 if pathway.id in missing:
                     titles.setdefault(pathway.id, pathway.title)
@@ -201,9 +203,7 @@ def _overdue(
         found = definition.pathway(pathway)
         return found.step(step_id) if found.has_step(step_id) else None
 
-    newest_first = sorted(
-        stored_versions, key=lambda stored: (stored.loaded_at, stored.pk), reverse=True
-    )
+    newest_first = _newest_first(stored_versions)
 
     def newest_step(pathway: str, step_id: str) -> Step | None:
         for stored in newest_first:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
+from playwright.sync_api import expect
 
 from safestep.accounts.access import needs_second_factor
 from safestep.accounts.models import User
@@ -19,6 +22,32 @@ PHONE = {"width": 390, "height": 844}
 FAILING_IMPACTS = ("serious", "critical")
 
 _axe = Axe()
+
+
+def local(minutes_ago: float) -> str:
+    """A time as a datetime-local input takes it, in the district's time zone."""
+    moment = timezone.localtime(timezone.now() - timedelta(minutes=minutes_ago))
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def step(page: Any, step_id: str) -> Any:
+    return page.locator(f"#step-{step_id}")
+
+
+def unfold(page: Any, step_id: str) -> Any:
+    """The step's form, unfolded if it was folded."""
+    box = step(page, step_id)
+    actions = box.locator("details.act")
+    if actions.get_attribute("open") is None:
+        actions.locator("summary").first.click()
+    return box
+
+
+def expect_state(page: Any, step_id: str, label: str) -> None:
+    expect(step(page, step_id).locator(".state")).to_have_text(label)
+    # htmx wires up swapped-in controls (hx-trigger) only when the swap settles, about
+    # 20 ms after the new text shows. A test types faster than anyone can, so it waits.
+    expect(page.locator(".htmx-settling")).to_have_count(0)
 
 
 def assert_accessible(page: Any, where: str = "") -> None:

@@ -15,32 +15,17 @@ from playwright.sync_api import expect
 
 from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus, StepRecord
-from safestep.web.tests.browser import PHONE, assert_accessible, snap
+from safestep.web.tests.browser import (
+    PHONE,
+    assert_accessible,
+    expect_state,
+    local,
+    snap,
+    step,
+    unfold,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def local(minutes_ago: float) -> str:
-    """A time as a datetime-local input takes it, in the district's time zone."""
-    moment = timezone.localtime(timezone.now() - timedelta(minutes=minutes_ago))
-    return moment.strftime("%Y-%m-%dT%H:%M")
-
-
-def step(page, step_id: str):
-    return page.locator(f"#step-{step_id}")
-
-
-def unfold(page, step_id: str):
-    """The step's form, unfolded if it was folded."""
-    box = step(page, step_id)
-    actions = box.locator("details.act")
-    if actions.get_attribute("open") is None:
-        actions.locator("summary").first.click()
-    return box
-
-
-def expect_state(page, step_id: str, label: str) -> None:
-    expect(step(page, step_id).locator(".state")).to_have_text(label)
 
 
 def open_case_page(page, people, case: Case) -> None:

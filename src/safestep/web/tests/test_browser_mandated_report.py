@@ -4,38 +4,15 @@ district coordinator overruling a waived report, and the call before the written
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from safestep.cases.models import Concern, Review, ReviewDecision
-from safestep.web.tests.browser import assert_accessible
+from safestep.web.tests.browser import assert_accessible, expect_state, local, step, unfold
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def local(minutes_ago: float) -> str:
-    moment = timezone.localtime(timezone.now() - timedelta(minutes=minutes_ago))
-    return moment.strftime("%Y-%m-%dT%H:%M")
-
-
-def step(page, step_id: str):
-    return page.locator(f"#step-{step_id}")
-
-
-def unfold(page, step_id: str):
-    box = step(page, step_id)
-    actions = box.locator("details.act")
-    if actions.get_attribute("open") is None:
-        actions.locator("summary").first.click()
-    return box
-
-
-def expect_state(page, step_id: str, label: str) -> None:
-    expect(step(page, step_id).locator(".state")).to_have_text(label)
 
 
 def test_it_lets_a_teacher_record_their_written_report_and_download_their_ss_8572(people, district):

@@ -7,23 +7,15 @@ choice wins. Each page is checked with axe-core, which also checks the page's la
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from safestep.accounts.models import Language, User
 from safestep.cases.models import Case
-from safestep.web.tests.browser import assert_accessible
+from safestep.web.tests.browser import assert_accessible, local
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def local(minutes_ago: float) -> str:
-    """A time as a datetime-local input takes it, in the district's time zone."""
-    moment = timezone.localtime(timezone.now() - timedelta(minutes=minutes_ago))
-    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 def test_it_takes_a_concern_to_an_open_case_in_spanish(people, district):

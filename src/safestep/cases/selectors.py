@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, router
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -36,6 +36,7 @@ from safestep.cases.folding import (
     CompiledFolds,
     Fold,
     Join,
+    PreparedQuery,
     compile_folds,
     fetched_list,
     outer_case_id,
@@ -278,20 +279,29 @@ def _case_folds(user: User, case_id: int, *, page: bool) -> list[Fold]:
 # Compiled case reads by their shape: the page's or the API's, and what decides the
 # reader's scope and forms (``case_scope``: the role, whether the account is active, the
 # placement pathways; the user, whose schools the scope's SQL reads as a parameter).
-_CASE_FOLDS: dict[tuple[Any, ...], CompiledFolds] = {}
-_CASE_FOLDS_MAX = 512
+@dataclass(frozen=True)
+class _CaseRead:
+    folds: CompiledFolds
+    query: PreparedQuery
 
 
-def _compiled_case_folds(user: User, using: str, *, page: bool) -> CompiledFolds:
+_CASE_READS: dict[tuple[Any, ...], _CaseRead] = {}
+_CASE_READS_MAX = 512
+
+
+def _case_read(user: User, using: str, *, page: bool) -> _CaseRead:
     pathways = placement_pathways() if sees_placement_only(user) else frozenset()
     key = (using, page, user.pk, user.role, user.is_active, pathways)
-    compiled = _CASE_FOLDS.get(key)
-    if compiled is None:
-        compiled = compile_folds(_case_folds(user, CASE_PLACEHOLDER, page=page), using)
-        if len(_CASE_FOLDS) >= _CASE_FOLDS_MAX:
-            _CASE_FOLDS.clear()
-        _CASE_FOLDS[key] = compiled
-    return compiled
+    read = _CASE_READS.get(key)
+    if read is None:
+        folds = compile_folds(_case_folds(user, CASE_PLACEHOLDER, page=page), using)
+        cases = _case_queryset().using(using).filter(case_scope_for(user))
+        cases = cases.select_related("check_in_plan__assignee").filter(pk=CASE_PLACEHOLDER)
+        read = _CaseRead(folds, PreparedQuery(folds.annotate(cases, CASE_PLACEHOLDER)))
+        if len(_CASE_READS) >= _CASE_READS_MAX:
+            _CASE_READS.clear()
+        _CASE_READS[key] = read
+    return read
 
 
 def case_get_for_user(
@@ -313,18 +323,16 @@ def case_get_for_user(
     if not 0 < case_id <= MAX_ROW_ID:
         # Ids from a URL can be any size; one the database cannot hold names no case.
         raise NotFound(gettext("no case %(case)s") % {"case": case_id})
-    cases = _case_queryset().filter(case_scope_for(user))
     if for_write:
+        cases = _case_queryset().filter(case_scope_for(user))
         case = cases.select_for_update(of=("self",)).filter(pk=case_id).first()
     else:
-        compiled = _compiled_case_folds(user, cases.db, page=page)
-        case = (
-            compiled.annotate(cases.select_related("check_in_plan__assignee"), case_id)
-            .filter(pk=case_id)
-            .first()
-        )
+        using = router.db_for_read(Case)
+        read = _case_read(user, using, page=page)
+        found = read.query.fetch(case_id)
+        case = found[0] if found else None
         if case is not None:
-            unfold_all(case, compiled.folds, cases.db)
+            unfold_all(case, read.folds.folds, using)
     if case is None:
         raise NotFound(gettext("no case %(case)s") % {"case": case_id})
     if audit_read and not for_write:
@@ -366,13 +374,19 @@ def _list_folds() -> list[Fold]:
                 "actor_id",
             ),
             attribute="live_records",
+            # Read only by the protocol's evaluation: attributes, not model instances.
+            plain=True,
             order=lambda record: (record.recorded_at, record.pk),
         ),
+        # Facts and the latest check-in, too, are read only by the evaluation and the next
+        # check-in's due time (``case_facts``, ``case_next_check_in_due``): set as plain
+        # lists, they cost neither model instances nor a related manager each.
         Fold(
             "fold_facts",
             CaseFact.objects.filter(case_id=case),
             fields=("id", "case_id", "fact_id", "value", "set_by_id", "set_at"),
-            relation="facts",
+            attribute="listed_facts",
+            plain=True,
             order=lambda fact: fact.pk,
         ),
         # Only the latest check-in moves the next one's due time.
@@ -380,7 +394,8 @@ def _list_folds() -> list[Fold]:
             "fold_check_ins",
             CheckIn.objects.filter(case_id=case).order_by("-occurred_at", "-id"),
             fields=("id", "case_id", "occurred_at"),
-            relation="check_ins",
+            attribute="listed_check_ins",
+            plain=True,
             limit=1,
         ),
         Fold(
@@ -431,6 +446,9 @@ class FoldedCases(QuerySet[Case]):
 def _for_lists(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Cases as lists show them: one query, whatever the number of cases (``_list_folds``)."""
     listed = cases.defer("summary", "outcome", "review_reasons", "victim_details", "void_reason")
+    # Who opened, closed or voided a case is on its page, not in lists: three user rows a
+    # case that a list of fifty would build and never read.
+    listed = listed.select_related(None).select_related("school", "student", "protocol")
     compiled = _LIST_FOLDS.get(listed.db)
     if compiled is None:
         compiled = _LIST_FOLDS[listed.db] = compile_folds(_list_folds(), listed.db)
@@ -546,7 +564,8 @@ def _live_records(case: Case) -> list[StepRecord]:
 
 
 def case_facts(case: Case) -> dict[str, bool | None]:
-    return {fact.fact_id: fact.value for fact in case.facts.all()}
+    facts = getattr(case, "listed_facts", None)  # a list's folded rows (``_list_folds``)
+    return {fact.fact_id: fact.value for fact in (case.facts.all() if facts is None else facts)}
 
 
 def record_input(record: StepRecord) -> RecordInput:
@@ -583,6 +602,11 @@ def live_record_by_step(case: Case) -> dict[str, StepRecord]:
     return {record.step_id: record for record in _live_records(case)}
 
 
+def _check_ins(case: Case) -> list[Any]:
+    latest = getattr(case, "listed_check_ins", None)  # a list's folded row (``_list_folds``)
+    return list(case.check_ins.all()) if latest is None else latest
+
+
 def case_next_check_in_due(case: Case) -> datetime | None:
     plan = getattr(case, "check_in_plan", None)
     if plan is None or case.status != CaseStatus.OPEN:
@@ -590,7 +614,7 @@ def case_next_check_in_due(case: Case) -> datetime | None:
     return next_check_in_due(
         plan_started_at=plan.started_at,
         every_days=plan.every_days,
-        check_ins=[check_in.occurred_at for check_in in case.check_ins.all()],
+        check_ins=[check_in.occurred_at for check_in in _check_ins(case)],
         tz=settings.TIME_ZONE,
     )
 

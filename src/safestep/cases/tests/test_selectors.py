@@ -83,3 +83,31 @@ def test_it_reads_one_case_with_a_fixed_number_of_queries(
         services.note_add(acting_user=district["school_police"], case_id=case.pk, text=f"n{number}")
     with django_assert_max_num_queries(len(short.captured_queries)):
         assert client.get(f"/api/v1/cases/{case.pk}").status_code == 200
+
+
+def test_it_reads_each_case_by_its_own_id_through_one_compiled_read(api_as, open_case):
+    first, second = open_case(sis_id="S-1"), open_case(sis_id="S-2")
+    client = api_as("counselor")
+    # The second read reuses the SQL compiled for the first, with the other case's id.
+    assert client.get(f"/api/v1/cases/{first.pk}").json()["reference"] == first.reference
+    assert client.get(f"/api/v1/cases/{second.pk}").json()["reference"] == second.reference
+    assert client.get(f"/api/v1/cases/{second.pk + 1000}").status_code == 404
+
+
+def test_it_follows_the_readers_schools_and_role_after_the_read_is_compiled(
+    api_as, district, open_case
+):
+    case = open_case()
+    counselor = district["counselor"]
+    client = api_as("counselor")
+    assert client.get(f"/api/v1/cases/{case.pk}").status_code == 200
+    # Moved to another school: the same compiled read no longer finds the case.
+    school = case.school
+    counselor.schools.remove(school)
+    assert client.get(f"/api/v1/cases/{case.pk}").status_code == 404
+    counselor.schools.add(school)
+    assert client.get(f"/api/v1/cases/{case.pk}").status_code == 200
+    # A role that reads no cases: the scope is compiled again, and denies.
+    counselor.role = "reporter"
+    counselor.save(update_fields=["role"])
+    assert client.get(f"/api/v1/cases/{case.pk}").status_code == 404

@@ -1,0 +1,53 @@
+"""The dashboard's overdue list, drawn in Python: what a reader and a hostile value meet."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.utils import translation
+
+from safestep.reports.selectors import OverdueStep
+from safestep.reports.templatetags.dashboard import overdue_rows
+
+
+def overdue(**changes: object) -> OverdueStep:
+    values: dict[str, object] = {
+        "case_id": 41,
+        "reference": "CSEC-2026-0041",
+        "school": "Lincoln High School",
+        "step_id": "cws_report",
+        "step_code": "B3",
+        "step_title": "Written report to CWS",
+        "due_at": datetime(2026, 11, 30, 20, 5, tzinfo=UTC),
+        "hours_overdue": 12.5,
+    }
+    return OverdueStep(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def test_it_links_each_case_and_gives_the_due_time_in_the_districts_time_zone():
+    drawn = overdue_rows([overdue(), overdue(case_id=7, reference="CSEC-2026-0007")])
+    assert drawn.count("<tr>") == 2
+    assert '<td data-label="Case"><a href="/cases/41/">CSEC-2026-0041</a></td>' in drawn
+    assert '<a href="/cases/7/">CSEC-2026-0007</a>' in drawn
+    assert '<td data-label="Step">B3 Written report to CWS</td>' in drawn
+    # 20:05 UTC is 12:05 in San Diego (PST).
+    assert '<td data-label="Due">2026-11-30 12:05</td>' in drawn
+    assert '<td class="overdue" data-label="Overdue by">12.5 h</td>' in drawn
+
+
+def test_it_labels_the_cells_and_writes_numbers_in_the_readers_language():
+    with translation.override("es"):
+        drawn = overdue_rows([overdue()])
+    assert 'data-label="Caso"' in drawn
+    assert "12,5 h" in drawn
+
+
+def test_it_escapes_every_value_it_draws():
+    hostile = '"><script>alert(1)</script>'
+    drawn = overdue_rows([overdue(reference=hostile, school=hostile, step_title=hostile)])
+    assert "<script>" not in drawn
+    assert drawn.count("&lt;script&gt;") == 3
+
+
+def test_it_draws_nothing_for_no_overdue_step():
+    assert overdue_rows([]) == ""

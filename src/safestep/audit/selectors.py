@@ -13,8 +13,6 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max, QuerySet
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext
 
 from safestep.accounts.access import Capability, has_capability
@@ -42,6 +40,7 @@ from safestep.audit.chain import (
 from safestep.audit.models import Checkpoint, Event, to_microseconds
 from safestep.core.crypto import EncryptionError, decrypt_json
 from safestep.core.errors import PermissionDenied
+from safestep.core.moment_text import local_moment_text
 
 
 def audit_verify(
@@ -245,12 +244,11 @@ def case_references(case_ids: Iterable[int | None]) -> dict[int, str]:
 
 
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-MOMENT_FORMAT = "D j M Y, H:i"
 
 
 def local_time(moment: datetime) -> str:
     """MOMENT in the district's zone, to the minute: how the trail's pages show times."""
-    return date_format(timezone.localtime(moment), MOMENT_FORMAT)
+    return local_moment_text(moment)
 
 
 def plain_value(value: Any) -> str:

@@ -86,11 +86,28 @@ def _step(user: User, case: Case, status: StepStatus, records: dict[str, Any]) -
     }
 
 
+def _steps_to_do(case: Case, evaluation: Evaluation | None) -> tuple[list[str], list[str]]:
+    """The ids of an open case's unresolved steps and of those overdue, in protocol order.
+
+    A list's cases carry their open steps as the rollup keeps them (``open_steps``, see
+    ``selectors._list_folds``): what the protocol's evaluation says, without running it.
+    """
+    if case.status != "open":
+        return [], []
+    rows = getattr(case, "open_steps", None)
+    if evaluation is None and rows is not None:
+        now = timezone.now()
+        overdue = [row.step_id for row in rows if row.due_at is not None and now > row.due_at]
+        return [row.step_id for row in rows], overdue
+    evaluation = evaluation or case_evaluation(case)
+    return list(evaluation.unresolved), list(evaluation.overdue)
+
+
 def case_summary_output(
     user: User, case: Case, evaluation: Evaluation | None = None
 ) -> dict[str, Any]:
     """A case in a list; EVALUATION: the protocol's verdict, when the caller has it."""
-    evaluation = evaluation or case_evaluation(case)
+    unresolved, overdue = _steps_to_do(case, evaluation)
     return {
         "id": case.pk,
         "reference": case.reference,
@@ -104,8 +121,8 @@ def case_summary_output(
         "version": case.version,
         "opened_at": iso(case.opened_at),
         "suspicion_formed_at": iso(case.suspicion_formed_at),
-        "unresolved": list(evaluation.unresolved) if case.status == "open" else [],
-        "overdue": list(evaluation.overdue) if case.status == "open" else [],
+        "unresolved": unresolved,
+        "overdue": overdue,
         "next_due_at": iso(case.next_due_at),
         "needs_review": case.needs_review,
     }

@@ -12,7 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -24,7 +36,6 @@ from safestep.accounts.access import (
     concern_triage_scope,
     has_capability,
     is_district_wide,
-    may_resolve_step,
     sees_case_narrative,
     sees_placement_only,
     sees_police_details,
@@ -352,59 +363,25 @@ def case_history_for_user(user: User, case_id: int) -> Case:
 
 
 def _list_folds() -> list[Fold]:
-    """What a list of cases needs: the protocol's verdict and the next check-in, read in
-    the cases' own query, one JSON column each (see ``folding``).
+    """What a list of cases needs: each open case's unresolved steps with their due times,
+    read in the cases' own query as one JSON column (see ``folding``).
 
-    Free text is encrypted, and decrypting it is most of what loading a row costs, so lists
-    leave out the narratives, step details and reasons they never show, and the links.
+    They come from the rollup's open steps (``reports.models.OpenStep``), which each case
+    change brings up to date in its own transaction: a list shows what the protocol's
+    evaluation says without running it (and reading every record and fact) per case.
     """
-    case = outer_case_id()
+    # Imported here: the rollup is the reports app's, which builds on this module.
+    from safestep.reports.models import OpenStep
+
     return [
         Fold(
-            "fold_records",
-            StepRecord.objects.filter(case_id=case, reopened_at__isnull=True),
-            fields=(
-                "id",
-                "case_id",
-                "step_id",
-                "pathway",
-                "resolution",
-                "occurred_at",
-                "recorded_at",
-                "actor_id",
-            ),
-            attribute="live_records",
-            # Read only by the protocol's evaluation: attributes, not model instances.
+            "fold_open_steps",
+            OpenStep.objects.filter(case_id=outer_case_id()),
+            fields=("id", "case_id", "step_id", "step_number", "state", "due_at"),
+            attribute="open_steps",
             plain=True,
-            order=lambda record: (record.recorded_at, record.pk),
-        ),
-        # Facts and the latest check-in, too, are read only by the evaluation and the next
-        # check-in's due time (``case_facts``, ``case_next_check_in_due``): set as plain
-        # lists, they cost neither model instances nor a related manager each.
-        Fold(
-            "fold_facts",
-            CaseFact.objects.filter(case_id=case),
-            fields=("id", "case_id", "fact_id", "value", "set_by_id", "set_at"),
-            attribute="listed_facts",
-            plain=True,
-            order=lambda fact: fact.pk,
-        ),
-        # Only the latest check-in moves the next one's due time.
-        Fold(
-            "fold_check_ins",
-            CheckIn.objects.filter(case_id=case).order_by("-occurred_at", "-id"),
-            fields=("id", "case_id", "occurred_at"),
-            attribute="listed_check_ins",
-            plain=True,
-            limit=1,
-        ),
-        Fold(
-            "fold_plan",
-            CheckInPlan.objects.filter(case_id=case),
-            fields=("id", "case_id", "every_days", "assignee_id", "started_at", "set_by_id"),
-            relation="check_in_plan",
-            one=True,
-        ),
+            order=lambda row: row.step_number,
+        )
     ]
 
 
@@ -443,12 +420,16 @@ class FoldedCases(QuerySet[Case]):
             super()._fetch_all()
 
 
+# A case's free text that lists never show: encrypted, and costly to decrypt by the fifty.
+LIST_DEFERRED = ("summary", "outcome", "review_reasons", "victim_details", "void_reason")
+
+
 def _for_lists(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Cases as lists show them: one query, whatever the number of cases (``_list_folds``)."""
-    listed = cases.defer("summary", "outcome", "review_reasons", "victim_details", "void_reason")
-    # Who opened, closed or voided a case is on its page, not in lists: three user rows a
-    # case that a list of fifty would build and never read.
-    listed = listed.select_related(None).select_related("school", "student", "protocol")
+    listed = cases.defer(*LIST_DEFERRED)
+    # A list shows the case's school and student; who opened, closed or voided it and its
+    # protocol are on its page: four rows a case that a list of fifty would build unread.
+    listed = listed.select_related(None).select_related("school", "student")
     compiled = _LIST_FOLDS.get(listed.db)
     if compiled is None:
         compiled = _LIST_FOLDS[listed.db] = compile_folds(_list_folds(), listed.db)
@@ -564,8 +545,7 @@ def _live_records(case: Case) -> list[StepRecord]:
 
 
 def case_facts(case: Case) -> dict[str, bool | None]:
-    facts = getattr(case, "listed_facts", None)  # a list's folded rows (``_list_folds``)
-    return {fact.fact_id: fact.value for fact in (case.facts.all() if facts is None else facts)}
+    return {fact.fact_id: fact.value for fact in case.facts.all()}
 
 
 def record_input(record: StepRecord) -> RecordInput:
@@ -602,11 +582,6 @@ def live_record_by_step(case: Case) -> dict[str, StepRecord]:
     return {record.step_id: record for record in _live_records(case)}
 
 
-def _check_ins(case: Case) -> list[Any]:
-    latest = getattr(case, "listed_check_ins", None)  # a list's folded row (``_list_folds``)
-    return list(case.check_ins.all()) if latest is None else latest
-
-
 def case_next_check_in_due(case: Case) -> datetime | None:
     plan = getattr(case, "check_in_plan", None)
     if plan is None or case.status != CaseStatus.OPEN:
@@ -614,7 +589,7 @@ def case_next_check_in_due(case: Case) -> datetime | None:
     return next_check_in_due(
         plan_started_at=plan.started_at,
         every_days=plan.every_days,
-        check_ins=[check_in.occurred_at for check_in in _check_ins(case)],
+        check_ins=[check_in.occurred_at for check_in in case.check_ins.all()],
         tz=settings.TIME_ZONE,
     )
 
@@ -799,65 +774,108 @@ class WorkItem:
 class MyWork:
     """A person's home: the work waiting for them, and their newest open cases."""
 
-    items: list[WorkItem]
-    cases: list[tuple[Case, Evaluation]]  # newest first, at most the limit asked for
+    items: list[WorkItem]  # the most urgent first, at most the number asked for
+    cases: list[Case]  # newest first, at most the limit asked for, as lists read them
     open_cases: int = 0  # every open case in scope, listed or not
+    work_total: int = 0  # every item of work, listed or not
 
 
-def my_work_for_user(user: User, *, now: datetime | None = None, limit: int = 100) -> MyWork:
-    """Steps USER may resolve, and check-ins USER keeps, across their open cases; and the
-    LIMIT newest of those cases with the protocol's verdict on each.
+# The work states: a step waiting on another is not anyone's work yet.
+_WORK_STATES = (StepState.PENDING, StepState.IN_PROGRESS)
 
-    One query reads the open cases in USER's scope, newest first (the index
-    ``case_school_status_opened`` serves it), with what the verdict needs; the protocol
-    engine runs once per case for both lists.
-    Work is ordered overdue first, then by due time (soonest first), then work without one.
+
+def my_work_for_user(
+    user: User, *, now: datetime | None = None, limit: int = 100, work_limit: int | None = None
+) -> MyWork:
+    """Steps USER may resolve, and check-ins USER keeps, across their open cases (the
+    WORK_LIMIT most urgent, or all); and the LIMIT newest of those cases, as lists read
+    them (``case_list_for_user``).
+
+    The steps come from the rollup's open steps (``reports.models.OpenStep``), which each
+    case change brings up to date in its own transaction: one indexed query, whatever the
+    number of open cases, instead of evaluating each one. Work is ordered overdue first,
+    then by due time (soonest first), then work without one.
     """
     if not has_capability(user, Capability.CASE_READ):
         return MyWork(items=[], cases=[])
     moment = now or timezone.now()
-    items: list[WorkItem] = []
-    listed: list[tuple[Case, Evaluation]] = []
-    open_cases = 0
-    for case in case_list_for_user(user, status=CaseStatus.OPEN).order_by("-opened_at", "-id"):
-        open_cases += 1
-        evaluation = case_evaluation(case, now=moment)
-        if len(listed) < limit:
-            listed.append((case, evaluation))
-        for status in evaluation.steps:
-            # A step partly done (the call made) is still this person's work, and still due.
-            if status.state not in (StepState.PENDING, StepState.IN_PROGRESS):
-                continue
-            if not may_resolve_step(user, status.step.actor_roles):
-                continue
-            items.append(
-                WorkItem(case, status.step, str(status.state), status.due_at, status.overdue)
-            )
-        plan = getattr(case, "check_in_plan", None)
-        if plan is not None and plan.assignee_id == user.pk:
-            due = case_next_check_in_due(case)
-            if due is not None:
-                items.append(WorkItem(case, None, "check_in", due, due < moment))
+    steps, steps_total = _work_steps(user, moment, work_limit)
+    check_ins = _work_check_ins(user, moment)
 
-    def order(item: WorkItem) -> tuple[bool, bool, datetime, str, int]:
+    def order(item: WorkItem) -> tuple[bool, datetime, str, int]:
         number = item.step.number if item.step is not None else 0
-        return (
-            not item.overdue,
-            item.due_at is None,
-            item.due_at or moment,
-            item.case.reference,
-            number,
-        )
+        # Overdue work has the earliest due times: ordering by due time puts it first.
+        return (item.due_at is None, item.due_at or moment, item.case.reference, number)
 
-    return MyWork(items=sorted(items, key=order), cases=listed, open_cases=open_cases)
+    items = sorted([*steps, *check_ins], key=order)
+    if work_limit is not None:
+        items = items[:work_limit]
+    open_cases = _schools_first(user, Case.objects.filter(case_scope_for(user)))
+    open_cases = open_cases.filter(status=CaseStatus.OPEN)
+    listed: list[Case] = []
+    if limit:
+        newest = case_list_for_user(user, status=CaseStatus.OPEN).order_by("-opened_at", "-id")
+        listed = list(newest[:limit])
+    return MyWork(
+        items=items,
+        cases=listed,
+        open_cases=open_cases.count(),
+        work_total=steps_total + len(check_ins),
+    )
 
 
-def work_for_user(user: User, *, now: datetime | None = None) -> list[WorkItem]:
-    """Steps USER may resolve, and check-ins USER keeps, across their open cases.
+def _work_steps(user: User, now: datetime, limit: int | None) -> tuple[list[WorkItem], int]:
+    """The open steps USER may resolve, the LIMIT most urgent (or all), and how many in all.
 
-    Overdue first, then by due time (soonest first), then work without a due time.
+    The rollup's rows carry the school and pathway the case scope filters on
+    (``case_scope``), so the reader's scope applies to them as it does to cases.
     """
-    return my_work_for_user(user, now=now, limit=0).items
+    # Imported here: the rollup is the reports app's, which builds on this module.
+    from safestep.reports.models import OpenStep
+
+    rows = (
+        OpenStep.objects.filter(
+            case_scope_for(user),
+            state__in=_WORK_STATES,
+            actor_roles__contains=f"|{user.role}|",
+        )
+        .select_related("case__school", "case__student", "case__protocol")
+        .defer(*(f"case__{name}" for name in LIST_DEFERRED), "case__protocol__source_text")
+        .annotate(total=Window(Count("id")))
+        .order_by(F("due_at").asc(nulls_last=True), "case__reference", "step_number")
+    )
+    found = list(rows if limit is None else rows[:limit])
+    items = []
+    for row in found:
+        step = case_definition(row.case).pathway(row.pathway).step(row.step_id)
+        overdue = row.due_at is not None and row.due_at < now
+        items.append(WorkItem(row.case, step, row.state, row.due_at, overdue))
+    return items, (found[0].total if found else 0)
+
+
+def _work_check_ins(user: User, now: datetime) -> list[WorkItem]:
+    """The check-ins USER keeps in open cases in their scope, each with its next due time."""
+    plans = (
+        CheckInPlan.objects.filter(
+            assignee=user,
+            case__status=CaseStatus.OPEN,
+            case__in=Case.objects.filter(case_scope_for(user)).values("pk"),
+        )
+        .select_related("case__school", "case__student", "case__protocol")
+        .defer(*(f"case__{name}" for name in LIST_DEFERRED), "case__protocol__source_text")
+        .annotate(latest=Max("case__check_ins__occurred_at"))
+    )
+    items = []
+    for plan in plans:
+        due = next_check_in_due(
+            plan_started_at=plan.started_at,
+            every_days=plan.every_days,
+            check_ins=[plan.latest] if plan.latest is not None else [],
+            tz=settings.TIME_ZONE,
+        )
+        if due is not None:
+            items.append(WorkItem(plan.case, None, "check_in", due, due < now))
+    return items
 
 
 def case_find_for_user(user: User, reference: str) -> Case:

@@ -11,8 +11,9 @@ keep them current in the transaction that changes a case (:mod:`safestep.reports
   report), from which a median is read.
 * :class:`CaseContribution` is what one case adds to its cell, as last counted: the update
   subtracts it and adds the new one, so no service has to know what it changed.
-* :class:`OpenStepDue` lists each open step of an open case with its due time: "overdue"
-  depends on the clock, so it is counted at read time with an index range, not stored.
+* :class:`OpenStep` lists each unresolved step of an open case, with its due time and who
+  may act: "overdue" depends on the clock, so it is counted at read time with an index
+  range, not stored; My work reads its reader's steps from it.
 """
 
 from __future__ import annotations
@@ -109,17 +110,31 @@ class CaseContribution(models.Model):
         ]
 
 
-class OpenStepDue(models.Model):
-    """An open step of an open case that has a due time."""
+class OpenStep(models.Model):
+    """An unresolved step of an open case (pending, waiting or in progress), as the
+    protocol last evaluated it: who may act on it, and its due time if it has one.
+
+    The dashboard counts the overdue ones (``due_at`` before now, an index range); My work
+    lists those its reader may act on (``actor_roles``), soonest due first, without
+    evaluating every open case of the reader's schools.
+    """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     pathway = models.CharField(max_length=64)
     step_id = models.CharField(max_length=64)
-    due_at = models.DateTimeField()
+    step_number = models.PositiveSmallIntegerField(default=0)  # the step's order in its pathway
+    state = models.CharField(max_length=16)  # protocol.StepState: pending, waiting, in_progress
+    # The roles that may resolve it, each between bars ("|site_admin|counselor|"), so that
+    # a role is matched whole by a LIKE.
+    actor_roles = models.CharField(max_length=255, default="")
+    due_at = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case", "step_id"], name="open_step_due_one_per_step")
+            models.UniqueConstraint(fields=["case", "step_id"], name="open_step_one_per_step")
         ]
-        indexes = [models.Index(fields=["due_at"], name="open_step_due_at")]
+        indexes = [
+            models.Index(fields=["due_at"], name="open_step_due_at"),
+            models.Index(fields=["school", "due_at"], name="open_step_school_due_at"),
+        ]

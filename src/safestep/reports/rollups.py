@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -41,7 +41,7 @@ from safestep.reports.models import (
     CaseContribution,
     CaseRollup,
     HoursMeasure,
-    OpenStepDue,
+    OpenStep,
     RollupHours,
 )
 
@@ -79,6 +79,24 @@ COUNTERS = (
 )
 
 
+class StepRow(NamedTuple):
+    """An unresolved step of an open case as the rollup keeps it (one ``OpenStep`` row)."""
+
+    step_id: str
+    step_number: int
+    state: str
+    actor_roles: str  # "|site_admin|counselor|": each role between bars
+    due_at: datetime | None
+
+
+STEP_ROW_FIELDS = StepRow._fields
+
+
+def roles_field(roles: Iterable[str]) -> str:
+    """ROLES as ``OpenStep.actor_roles`` keeps them."""
+    return "|" + "|".join(roles) + "|"
+
+
 @dataclass(frozen=True)
 class Figures:
     """One case's figures: what it adds to its cell, and what read time needs of it."""
@@ -99,8 +117,8 @@ class Figures:
     check_ins_anchor: datetime | None = None
     check_ins_next_due: datetime | None = None
     check_ins_every_days: int | None = None
-    # (step id, due time) of each open step with a due time, while the case is open.
-    open_steps: tuple[tuple[str, datetime], ...] = field(default=())
+    # Each unresolved step while the case is open (``OpenStep``).
+    open_steps: tuple[StepRow, ...] = field(default=())
 
     @property
     def cell(self) -> tuple[int, str, str]:
@@ -287,12 +305,18 @@ def _figures(case: Case, *, now: datetime, written: dict[int, datetime]) -> Figu
     evaluation = case_evaluation(case, now=now)
     records = live_record_by_step(case)
     is_open = case.status == CaseStatus.OPEN
-    open_steps: tuple[tuple[str, datetime], ...] = ()
+    open_steps: tuple[StepRow, ...] = ()
     if is_open:
         open_steps = tuple(
-            (status.step.id, status.due_at)
+            StepRow(
+                status.step.id,
+                status.step.number,
+                str(status.state),
+                roles_field(status.step.actor_roles),
+                status.due_at,
+            )
             for status in evaluation.steps
-            if status.is_open and status.due_at is not None
+            if status.is_open
         )
     police_hours: float | None = None
     police_step = definition.step_id_with_role(STEP_ROLE_POLICE_INVOLVEMENT)
@@ -423,17 +447,15 @@ def _save(case_id: int, figures: Figures, *, had_open_steps: bool) -> None:
     values = {name: getattr(figures, name) for name in STORED_FIELDS}
     CaseContribution.objects.update_or_create(case_id=case_id, defaults=values)
     if had_open_steps:
-        OpenStepDue.objects.filter(case_id=case_id).delete()
-    OpenStepDue.objects.bulk_create(
-        OpenStepDue(
-            case_id=case_id,
-            school_id=figures.school_id,
-            pathway=figures.pathway,
-            step_id=step_id,
-            due_at=due_at,
+        OpenStep.objects.filter(case_id=case_id).delete()
+    OpenStep.objects.bulk_create(_open_step_rows(case_id, figures))
+
+
+def _open_step_rows(case_id: int, figures: Figures) -> Iterator[OpenStep]:
+    for row in figures.open_steps:
+        yield OpenStep(
+            case_id=case_id, school_id=figures.school_id, pathway=figures.pathway, **row._asdict()
         )
-        for step_id, due_at in figures.open_steps
-    )
 
 
 def rollup_case_changed(case: Case) -> None:
@@ -445,9 +467,10 @@ def rollup_case_changed(case: Case) -> None:
         stored = CaseContribution.objects.filter(case_id=case.pk).first()
         before = _stored(stored) if stored is not None else None
         open_steps = tuple(
-            OpenStepDue.objects.filter(case_id=case.pk)
+            StepRow(*row)
+            for row in OpenStep.objects.filter(case_id=case.pk)
             .order_by("id")
-            .values_list("step_id", "due_at")
+            .values_list(*STEP_ROW_FIELDS)
         )
         unchanged = before == _without_steps(after) and open_steps == after.open_steps
         if unchanged:
@@ -587,12 +610,10 @@ def _case_drift(batch: Batch) -> list[Drift]:
     stored = {
         row.case_id: _stored(row) for row in CaseContribution.objects.filter(case_id__in=batch)
     }
-    steps: dict[int, set[tuple[str, datetime]]] = {}
-    kept_steps = OpenStepDue.objects.filter(case_id__in=batch).values_list(
-        "case_id", "step_id", "due_at"
-    )
-    for case_id, step_id, due_at in kept_steps:
-        steps.setdefault(case_id, set()).add((step_id, due_at))
+    steps: dict[int, set[StepRow]] = {}
+    kept_steps = OpenStep.objects.filter(case_id__in=batch).values_list("case_id", *STEP_ROW_FIELDS)
+    for case_id, *row in kept_steps:
+        steps.setdefault(case_id, set()).add(StepRow(*row))
     for case_id, counted in batch.items():
         kept = stored.get(case_id)
         where = f"case {case_id}"
@@ -600,7 +621,7 @@ def _case_drift(batch: Batch) -> list[Drift]:
             drift.append(Drift(where, "case_figures", float(kept is not None), 1.0))
         if steps.get(case_id, set()) != set(counted.open_steps):
             drift.append(
-                Drift(where, "open_steps_due", len(steps.get(case_id, ())), len(counted.open_steps))
+                Drift(where, "open_steps", len(steps.get(case_id, ())), len(counted.open_steps))
             )
     return drift
 
@@ -625,16 +646,8 @@ def _write_case_figures(batch: Batch) -> None:
         CaseContribution(case_id=case_id, **{name: getattr(found, name) for name in STORED_FIELDS})
         for case_id, found in batch.items()
     )
-    OpenStepDue.objects.bulk_create(
-        OpenStepDue(
-            case_id=case_id,
-            school_id=found.school_id,
-            pathway=found.pathway,
-            step_id=step_id,
-            due_at=due_at,
-        )
-        for case_id, found in batch.items()
-        for step_id, due_at in found.open_steps
+    OpenStep.objects.bulk_create(
+        row for case_id, found in batch.items() for row in _open_step_rows(case_id, found)
     )
 
 
@@ -645,7 +658,7 @@ def rollup_rebuild(*, now: datetime | None = None) -> tuple[int, int]:
     records the audit event (reports.services.rollup_rebuild_recorded)."""
     with transaction.atomic():
         stored_cells, stored_buckets = _stored_cells(), _stored_buckets()
-        OpenStepDue.objects.all().delete()
+        OpenStep.objects.all().delete()
         CaseContribution.objects.all().delete()
         RollupHours.objects.all().delete()
         CaseRollup.objects.all().delete()

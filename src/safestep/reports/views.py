@@ -339,6 +339,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             default_last=month_end(today),
         )
     board = dashboard_for_user(user, period=period, now=now)
+    by_school = board.open_by_school()
     context = {
         "board": board,
         "errors": errors,
@@ -348,7 +349,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 code,
                 name,
                 [board.open_cases.get((code, pathway), 0) for pathway, _t in board.pathways],
-                board.open_total(school=code),
+                by_school[code],
             )
             for code, name in board.schools
         ],

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,10 +27,10 @@ from safestep.accounts.models import User
 from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus, Concern, ConcernStatus, ConcernStudent, Student
 from safestep.cases.selectors import case_list_for_user
+from safestep.core.moment_text import local_moment_text
 from safestep.definitions.selectors import definition_of, protocol_active
 from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, FieldSpec, Protocol, Step
 from safestep.web.forms import (
-    MOMENT_FORMAT,
     ErrorItem,
     FormField,
     choice_label,
@@ -464,8 +463,3 @@ def concern_confirmation(concern: Concern) -> str:
             "page."
         ) % {"due": local_moment_text(due), "hours": hours}
     return text
-
-
-def local_moment_text(moment: datetime) -> str:
-    """MOMENT as pages show it: in the district's zone, to the minute."""
-    return date_format(timezone.localtime(moment), MOMENT_FORMAT)

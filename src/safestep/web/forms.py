@@ -16,10 +16,10 @@ from typing import Any
 
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from safestep.core.moment_text import local_moment_text
 from safestep.core.moments import local_moment
 from safestep.protocol import (
     FieldSpec,
@@ -40,7 +40,6 @@ CHOICE_LABELS: dict[str, Any] = {
 
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 # How a moment reads on a page: "Mon 2 Mar 2026, 09:30", in the district's time zone.
-MOMENT_FORMAT = "D j M Y, H:i"
 
 
 def choice_label(value: object, spec: FieldSpec | None = None) -> str:
@@ -67,7 +66,7 @@ def format_detail(spec: FieldSpec | None, value: object) -> str:
         return choice_label(value, spec)
     if kind == "datetime" and isinstance(value, str):
         try:
-            return date_format(timezone.localtime(datetime.fromisoformat(value)), MOMENT_FORMAT)
+            return local_moment_text(datetime.fromisoformat(value))
         except (ValueError, OverflowError):
             # Stored before times were bounded: show it as it was entered, never fail.
             return value

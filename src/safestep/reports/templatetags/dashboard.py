@@ -1,14 +1,16 @@
-"""The dashboard's longest-overdue list, drawn in Python.
+"""The dashboard's long tables, drawn in Python: the longest-overdue list and the open
+cases by school.
 
-The list holds up to a hundred rows of five cells each. Drawn by a template loop, with the
-labels translated again for every row and a URL reversed per case, it took 9.5 of the
-district dashboard's 21 ms (docs/performance.md). Here the labels are translated once and
-the markup is the one the template drew.
+The overdue list holds up to a hundred rows of five cells each. Drawn by a template loop,
+with the labels translated again for every row and a URL reversed per case, it took 9.5 of
+the district dashboard's 21 ms; the open cases of a 400-school district took 17 ms
+(docs/performance.md). Here the labels are translated once and the markup is the one the
+templates drew.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django import template
 from django.urls import reverse
@@ -45,3 +47,16 @@ def overdue_rows(items: Iterable[OverdueStep]) -> SafeString:
             f'<td class="overdue" data-label="{overdue_by}">{late}</td></tr>\n'
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value is escaped above
+
+
+@register.simple_tag
+def open_rows(rows: Iterable[tuple[str, str, Sequence[int], int]]) -> SafeString:
+    """One table row per school: its code and name, open cases per pathway, and in all."""
+    drawn = []
+    for code, name, counts, total in rows:
+        cells = "".join(f"<td>{formats.localize(count)}</td>" for count in counts)
+        drawn.append(
+            f'<tr><th scope="row">{escape(code)} <span class="muted">{escape(name)}</span></th>'
+            f"{cells}<td>{formats.localize(total)}</td></tr>\n"
+        )
+    return mark_safe("".join(drawn))  # noqa: S308 - the names are escaped, the rest are numbers

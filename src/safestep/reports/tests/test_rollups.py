@@ -22,7 +22,7 @@ from safestep.accounts.testing import signed_in_client
 from safestep.audit.models import Event
 from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus, Review
-from safestep.reports.models import CaseContribution, CaseRollup, OpenStepDue, RollupHours
+from safestep.reports.models import CaseContribution, CaseRollup, OpenStep, RollupHours
 from safestep.reports.periods import Period, local_today, month_end, month_start, months_back
 from safestep.reports.rollups import (
     check_in_schedule,
@@ -369,11 +369,85 @@ def test_it_matches_a_recount_after_any_sequence_of_service_calls(district, acti
     assert_rollup_matches_a_recount()
 
 
+def work_by_evaluating_every_open_case(user: Any, now: datetime) -> list[tuple[Any, ...]]:
+    """My work as it was computed before the rollup kept open steps: the protocol engine
+    run on every open case in USER's scope."""
+    from safestep.accounts.access import may_resolve_step
+    from safestep.cases.selectors import (
+        case_evaluation,
+        case_list_for_user,
+        case_next_check_in_due,
+    )
+    from safestep.protocol import StepState
+
+    items: list[tuple[Any, ...]] = []
+    for case in case_list_for_user(user, status=CaseStatus.OPEN):
+        for status in case_evaluation(case, now=now).steps:
+            if status.state in (StepState.PENDING, StepState.IN_PROGRESS) and may_resolve_step(
+                user, status.step.actor_roles
+            ):
+                items.append((case.pk, status.step.id, str(status.state), status.due_at))
+        plan = getattr(case, "check_in_plan", None)
+        if plan is not None and plan.assignee_id == user.pk:
+            due = case_next_check_in_due(case)
+            if due is not None:
+                items.append((case.pk, None, "check_in", due))
+    return sorted(items, key=lambda item: (item[3] is None, item[3] or now, item[0], item[1] or ""))
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(actions=STEPS, picks=st.lists(st.integers(0, 100), min_size=8, max_size=8))
+def test_it_lists_the_work_and_steps_to_do_that_evaluating_every_case_finds(
+    district, actions, picks
+):
+    from safestep.cases.outputs import case_summary_output
+    from safestep.cases.selectors import case_evaluation, case_list_for_user, my_work_for_user
+
+    cases: list[Case] = []
+    for action, pick in zip(actions, picks, strict=False):
+        _apply(district, cases, action, pick)
+    now = timezone.now()
+    for username in ("site_admin", "counselor", "school_police", "district_coordinator"):
+        user = district[username]
+        mine = my_work_for_user(user, now=now, limit=0)
+        listed = [
+            (item.case.pk, item.step.id if item.step else None, item.state, item.due_at)
+            for item in mine.items
+        ]
+        # Same work, same order up to ties in due time (the cases' order then is by reference).
+        assert sorted(listed, key=repr) == sorted(
+            work_by_evaluating_every_open_case(user, now), key=repr
+        ), username
+        assert [item[3] for item in listed] == sorted(
+            (item[3] for item in listed), key=lambda due: (due is None, due or now)
+        )
+        assert mine.work_total == len(listed)
+        assert all(
+            item.overdue == (item.due_at is not None and item.due_at < now) for item in mine.items
+        )
+        # Lists show each case's steps to do from the same rows.
+        listed_cases = list(case_list_for_user(user))
+        assert {case.pk for case in listed_cases} >= {item[0] for item in listed}
+        for case in listed_cases:
+            evaluation = case_evaluation(Case.objects.get(pk=case.pk))
+            summary = case_summary_output(user, case)
+            assert summary["unresolved"] == (
+                list(evaluation.unresolved) if case.status == CaseStatus.OPEN else []
+            ), username
+            assert summary["overdue"] == (
+                list(evaluation.overdue) if case.status == CaseStatus.OPEN else []
+            ), username
+
+
 def test_it_fills_the_rollup_when_an_upgrade_brings_it_to_a_database_with_cases(district):
     case = open_case(district, "confirmed_victim")
     complete(district, case, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=30)
     # As before the upgrade: cases, and no rollup yet.
-    OpenStepDue.objects.all().delete()
+    OpenStep.objects.all().delete()
     CaseContribution.objects.all().delete()
     RollupHours.objects.all().delete()
     CaseRollup.objects.all().delete()

@@ -9,14 +9,14 @@ from typing import Any
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy, ngettext
 
 from safestep.accounts.models import Role
+from safestep.core.moment_text import moment_text
 from safestep.web.field_html import field_html
-from safestep.web.forms import MOMENT_FORMAT, FormField
+from safestep.web.forms import FormField
 from safestep.web.forms import choice_label as _choice_label
 from safestep.web.navigation import NavLink, nav_links
 
@@ -71,9 +71,7 @@ def when(value: object) -> SafeString | str:
     if moment is None:
         return ""
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
-    return format_html(
-        '<time datetime="{}">{}</time>', local.isoformat(), format_date(local, MOMENT_FORMAT)
-    )
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(), moment_text(local))
 
 
 @register.filter

@@ -23,9 +23,9 @@ from safestep.cases.models import (
     ConcernStatus,
     Review,
 )
+from safestep.core.moment_text import MOMENT_FORMAT
 from safestep.reports.scar import scar_concern_form, scar_form
 from safestep.testing import ago, complete
-from safestep.web.forms import MOMENT_FORMAT
 
 pytestmark = pytest.mark.django_db
 

@@ -47,9 +47,11 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_triage": has_capability(user, Capability.CONCERN_TRIAGE),
     }
     if context["can_read_cases"]:
-        mine = my_work_for_user(user, now=now, limit=CASE_LIST_LIMIT)
         show_all_work = request.GET.get("work") == "all"
-        listed = mine.items if show_all_work else mine.items[:WORK_LISTED]
+        mine = my_work_for_user(
+            user, now=now, limit=CASE_LIST_LIMIT, work_limit=None if show_all_work else WORK_LISTED
+        )
+        listed = mine.items
         case_urls: dict[int, str] = {}
 
         def case_url(case_id: int) -> str:
@@ -71,13 +73,11 @@ def home(request: HttpRequest) -> HttpResponse:
             }
             for item in listed
         ]
-        context["work_total"] = len(mine.items)
-        context["work_hidden"] = len(mine.items) - len(listed)
+        context["work_total"] = mine.work_total
+        context["work_hidden"] = mine.work_total - len(listed)
         context["open_total"] = mine.open_cases
         context["open_hidden"] = mine.open_cases - len(mine.cases)
-        context["cases"] = [
-            case_summary_output(user, case, evaluation) for case, evaluation in mine.cases
-        ]
+        context["cases"] = [case_summary_output(user, case) for case in mine.cases]
     if context["can_triage"]:
         context["triage_count"] = concern_triage_queue_for_user(user).count()
     return render_page(request, "web/home.html", context)

@@ -1,4 +1,5 @@
-"""The dashboard's overdue list, drawn in Python: what a reader and a hostile value meet."""
+"""The dashboard's long tables, drawn in Python (the overdue list, the open cases by
+school): what a reader and a hostile value meet."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 from django.utils import translation
 
 from safestep.reports.selectors import OverdueStep
-from safestep.reports.templatetags.dashboard import overdue_rows
+from safestep.reports.templatetags.dashboard import open_rows, overdue_rows
 
 
 def overdue(**changes: object) -> OverdueStep:
@@ -51,3 +52,21 @@ def test_it_escapes_every_value_it_draws():
 
 def test_it_draws_nothing_for_no_overdue_step():
     assert overdue_rows([]) == ""
+
+
+def test_it_gives_each_school_its_open_cases_per_pathway_and_in_all():
+    drawn = open_rows(
+        [("LIN", "Lincoln High", [3, 0, 1200], 1203), ("ROO", "Roosevelt", [0, 0, 0], 0)]
+    )
+    assert drawn.count("<tr>") == 2
+    assert (
+        '<tr><th scope="row">LIN <span class="muted">Lincoln High</span></th>'
+        "<td>3</td><td>0</td><td>1200</td><td>1203</td></tr>"
+    ) in drawn
+    assert "<td>0</td><td>0</td><td>0</td><td>0</td></tr>" in drawn
+
+
+def test_it_escapes_school_names():
+    drawn = open_rows([("<b>", '"><script>alert(1)</script>', [1], 1)])
+    assert "<script>" not in drawn and "<b>" not in drawn
+    assert "&lt;b&gt;" in drawn and "&lt;script&gt;" in drawn

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from safestep.core.moment_text import local_moment_text
+from safestep.core.moment_text import moment_text
 from safestep.core.moments import local_moment
 from safestep.protocol import (
     FieldSpec,
@@ -66,7 +66,8 @@ def format_detail(spec: FieldSpec | None, value: object) -> str:
         return choice_label(value, spec)
     if kind == "datetime" and isinstance(value, str):
         try:
-            return local_moment_text(datetime.fromisoformat(value))
+            # localtime() refuses a time without a zone (ValueError): shown as entered.
+            return moment_text(timezone.localtime(datetime.fromisoformat(value)))
         except (ValueError, OverflowError):
             # Stored before times were bounded: show it as it was entered, never fail.
             return value

@@ -154,3 +154,6 @@ def test_it_shows_recorded_details_in_words():
     assert format_detail(EVERY_TYPE.field("services"), ["A", "B"]) == "A, B"
     shown = format_detail(EVERY_TYPE.field("called_at"), "2026-03-02T17:30:00+00:00")
     assert shown == "Mon 2 Mar 2026, 09:30"  # in the district's time zone
+    # Stored before times were checked: one without a zone, or not a time, shows as entered.
+    assert format_detail(EVERY_TYPE.field("called_at"), "2026-03-02T17:30") == "2026-03-02T17:30"
+    assert format_detail(EVERY_TYPE.field("called_at"), "soon") == "soon"

@@ -17,6 +17,9 @@ Definitions of the figures: :mod:`safestep.reports.selectors` and docs/reports.m
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.util
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -25,7 +28,8 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
@@ -488,15 +492,73 @@ def _without_steps(figures: Figures) -> Figures:
 
 BATCH = 500
 
+# Below this many cases one process recounts sooner than several start.
+PARALLEL_FROM = 20_000
+
 Batch = dict[int, Figures]  # case id -> its figures
 
 
-def _every_case_figures(*, now: datetime) -> Iterator[Batch]:
-    """Every case's figures, a batch at a time: memory stays flat at any size."""
+def _batch_figures(case_ids: Sequence[int], now: datetime) -> Batch:
+    return _figures_of_cases(list(_cases_for_rollup().filter(pk__in=case_ids)), now=now)
+
+
+def _every_case_figures(
+    *, now: datetime, workers: int | None = None, batch_size: int = BATCH
+) -> Iterator[Batch]:
+    """Every case's figures, a batch at a time: memory stays flat at any size.
+
+    On PostgreSQL the batches are worked out by WORKERS processes side by side (by default
+    one per core, from PARALLEL_FROM cases), and come back in order. Evaluating the cases
+    is the recount's cost (about a millisecond a case), and this process keeps only the
+    writing. SQLite recounts in this process: a writer there shuts readers out once its
+    changes outgrow the cache, so workers reading beside a rebuild would wait on it.
+    """
     ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), BATCH):
-        batch = list(_cases_for_rollup().filter(pk__in=ids[start : start + BATCH]))
-        yield _figures_of_cases(batch, now=now)
+    chunks = [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(ids) >= PARALLEL_FROM else 1
+    if workers > 1 and len(chunks) > 1 and connection.vendor == "postgresql":
+        yield from _figures_in_workers(chunks, now=now, workers=min(workers, len(chunks)))
+        return
+    for chunk in chunks:
+        yield _batch_figures(chunk, now)
+
+
+# The connections a forked worker inherited: they belong to the parent (which may be in
+# the middle of its transaction), so they are kept referenced and never used or closed;
+# closing one would end the parent's session on the server.
+_inherited_connections: list[BaseDatabaseWrapper] = []
+
+
+def _open_own_connections() -> None:
+    """Start a forked worker on connections of its own, with the parent's settings."""
+    for alias in list(connections):
+        inherited = connections[alias]
+        _inherited_connections.append(inherited)
+        connections[alias] = type(inherited)(dict(inherited.settings_dict), alias)
+    # Closed properly when the worker leaves, so the server sees a goodbye, not a reset.
+    multiprocessing.util.Finalize(None, connections.close_all, exitpriority=10)
+
+
+def _worker_batch(task: tuple[Sequence[int], datetime]) -> Batch:
+    case_ids, now = task
+    return _batch_figures(case_ids, now)
+
+
+def _figures_in_workers(
+    chunks: Sequence[Sequence[int]], *, now: datetime, workers: int
+) -> Iterator[Batch]:
+    # Forked, so workers start at once with this process's settings and protocol cache.
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_open_own_connections)
+    try:
+        yield from pool.imap(_worker_batch, [(chunk, now) for chunk in chunks])
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()  # workers leave on their own, closing their own connections
+    finally:
+        pool.join()
 
 
 @dataclass
@@ -518,12 +580,18 @@ class Recount:
 
 
 def rollup_recount(
-    *, now: datetime | None = None, each_batch: Callable[[Batch], None] | None = None
+    *,
+    now: datetime | None = None,
+    each_batch: Callable[[Batch], None] | None = None,
+    workers: int | None = None,
+    batch_size: int = BATCH,
 ) -> Recount:
     """The rollup worked out from scratch from every case, its step records and check-ins.
-    EACH_BATCH sees every batch of case figures on the way."""
+    EACH_BATCH sees every batch of case figures on the way (in this process, in case
+    order); WORKERS as for :func:`_every_case_figures`."""
     recount = Recount()
-    for batch in _every_case_figures(now=now or timezone.now()):
+    batches = _every_case_figures(now=now or timezone.now(), workers=workers, batch_size=batch_size)
+    for batch in batches:
         recount.add(batch)
         if each_batch is not None:
             each_batch(batch)
@@ -626,11 +694,16 @@ def _case_drift(batch: Batch) -> list[Drift]:
     return drift
 
 
-def rollup_differences(*, now: datetime | None = None) -> Verdict:
+def rollup_differences(
+    *, now: datetime | None = None, workers: int | None = None, batch_size: int = BATCH
+) -> Verdict:
     """Every figure of the rollup that differs from a recount from scratch."""
     case_drift: list[Drift] = []
     recount = rollup_recount(
-        now=now, each_batch=lambda batch: case_drift.extend(_case_drift(batch))
+        now=now,
+        each_batch=lambda batch: case_drift.extend(_case_drift(batch)),
+        workers=workers,
+        batch_size=batch_size,
     )
     drift = _cell_drift(recount, _stored_cells(), _stored_buckets())
     return Verdict(
@@ -651,8 +724,11 @@ def _write_case_figures(batch: Batch) -> None:
     )
 
 
-def rollup_rebuild(*, now: datetime | None = None) -> tuple[int, int]:
-    """Replace the rollup by a recount from scratch, in one transaction.
+def rollup_rebuild(
+    *, now: datetime | None = None, workers: int | None = None, batch_size: int = BATCH
+) -> tuple[int, int]:
+    """Replace the rollup by a recount from scratch, in one transaction (the cases are
+    read, and on PostgreSQL evaluated by WORKERS processes, beside it).
 
     Returns (cells written, cell figures and buckets that differed before). The caller
     records the audit event (reports.services.rollup_rebuild_recorded)."""
@@ -662,7 +738,9 @@ def rollup_rebuild(*, now: datetime | None = None) -> tuple[int, int]:
         CaseContribution.objects.all().delete()
         RollupHours.objects.all().delete()
         CaseRollup.objects.all().delete()
-        recount = rollup_recount(now=now, each_batch=_write_case_figures)
+        recount = rollup_recount(
+            now=now, each_batch=_write_case_figures, workers=workers, batch_size=batch_size
+        )
         corrected = len(_cell_drift(recount, stored_cells, stored_buckets))
         CaseRollup.objects.bulk_create(
             (

@@ -100,11 +100,11 @@ def statistics_export(
     return statistics
 
 
-def rollup_rebuild_recorded() -> tuple[int, int]:
+def rollup_rebuild_recorded(*, workers: int | None = None) -> tuple[int, int]:
     """Recount the dashboard's rollup from scratch and record that it was done (by an
     operator, from the command line: no user). Returns (cells, figures corrected)."""
     with transaction.atomic():
-        cells, corrected = rollup_rebuild()
+        cells, corrected = rollup_rebuild(workers=workers)
         event_record(
             actor=None,
             action="rollup.rebuild",

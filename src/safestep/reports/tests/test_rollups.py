@@ -10,7 +10,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -22,6 +23,7 @@ from safestep.accounts.testing import signed_in_client
 from safestep.audit.models import Event
 from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus, Review
+from safestep.reports import rollups
 from safestep.reports.models import CaseContribution, CaseRollup, OpenStep, RollupHours
 from safestep.reports.periods import Period, local_today, month_end, month_start, months_back
 from safestep.reports.rollups import (
@@ -29,6 +31,7 @@ from safestep.reports.rollups import (
     check_ins_missed_since,
     hours_bucket,
     rollup_differences,
+    rollup_rebuild,
 )
 from safestep.reports.selectors import Median, dashboard_for_user, median_of_buckets
 from safestep.testing import ago, complete
@@ -461,6 +464,62 @@ def test_it_fills_the_rollup_when_an_upgrade_brings_it_to_a_database_with_cases(
     )
     assert board.open_cases == {("LIN", "confirmed_victim"): 1}
     assert board.hours_to_police == Median(10.0, 1)
+
+
+def stored_rollup() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the rollup keeps, without ids."""
+    kept: dict[str, list[tuple[Any, ...]]] = {}
+    for model in (CaseRollup, RollupHours, CaseContribution, OpenStep):
+        names = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
+        kept[model.__name__] = sorted(model.objects.values_list(*names), key=repr)
+    return kept
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the recount runs in worker processes on PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True)
+def test_it_recounts_in_worker_processes_exactly_as_in_one(district, monkeypatch):
+    make_cases(district, 15)
+    assert_rollup_matches_a_recount()
+    kept = stored_rollup()
+    assert len(kept["OpenStep"]) > 14  # open steps of every open case, in every batch
+    handed_out: list[int] = []
+    in_workers = rollups._figures_in_workers
+
+    def counted(chunks: Any, **options: Any) -> Any:
+        handed_out.append(len(chunks))
+        return in_workers(chunks, **options)
+
+    monkeypatch.setattr(rollups, "_figures_in_workers", counted)
+
+    CaseRollup.objects.filter(pathway="confirmed_victim").update(open=F("open") + 2)
+    last = Case.objects.order_by("pk").last()
+    assert last is not None
+    OpenStep.objects.filter(case=last).delete()
+    in_one = [drift.line() for drift in rollup_differences(workers=1, batch_size=4).drift]
+    in_two = [drift.line() for drift in rollup_differences(workers=2, batch_size=4).drift]
+    assert handed_out == [4]  # 15 cases in batches of 4, to two processes
+    assert in_two == in_one
+    month = f"{local_today(timezone.now()):%Y-%m}"
+    assert in_two[0] == f"LIN/confirmed_victim/{month} open: stored 10, counted 8"
+    assert in_two[1].startswith(f"case {last.pk} open_steps: stored 0, counted ")
+    assert len(in_two) == 2
+
+    assert rollup_rebuild(workers=2, batch_size=4)[1] == 1  # the one cell figure
+    assert stored_rollup() == kept
+    assert_rollup_matches_a_recount()
+
+
+def test_it_refuses_fewer_than_one_worker_and_changes_nothing(district):
+    open_case(district, "confirmed_victim")
+    kept = stored_rollup()
+    for action in ("verify", "rebuild"):
+        with pytest.raises(CommandError, match=r"^--workers must be at least 1$") as refused:
+            call_command("rollup", action, "--workers", "0")
+        assert refused.value.returncode == 2
+    assert stored_rollup() == kept
+    assert not Event.objects.filter(action="rollup.rebuild").exists()
 
 
 # Anchors over two years: through the district's daylight-saving changes, at any hour.

@@ -5,6 +5,7 @@ A case outside the user's scope raises NotFound, exactly as if it did not exist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -73,7 +74,7 @@ from safestep.cases.models import (
 )
 from safestep.core.errors import NotFound, PermissionDenied
 from safestep.definitions.models import ProtocolVersion
-from safestep.definitions.selectors import definition_of
+from safestep.definitions.selectors import definition_of, definition_of_id
 from safestep.protocol import (
     STEP_ROLE_PLACEMENT_REVIEW,
     Evaluation,
@@ -760,10 +761,20 @@ def _students_known_to(user: User, school_code: str) -> QuerySet[Student]:
 
 
 @dataclass(frozen=True)
+class WorkCase:
+    """The case an item of work belongs to, as My work names it."""
+
+    pk: int
+    reference: str
+    school_code: str
+    student_name: str
+
+
+@dataclass(frozen=True)
 class WorkItem:
     """One thing USER can act on now: a step of a case, or a check-in that is due."""
 
-    case: Case
+    case: WorkCase
     step: Step | None  # None for a check-in
     state: str
     due_at: datetime | None
@@ -775,13 +786,28 @@ class MyWork:
     """A person's home: the work waiting for them, and their newest open cases."""
 
     items: list[WorkItem]  # the most urgent first, at most the number asked for
-    cases: list[Case]  # newest first, at most the limit asked for, as lists read them
-    open_cases: int = 0  # every open case in scope, listed or not
+    cases: list[Case]
+    open_cases: int = 0
     work_total: int = 0  # every item of work, listed or not
 
 
 # The work states: a step waiting on another is not anyone's work yet.
 _WORK_STATES = (StepState.PENDING, StepState.IN_PROGRESS)
+
+# What a row of work reads of its case, through the row's ``case`` relation: plain values,
+# not models (a list of work is read on every visit to the home page).
+_WORK_CASE_COLUMNS = (
+    "case_id",
+    "case__reference",
+    "case__school__code",
+    "case__student__first_name",
+    "case__student__last_name",
+)
+
+
+def _work_case(values: Sequence[Any]) -> WorkCase:
+    case_id, reference, school_code, first_name, last_name = values
+    return WorkCase(case_id, reference, school_code, f"{first_name} {last_name}")
 
 
 def my_work_for_user(
@@ -839,18 +865,26 @@ def _work_steps(user: User, now: datetime, limit: int | None) -> tuple[list[Work
             state__in=_WORK_STATES,
             actor_roles__contains=f"|{user.role}|",
         )
-        .select_related("case__school", "case__student", "case__protocol")
-        .defer(*(f"case__{name}" for name in LIST_DEFERRED), "case__protocol__source_text")
         .annotate(total=Window(Count("id")))
         .order_by(F("due_at").asc(nulls_last=True), "case__reference", "step_number")
+        .values_list(
+            "pathway",
+            "step_id",
+            "state",
+            "due_at",
+            "total",
+            "case__protocol_id",
+            "case__protocol__content_hash",
+            *_WORK_CASE_COLUMNS,
+        )
     )
     found = list(rows if limit is None else rows[:limit])
     items = []
-    for row in found:
-        step = case_definition(row.case).pathway(row.pathway).step(row.step_id)
-        overdue = row.due_at is not None and row.due_at < now
-        items.append(WorkItem(row.case, step, row.state, row.due_at, overdue))
-    return items, (found[0].total if found else 0)
+    for pathway, step_id, state, due_at, _total, version_id, content_hash, *case in found:
+        step = definition_of_id(version_id, content_hash).pathway(pathway).step(step_id)
+        overdue = due_at is not None and due_at < now
+        items.append(WorkItem(_work_case(case), step, state, due_at, overdue))
+    return items, (found[0][4] if found else 0)
 
 
 def _work_check_ins(user: User, now: datetime) -> list[WorkItem]:
@@ -861,20 +895,19 @@ def _work_check_ins(user: User, now: datetime) -> list[WorkItem]:
             case__status=CaseStatus.OPEN,
             case__in=Case.objects.filter(case_scope_for(user)).values("pk"),
         )
-        .select_related("case__school", "case__student", "case__protocol")
-        .defer(*(f"case__{name}" for name in LIST_DEFERRED), "case__protocol__source_text")
         .annotate(latest=Max("case__check_ins__occurred_at"))
+        .values_list("started_at", "every_days", "latest", *_WORK_CASE_COLUMNS)
     )
     items = []
-    for plan in plans:
+    for started_at, every_days, latest, *case in plans:
         due = next_check_in_due(
-            plan_started_at=plan.started_at,
-            every_days=plan.every_days,
-            check_ins=[plan.latest] if plan.latest is not None else [],
+            plan_started_at=started_at,
+            every_days=every_days,
+            check_ins=[latest] if latest is not None else [],
             tz=settings.TIME_ZONE,
         )
         if due is not None:
-            items.append(WorkItem(plan.case, None, "check_in", due, due < now))
+            items.append(WorkItem(_work_case(case), None, "check_in", due, due < now))
     return items
 
 

@@ -38,6 +38,15 @@ def definition_of(version: ProtocolVersion) -> Protocol:
     return compiled
 
 
+def definition_of_id(version_id: int, content_hash: str) -> Protocol:
+    """The protocol of the version VERSION_ID, whose content hashes to CONTENT_HASH: for
+    reads that took only those two columns of it. The version is read the first time only."""
+    compiled = _COMPILED.get(content_hash)
+    if compiled is not None:
+        return compiled
+    return definition_of(ProtocolVersion.objects.get(pk=version_id))
+
+
 def protocol_versions() -> QuerySet[ProtocolVersion]:
     return ProtocolVersion.objects.all()
 

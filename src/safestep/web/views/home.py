@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -20,10 +18,7 @@ from safestep.cases.selectors import (
 )
 from safestep.web.concern_page import own_report_state
 from safestep.web.pages import acting_user, render_page
-from safestep.web.templatetags.safestep_web import time_left, when
 
-# "Due soon": within this many hours, work is marked so it stands out from later work.
-DUE_SOON_HOURS = 24
 # The home lists at most this many open cases, newest first; the case list has them all.
 CASE_LIST_LIMIT = 25
 # ... and the most urgent items of work, overdue first; "Show all" (?work=all) lists every
@@ -51,30 +46,10 @@ def home(request: HttpRequest) -> HttpResponse:
         mine = my_work_for_user(
             user, now=now, limit=CASE_LIST_LIMIT, work_limit=None if show_all_work else WORK_LISTED
         )
-        listed = mine.items
-        case_urls: dict[int, str] = {}
-
-        def case_url(case_id: int) -> str:
-            if case_id not in case_urls:
-                case_urls[case_id] = reverse("web:case", args=[case_id])
-            return case_urls[case_id]
-
-        soon = now + timedelta(hours=DUE_SOON_HOURS)
-        context["work"] = [
-            {
-                "item": item,
-                "due_soon": not item.overdue and item.due_at is not None and item.due_at <= soon,
-                # Formatted once here, not by a template tag per cell.
-                "due": when(item.due_at) if item.due_at is not None else "",
-                "left": time_left(item.due_at) if item.due_at is not None else "",
-                # A case's address is the same for all its rows: reversed once per case.
-                "url": case_url(item.case.pk)
-                + (f"#step-{item.step.id}" if item.step is not None else "#check-ins"),
-            }
-            for item in listed
-        ]
+        context["work"] = mine.items
+        context["now"] = now
         context["work_total"] = mine.work_total
-        context["work_hidden"] = mine.work_total - len(listed)
+        context["work_hidden"] = mine.work_total - len(mine.items)
         context["open_total"] = mine.open_cases
         context["open_hidden"] = mine.open_cases - len(mine.cases)
         context["cases"] = [case_summary_output(user, case) for case in mine.cases]

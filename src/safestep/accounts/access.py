@@ -248,11 +248,16 @@ def every_school_triagers() -> Q:
     return Q(role__in=sorted(EVERY_SCHOOL_ROLES))
 
 
-def case_scope(user: User, *, placement_pathways: frozenset[str] = frozenset()) -> Q:
+def case_scope(
+    user: User, *, placement_pathways: frozenset[str] = frozenset(), schools_listed: bool = False
+) -> Q:
     """A filter for the cases USER may know exist. Deny by default: an empty match.
 
     ``placement_pathways`` names the pathways that contain a placement review; the caller
     computes it from the protocol so that this module needs no protocol knowledge.
+    A school member's schools are a subquery of their memberships, so a filter compiled
+    once stays right when those change; with SCHOOLS_LISTED they are read now and listed,
+    so that the database plans for those schools (an index that starts with the school).
     """
     nothing = Q(pk__in=[])
     if not has_capability(user, Capability.CASE_READ):
@@ -261,6 +266,8 @@ def case_scope(user: User, *, placement_pathways: frozenset[str] = frozenset()) 
         return Q()
     if sees_placement_only(user):
         return Q(pathway__in=sorted(placement_pathways)) if placement_pathways else nothing
+    if schools_listed:
+        return Q(school__in=sorted(user.schools.values_list("pk", flat=True)))
     return Q(school__in=user.schools.all())
 
 

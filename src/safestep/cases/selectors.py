@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.models import (
     BooleanField,
-    Count,
     Exists,
     F,
     Max,
@@ -24,7 +23,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Window,
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -108,9 +106,9 @@ def placement_pathways() -> frozenset[str]:
     return frozenset(found)
 
 
-def case_scope_for(user: User) -> Q:
+def case_scope_for(user: User, *, schools_listed: bool = False) -> Q:
     pathways = placement_pathways() if sees_placement_only(user) else frozenset()
-    return case_scope(user, placement_pathways=pathways)
+    return case_scope(user, placement_pathways=pathways, schools_listed=schools_listed)
 
 
 def _case_queryset() -> QuerySet[Case]:
@@ -788,7 +786,13 @@ class MyWork:
     items: list[WorkItem]  # the most urgent first, at most the number asked for
     cases: list[Case]
     open_cases: int = 0
-    work_total: int = 0  # every item of work, listed or not
+    work_total: int = 0  # every item of work, listed or not, counted up to past counted_up_to
+    counted_up_to: int = 0
+
+    @property
+    def more_than_counted(self) -> bool:
+        """Whether there is more work than was counted (and than "all" lists)."""
+        return self.work_total > self.counted_up_to
 
 
 # The work states: a step waiting on another is not anyone's work yet.
@@ -828,14 +832,14 @@ def my_work_for_user(
     steps, steps_total = _work_steps(user, moment, work_limit)
     check_ins = _work_check_ins(user, moment)
 
-    def order(item: WorkItem) -> tuple[bool, datetime, str, int]:
+    def order(item: WorkItem) -> tuple[bool, datetime, int, int]:
         number = item.step.number if item.step is not None else 0
-        # Overdue work has the earliest due times: ordering by due time puts it first.
-        return (item.due_at is None, item.due_at or moment, item.case.reference, number)
+        # Overdue work has the earliest due times: ordering by due time puts it first. Ties
+        # go by case, then step, as the open steps are read (``_work_steps``).
+        return (item.due_at is None, item.due_at or moment, item.case.pk, number)
 
     items = sorted([*steps, *check_ins], key=order)
-    if work_limit is not None:
-        items = items[:work_limit]
+    items = items[: WORK_COUNTED_UP_TO if work_limit is None else work_limit]
     open_cases = _schools_first(user, Case.objects.filter(case_scope_for(user)))
     open_cases = open_cases.filter(status=CaseStatus.OPEN)
     listed: list[Case] = []
@@ -847,44 +851,55 @@ def my_work_for_user(
         cases=listed,
         open_cases=open_cases.count(),
         work_total=steps_total + len(check_ins),
+        counted_up_to=WORK_COUNTED_UP_TO,
     )
 
 
+# My work counts the reader's items up to this many, and lists at most this many when asked
+# for all of them: past it, the page says "more than" and the case list is the way in.
+WORK_COUNTED_UP_TO = 1_000
+
+
 def _work_steps(user: User, now: datetime, limit: int | None) -> tuple[list[WorkItem], int]:
-    """The open steps USER may resolve, the LIMIT most urgent (or all), and how many in all.
+    """The open steps USER may resolve, the LIMIT most urgent (or up to WORK_COUNTED_UP_TO),
+    and how many in all, counted up to WORK_COUNTED_UP_TO + 1 (the ids of that many are
+    read in order: the first LIMIT are listed, and their number is the count).
 
     The rollup's rows carry the school and pathway the case scope filters on
-    (``case_scope``), so the reader's scope applies to them as it does to cases.
+    (``case_scope``), so the reader's scope applies to them as it does to cases. The most
+    urgent rows are found on the rows alone, by their due time (index ``open_step_due_at``,
+    or ``open_step_school_due_at`` for a school's staff, whose schools are listed for the
+    planner), and only those are joined to their cases: a district-wide reader may have
+    hundreds of thousands of open steps at a million cases.
     """
     # Imported here: the rollup is the reports app's, which builds on this module.
     from safestep.reports.models import OpenStep
 
-    rows = (
-        OpenStep.objects.filter(
-            case_scope_for(user),
-            state__in=_WORK_STATES,
-            actor_roles__contains=f"|{user.role}|",
-        )
-        .annotate(total=Window(Count("id")))
-        .order_by(F("due_at").asc(nulls_last=True), "case__reference", "step_number")
-        .values_list(
-            "pathway",
-            "step_id",
-            "state",
-            "due_at",
-            "total",
-            "case__protocol_id",
-            "case__protocol__content_hash",
-            *_WORK_CASE_COLUMNS,
-        )
+    mine = OpenStep.objects.filter(
+        case_scope_for(user, schools_listed=True),
+        state__in=_WORK_STATES,
+        actor_roles__contains=f"|{user.role}|",
     )
-    found = list(rows if limit is None else rows[:limit])
+    urgent = mine.order_by(F("due_at").asc(nulls_last=True), "case_id", "step_number")
+    # One query counts (up to one past the limit) and finds the most urgent: their ids.
+    ids = list(urgent.values_list("id", flat=True)[: WORK_COUNTED_UP_TO + 1])
+    total = len(ids)
+    wanted = WORK_COUNTED_UP_TO if limit is None else min(limit, WORK_COUNTED_UP_TO)
+    rows = urgent.filter(id__in=ids[:wanted]).values_list(
+        "pathway",
+        "step_id",
+        "state",
+        "due_at",
+        "case__protocol_id",
+        "case__protocol__content_hash",
+        *_WORK_CASE_COLUMNS,
+    )
     items = []
-    for pathway, step_id, state, due_at, _total, version_id, content_hash, *case in found:
+    for pathway, step_id, state, due_at, version_id, content_hash, *case in rows:
         step = definition_of_id(version_id, content_hash).pathway(pathway).step(step_id)
         overdue = due_at is not None and due_at < now
         items.append(WorkItem(_work_case(case), step, state, due_at, overdue))
-    return items, (found[0][4] if found else 0)
+    return items, total
 
 
 def _work_check_ins(user: User, now: datetime) -> list[WorkItem]:

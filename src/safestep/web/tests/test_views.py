@@ -328,6 +328,32 @@ def test_it_lists_the_most_urgent_work_and_links_to_the_rest(as_user, open_case,
     assert "All 3 open cases" in cases and "/cases/?status=open" in cases
 
 
+def test_it_stops_counting_work_past_its_limit_and_lists_only_the_most_urgent(
+    as_user, open_case, monkeypatch
+):
+    selectors = importlib.import_module("safestep.cases.selectors")
+    home = importlib.import_module("safestep.web.views.home")
+    monkeypatch.setattr(selectors, "WORK_COUNTED_UP_TO", 4)
+    monkeypatch.setattr(home, "WORK_LISTED", 2)
+    late = open_case("suspected_victim", sis_id="S-50", suspicion_hours_ago=40)
+    for n in (1, 2, 3):
+        open_case("suspected_victim", sis_id=f"S-5{n}")
+
+    def work_of(path: str) -> str:
+        body = html(as_user("site_admin").get(path))
+        return body[body.index('id="work-heading"') : body.index('id="cases-heading"')]
+
+    work = work_of("/")
+    assert work.count("<tr class=") == 2 and late.reference in work
+    assert "Show all" not in work
+    assert "Show the 4 most urgent items of work</a>" in work
+    assert "(more than 4 in all)" in work
+    everything = work_of("/?work=all")
+    assert everything.count("<tr class=") == 4 and late.reference in everything
+    assert "The 4 most urgent items of work are listed, of more than 4" in everything
+    assert "Show the" not in everything
+
+
 def test_it_hides_who_viewed_the_case_from_the_timeline_unless_asked(as_user, open_case):
     case = open_case()
     as_user("counselor").get(f"/cases/{case.pk}/")

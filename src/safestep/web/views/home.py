@@ -22,7 +22,8 @@ from safestep.web.pages import acting_user, render_page
 # The home lists at most this many open cases, newest first; the case list has them all.
 CASE_LIST_LIMIT = 25
 # ... and the most urgent items of work, overdue first; "Show all" (?work=all) lists every
-# one. A page of a hundred rows hides the two that are late, and costs a reader's time.
+# one (up to a thousand). A page of a hundred rows hides the two that are late, and costs a
+# reader's time.
 WORK_LISTED = 25
 
 
@@ -49,7 +50,10 @@ def home(request: HttpRequest) -> HttpResponse:
         context["work"] = mine.items
         context["now"] = now
         context["work_total"] = mine.work_total
-        context["work_hidden"] = mine.work_total - len(mine.items)
+        # Past a thousand items the count stops, and "all" lists that many.
+        context["work_counted_up_to"] = mine.counted_up_to
+        context["work_more_than"] = mine.more_than_counted
+        context["work_hidden"] = 0 if show_all_work else mine.work_total - len(mine.items)
         context["open_total"] = mine.open_cases
         context["open_hidden"] = mine.open_cases - len(mine.cases)
         context["cases"] = [case_summary_output(user, case) for case in mine.cases]

@@ -1,8 +1,10 @@
-"""The home page's work and the case lists' rows, drawn in Python.
+"""The rows a page repeats on every visit, drawn in Python: My work's items, the case
+lists' cases, and the case page's history (events, check-ins, notes).
 
 My work lists up to 25 items of work and 25 cases, and the case list 50 cases. Drawn by
 template loops, with a filter or tag per cell and the labels translated again on every
-row, the two tables took about 5 ms of My work's page (docs/performance.md). Here each
+row, the two tables took about 5 ms of My work's page; a case's history, one included
+template per row, a fifth of the long-history case page (docs/performance.md). Here each
 label is translated once a table, each case's address is filled into one reversed
 pattern, and the markup is the one the templates drew.
 """
@@ -14,15 +16,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import formats
-from django.utils.html import escape
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from safestep.cases.selectors import WorkItem
 from safestep.web.forms import choice_label
-from safestep.web.templatetags.safestep_web import time_left, when
+from safestep.web.templatetags.safestep_web import role_label, time_left, when
 
 register = template.Library()
 
@@ -132,3 +135,40 @@ def case_rows(cases: Iterable[Mapping[str, Any]]) -> SafeString:
             "    </tr>\n  "
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value is escaped above
+
+
+def _event_row(event: Mapping[str, Any]) -> str:
+    who = str(conditional_escape(event.get("actor") or "SafeStep"))
+    if event.get("role"):
+        who += f" ({conditional_escape(role_label(event['role']))})"
+    text = conditional_escape(event.get("text", ""))
+    return f'<li><span class="muted">{when(event.get("at"))} · {who}</span><br>{text}</li>\n'
+
+
+def _check_in_row(item: Mapping[str, Any]) -> str:
+    method = conditional_escape(item.get("method_label", ""))
+    row = f"<li>{when(item.get('occurred_at'))} · {method}"
+    if item.get("recorded_by"):
+        row += f" · {conditional_escape(item['recorded_by'])}"
+    if item.get("notes"):
+        row += f"<br>{conditional_escape(item['notes'])}"
+    return row + "</li>\n"
+
+
+def _note_row(note: Any) -> str:
+    return (
+        f'<li><p class="muted">{when(note.created_at)} · '
+        f"{conditional_escape(note.author.username)}</p>"
+        f'<p class="note-text">{linebreaksbr(note.text, autoescape=True)}</p></li>\n'
+    )
+
+
+_HISTORY_ROWS = {"timeline": _event_row, "check-ins": _check_in_row, "notes": _note_row}
+
+
+@register.simple_tag
+def history_rows(section: str, rows: Iterable[Any]) -> SafeString:
+    """A case's history rows of SECTION (``timeline``, ``check-ins`` or ``notes``), oldest
+    first: the case page's latest, and each earlier page "Show earlier ..." fetches."""
+    draw = _HISTORY_ROWS[section]
+    return mark_safe("".join(draw(row) for row in rows))  # noqa: S308 - every value is escaped

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from safestep.cases.selectors import WorkCase, WorkItem
 from safestep.protocol.loader import load_shipped_protocols
-from safestep.web.templatetags.tables import case_rows, work_rows
+from safestep.web.templatetags.tables import case_rows, history_rows, work_rows
 
 # "Hours left" is counted from the clock: the times below are half an hour off the hour.
 NOW = timezone.now()
@@ -130,3 +130,45 @@ def test_it_escapes_every_value_it_draws():
 def test_it_draws_nothing_for_no_work_and_no_cases():
     assert work_rows([], NOW) == ""
     assert case_rows([]) == ""
+
+
+class Author:
+    username = "counselor<b>"
+
+
+class Note:
+    author = Author()
+    created_at = "2026-12-01T18:30:00+00:00"
+    text = "First line <script>x</script>\nSecond line"
+
+
+def test_it_draws_a_cases_history_rows_with_who_and_when_and_escapes_them():
+    events = history_rows(
+        "timeline",
+        [
+            {"at": "2026-12-01T18:30:00+00:00", "actor": "ana", "role": "counselor", "text": "a<b"},
+            {"at": "2026-12-01T19:00:00+00:00", "actor": None, "role": None, "text": "Due."},
+        ],
+    )
+    assert events == (
+        '<li><span class="muted"><time datetime="2026-12-01T10:30:00-08:00">Tue 1 Dec 2026, '
+        "10:30</time> · ana (Counselor)</span><br>a&lt;b</li>\n"
+        '<li><span class="muted"><time datetime="2026-12-01T11:00:00-08:00">Tue 1 Dec 2026, '
+        "11:00</time> · SafeStep</span><br>Due.</li>\n"
+    )
+    check_ins = history_rows(
+        "check-ins",
+        [
+            {"occurred_at": NOW, "method_label": "In person", "recorded_by": "ana", "notes": "<i>"},
+            {"occurred_at": NOW, "method_label": "Phone", "recorded_by": None, "notes": None},
+        ],
+    )
+    first, second = rows_of(check_ins.replace("<li>", "<tr"))
+    assert first.endswith(" · In person · ana<br>&lt;i&gt;</li>\n")
+    assert second.endswith(" · Phone</li>\n")
+    notes = history_rows("notes", [Note()])
+    assert "counselor&lt;b&gt;</p>" in notes
+    assert (
+        '<p class="note-text">First line &lt;script&gt;x&lt;/script&gt;<br>Second line</p>' in notes
+    )
+    assert "<script>" not in notes

@@ -784,9 +784,10 @@ class MyWork:
     """A person's home: the work waiting for them, and their newest open cases."""
 
     items: list[WorkItem]  # the most urgent first, at most the number asked for
-    cases: list[Case]
-    open_cases: int = 0
-    work_total: int = 0  # every item of work, listed or not, counted up to past counted_up_to
+    cases: list[Case]  # newest first, at most the limit asked for, as lists read them
+    open_cases: int = 0  # every open case in scope, listed or not
+    # Every item of work, listed or not, counted up to one past COUNTED_UP_TO.
+    work_total: int = 0
     counted_up_to: int = 0
 
     @property

@@ -92,6 +92,10 @@ def test_it_parses_postgres_and_smtp_urls(tmp_path):
     )
     assert loaded.database["ENGINE"] == "django.db.backends.postgresql"
     assert (loaded.database["HOST"], loaded.database["PORT"]) == ("db.example", 5433)
+    # Parameters apart from the SQL, and a query sent five times prepared: PostgreSQL plans
+    # the case read once per connection instead of on every read.
+    options = loaded.database["OPTIONS"]
+    assert (options["server_side_binding"], options["prepare_threshold"]) == (True, 5)
     assert loaded.email.backend.endswith("smtp.EmailBackend")
     assert (loaded.email.host, loaded.email.port, loaded.email.use_tls) == (
         "mail.example",

@@ -271,6 +271,13 @@ def case_scope(
     return Q(school__in=user.schools.all())
 
 
+def case_scope_names_no_school(user: User) -> bool:
+    """Whether :func:`case_scope` of USER filters on no school: the whole district, or the
+    placement office's pathways. Such a scope applies as well to figures kept for the whole
+    district (by pathway and month), which hold no school to filter on."""
+    return is_district_wide(user) or sees_placement_only(user)
+
+
 def concern_triage_scope(user: User) -> Q:
     """A filter for the concerns USER may triage: their schools' (the coordinator: all)."""
     if not has_capability(user, Capability.CONCERN_TRIAGE):

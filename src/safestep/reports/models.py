@@ -9,6 +9,9 @@ keep them current in the transaction that changes a case (:mod:`safestep.reports
   on one pathway (the case's pathway now), with their counters and clock sums.
 * :class:`RollupHours` is the cell's histogram of hours (to police, to the written CWS
   report), from which a median is read.
+* :class:`DistrictRollup` and :class:`DistrictRollupHours` are the same per pathway and
+  month for the whole district (every school's cells added up), for the readers whose scope
+  names no school: a district-wide dashboard then reads rows per month, not per school.
 * :class:`CaseContribution` is what one case adds to its cell, as last counted: the update
   subtracts it and adds the new one, so no service has to know what it changed.
 * :class:`OpenStep` lists each unresolved step of an open case, with its due time and who
@@ -24,9 +27,9 @@ from safestep.accounts.models import School
 from safestep.cases.models import Case
 
 
-class CaseRollup(models.Model):
-    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
-    pathway = models.CharField(max_length=64)
+class RollupCounters(models.Model):
+    """A cell's counters and clock sums, over the cases *opened* in its month."""
+
     month = models.CharField(max_length=7)  # YYYY-MM of the case's opening, local time
     opened = models.IntegerField(default=0)  # cases opened (voided ones count nowhere)
     open = models.IntegerField(default=0)  # of those, open now
@@ -43,6 +46,14 @@ class CaseRollup(models.Model):
     check_ins_due = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class CaseRollup(RollupCounters):
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    pathway = models.CharField(max_length=64)
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["school", "pathway", "month"], name="case_rollup_one_cell"
@@ -51,20 +62,39 @@ class CaseRollup(models.Model):
         indexes = [models.Index(fields=["month"], name="case_rollup_month")]
 
 
+class DistrictRollup(RollupCounters):
+    """The district's cell of a pathway and month: its schools' cells added up, kept by
+    the same transactions, so that a district-wide dashboard reads a few dozen rows
+    instead of one per school."""
+
+    pathway = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pathway", "month"], name="district_rollup_one_cell")
+        ]
+
+
 class HoursMeasure(models.TextChoices):
     POLICE = "police"
     CWS = "cws"
 
 
-class RollupHours(models.Model):
+class HoursCount(models.Model):
     """How many cases of a cell took BUCKET hours (see rollups.hours_bucket)."""
 
-    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
-    pathway = models.CharField(max_length=64)
     month = models.CharField(max_length=7)
     measure = models.CharField(max_length=8, choices=HoursMeasure.choices)
     bucket = models.IntegerField()  # the bucket's lower edge, in tenths of an hour
     cases = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class RollupHours(HoursCount):
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    pathway = models.CharField(max_length=64)
 
     class Meta:
         constraints = [
@@ -74,6 +104,21 @@ class RollupHours(models.Model):
             )
         ]
         indexes = [models.Index(fields=["month", "measure"], name="rollup_hours_month")]
+
+
+class DistrictRollupHours(HoursCount):
+    """The district's histogram of a pathway and month: its schools' buckets added up."""
+
+    pathway = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pathway", "month", "measure", "bucket"],
+                name="district_hours_one_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["month"], name="district_hours_month")]
 
 
 class CaseContribution(models.Model):

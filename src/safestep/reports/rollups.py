@@ -21,14 +21,14 @@ import multiprocessing
 import multiprocessing.util
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
@@ -44,6 +44,8 @@ from safestep.protocol import (
 from safestep.reports.models import (
     CaseContribution,
     CaseRollup,
+    DistrictRollup,
+    DistrictRollupHours,
     HoursMeasure,
     OpenStep,
     RollupHours,
@@ -66,6 +68,7 @@ def hours_bucket(hours: float) -> int:
 
 
 Cell = tuple[int, str, str]  # (school id, pathway, YYYY-MM)
+DistrictCell = tuple[str, str]  # (pathway, YYYY-MM): every school's cells of it added up
 
 # The cell counters: CaseRollup's fields, which Figures.counters fills.
 COUNTERS = (
@@ -395,37 +398,40 @@ def _stored(row: CaseContribution) -> Figures:
     return Figures(**values)
 
 
-def _add_to_cell(cell: Cell, delta: dict[str, float]) -> None:
-    changes = {name: F(name) + amount for name, amount in delta.items() if amount}
-    if not changes:
-        return
-    school_id, pathway, month = cell
-    cells = CaseRollup.objects.filter(school_id=school_id, pathway=pathway, month=month)
-    if not cells.update(**changes):
-        CaseRollup.objects.get_or_create(school_id=school_id, pathway=pathway, month=month)
-        cells.update(**changes)
+def _add_to_row(model: type[models.Model], where: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Add CHANGES (F() expressions) to the row of MODEL at WHERE, made when missing."""
+    rows = model._default_manager.filter(**where)
+    if not rows.update(**changes):
+        model._default_manager.get_or_create(**where)
+        rows.update(**changes)
 
 
-def _add_to_bucket(cell: Cell, measure: str, bucket: int, amount: int) -> None:
+def _cell_where(cell: Cell) -> dict[str, Any]:
     school_id, pathway, month = cell
-    where: dict[str, Any] = {
-        "school_id": school_id,
-        "pathway": pathway,
-        "month": month,
-        "measure": measure,
-        "bucket": bucket,
-    }
-    buckets = RollupHours.objects.filter(**where)
-    if not buckets.update(cases=F("cases") + amount):
-        RollupHours.objects.get_or_create(**where)
-        buckets.update(cases=F("cases") + amount)
+    return {"school_id": school_id, "pathway": pathway, "month": month}
+
+
+def _district_where(cell: DistrictCell) -> dict[str, Any]:
+    pathway, month = cell
+    return {"pathway": pathway, "month": month}
+
+
+def _district_cell(cell: Cell) -> DistrictCell:
+    _school_id, pathway, month = cell
+    return (pathway, month)
+
+
+def _counter_changes(delta: dict[str, float]) -> dict[str, Any]:
+    return {name: F(name) + amount for name, amount in delta.items() if amount}
 
 
 def _apply(before: Figures | None, after: Figures) -> None:
-    """Take BEFORE off its cell and add AFTER to its own.
+    """Take BEFORE off its cells and add AFTER to its own: the school's cell, and the
+    district's cell of the same pathway and month.
 
-    Rows are updated in a fixed order (by cell, then bucket), so two transactions moving
-    cases between the same two cells in opposite directions cannot deadlock on PostgreSQL.
+    Rows are updated in a fixed order (the schools' cells, then their buckets, then the
+    district's cells and buckets, each sorted), so two transactions moving cases between
+    the same cells in opposite directions cannot deadlock on PostgreSQL.
     """
     deltas: dict[Cell, dict[str, float]] = {}
     if before is not None:
@@ -435,16 +441,42 @@ def _apply(before: Figures | None, after: Figures) -> None:
     cell = deltas.setdefault(after.cell, dict.fromkeys(COUNTERS, 0))
     for name, amount in after.counters().items():
         cell[name] += amount
-    for cell_key in sorted(deltas):
-        _add_to_cell(cell_key, deltas[cell_key])
     buckets: Counter[tuple[Cell, str, int]] = Counter()
     if before is not None:
         buckets.subtract((before.cell, measure, bucket) for measure, bucket in before.buckets())
     buckets.update((after.cell, measure, bucket) for measure, bucket in after.buckets())
+    district_deltas: dict[DistrictCell, dict[str, float]] = {}
+    district_buckets: Counter[tuple[DistrictCell, str, int]] = Counter()
+    for cell_key in sorted(deltas):
+        changes = _counter_changes(deltas[cell_key])
+        if changes:
+            _add_to_row(CaseRollup, _cell_where(cell_key), changes)
+        district = district_deltas.setdefault(_district_cell(cell_key), dict.fromkeys(COUNTERS, 0))
+        for name, amount in deltas[cell_key].items():
+            district[name] += amount
     for bucket_key in sorted(buckets):
+        where, measure, bucket = bucket_key
         if buckets[bucket_key]:
-            where, measure, bucket = bucket_key
-            _add_to_bucket(where, measure, bucket, buckets[bucket_key])
+            _add_to_row(
+                RollupHours,
+                {**_cell_where(where), "measure": measure, "bucket": bucket},
+                {"cases": F("cases") + buckets[bucket_key]},
+            )
+        district_buckets[(_district_cell(where), measure, bucket)] += buckets[bucket_key]
+    # A case that moved between two schools' cells of one month and pathway leaves the
+    # district's cell as it was.
+    for district_key in sorted(district_deltas):
+        changes = _counter_changes(district_deltas[district_key])
+        if changes:
+            _add_to_row(DistrictRollup, _district_where(district_key), changes)
+    for district_bucket in sorted(district_buckets):
+        if district_buckets[district_bucket]:
+            district_cell, measure, bucket = district_bucket
+            _add_to_row(
+                DistrictRollupHours,
+                {**_district_where(district_cell), "measure": measure, "bucket": bucket},
+                {"cases": F("cases") + district_buckets[district_bucket]},
+            )
 
 
 def _save(case_id: int, figures: Figures, *, had_open_steps: bool) -> None:
@@ -578,6 +610,21 @@ class Recount:
             for measure, bucket in found.buckets():
                 self.buckets[(found.cell, measure, bucket)] += 1
 
+    def district_cells(self) -> dict[DistrictCell, dict[str, float]]:
+        """The district's cells: the schools' cells of each pathway and month added up."""
+        district: dict[DistrictCell, dict[str, float]] = {}
+        for cell, values in self.cells.items():
+            sums = district.setdefault(_district_cell(cell), dict.fromkeys(COUNTERS, 0))
+            for name, amount in values.items():
+                sums[name] += amount
+        return district
+
+    def district_buckets(self) -> Counter[tuple[DistrictCell, str, int]]:
+        district: Counter[tuple[DistrictCell, str, int]] = Counter()
+        for (cell, measure, bucket), cases in self.buckets.items():
+            district[(_district_cell(cell), measure, bucket)] += cases
+        return district
+
 
 def rollup_recount(
     *,
@@ -614,6 +661,38 @@ def _stored_buckets() -> dict[tuple[Cell, str, int], int]:
     }
 
 
+def _stored_district_cells() -> dict[DistrictCell, dict[str, float]]:
+    return {
+        (row["pathway"], row["month"]): {name: row[name] for name in COUNTERS}
+        for row in DistrictRollup.objects.values("pathway", "month", *COUNTERS)
+    }
+
+
+def _stored_district_buckets() -> dict[tuple[DistrictCell, str, int], int]:
+    return {
+        ((pathway, month), measure, bucket): cases
+        for pathway, month, measure, bucket, cases in DistrictRollupHours.objects.values_list(
+            "pathway", "month", "measure", "bucket", "cases"
+        )
+    }
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The rollup's cells and buckets as stored, the schools' and the district's."""
+
+    cells: dict[Cell, dict[str, float]]
+    buckets: dict[tuple[Cell, str, int], int]
+    district_cells: dict[DistrictCell, dict[str, float]]
+    district_buckets: dict[tuple[DistrictCell, str, int], int]
+
+    @classmethod
+    def read(cls) -> Stored:
+        return cls(
+            _stored_cells(), _stored_buckets(), _stored_district_cells(), _stored_district_buckets()
+        )
+
+
 def _same(stored: float, counted: float) -> bool:
     # Hour sums are floats added in different orders: equal to a second is equal.
     return abs(stored - counted) < 1 / 3600
@@ -640,35 +719,58 @@ class Verdict:
     drift: list[Drift]
 
 
-def _cell_name(cell: Cell, school_codes: dict[int, str]) -> str:
+def _cell_name(cell: Cell | DistrictCell, school_codes: dict[int, str]) -> str:
+    if len(cell) == 2:
+        pathway, month = cell
+        return f"district/{pathway}/{month}"
     school_id, pathway, month = cell
     return f"{school_codes.get(school_id, school_id)}/{pathway}/{month}"
 
 
-def _cell_drift(
-    recount: Recount,
-    stored_cells: dict[Cell, dict[str, float]],
-    stored_buckets: dict[tuple[Cell, str, int], int],
+def _counter_drift(
+    stored_cells: Mapping[Any, dict[str, float]],
+    counted_cells: Mapping[Any, dict[str, float]],
+    school_codes: dict[int, str],
 ) -> list[Drift]:
-    """Every cell figure and bucket that differs. A missing cell counts as all zero, so an
-    emptied cell left in place is no drift."""
-    codes = dict(School.objects.values_list("pk", "code"))
+    """Every cell figure that differs. A missing cell counts as all zero, so an emptied
+    cell left in place is no drift."""
     drift: list[Drift] = []
     zero = dict.fromkeys(COUNTERS, 0)
-    for cell in sorted(set(stored_cells) | set(recount.cells)):
+    for cell in sorted(set(stored_cells) | set(counted_cells)):
         stored = stored_cells.get(cell, zero)
-        counted = recount.cells.get(cell, zero)
+        counted = counted_cells.get(cell, zero)
         for name in COUNTERS:
             if not _same(stored[name], counted[name]):
-                drift.append(Drift(_cell_name(cell, codes), name, stored[name], counted[name]))
-    for key in sorted(set(stored_buckets) | set(recount.buckets)):
+                where = _cell_name(cell, school_codes)
+                drift.append(Drift(where, name, stored[name], counted[name]))
+    return drift
+
+
+def _bucket_drift(
+    stored_buckets: Mapping[Any, int],
+    counted_buckets: Mapping[Any, int],
+    school_codes: dict[int, str],
+) -> list[Drift]:
+    drift: list[Drift] = []
+    for key in sorted(set(stored_buckets) | set(counted_buckets)):
         stored_count = stored_buckets.get(key, 0)
-        counted_count = recount.buckets.get(key, 0)
+        counted_count = counted_buckets.get(key, 0)
         if stored_count != counted_count:
             cell, measure, bucket = key
             name = f"{measure}_hours_bucket_{bucket / 10:g}h"
-            drift.append(Drift(_cell_name(cell, codes), name, stored_count, counted_count))
+            drift.append(Drift(_cell_name(cell, school_codes), name, stored_count, counted_count))
     return drift
+
+
+def _cell_drift(recount: Recount, stored: Stored) -> list[Drift]:
+    """Every cell figure and bucket that differs, the schools' and then the district's."""
+    codes = dict(School.objects.values_list("pk", "code"))
+    return (
+        _counter_drift(stored.cells, recount.cells, codes)
+        + _bucket_drift(stored.buckets, recount.buckets, codes)
+        + _counter_drift(stored.district_cells, recount.district_cells(), codes)
+        + _bucket_drift(stored.district_buckets, recount.district_buckets(), codes)
+    )
 
 
 def _case_drift(batch: Batch) -> list[Drift]:
@@ -705,7 +807,7 @@ def rollup_differences(
         workers=workers,
         batch_size=batch_size,
     )
-    drift = _cell_drift(recount, _stored_cells(), _stored_buckets())
+    drift = _cell_drift(recount, Stored.read())
     return Verdict(
         cells=sum(1 for values in recount.cells.values() if any(values.values())),
         buckets=sum(1 for count in recount.buckets.values() if count),
@@ -724,6 +826,17 @@ def _write_case_figures(batch: Batch) -> None:
     )
 
 
+# Every table of the rollup, in an order they can be emptied in.
+ROLLUP_MODELS: tuple[type[models.Model], ...] = (
+    OpenStep,
+    CaseContribution,
+    RollupHours,
+    CaseRollup,
+    DistrictRollupHours,
+    DistrictRollup,
+)
+
+
 def rollup_rebuild(
     *, now: datetime | None = None, workers: int | None = None, batch_size: int = BATCH
 ) -> tuple[int, int]:
@@ -733,15 +846,13 @@ def rollup_rebuild(
     Returns (cells written, cell figures and buckets that differed before). The caller
     records the audit event (reports.services.rollup_rebuild_recorded)."""
     with transaction.atomic():
-        stored_cells, stored_buckets = _stored_cells(), _stored_buckets()
-        OpenStep.objects.all().delete()
-        CaseContribution.objects.all().delete()
-        RollupHours.objects.all().delete()
-        CaseRollup.objects.all().delete()
+        stored = Stored.read()
+        for model in ROLLUP_MODELS:
+            model._default_manager.all().delete()
         recount = rollup_recount(
             now=now, each_batch=_write_case_figures, workers=workers, batch_size=batch_size
         )
-        corrected = len(_cell_drift(recount, stored_cells, stored_buckets))
+        corrected = len(_cell_drift(recount, stored))
         CaseRollup.objects.bulk_create(
             (
                 CaseRollup(school_id=school_id, pathway=pathway, month=month, **values)
@@ -760,6 +871,22 @@ def rollup_rebuild(
                     cases=cases,
                 )
                 for ((school_id, pathway, month), measure, bucket), cases in recount.buckets.items()
+            ),
+            batch_size=BATCH,
+        )
+        DistrictRollup.objects.bulk_create(
+            (
+                DistrictRollup(pathway=pathway, month=month, **values)
+                for (pathway, month), values in recount.district_cells().items()
+            ),
+            batch_size=BATCH,
+        )
+        DistrictRollupHours.objects.bulk_create(
+            (
+                DistrictRollupHours(
+                    pathway=pathway, month=month, measure=measure, bucket=bucket, cases=cases
+                )
+                for ((pathway, month), measure, bucket), cases in recount.district_buckets().items()
             ),
             batch_size=BATCH,
         )

@@ -30,9 +30,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Q, Sum, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+    When,
+)
 
-from safestep.accounts.access import Capability, has_capability
+from safestep.accounts.access import Capability, case_scope_names_no_school, has_capability
 from safestep.accounts.models import School, User
 from safestep.cases.selectors import case_scope_for
 from safestep.definitions.models import ProtocolVersion
@@ -41,6 +52,8 @@ from safestep.protocol import Protocol, Step
 from safestep.reports.models import (
     CaseContribution,
     CaseRollup,
+    DistrictRollup,
+    DistrictRollupHours,
     HoursMeasure,
     OpenStep,
     RollupHours,
@@ -298,7 +311,14 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
     """
     scope = case_scope_for(user)
     months = period.months
-    in_period = CaseRollup.objects.filter(scope, month__in=months)
+    # A scope that names no school reads the district's cells, a row per pathway and month,
+    # instead of every school's (a district of 400 schools: 400 times fewer rows).
+    by_district = case_scope_names_no_school(user)
+    cells_model: type[CaseRollup | DistrictRollup] = DistrictRollup if by_district else CaseRollup
+    hours_model: type[RollupHours | DistrictRollupHours] = (
+        DistrictRollupHours if by_district else RollupHours
+    )
+    in_period = cells_model._default_manager.filter(scope, month__in=months)
     sums: dict[str, Any] = {name: Sum(name) for name in COUNTERS}
     by_month: dict[str, dict[str, int]] = defaultdict(dict)
     totals: Counter[str] = Counter()
@@ -320,7 +340,7 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
     }
     hours: dict[str, dict[int, int]] = defaultdict(dict)
     bucket_rows = (
-        RollupHours.objects.filter(scope, month__in=months, cases__gt=0)
+        hours_model._default_manager.filter(scope, month__in=months, cases__gt=0)
         .values("measure", "bucket")
         .annotate(cases=Sum("cases"))
         .order_by()
@@ -334,15 +354,17 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
     # the pathway titles both need.
     stored_versions = list(ProtocolVersion.objects.all())
     overdue, overdue_count, overdue_by_step = _overdue(scope, now, stored_versions)
-    scoped_schools = School.objects.filter(
-        Q(pk__in=CaseRollup.objects.filter(scope).values("school")) | Q(staff=user)
-    ).distinct()
+    # The schools with a cell in scope, or where the user works: one index probe a school
+    # (a district of 400 schools joined every cell of every month: 4.5 ms at 100,000 cases).
+    with_cells = CaseRollup.objects.filter(scope, school=OuterRef("pk"))
+    works_there = User.schools.through.objects.filter(user=user, school=OuterRef("pk"))
+    scoped_schools = School.objects.filter(Exists(with_cells) | Exists(works_there))
     pathways_seen = {pathway for _school, pathway in open_cases}
     pathways_seen.update(pathway for counts in by_month.values() for pathway in counts)
     return Dashboard(
         period=period,
         now=now,
-        schools=[(school.code, school.name) for school in scoped_schools.order_by("code")],
+        schools=list(scoped_schools.order_by("code").values_list("code", "name")),
         pathways=_pathway_titles(pathways_seen, stored_versions),
         open_cases=open_cases,
         overdue=overdue,

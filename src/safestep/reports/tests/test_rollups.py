@@ -5,12 +5,14 @@ read in a number of queries that does not grow with the cases, and checked by
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
@@ -24,7 +26,13 @@ from safestep.audit.models import Event
 from safestep.cases import services
 from safestep.cases.models import Case, CaseStatus, Review
 from safestep.reports import rollups
-from safestep.reports.models import CaseContribution, CaseRollup, OpenStep, RollupHours
+from safestep.reports.models import (
+    CaseRollup,
+    DistrictRollup,
+    DistrictRollupHours,
+    OpenStep,
+    RollupHours,
+)
 from safestep.reports.periods import Period, local_today, month_end, month_start, months_back
 from safestep.reports.rollups import (
     check_in_schedule,
@@ -73,6 +81,25 @@ def written_report(phoned_hours_ago: float, written_hours_ago: float) -> dict[st
     }
 
 
+def transfer_to_roosevelt(district: Any, case: Case) -> None:
+    """The placement review decides a transfer to ROO, and the coordinator records it."""
+    complete(
+        district,
+        case,
+        "placement_review",
+        {"decision": "transfer", "reason": "A fresh start.", "new_school": "ROO"},
+        by="placement_office",
+        hours_ago=1,
+    )
+    services.case_transfer(
+        acting_user=district["district_coordinator"],
+        case_id=case.pk,
+        school_code="ROO",
+        completed_at=ago(minutes=30),
+        expected_version=fresh(case).version,
+    )
+
+
 def test_it_keeps_the_rollup_equal_to_a_recount_through_every_kind_of_change(district):
     coordinator = district["district_coordinator"]
     # Opened, police involved, the written report filed in time.
@@ -114,21 +141,7 @@ def test_it_keeps_the_rollup_equal_to_a_recount_through_every_kind_of_change(dis
         notes="Attends every day.",
     )
     assert_rollup_matches_a_recount()
-    complete(
-        district,
-        first,
-        "placement_review",
-        {"decision": "transfer", "reason": "A fresh start.", "new_school": "ROO"},
-        by="placement_office",
-        hours_ago=1,
-    )
-    services.case_transfer(
-        acting_user=coordinator,
-        case_id=first.pk,
-        school_code="ROO",
-        completed_at=ago(minutes=30),
-        expected_version=fresh(first).version,
-    )
+    transfer_to_roosevelt(district, first)
     assert_rollup_matches_a_recount()
     board = dashboard_for_user(coordinator, period=this_year(), now=timezone.now())
     assert board.open_cases == {("ROO", "confirmed_victim"): 1}
@@ -197,6 +210,39 @@ def test_it_keeps_the_rollup_equal_to_a_recount_through_every_kind_of_change(dis
     assert sum(sum(counts.values()) for _month, counts in board.opened_by_month) == 2
 
 
+def test_it_gives_the_district_the_figures_its_schools_cells_add_up_to(district, monkeypatch):
+    coordinator = district["district_coordinator"]
+    moved = open_case(district, "confirmed_victim", hours_ago=40)
+    complete(district, moved, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=38)
+    complete(district, moved, "cws_report", written_report(39, 20), hours_ago=39, by="counselor")
+    elsewhere = open_case(district, "suspected_victim", hours_ago=12, school="ROO")
+    complete(
+        district,
+        elsewhere,
+        "police_involved",
+        {"agency": "sdpd", "threat": THREAT},
+        by="outsider_admin",
+        hours_ago=9,
+    )
+    open_case(district, "suspected_victim", hours_ago=3)
+    # Moved to another school: its month and pathway, so the district's cell, stay the same.
+    transfer_to_roosevelt(district, moved)
+    assert_rollup_matches_a_recount()
+    month = f"{local_today(timezone.now()):%Y-%m}"
+    assert DistrictRollup.objects.get(pathway="confirmed_victim", month=month).opened == 1
+    assert DistrictRollup.objects.get(pathway="suspected_victim", month=month).opened == 2
+
+    now = timezone.now()
+    from_district = dashboard_for_user(coordinator, period=this_year(), now=now)
+    monkeypatch.setattr(
+        "safestep.reports.selectors.case_scope_names_no_school", lambda _user: False
+    )
+    from_schools = dashboard_for_user(coordinator, period=this_year(), now=now)
+    assert from_district == from_schools
+    assert from_district.hours_to_police == Median(2.5, 2)  # 2 h and 3 h
+    assert from_district.hours_to_cws == Median(20.0, 1)
+
+
 def make_cases(district: Any, count: int) -> None:
     """COUNT cases of every kind the dashboard draws: overdue reports, filed ones, check-ins."""
     for number in range(count):
@@ -258,17 +304,22 @@ def test_it_reports_a_tampered_cell_and_rebuild_puts_it_right(district):
 
     CaseRollup.objects.filter(pathway="confirmed_victim").update(open=F("open") + 2)
     RollupHours.objects.update(cases=F("cases") + 1)
+    DistrictRollupHours.objects.update(cases=F("cases") + 3)
     code, _out, err = run_verify()
     assert code == 1
     month = f"{local_today(timezone.now()):%Y-%m}"
     assert f"drift: LIN/confirmed_victim/{month} open: stored 3, counted 1" in err
     assert "police_hours_bucket_10h: stored 2, counted 1" in err
+    assert (
+        f"drift: district/confirmed_victim/{month} police_hours_bucket_10h: stored 4, counted 1"
+        in err
+    )
 
     rebuilt = io.StringIO()
     call_command("rollup", "rebuild", stdout=rebuilt)
-    assert rebuilt.getvalue().strip() == "rollup rebuilt: 1 cells, 2 figures corrected"
+    assert rebuilt.getvalue().strip() == "rollup rebuilt: 1 cells, 3 figures corrected"
     event = Event.objects.get(action="rollup.rebuild")
-    assert event.payload == {"cells": 1, "corrected": 2}
+    assert event.payload == {"cells": 1, "corrected": 3}
     assert run_verify()[0] == 0
 
 
@@ -450,10 +501,8 @@ def test_it_fills_the_rollup_when_an_upgrade_brings_it_to_a_database_with_cases(
     case = open_case(district, "confirmed_victim")
     complete(district, case, "police_involved", {"agency": "sdpd", "threat": THREAT}, hours_ago=30)
     # As before the upgrade: cases, and no rollup yet.
-    OpenStep.objects.all().delete()
-    CaseContribution.objects.all().delete()
-    RollupHours.objects.all().delete()
-    CaseRollup.objects.all().delete()
+    for model in rollups.ROLLUP_MODELS:
+        model._default_manager.all().delete()
     assert rollup_differences().drift
 
     call_command("migrate", verbosity=0)  # nothing to apply; the rollup is filled after it
@@ -466,12 +515,33 @@ def test_it_fills_the_rollup_when_an_upgrade_brings_it_to_a_database_with_cases(
     assert board.hours_to_police == Median(10.0, 1)
 
 
+def test_it_adds_up_the_schools_cells_for_the_district_when_an_upgrade_brings_them(district):
+    make_cases(district, 6)
+    complete(
+        district,
+        open_case(district, "suspected_victim", school="ROO"),
+        "police_involved",
+        {"agency": "sdpd", "threat": THREAT},
+        by="outsider_admin",
+        hours_ago=2,
+    )
+    # As before the upgrade: the schools' cells, and no district cells yet.
+    DistrictRollupHours.objects.all().delete()
+    DistrictRollup.objects.all().delete()
+    assert rollup_differences().drift
+
+    upgrade = importlib.import_module("safestep.reports.migrations.0003_district_rollup")
+    upgrade.add_up_schools(django_apps, None)
+
+    assert_rollup_matches_a_recount()
+
+
 def stored_rollup() -> dict[str, list[tuple[Any, ...]]]:
     """Every row the rollup keeps, without ids."""
     kept: dict[str, list[tuple[Any, ...]]] = {}
-    for model in (CaseRollup, RollupHours, CaseContribution, OpenStep):
+    for model in rollups.ROLLUP_MODELS:
         names = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
-        kept[model.__name__] = sorted(model.objects.values_list(*names), key=repr)
+        kept[model.__name__] = sorted(model._default_manager.values_list(*names), key=repr)
     return kept
 
 

@@ -31,16 +31,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
+    DateTimeField,
     Exists,
-    ExpressionWrapper,
-    F,
+    IntegerField,
     OuterRef,
     Q,
     Sum,
-    When,
+    Value,
 )
 
 from safestep.accounts.access import Capability, case_scope_names_no_school, has_capability
@@ -206,7 +204,9 @@ def _overdue(
     # case for the protocol version read every case of the district (380 ms at a million
     # cases, 15 ms without). A step keeps its id across a protocol's versions; its title is
     # the newest version's that has it (``newest_step``).
-    per_step = late.values("pathway", "step_id").annotate(steps=Count("id")).order_by()
+    # COUNT(*), not of a column: the due-time index holds the pathway and step, so
+    # PostgreSQL counts on the index alone (33 ms → 11 ms for 61,000 overdue steps).
+    per_step = late.values("pathway", "step_id").annotate(steps=Count("*")).order_by()
     protocols: dict[Any, Protocol] = {}
 
     def protocol_of(protocol_pk: Any) -> Protocol | None:
@@ -274,30 +274,38 @@ def _missed_since(scope: Q, months: list[str], now: datetime) -> tuple[int, int]
     MONTHS: written reports still not filed after their due time, and check-ins missed
     since the last one recorded on open cases (rollups.check_in_schedule).
 
-    One query: the reports are counted by the database (grouped into at most two rows),
-    the late check-in schedules come one row each."""
-    late_report = Q(cws_unfiled_due_at__lt=now)
-    late_check_in = Q(open=True, check_ins_next_due__lt=now)
-    rows = (
-        CaseContribution.objects.filter(scope, counted=True, month__in=months)
-        .filter(late_report | late_check_in)
-        .values(
-            report_missed=ExpressionWrapper(late_report, output_field=BooleanField()),
-            anchor=Case(When(late_check_in, then=F("check_ins_anchor"))),
-            every_days=Case(When(late_check_in, then=F("check_ins_every_days"))),
+    One query of two parts: the late reports counted by the database on their own index
+    (``contribution_late_report``), and the late check-in schedules, one row each (with
+    how many cases share it)."""
+    opened_then = CaseContribution.objects.filter(scope, counted=True, month__in=months)
+    no_moment = Value(None, output_field=DateTimeField())
+    no_days = Value(None, output_field=IntegerField())
+    late_reports = (
+        opened_then.filter(cws_unfiled_due_at__lt=now)
+        .annotate(anchor=no_moment, every_days=no_days)
+        .values("anchor", "every_days")
+        .annotate(cases=Count("*"))
+        .order_by()
+    )
+    late_check_ins = (
+        opened_then.filter(
+            open=True,
+            check_ins_next_due__lt=now,
+            check_ins_anchor__isnull=False,
+            check_ins_every_days__isnull=False,
         )
-        .annotate(cases=Count("case_id"))
+        .values("check_ins_anchor", "check_ins_every_days")
+        .annotate(cases=Count("*"))
         .order_by()
     )
     reports_missed = check_ins_missed = 0
-    for row in rows:
-        if row["report_missed"]:
-            reports_missed += row["cases"]
-        if row["anchor"] is None or row["every_days"] is None:
-            continue  # no late check-in schedule in this group
-        check_ins_missed += row["cases"] * check_ins_missed_since(
-            row["anchor"], row["every_days"], now
-        )
+    for anchor, every_days, cases in late_reports.union(late_check_ins, all=True).values_list(
+        "anchor", "every_days", "cases"
+    ):
+        if anchor is None or every_days is None:
+            reports_missed += cases  # the first part's one row
+            continue
+        check_ins_missed += cases * check_ins_missed_since(anchor, every_days, now)
     return reports_missed, check_ins_missed
 
 

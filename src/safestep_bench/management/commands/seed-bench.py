@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -50,6 +51,9 @@ class Command(BaseCommand):
                 "--cases and --events-per-case must be >= 0, --batch and --workers >= 1",
                 returncode=2,
             )
+        # As `safestep bench` does: a new data directory or database is made ready first,
+        # so that seeding one works on its own (it was a traceback: no such table).
+        call_command("migrate", interactive=False, verbosity=0)
         real = foreign_case_count()
         if real:
             raise CommandError(

@@ -315,7 +315,8 @@ def dashboard_for_user(user: User, *, period: Period, now: datetime) -> Dashboar
     Every figure comes from the rollup (:mod:`safestep.reports.rollups`), in a fixed number
     of queries whatever the number of cases. The rollup rows carry the school and pathway
     of their cases, which is all a case scope filters on (accounts.access.case_scope), so
-    the user's scope applies to them as it does to cases.
+    the user's scope applies to them as it does to cases; the district's cells carry the
+    pathway only, and are read for a scope that names no school.
     """
     scope = case_scope_for(user)
     months = period.months

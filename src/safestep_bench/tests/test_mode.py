@@ -63,46 +63,35 @@ def test_bench_mode_loads_the_benchmark_app_and_its_urls(tmp_path):
     assert found["wsgi"] == "safestep_bench.wsgi.application"
 
 
-def test_the_benchmark_commands_switch_bench_mode_on_for_themselves(tmp_path):
+def safestep_in(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`safestep ARGS` in a new process on DATA_DIR, as a newcomer runs it: no bench mode,
+    settings module or database URL from the environment."""
     environ = {
         key: value
         for key, value in os.environ.items()
         if key not in ("SAFESTEP_BENCH", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")
     }
-    environ["SAFESTEP_DATA_DIR"] = str(tmp_path)
-
-    def safestep(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "safestep", *args],
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    assert safestep("seed-bench", "--help").returncode == 0
-    assert safestep("bench", "--help").returncode == 0
-    listed = safestep("help")
-    assert listed.returncode == 0
-    assert "seed-bench" not in listed.stdout
-
-
-def test_seed_bench_makes_a_new_data_directory_ready_and_seeds_it(tmp_path):
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("SAFESTEP_BENCH", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")
-    }
-    environ["SAFESTEP_DATA_DIR"] = str(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "safestep", "seed-bench", "--cases", "3", "--events-per-case", "2"],
+    environ["SAFESTEP_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "safestep", *args],
         env=environ,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def test_the_benchmark_commands_switch_bench_mode_on_for_themselves(tmp_path):
+    assert safestep_in(tmp_path, "seed-bench", "--help").returncode == 0
+    assert safestep_in(tmp_path, "bench", "--help").returncode == 0
+    listed = safestep_in(tmp_path, "help")
+    assert listed.returncode == 0
+    assert "seed-bench" not in listed.stdout
+
+
+def test_seed_bench_makes_a_new_data_directory_ready_and_seeds_it(tmp_path):
+    done = safestep_in(tmp_path, "seed-bench", "--cases", "3", "--events-per-case", "2")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     # The three asked for, and the two marked cases the measurements read.

@@ -13,7 +13,13 @@ def install_runner(data_dir: Path, *, umask: int | None = None) -> Callable[...,
     """A function that runs `safestep ARGS...` on the embedded database in DATA_DIR and
     returns what it printed, failing the test (with its stderr) when it exits non-zero."""
     env = {**os.environ, "SAFESTEP_DATA_DIR": str(data_dir)}
-    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SAFESTEP_ENCRYPTION_KEYS"):
+    # As on a new install: none of the test run's database, settings, keys or bench mode.
+    for name in (
+        "DATABASE_URL",
+        "DJANGO_SETTINGS_MODULE",
+        "SAFESTEP_ENCRYPTION_KEYS",
+        "SAFESTEP_BENCH",
+    ):
         env.pop(name, None)
 
     def run(*args: str) -> str:

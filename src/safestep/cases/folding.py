@@ -227,16 +227,14 @@ def _instance(model: type[models.Model], names: list[str], values: list[Any], us
 
 def unfold(case: models.Model, fold: Fold, raw: Any, using: str) -> list[Any]:
     """FOLD's rows from the JSON in RAW, installed on CASE."""
+    if fold.plain:
+        plain = plain_rows(fold, raw, using)
+        _install(case, fold, plain)
+        return plain
     model = fold.rows.model
     own = _field_names(model, fold.fields)
     data = json.loads(raw) if isinstance(raw, str | bytes) else (raw or [])
-    if fold.plain:
-        rows: list[Any] = [_plain(model, fold, values, using) for values in data]
-        if fold.order is not None:
-            rows.sort(key=fold.order)
-        _install(case, fold, rows)
-        return rows
-    rows = []
+    rows: list[Any] = []
     for values in data:
         row = _instance(model, own, values[: len(own)], using)
         offset = len(own)
@@ -259,35 +257,42 @@ def unfold(case: models.Model, fold: Fold, raw: Any, using: str) -> list[Any]:
     return rows
 
 
-def _plain(model: type[models.Model], fold: Fold, values: list[Any], using: str) -> Any:
-    """One row as attributes (joined rows as nested ones), decoded as its fields read."""
+def plain_rows(fold: Fold, raw: Any, using: str) -> list[Any]:
+    """A ``plain`` FOLD's rows from the JSON in RAW, in the fold's order: each row's fields
+    as attributes (joined rows as nested ones), decoded as the fields read them."""
+    data = json.loads(raw) if isinstance(raw, str | bytes) else (raw or [])
+    if not data:
+        return []
+    model: type[models.Model] = fold.rows.model
     own = tuple(_field_names(model, fold.fields))
-    positions, ordered, decoders = _layout(model, own, using)
-    row = SimpleNamespace(
-        **{
-            name: decode(values[position])
-            for position, name, decode in zip(positions, ordered, decoders, strict=True)
-            if position < len(values)
-        }
-    )
+    # Where each field is and how it is decoded, found once for all the rows.
+    columns = list(zip(*_layout(model, own, using), strict=True))
+    joins = []
     offset = len(own)
     for join in fold.joins:
         related_model: Any = model._meta.get_field(join.name).related_model
-        part = values[offset : offset + len(join.fields)]
+        layout = _layout(related_model, tuple(join.fields), using)
+        joins.append((join.name, offset, len(join.fields), list(zip(*layout, strict=True))))
         offset += len(join.fields)
-        places, names, decoding = _layout(related_model, tuple(join.fields), using)
-        setattr(
-            row,
-            join.name,
-            SimpleNamespace(
-                **{
-                    name: decode(part[place])
-                    for place, name, decode in zip(places, names, decoding, strict=True)
-                }
-            ),
+    pk_name = model._meta.pk.attname
+    rows = []
+    for values in data:
+        row = SimpleNamespace(
+            **{
+                name: decode(values[position])
+                for position, name, decode in columns
+                if position < len(values)
+            }
         )
-    row.pk = getattr(row, model._meta.pk.attname, None)
-    return row
+        for join_name, start, width, join_columns in joins:
+            part = values[start : start + width]
+            joined = {name: decode(part[place]) for place, name, decode in join_columns}
+            setattr(row, join_name, SimpleNamespace(**joined))
+        row.pk = getattr(row, pk_name, None)
+        rows.append(row)
+    if fold.order is not None:
+        rows.sort(key=fold.order)
+    return rows
 
 
 def _install(case: models.Model, fold: Fold, rows: list[Any]) -> None:

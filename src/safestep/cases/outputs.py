@@ -7,7 +7,7 @@ in ``accounts.access`` and the scoped selectors; this module only assembles the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -19,6 +19,7 @@ from safestep.cases.models import (
     Case,
     CaseLink,
     CasePerson,
+    CaseStatus,
     CaseTransfer,
     CheckIn,
     Concern,
@@ -28,6 +29,7 @@ from safestep.cases.models import (
 )
 from safestep.cases.people import PERSON_DETAIL_KEYS
 from safestep.cases.selectors import (
+    ListedCase,
     case_concerns_loaded,
     case_definition,
     case_evaluation,
@@ -39,12 +41,19 @@ from safestep.cases.selectors import (
     live_record_by_step,
     visible_details,
 )
-from safestep.protocol import Evaluation, StepState
+from safestep.protocol import StepState
 from safestep.protocol.evaluator import StepStatus
 
 
-def iso(moment: datetime | None) -> str | None:
-    return timezone.localtime(moment).isoformat() if moment is not None else None
+def iso(moment: datetime | None, zone: tzinfo | None = None) -> str | None:
+    """MOMENT in ZONE (the reader's, by default) as ISO 8601.
+
+    A list passes ZONE, looked up once: finding the reader's zone costs twice what
+    converting a moment does, and a page of cases writes a hundred and fifty of them.
+    """
+    if moment is None:
+        return None
+    return moment.astimezone(zone or timezone.get_current_timezone()).isoformat()
 
 
 def _student(case: Case) -> dict[str, Any]:
@@ -86,44 +95,41 @@ def _step(user: User, case: Case, status: StepStatus, records: dict[str, Any]) -
     }
 
 
-def _steps_to_do(case: Case, evaluation: Evaluation | None) -> tuple[list[str], list[str]]:
+def _steps_to_do(case: ListedCase) -> tuple[list[str], list[str]]:
     """The ids of an open case's unresolved steps and of those overdue, in protocol order.
 
     A list's cases carry their open steps as the rollup keeps them (``open_steps``, see
     ``selectors._list_folds``): what the protocol's evaluation says, without running it.
     """
-    if case.status != "open":
+    if case.status != CaseStatus.OPEN:
         return [], []
-    rows = getattr(case, "open_steps", None)
-    if evaluation is None and rows is not None:
-        now = timezone.now()
-        overdue = [row.step_id for row in rows if row.due_at is not None and now > row.due_at]
-        return [row.step_id for row in rows], overdue
-    evaluation = evaluation or case_evaluation(case)
-    return list(evaluation.unresolved), list(evaluation.overdue)
+    now = timezone.now()
+    overdue = [
+        row.step_id for row in case.open_steps if row.due_at is not None and now > row.due_at
+    ]
+    return [row.step_id for row in case.open_steps], overdue
 
 
-def case_summary_output(
-    user: User, case: Case, evaluation: Evaluation | None = None
-) -> dict[str, Any]:
-    """A case in a list; EVALUATION: the protocol's verdict, when the caller has it."""
-    unresolved, overdue = _steps_to_do(case, evaluation)
+def case_summary_output(user: User, case: ListedCase) -> dict[str, Any]:
+    """A case in a list."""
+    unresolved, overdue = _steps_to_do(case)
+    zone = timezone.get_current_timezone()
     return {
         "id": case.pk,
         "reference": case.reference,
-        "school": case.school.code,
+        "school": case.school_code,
         "student": {
-            "sis_id": case.student.sis_id,
-            "name": f"{case.student.first_name} {case.student.last_name}",
+            "sis_id": case.student_sis_id,
+            "name": f"{case.student_first_name} {case.student_last_name}",
         },
         "pathway": case.pathway,
         "status": case.status,
         "version": case.version,
-        "opened_at": iso(case.opened_at),
-        "suspicion_formed_at": iso(case.suspicion_formed_at),
+        "opened_at": iso(case.opened_at, zone),
+        "suspicion_formed_at": iso(case.suspicion_formed_at, zone),
         "unresolved": unresolved,
         "overdue": overdue,
-        "next_due_at": iso(case.next_due_at),
+        "next_due_at": iso(case.next_due_at, zone),
         "needs_review": case.needs_review,
     }
 

@@ -25,6 +25,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -50,6 +51,7 @@ from safestep.cases.folding import (
     compile_folds,
     fetched_list,
     outer_case_id,
+    plain_rows,
     unfold_all,
 )
 from safestep.cases.models import (
@@ -376,7 +378,8 @@ def _list_folds() -> list[Fold]:
         Fold(
             "fold_open_steps",
             OpenStep.objects.filter(case_id=outer_case_id()),
-            fields=("id", "case_id", "step_id", "step_number", "state", "due_at"),
+            # What a list shows of them (``ListedCase.open_steps``), and their order.
+            fields=("step_id", "step_number", "due_at"),
             attribute="open_steps",
             plain=True,
             order=lambda row: row.step_number,
@@ -388,53 +391,89 @@ def _list_folds() -> list[Fold]:
 _LIST_FOLDS: dict[str, CompiledFolds] = {}
 
 
-class FoldedCases(QuerySet[Case]):
-    """Cases whose rows arrive with their folded lists, installed on each case."""
+@dataclass(frozen=True, slots=True)
+class ListedCase:
+    """A case as lists show it (``cases.outputs.case_summary_output``), read as plain values.
+
+    A page of fifty built as models (each case with its school and student) cost twice
+    what reading its rows did; a list shows a dozen columns and nothing else of them.
+    """
+
+    pk: int
+    reference: str
+    school_code: str
+    student_id: int
+    student_sis_id: str
+    student_first_name: str
+    student_last_name: str
+    pathway: str
+    status: str
+    version: int
+    opened_at: datetime
+    suspicion_formed_at: datetime
+    next_due_at: datetime | None
+    needs_review: bool
+    # An open case's unresolved steps as the rollup keeps them (``_list_folds``), in
+    # protocol order: rows with ``step_id`` and ``due_at``.
+    open_steps: tuple[Any, ...]
+
+
+# What a list reads of each case, in ListedCase's order (its steps come last, folded).
+LISTED_COLUMNS = (
+    "pk",
+    "reference",
+    "school__code",
+    "student_id",
+    "student__sis_id",
+    "student__first_name",
+    "student__last_name",
+    "pathway",
+    "status",
+    "version",
+    "opened_at",
+    "suspicion_formed_at",
+    "next_due_at",
+    "needs_review",
+)
+
+
+class ListedCases(QuerySet[Case, ListedCase]):
+    """Cases as lists read them: a queryset (filter, order and slice it as any other) whose
+    rows are ``ListedCase`` values, each with its open steps folded into the same query."""
 
     def _fetch_all(self) -> None:
-        if (
-            self._result_cache is None
-            and self.query.is_sliced
-            and not getattr(self, "_fields", None)
-        ):
+        if self._result_cache is not None or self._iterable_class is not ModelIterable:
+            super()._fetch_all()  # read already, or asked for other values
+            return
+        cases: QuerySet[Case, Any] = self
+        if self.query.is_sliced:
             # A page of a list: which rows are on it first (ids only, the database stops
             # after the page), then the lists folded for those rows only. Folding in the
             # page's own query made PostgreSQL fold every case it sorted: 2,500 of a
             # school's cases for a page of 50. As a subquery of the second query, the
             # planner joined it after reading the district's cases.
             page = list(self.values_list("pk", flat=True))
-            whole = self.all()
-            whole.query.clear_limits()
-            self._result_cache = list(whole.filter(pk__in=page)) if page else []
-            self._prefetch_done = True  # the folds are the prefetch; nothing else to do
-            return
-        if self._result_cache is None:
-            super()._fetch_all()
-            folds = _LIST_FOLDS[self.db].folds
-            rows: list[object] = list(self._result_cache or [])
-            for row in rows:
-                if isinstance(row, Case):
-                    unfold_all(row, folds, self.db)
-        else:
-            super()._fetch_all()
+            cases = self.all()
+            cases.query.clear_limits()
+            cases = cases.filter(pk__in=page) if page else cases.none()
+        (fold,) = _LIST_FOLDS[self.db].folds
+        rows = [
+            ListedCase(*(*values[:-1], tuple(plain_rows(fold, values[-1], self.db))))
+            for values in cases.values_list(*LISTED_COLUMNS, fold.column)
+        ]
+        # The stubs type the cache by the queryset's generic row, not this class's.
+        self._result_cache = rows  # type: ignore[assignment]
+        self._prefetch_done = True  # the folds are the prefetch; nothing else to do
 
 
-# A case's free text that lists never show: encrypted, and costly to decrypt by the fifty.
-LIST_DEFERRED = ("summary", "outcome", "review_reasons", "victim_details", "void_reason")
-
-
-def _for_lists(cases: QuerySet[Case]) -> QuerySet[Case]:
+def _for_lists(cases: QuerySet[Case]) -> ListedCases:
     """Cases as lists show them: one query, whatever the number of cases (``_list_folds``)."""
-    listed = cases.defer(*LIST_DEFERRED)
-    # A list shows the case's school and student; who opened, closed or voided it and its
-    # protocol are on its page: four rows a case that a list of fifty would build unread.
-    listed = listed.select_related(None).select_related("school", "student")
-    compiled = _LIST_FOLDS.get(listed.db)
+    compiled = _LIST_FOLDS.get(cases.db)
     if compiled is None:
-        compiled = _LIST_FOLDS[listed.db] = compile_folds(_list_folds(), listed.db)
-    listed = compiled.annotate(listed, CASE_PLACEHOLDER)
-    listed.__class__ = FoldedCases
-    return listed
+        compiled = _LIST_FOLDS[cases.db] = compile_folds(_list_folds(), cases.db)
+    listed = compiled.annotate(cases.select_related(None), CASE_PLACEHOLDER)
+    listed.__class__ = ListedCases
+    return listed  # type: ignore[return-value]
 
 
 def case_list_for_user(
@@ -443,9 +482,9 @@ def case_list_for_user(
     status: str | None = None,
     school: str | None = None,
     pathway: str | None = None,
-) -> QuerySet[Case]:
-    """The cases USER may see. A voided case (opened in error) is in no list but the one
-    asked for with ``status="voided"``."""
+) -> ListedCases:
+    """The cases USER may see, as lists read them (``ListedCase``). A voided case (opened in
+    error) is in no list but the one asked for with ``status="voided"``."""
     cases = _case_queryset().filter(case_scope_for(user))
     cases = cases.filter(status=status) if status else cases.exclude(status=CaseStatus.VOIDED)
     if school:
@@ -784,7 +823,7 @@ class MyWork:
     """A person's home: the work waiting for them, and their newest open cases."""
 
     items: list[WorkItem]  # the most urgent first, at most the number asked for
-    cases: list[Case]  # newest first, at most the limit asked for, as lists read them
+    cases: list[ListedCase]  # newest first, at most the limit asked for
     open_cases: int = 0  # every open case in scope, listed or not
     # Every item of work, listed or not, counted up to one past COUNTED_UP_TO.
     work_total: int = 0
@@ -843,7 +882,7 @@ def my_work_for_user(
     items = items[: WORK_COUNTED_UP_TO if work_limit is None else work_limit]
     open_cases = _schools_first(user, Case.objects.filter(case_scope_for(user)))
     open_cases = open_cases.filter(status=CaseStatus.OPEN)
-    listed: list[Case] = []
+    listed: list[ListedCase] = []
     if limit:
         newest = case_list_for_user(user, status=CaseStatus.OPEN).order_by("-opened_at", "-id")
         listed = list(newest[:limit])
@@ -1147,7 +1186,7 @@ def search_digest(query: str) -> str:
 
 def case_search_for_user(
     user: User, query: str, *, include_voided: bool = False, limit: int = SEARCH_LIMIT
-) -> list[Case]:
+) -> list[ListedCase]:
     """The cases USER may see whose reference, student's SIS id or student's name match
     every word of QUERY. Recorded as a search (``case.search``), with the cases found.
 
@@ -1190,7 +1229,7 @@ class StudentRecord:
     reach, newest first."""
 
     student: Student
-    cases: list[Case]
+    cases: list[ListedCase]
     concerns: list[Concern]
 
 

@@ -25,8 +25,8 @@ from django.utils.translation import gettext_lazy
 from safestep.accounts.access import reporter_hidden_from
 from safestep.accounts.models import User
 from safestep.cases import services
-from safestep.cases.models import Case, CaseStatus, Concern, ConcernStatus, ConcernStudent, Student
-from safestep.cases.selectors import case_list_for_user
+from safestep.cases.models import CaseStatus, Concern, ConcernStatus, ConcernStudent, Student
+from safestep.cases.selectors import ListedCase, case_list_for_user
 from safestep.core.moment_text import local_moment_text
 from safestep.definitions.selectors import definition_of, protocol_active
 from safestep.protocol import STEP_ROLE_CHILD_ABUSE_REPORT, FieldSpec, Protocol, Step
@@ -301,7 +301,7 @@ class TriageStudent:
 
     key: str  # "<concern id>-<position>", for the ids of its controls
     mention: ConcernStudent
-    open_cases: list[Case]  # the student's open cases the triager may add the concern to
+    open_cases: list[ListedCase]  # the student's open cases the triager may add the concern to
     sent: SentTriageForm | None  # the refused form of this student, if any
     suspicion_value: str
 
@@ -359,7 +359,7 @@ def _sent_to(concern: Concern, sent: SentTriageForm | None) -> ConcernStudent | 
 
 
 def triage_students(
-    concern: Concern, *, open_cases: Mapping[int, list[Case]], sent: SentTriageForm | None
+    concern: Concern, *, open_cases: Mapping[int, list[ListedCase]], sent: SentTriageForm | None
 ) -> list[TriageStudent]:
     target = _sent_to(concern, sent)
     students = []
@@ -405,7 +405,7 @@ def concern_wide_errors(
     return sent.errors, _summary(kind, str(concern.pk), sent.errors)
 
 
-def open_cases_by_student(user: User, concerns: Sequence[Concern]) -> dict[int, list[Case]]:
+def open_cases_by_student(user: User, concerns: Sequence[Concern]) -> dict[int, list[ListedCase]]:
     """The open cases USER may see of the students CONCERNS name without a case yet, by
     student: where triage may add a concern instead of opening a case."""
     waiting = {
@@ -413,14 +413,8 @@ def open_cases_by_student(user: User, concerns: Sequence[Concern]) -> dict[int, 
     }
     if not waiting:
         return {}
-    cases = (
-        case_list_for_user(user, status=CaseStatus.OPEN)
-        .filter(student_id__in=waiting)
-        .select_related(None)
-        .prefetch_related(None)
-        .only("id", "reference", "student_id", "opened_at", "pathway")
-    )
-    found: dict[int, list[Case]] = {}
+    cases = case_list_for_user(user, status=CaseStatus.OPEN).filter(student_id__in=waiting)
+    found: dict[int, list[ListedCase]] = {}
     for case in cases:
         found.setdefault(case.student_id, []).append(case)
     return found

@@ -435,7 +435,8 @@ def work_by_evaluating_every_open_case(user: Any, now: datetime) -> list[tuple[A
     from safestep.protocol import StepState
 
     items: list[tuple[Any, ...]] = []
-    for case in case_list_for_user(user, status=CaseStatus.OPEN):
+    for listed in case_list_for_user(user, status=CaseStatus.OPEN):
+        case = Case.objects.get(pk=listed.pk)
         for status in case_evaluation(case, now=now).steps:
             if status.state in (StepState.PENDING, StepState.IN_PROGRESS) and may_resolve_step(
                 user, status.step.actor_roles

@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.dateformat import format as django_format
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safestep.core.moment_text import MOMENT_FORMAT, local_moment_text, moment_text
+from safestep.core.moment_text import (
+    MOMENT_FORMAT,
+    MomentWriter,
+    local_moment_text,
+    moment_text,
+)
 
 DISTRICT = ZoneInfo("America/Los_Angeles")
 
@@ -30,3 +35,20 @@ def test_it_shows_a_moment_in_the_districts_zone_and_the_readers_language():
     assert local_moment_text(moment) == "Wed 2 Dec 2026, 05:05"
     with translation.override("es"):
         assert local_moment_text(moment) == "mié 2 Dic 2026, 05:05"
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31), timezones=st.just(UTC)
+    ),
+    language=st.sampled_from(["en", "es"]),
+)
+def test_it_writes_a_tables_moments_as_each_moment_alone_is_written(moment, language):
+    # A table's writer looks the zone and names up once; each moment must read the same as
+    # if it were written alone, in the district's zone.
+    with translation.override(language):
+        writer = MomentWriter()
+        local = writer.local(moment)
+        assert local == timezone.localtime(moment)
+        assert local.utcoffset() == timezone.localtime(moment).utcoffset()
+        assert writer.text(local) == django_format(timezone.localtime(moment), MOMENT_FORMAT)

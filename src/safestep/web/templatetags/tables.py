@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from safestep.cases.selectors import WorkItem
+from safestep.core.moment_text import MomentWriter
 from safestep.web.forms import choice_label
 from safestep.web.templatetags.safestep_web import role_label, time_left, when
 
@@ -68,6 +69,7 @@ def work_rows(items: Iterable[WorkItem], now: datetime) -> SafeString:
     no_deadline = f'<span class="muted">{no_deadline}</span>'
     soon = now + timedelta(hours=DUE_SOON_HOURS)
     pattern = _case_url_pattern()
+    writer = MomentWriter()
     rows = []
     for item in items:
         is_soon = not item.overdue and item.due_at is not None and item.due_at <= soon
@@ -76,7 +78,7 @@ def work_rows(items: Iterable[WorkItem], now: datetime) -> SafeString:
         else:
             flag = overdue_flag if item.overdue else soon_flag if is_soon else ""
             left = escape(time_left(item.due_at))
-            due_cell = f'{flag}{when(item.due_at)}<br><span class="muted">{left}</span>'
+            due_cell = f'{flag}{when(item.due_at, writer)}<br><span class="muted">{left}</span>'
         kind = "overdue" if item.overdue else "due-soon" if is_soon else ""
         if item.step is not None:
             anchor = f"#step-{item.step.id}"
@@ -112,6 +114,7 @@ def case_rows(cases: Iterable[Mapping[str, Any]]) -> SafeString:
     )
     review = f' <span class="flag flag-review">{needs_review}</span>'
     pattern = _case_url_pattern()
+    writer = MomentWriter()
     rows = []
     for item in cases:
         url = escape(_case_url(pattern, item["id"]))
@@ -131,23 +134,24 @@ def case_rows(cases: Iterable[Mapping[str, Any]]) -> SafeString:
             f'      <td data-label="{pathway}">{escape(choice_label(item["pathway"]))}</td>\n'
             f'      <td data-label="{status}">{escape(choice_label(item["status"]))}{flag}</td>\n'
             f'      <td data-label="{steps}">{to_do}</td>\n'
-            f'      <td data-label="{next_due}">{when(item["next_due_at"])}</td>\n'
+            f'      <td data-label="{next_due}">{when(item["next_due_at"], writer)}</td>\n'
             "    </tr>\n  "
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value is escaped above
 
 
-def _event_row(event: Mapping[str, Any]) -> str:
+def _event_row(event: Mapping[str, Any], writer: MomentWriter) -> str:
     who = str(conditional_escape(event.get("actor") or "SafeStep"))
     if event.get("role"):
         who += f" ({conditional_escape(role_label(event['role']))})"
     text = conditional_escape(event.get("text", ""))
-    return f'<li><span class="muted">{when(event.get("at"))} · {who}</span><br>{text}</li>\n'
+    at = when(event.get("at"), writer)
+    return f'<li><span class="muted">{at} · {who}</span><br>{text}</li>\n'
 
 
-def _check_in_row(item: Mapping[str, Any]) -> str:
+def _check_in_row(item: Mapping[str, Any], writer: MomentWriter) -> str:
     method = conditional_escape(item.get("method_label", ""))
-    row = f"<li>{when(item.get('occurred_at'))} · {method}"
+    row = f"<li>{when(item.get('occurred_at'), writer)} · {method}"
     if item.get("recorded_by"):
         row += f" · {conditional_escape(item['recorded_by'])}"
     if item.get("notes"):
@@ -155,9 +159,9 @@ def _check_in_row(item: Mapping[str, Any]) -> str:
     return row + "</li>\n"
 
 
-def _note_row(note: Any) -> str:
+def _note_row(note: Any, writer: MomentWriter) -> str:
     return (
-        f'<li><p class="muted">{when(note.created_at)} · '
+        f'<li><p class="muted">{when(note.created_at, writer)} · '
         f"{conditional_escape(note.author.username)}</p>"
         f'<p class="note-text">{linebreaksbr(note.text, autoescape=True)}</p></li>\n'
     )
@@ -171,4 +175,5 @@ def history_rows(section: str, rows: Iterable[Any]) -> SafeString:
     """A case's history rows of SECTION (``timeline``, ``check-ins`` or ``notes``), oldest
     first: the case page's latest, and each earlier page "Show earlier ..." fetches."""
     draw = _HISTORY_ROWS[section]
-    return mark_safe("".join(draw(row) for row in rows))  # noqa: S308 - every value is escaped
+    writer = MomentWriter()
+    return mark_safe("".join(draw(row, writer) for row in rows))  # noqa: S308 - every value is escaped

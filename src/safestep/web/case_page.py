@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from django.http import QueryDict
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -53,6 +53,7 @@ from safestep.cases.selectors import (
     linked_cases_visible,
     sees_case_narrative,
 )
+from safestep.core.page_urls import page_url
 from safestep.notify.selectors import checkin_keeper_away
 from safestep.protocol import (
     ANCHOR_SUSPICION_FORMED,
@@ -474,7 +475,7 @@ def _answered_by(fact: Fact) -> str:
 
 def _optional_url(name: str, *args: object) -> str:
     try:
-        return reverse(name, args=list(args))
+        return page_url(name, *args)
     except NoReverseMatch:
         return ""
 
@@ -767,7 +768,7 @@ def latest_page(items: list[Any]) -> tuple[list[Any], bool]:
 
 def _more_url(case: Case, section: str, before: object, *, show_all_events: bool = False) -> str:
     """Where "Show earlier ..." fetches the page of SECTION before the row BEFORE."""
-    url = reverse("web:case-history", args=[case.pk, section]) + f"?before={before}"
+    url = page_url("web:case-history", case.pk, section) + f"?before={before}"
     return url + "&events=all" if show_all_events else url
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -20,6 +20,7 @@ from safestep.accounts.access import Capability, has_capability
 from safestep.accounts.models import User
 from safestep.cases.models import ReviewStatus
 from safestep.cases.selectors import review_list_for_user
+from safestep.core.page_urls import page_url
 
 
 def _open_reviews(user: User) -> int:
@@ -82,7 +83,7 @@ class NavLink:
 def _resolve(names: tuple[str, ...]) -> str | None:
     for name in names:
         try:
-            return reverse(name)
+            return page_url(name)
         except NoReverseMatch:
             continue
     return None

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from safestep.accounts.models import Role
 from safestep.core.moment_text import MomentWriter
+from safestep.core.page_urls import page_url as _page_url
 from safestep.web.field_html import field_html
 from safestep.web.forms import FormField
 from safestep.web.forms import choice_label as _choice_label
@@ -43,6 +44,13 @@ def as_moment(value: object) -> datetime | None:
         except ValueError:
             return None
     return None
+
+
+@register.simple_tag
+def page_url(name: str, *args: object) -> str:
+    """``{% url %}`` for SafeStep's own pages, reversed once per name (core.page_urls).
+    Writes to a variable with ``as``, as ``{% url %}`` does."""
+    return _page_url(name, *args)
 
 
 @register.simple_tag

@@ -5,7 +5,7 @@ A case outside the user's scope raises NotFound, exactly as if it did not exist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -464,6 +464,10 @@ class ListedCases(QuerySet[Case, ListedCase]):
         # The stubs type the cache by the queryset's generic row, not this class's.
         self._result_cache = rows  # type: ignore[assignment]
         self._prefetch_done = True  # the folds are the prefetch; nothing else to do
+
+    def iterator(self, chunk_size: int | None = None) -> Iterator[ListedCase]:  # type: ignore[override]
+        """The rows as ``ListedCase`` too (Django's own iterator would build models)."""
+        return iter(list(self))
 
 
 def _for_lists(cases: QuerySet[Case]) -> ListedCases:

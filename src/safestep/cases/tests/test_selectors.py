@@ -111,3 +111,25 @@ def test_it_follows_the_readers_schools_and_role_after_the_read_is_compiled(
     counselor.role = "reporter"
     counselor.save(update_fields=["role"])
     assert client.get(f"/api/v1/cases/{case.pk}").status_code == 404
+
+
+def test_it_reads_a_list_as_the_same_plain_rows_however_it_is_read(district, open_case):
+    from safestep.cases.selectors import ListedCase, case_list_for_user
+
+    for number in range(3):
+        open_case(sis_id=f"S-{number}")
+    other = open_case(school="ROO", sis_id="R-1", by="outsider_admin")
+    reader = district["site_admin"]
+    listed = list(case_list_for_user(reader))
+    assert [row.student_sis_id for row in listed] == ["S-2", "S-1", "S-0"]  # newest first
+    assert all(isinstance(row, ListedCase) for row in listed)
+    assert other.pk not in {row.pk for row in listed}  # the reader's scope still applies
+    assert list(case_list_for_user(reader).iterator()) == listed
+    assert list(case_list_for_user(reader)[1:3]) == listed[1:3]
+    assert case_list_for_user(reader).first() == listed[0]
+    first = listed[0]
+    assert first.school_code == "LIN" and first.student_first_name == "Ana"
+    # An open case carries its steps to do, from the rollup, in protocol order.
+    assert first.status == "open" and first.open_steps
+    numbers = [step.step_number for step in first.open_steps]
+    assert numbers == sorted(numbers)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from safestep.accounts.models import User
 from safestep.core.errors import ValidationFailed
+from safestep.core.moment_text import moment_text
 from safestep.notify.models import Notice, NoticeKind, Reminder, ReminderKind
 
 # Worded lazily: each e-mail is written in its recipient's language (in_language_of).
@@ -86,7 +87,11 @@ def in_language_of(recipient: User) -> translation.override:
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%a %d %b %Y, %H:%M %Z")
+    """MOMENT in the district's zone as the pages write it, in the active language (the
+    recipient's: ``in_language_of``), and the zone's name: a mail is read off the page.
+    (``strftime`` wrote the day and month in English whatever the recipient's language.)"""
+    local = moment.astimezone(ZoneInfo(settings.TIME_ZONE))
+    return f"{moment_text(local)} {local.tzname()}"
 
 
 def _name(user: User) -> str:

@@ -30,6 +30,7 @@ from safestep.cases.models import (
     ReviewStatus,
     Student,
 )
+from safestep.core.moment_text import moment_text
 from safestep.notify.models import Notice, NoticeKind
 from safestep.notify.services import (
     notice_concern_submitted,
@@ -139,7 +140,8 @@ def remind(**options) -> str:
 
 
 def local_time(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(django_settings.TIME_ZONE)).strftime("%a %d %b %Y, %H:%M")
+    """MOMENT as an English e-mail writes it, in the district's zone ("Wed 2 Dec 2026, 05:05")."""
+    return moment_text(moment.astimezone(ZoneInfo(django_settings.TIME_ZONE)))
 
 
 # --- at once, after the change commits --------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -46,4 +47,24 @@ def test_it_writes_a_notice_in_spanish_to_a_site_admin_who_reads_spanish(
     assert message.body.startswith("Hola, site_admin:")
     assert "no nombra a ningún estudiante" in message.body
     assert "Clasifíquela en SafeStep" in message.body
+    # The report's due time, with the day and month in Spanish too, in the district's zone.
+    due = re.search(
+        r"\(SS 8572\) vence el (\w+) \d{1,2} (\w+) \d{4}, \d\d:\d\d P[SD]T\.", message.body
+    )
+    assert due is not None, message.body
+    assert due[1] in {"lun", "mar", "mié", "jue", "vie", "sáb", "dom"}
+    assert due[2] in {
+        "Ene",
+        "Feb",
+        "Mar",
+        "Abr",
+        "May",
+        "Jun",
+        "Jul",
+        "Ago",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dic",
+    }
     assert FIRST not in message.body

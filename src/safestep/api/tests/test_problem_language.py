@@ -1,5 +1,6 @@
-"""problem+json in the client's language: ``title`` and ``detail`` follow Accept-Language,
-while ``type``, ``status`` and the field names under ``errors`` never change."""
+"""problem+json in the client's language: ``title`` and ``detail`` follow Accept-Language
+(else the token user's own choice), while ``type``, ``status`` and the field names under
+``errors`` never change."""
 
 from __future__ import annotations
 
@@ -72,3 +73,15 @@ def test_it_keeps_the_audit_trail_in_english_whatever_the_language(api_as, open_
     api_as("site_admin").get(f"/api/v1/cases/{case.pk}", HTTP_ACCEPT_LANGUAGE="es")
     actions = set(Event.objects.filter(case_id=case.pk).values_list("action", flat=True))
     assert {"case.open", "case.read"} <= actions
+
+
+def test_it_answers_a_token_without_accept_language_in_its_users_language(api_as, district):
+    reader = district["site_admin"]
+    reader.language = "es"
+    reader.save(update_fields=["language"])
+    answer = api_as("site_admin").get("/api/v1/cases/999999")
+    assert answer.json()["detail"] == "no hay ningún caso 999999"
+    assert answer["Content-Language"] == "es"
+    # A client that names a language gets the one it names.
+    answer = api_as("site_admin").get("/api/v1/cases/999999", HTTP_ACCEPT_LANGUAGE="en")
+    assert answer.json()["detail"] == "no case 999999"

@@ -49,7 +49,7 @@ def test_it_writes_a_notice_in_spanish_to_a_site_admin_who_reads_spanish(
     assert "Clasifíquela en SafeStep" in message.body
     # The report's due time, with the day and month in Spanish too, in the district's zone.
     due = re.search(
-        r"\(SS 8572\) vence el (\w+) \d{1,2} (\w+) \d{4}, \d\d:\d\d P[SD]T\.", message.body
+        r"\(SS 8572\) vence el (\w+) \d{1,2} (\w+) \d{4}, \d\d:\d\d P[SD]T\.", str(message.body)
     )
     assert due is not None, message.body
     assert due[1] in {"lun", "mar", "mié", "jue", "vie", "sáb", "dom"}

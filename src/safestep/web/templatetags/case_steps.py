@@ -17,16 +17,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import template
+from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import render_to_string
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
 from safestep.core.moment_text import MomentWriter
 from safestep.core.page_urls import page_url
-from safestep.protocol import in_language
 from safestep.web.field_html import field_html
 from safestep.web.forms import FormField
+from safestep.web.templatetags.protocol_text import in_language
 from safestep.web.templatetags.safestep_web import roles_label, state_label, time_left, when
 
 register = template.Library()
@@ -61,28 +62,17 @@ def _errors(items: list[Any]) -> str:
     return render_to_string("web/includes/error_summary.html", {"items": items})
 
 
-def _text(item: object, attribute: str, language: str) -> str:
-    if not isinstance(getattr(item, attribute, None), str):
-        return ""
-    return in_language(item, attribute, language)
-
-
 class _Page:
-    """What every step's markup shares: the case, the token, the language, the moments."""
+    """What every step's markup shares: the case, the token and the moments."""
 
     def __init__(self, context: template.Context) -> None:
         case = context["case"]
         self.case_id = case["id"]
         self.version = _e(case["version"])
-        token = context.get("csrf_token")
-        self.csrf = (
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(token)}">'
-            if token and token != "NOTPROVIDED"
-            else ""
-        )
+        # Django's own {% csrf_token %}, drawn once for the page's forms.
+        self.csrf = str(CsrfTokenNode().render(context))
         self.done_anchor = context.get("done_anchor")
         self.scar_url = context.get("scar_url")
-        self.language = get_language()
         self.moments = MomentWriter()
 
     def when(self, value: object) -> str:
@@ -130,7 +120,7 @@ def _head(page: _Page, view: Any, step: Mapping[str, Any]) -> list[str]:
         f'<li id="{_e(view.anchor)}" class="step state-{_e(state)}{overdue}"{focus}>\n'
         '  <div class="step-head">\n'
         f'    <h3><span class="code">{_e(step["code"])}</span> '
-        f"{_e(_text(view.step, 'title', page.language))}</h3>\n"
+        f"{_e(in_language(view.step, 'title'))}</h3>\n"
         '    <p class="step-meta">\n'
         f'      <span class="state">{_e(state_label(state))}</span>\n'
     ]
@@ -157,7 +147,7 @@ def _what_it_says(page: _Page, view: Any, step: Mapping[str, Any]) -> list[str]:
         opened = " open" if view.open_reopen or page.done_anchor == view.anchor else ""
         recorded = _bt(gettext("What was recorded for %(code)s"), code=code)
         parts.append(f'  <details class="step-fold"{opened}><summary>{recorded}</summary>\n')
-    progress_title = _e(_text(view.step.progress, "title", page.language))
+    progress_title = _e(in_language(view.step.progress, "title"))
     if state == "in_progress":
         due = ""
         if step["due_at"]:
@@ -184,7 +174,7 @@ def _what_it_says(page: _Page, view: Any, step: Mapping[str, Any]) -> list[str]:
         steps = mark_safe(", ".join(escape(item) for item in view.waiting_on))  # noqa: S308
         waits = _bt(gettext("Waits until %(steps)s is resolved."), steps=steps)
         parts.append(f'  <p class="condition">{waits}</p>\n')
-    guidance = f'<p class="guidance">{_e(_text(view.step, "guidance", page.language))}</p>'
+    guidance = f'<p class="guidance">{_e(in_language(view.step, "guidance"))}</p>'
     if state in ("pending", "waiting", "in_progress"):
         parts.append(f"  {guidance}\n")
     else:
@@ -207,7 +197,7 @@ def _record(page: _Page, view: Any, step: Mapping[str, Any]) -> list[str]:
     if state == "not_applicable":
         what = _t(gettext("Recorded as not applying"))
     elif state == "in_progress":
-        what = _e(_text(view.step.progress, "title", page.language))
+        what = _e(in_language(view.step.progress, "title"))
     else:
         what = _t(gettext("Done"))
     late = ""
@@ -258,7 +248,7 @@ def _plan_form(page: _Page, view: Any, step: Mapping[str, Any]) -> str:
 
 def _progress_form(page: _Page, view: Any, step: Mapping[str, Any]) -> str:
     code = step["code"]
-    title = _text(view.step.progress, "title", page.language)
+    title = in_language(view.step.progress, "title")
     if view.is_report:
         heading = _t(gettext("Phoned it in? Record the call"))
         help_text = _bt(
@@ -290,7 +280,7 @@ def _done_form(page: _Page, view: Any, step: Mapping[str, Any]) -> str:
         or_done = _bt(gettext("Or record %(code)s as done"), code=code)
         parts.append(f"  <h4>{or_done}</h4>\n")
     elif view.in_progress:
-        title = _text(view.step.progress, "title", page.language)
+        title = in_language(view.step.progress, "title")
         already = _bt(
             gettext("“%(title)s” is already recorded: only what is still missing is asked here."),
             title=title,

@@ -31,6 +31,7 @@ from safestep.api.outputs import (
     protocol_output,
     review_output,
 )
+from safestep.api.pagination import CasePagination
 from safestep.audit.selectors import event_output
 from safestep.audit.services import event_record
 from safestep.cases import people, services
@@ -252,7 +253,7 @@ class CaseCollection(APIView):
             cases = cases.filter(status=CaseStatus.OPEN, next_due_at__lt=timezone.now())
         elif overdue == "false":
             cases = cases.exclude(status=CaseStatus.OPEN, next_due_at__lt=timezone.now())
-        paginator = PageNumberPagination()
+        paginator = CasePagination()
         page = paginator.paginate_queryset(cases, request, view=self) or []
         return paginator.get_paginated_response([case_summary_output(user, case) for case in page])
 

@@ -445,29 +445,70 @@ class ListedCases(QuerySet[Case, ListedCase]):
         if self._result_cache is not None or self._iterable_class is not ModelIterable:
             super()._fetch_all()  # read already, or asked for other values
             return
-        cases: QuerySet[Case, Any] = self
-        if self.query.is_sliced:
-            # A page of a list: which rows are on it first (ids only, the database stops
-            # after the page), then the lists folded for those rows only. Folding in the
-            # page's own query made PostgreSQL fold every case it sorted: 2,500 of a
-            # school's cases for a page of 50. As a subquery of the second query, the
-            # planner joined it after reading the district's cases.
-            page = list(self.values_list("pk", flat=True))
-            cases = self.all()
-            cases.query.clear_limits()
-            cases = cases.filter(pk__in=page) if page else cases.none()
-        (fold,) = _LIST_FOLDS[self.db].folds
-        rows = [
-            ListedCase(*(*values[:-1], tuple(plain_rows(fold, values[-1], self.db))))
-            for values in cases.values_list(*LISTED_COLUMNS, fold.column)
-        ]
         # The stubs type the cache by the queryset's generic row, not this class's.
-        self._result_cache = rows  # type: ignore[assignment]
+        self._result_cache = self._read(counted=False)[0]  # type: ignore[assignment]
         self._prefetch_done = True  # the folds are the prefetch; nothing else to do
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[ListedCase]:  # type: ignore[override]
         """The rows as ``ListedCase`` too (Django's own iterator would build models)."""
         return iter(list(self))
+
+    def page_with_count(self, start: int, stop: int) -> tuple[list[ListedCase], int]:
+        """The rows from START to STOP of this list, and how many rows the whole list has:
+        one query (a page that is not empty carries the count on each of its rows)."""
+        rows, count = self[start:stop]._read(counted=True)
+        if count is None:  # an empty page: past the end, or an empty list
+            count = self.count()
+        return rows, count
+
+    def _read(self, *, counted: bool) -> tuple[list[ListedCase], int | None]:
+        """The rows as ``ListedCase``; with COUNTED (a page only), the whole list's count."""
+        cases: QuerySet[Case, Any] = self
+        if self.query.is_sliced:
+            cases = self._page_of_rows(counted)
+        elif counted:
+            raise ValueError("only a page of a list is read with its count")
+        (fold,) = _LIST_FOLDS[self.db].folds
+        columns = (*LISTED_COLUMNS, fold.column, *(["list_count"] if counted else []))
+        rows: list[ListedCase] = []
+        count = None
+        for values in cases.values_list(*columns):
+            if counted:
+                count, values = values[-1], values[:-1]
+            rows.append(ListedCase(*(*values[:-1], tuple(plain_rows(fold, values[-1], self.db)))))
+        return rows, count
+
+    def _page_of_rows(self, counted: bool) -> QuerySet[Case, Any]:
+        """This page's cases, with their steps folded for them alone, as one query.
+
+        Folding in the page's own query made PostgreSQL fold every case it sorted (2,500
+        of a school's cases for a page of 50). So the page's ids are a subquery, and its
+        rows are read for those ids. PostgreSQL must read them as an array computed first:
+        as a plain ``IN`` subquery, the planner joined it after reading the district's
+        cases. The count, when asked for, is one more subquery that runs once. Each is
+        compiled on its own, so that its tables are its own and not the outer query's.
+        """
+        page = self.values_list("pk", flat=True)
+        page_sql, page_params = page.query.get_compiler(using=self.db).as_sql()
+        if connections[self.db].vendor == "postgresql":
+            page_sql = f"SELECT unnest(ARRAY({page_sql}))"
+        # The subquery chose the page in the reader's scope, in the same statement (and so
+        # the same snapshot): the outer query reads those rows and applies nothing else.
+        # The ORM's compiled SQL is pasted whole; every value in it stays a parameter.
+        ids = RawSQL(page_sql, page_params)  # noqa: S611
+        cases: QuerySet[Case, Any] = _for_lists(Case.objects.using(self.db)).filter(pk__in=ids)
+        if self.query.order_by:
+            cases = cases.order_by(*self.query.order_by)
+        if counted:
+            whole = self.all()
+            whole.query.clear_limits()
+            whole.query.clear_ordering(force=True)
+            count_sql, count_params = (
+                whole.values_list("pk").query.get_compiler(using=self.db).as_sql()
+            )
+            counting = f"SELECT COUNT(*) FROM ({count_sql}) listed"  # noqa: S608
+            cases = cases.annotate(list_count=RawSQL(counting, count_params))  # noqa: S611
+        return cases
 
 
 def _for_lists(cases: QuerySet[Case]) -> ListedCases:

@@ -6,26 +6,31 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
-from safestep.cases.selectors import ListedCases
+from safestep.cases.selectors import CaseListing, ListedCase
 
 
 class ListedCasePaginator(Paginator):
-    """Django's paginator over ``ListedCases``, reading a page and the count together.
+    """Django's paginator over a ``CaseListing``, reading a page and the count together.
 
     Django's own reads the count first, to check the page number, and then the page: two
     queries, each compiled from the ORM, where the count can ride along with the rows
-    (``ListedCases.page_with_count``). The answers are Django's: the same pages, and the
+    (``CaseListing.page_with_count``). The answers are Django's: the same pages, and the
     same errors for a page that is not a number, below 1 or past the end.
     """
 
+    def __init__(self, listing: CaseListing, per_page: int) -> None:
+        super().__init__(listing, per_page)  # type: ignore[arg-type]
+        self.listing = listing
+
     def page(self, number: Any) -> Page:
         whole = _whole_number(number)
-        known = "count" in self.__dict__  # asked for already (the "last" page)
-        if whole is None or known or self.orphans or not isinstance(self.object_list, ListedCases):
-            return super().page(number)  # Django's own answers, its errors included
+        if whole is None:  # Django's own error: not a whole number, or below 1
+            return super().page(number)
         bottom = (whole - 1) * self.per_page
-        rows, count = self.object_list.page_with_count(bottom, bottom + self.per_page)
+        rows, count = self.listing.page_with_count(bottom, bottom + self.per_page)
         self.__dict__["count"] = count  # Django's cached property, now known
         return Page(rows, self.validate_number(whole), self)
 
@@ -43,3 +48,12 @@ def _whole_number(number: Any) -> int | None:
 
 class CasePagination(PageNumberPagination):
     django_paginator_class = ListedCasePaginator
+
+    def paginate_listing(
+        self, listing: CaseListing, request: Request, view: APIView
+    ) -> list[ListedCase]:
+        """The requested page of LISTING (DRF's ``paginate_queryset``, typed for a listing)."""
+        # DRF types its argument as a queryset; a listing pages through the same calls.
+        page: list[ListedCase] | None
+        page = self.paginate_queryset(listing, request, view=view)  # type: ignore[arg-type]
+        return list(page or [])

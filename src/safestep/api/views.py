@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -42,8 +41,8 @@ from safestep.cases.audit_reads import (
 )
 from safestep.cases.models import CaseStatus
 from safestep.cases.selectors import (
+    CaseListing,
     case_get_for_user,
-    case_list_for_user,
     concern_get_for_user,
     concern_list_for_user,
     review_list_for_user,
@@ -246,15 +245,15 @@ class CaseCollection(APIView):
         overdue = params.get("overdue")
         if overdue not in (None, "", "true", "false"):
             raise ValidationFailed({"overdue": [gettext("true or false.")]})
-        cases = case_list_for_user(
-            user, status=status, school=params.get("school"), pathway=params.get("pathway")
+        listing = CaseListing(
+            user,
+            status=status,
+            school=params.get("school"),
+            pathway=params.get("pathway"),
+            overdue={"true": True, "false": False}.get(overdue or ""),
         )
-        if overdue == "true":
-            cases = cases.filter(status=CaseStatus.OPEN, next_due_at__lt=timezone.now())
-        elif overdue == "false":
-            cases = cases.exclude(status=CaseStatus.OPEN, next_due_at__lt=timezone.now())
         paginator = CasePagination()
-        page = paginator.paginate_queryset(cases, request, view=self) or []
+        page = paginator.paginate_listing(listing, request, view=self)
         return paginator.get_paginated_response([case_summary_output(user, case) for case in page])
 
     @extend_schema(request=inputs.CaseOpenIn)

@@ -98,15 +98,16 @@ class CompiledFolds:
 
 
 class PreparedQuery:
-    """A queryset compiled to SQL once and run again for other cases.
+    """A queryset compiled to SQL once and run again with other values.
 
-    QUERYSET names its case as CASE_PLACEHOLDER; ``fetch`` runs the same SQL with a real id
-    in its place. Compiling the case read (its joins, scope and a dozen fold subqueries)
-    takes longer than the database takes to answer it, and its SQL differs from one case
-    to the next only in that id. Rows are built by Django's own iterable, from the
-    compiler that was set up for the SQL, so they are what the queryset would return.
+    QUERYSET names what changes from one run to the next by placeholders (the case by
+    CASE_PLACEHOLDER, say); ``fetch`` runs the same SQL with real values in their place.
+    Compiling the case read (its joins, scope and a dozen fold subqueries) takes longer
+    than the database takes to answer it, and its SQL differs from one case to the next
+    only in that id. Rows are built by Django's own iterable, from the compiler that was
+    set up for the SQL, so they are what the queryset would return.
 
-    Only a queryset whose SQL depends on nothing but the case id may be prepared: the
+    Only a queryset whose SQL depends on nothing but its placeholders may be prepared: the
     caller keys it by everything else it reads (the user, their role, the database).
     """
 
@@ -119,9 +120,14 @@ class PreparedQuery:
             self._sql, self._params = "", ()
 
     def fetch(self, case_id: int) -> list[Any]:
+        """The rows for the case CASE_ID."""
+        return self.fetch_with({CASE_PLACEHOLDER: case_id})
+
+    def fetch_with(self, values: dict[Any, Any]) -> list[Any]:
+        """The rows with VALUES (placeholder: value, as the database receives each one)."""
         if not self._sql:
             return []
-        params = tuple(case_id if value == CASE_PLACEHOLDER else value for value in self._params)
+        params = tuple(_swapped(value, values) for value in self._params)
         compiler = copy.copy(self._compiler)
         # The connection is per thread; the compiled statement is not.
         compiler.connection = connections[self._queryset.db]
@@ -129,6 +135,14 @@ class PreparedQuery:
         run = self._queryset.all()
         run.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
         return list(run)
+
+
+def _swapped(value: Any, values: dict[Any, Any]) -> Any:
+    for placeholder, real in values.items():
+        # Compared by type first: a parameter may be a list or JSON, not hashable.
+        if type(value) is type(placeholder) and value == placeholder:
+            return real
+    return value
 
 
 def compile_folds(folds: Sequence[Fold], using: str) -> CompiledFolds:

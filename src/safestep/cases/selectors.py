@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
     BooleanField,
@@ -23,6 +24,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
@@ -301,9 +303,16 @@ _CASE_READS: dict[tuple[Any, ...], _CaseRead] = {}
 _CASE_READS_MAX = 512
 
 
-def _case_read(user: User, using: str, *, page: bool) -> _CaseRead:
+def _scope_key(user: User) -> tuple[Any, ...]:
+    """What a reader's case scope, compiled once, depends on beyond the database's rows
+    (``case_scope``): the user, whose schools the SQL reads as a parameter, their role,
+    whether the account is active, and the placement pathways."""
     pathways = placement_pathways() if sees_placement_only(user) else frozenset()
-    key = (using, page, user.pk, user.role, user.is_active, pathways)
+    return (user.pk, user.role, user.is_active, pathways)
+
+
+def _case_read(user: User, using: str, *, page: bool) -> _CaseRead:
+    key = (using, page, *_scope_key(user))
     read = _CASE_READS.get(key)
     if read is None:
         folds = compile_folds(_case_folds(user, CASE_PLACEHOLDER, page=page), using)
@@ -445,38 +454,25 @@ class ListedCases(QuerySet[Case, ListedCase]):
         if self._result_cache is not None or self._iterable_class is not ModelIterable:
             super()._fetch_all()  # read already, or asked for other values
             return
+        rows = _listed_rows(list(self._rows_query(counted=False)), self.db, counted=False)[0]
         # The stubs type the cache by the queryset's generic row, not this class's.
-        self._result_cache = self._read(counted=False)[0]  # type: ignore[assignment]
+        self._result_cache = rows  # type: ignore[assignment]
         self._prefetch_done = True  # the folds are the prefetch; nothing else to do
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[ListedCase]:  # type: ignore[override]
         """The rows as ``ListedCase`` too (Django's own iterator would build models)."""
         return iter(list(self))
 
-    def page_with_count(self, start: int, stop: int) -> tuple[list[ListedCase], int]:
-        """The rows from START to STOP of this list, and how many rows the whole list has:
-        one query (a page that is not empty carries the count on each of its rows)."""
-        rows, count = self[start:stop]._read(counted=True)
-        if count is None:  # an empty page: past the end, or an empty list
-            count = self.count()
-        return rows, count
-
-    def _read(self, *, counted: bool) -> tuple[list[ListedCase], int | None]:
-        """The rows as ``ListedCase``; with COUNTED (a page only), the whole list's count."""
+    def _rows_query(self, *, counted: bool) -> QuerySet[Case, Any]:
+        """The query of the rows as ``LISTED_COLUMNS`` and the folded steps; with COUNTED
+        (a page only), each row ends with the whole list's count."""
         cases: QuerySet[Case, Any] = self
         if self.query.is_sliced:
             cases = self._page_of_rows(counted)
         elif counted:
             raise ValueError("only a page of a list is read with its count")
         (fold,) = _LIST_FOLDS[self.db].folds
-        columns = (*LISTED_COLUMNS, fold.column, *(["list_count"] if counted else []))
-        rows: list[ListedCase] = []
-        count = None
-        for values in cases.values_list(*columns):
-            if counted:
-                count, values = values[-1], values[:-1]
-            rows.append(ListedCase(*(*values[:-1], tuple(plain_rows(fold, values[-1], self.db)))))
-        return rows, count
+        return cases.values_list(*LISTED_COLUMNS, fold.column, *(["list_count"] if counted else []))
 
     def _page_of_rows(self, counted: bool) -> QuerySet[Case, Any]:
         """This page's cases, with their steps folded for them alone, as one query.
@@ -489,7 +485,11 @@ class ListedCases(QuerySet[Case, ListedCase]):
         compiled on its own, so that its tables are its own and not the outer query's.
         """
         page = self.values_list("pk", flat=True)
-        page_sql, page_params = page.query.get_compiler(using=self.db).as_sql()
+        try:
+            page_sql, page_params = page.query.get_compiler(using=self.db).as_sql()
+        except EmptyResultSet:  # a filter that matches nothing (a scope of no cases)
+            nothing = self.none()
+            return nothing.annotate(list_count=Value(0)) if counted else nothing
         if connections[self.db].vendor == "postgresql":
             page_sql = f"SELECT unnest(ARRAY({page_sql}))"
         # The subquery chose the page in the reader's scope, in the same statement (and so
@@ -511,6 +511,21 @@ class ListedCases(QuerySet[Case, ListedCase]):
         return cases
 
 
+def _listed_rows(
+    found: list[tuple[Any, ...]], using: str, *, counted: bool
+) -> tuple[list[ListedCase], int | None]:
+    """Rows of ``ListedCases._rows_query`` as ``ListedCase``; with COUNTED, the count they
+    carry (None when there are no rows to carry it)."""
+    (fold,) = _LIST_FOLDS[using].folds
+    rows: list[ListedCase] = []
+    count = None
+    for values in found:
+        if counted:
+            count, values = values[-1], values[:-1]
+        rows.append(ListedCase(*(*values[:-1], tuple(plain_rows(fold, values[-1], using)))))
+    return rows, count
+
+
 def _for_lists(cases: QuerySet[Case]) -> ListedCases:
     """Cases as lists show them: one query, whatever the number of cases (``_list_folds``)."""
     compiled = _LIST_FOLDS.get(cases.db)
@@ -527,16 +542,82 @@ def case_list_for_user(
     status: str | None = None,
     school: str | None = None,
     pathway: str | None = None,
+    overdue: bool | None = None,
+    now: datetime | None = None,
 ) -> ListedCases:
     """The cases USER may see, as lists read them (``ListedCase``). A voided case (opened in
-    error) is in no list but the one asked for with ``status="voided"``."""
+    error) is in no list but the one asked for with ``status="voided"``. OVERDUE keeps the
+    open cases with a step past due at NOW (or all the others)."""
     cases = _case_queryset().filter(case_scope_for(user))
     cases = cases.filter(status=status) if status else cases.exclude(status=CaseStatus.VOIDED)
     if school:
         cases = cases.filter(school__code=school)
     if pathway:
         cases = cases.filter(pathway=pathway)
+    if overdue is not None:
+        late = Q(status=CaseStatus.OPEN, next_due_at__lt=now or timezone.now())
+        cases = cases.filter(late) if overdue else cases.exclude(late)
     return _for_lists(_schools_first(user, cases))
+
+
+# Stands for the moment of the read in a list's page compiled once (``CaseListing``).
+NOW_PLACEHOLDER = datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CaseListing:
+    """The cases USER may see under a list's filters (``case_list_for_user``), read a page
+    at a time, as the API's case list reads them.
+
+    A page and the whole list's count are one query. Building it from the ORM took longer
+    than the database took to answer it, and its SQL is the same for every read with the
+    same reader, filters and page, but for the moment of the read: it is compiled once for
+    those and run again with the time of each read.
+    """
+
+    user: User
+    status: str | None = None
+    school: str | None = None
+    pathway: str | None = None
+    overdue: bool | None = None
+    # For Django's paginator, which warns of a list in no order: newest first.
+    ordered: ClassVar[bool] = True
+
+    def cases(self, now: datetime | None = None) -> ListedCases:
+        return case_list_for_user(
+            self.user,
+            status=self.status,
+            school=self.school,
+            pathway=self.pathway,
+            overdue=self.overdue,
+            now=now,
+        )
+
+    def count(self) -> int:
+        return self.cases().count()
+
+    def page_with_count(self, start: int, stop: int) -> tuple[list[ListedCase], int]:
+        """The rows from START to STOP of the list, and how many rows the whole list has."""
+        using = router.db_for_read(Case)
+        key = (using, *_scope_key(self.user), self.status, self.school, self.pathway)
+        key += (self.overdue, start, stop)
+        query = _LIST_PAGES.get(key)
+        if query is None:
+            page: ListedCases = self.cases(now=NOW_PLACEHOLDER).using(using)[start:stop]
+            query = PreparedQuery(page._rows_query(counted=True))
+            if len(_LIST_PAGES) >= _CASE_READS_MAX:
+                _LIST_PAGES.clear()
+            _LIST_PAGES[key] = query
+        # A datetime reaches the database as the backend adapts it (SQLite: as text).
+        adapt = connections[using].ops.adapt_datetimefield_value
+        found = query.fetch_with({adapt(NOW_PLACEHOLDER): adapt(timezone.now())})
+        rows, count = _listed_rows(found, using, counted=True)
+        if count is None:  # an empty page: past the end, or an empty list
+            count = self.count()
+        return rows, count
+
+
+_LIST_PAGES: dict[tuple[Any, ...], PreparedQuery] = {}
 
 
 def _schools_first(user: User, cases: QuerySet[Case]) -> QuerySet[Case]:

@@ -8,7 +8,7 @@ import pytest
 from django.core.paginator import InvalidPage, Paginator
 
 from safestep.api.pagination import ListedCasePaginator
-from safestep.cases.selectors import case_list_for_user
+from safestep.cases.selectors import CaseListing, case_list_for_user
 
 
 def _answer(paginator: Paginator, number: Any) -> tuple[str, Any]:
@@ -32,7 +32,7 @@ def test_it_answers_every_page_number_as_djangos_paginator_does(district, open_c
     for index in range(5):
         open_case(sis_id=f"S-{index}")
     reader = district["site_admin"]
-    ours = ListedCasePaginator(case_list_for_user(reader), 2)
+    ours = ListedCasePaginator(CaseListing(reader), 2)
     djangos = Paginator(list(case_list_for_user(reader)), 2)
     assert _answer(ours, number) == _answer(djangos, number)
 
@@ -41,7 +41,7 @@ def test_it_reads_a_page_and_the_count_in_one_query(district, open_case, django_
     for index in range(3):
         open_case(sis_id=f"S-{index}")
     open_case(school="ROO", sis_id="R-1", by="outsider_admin")  # outside the reader's scope
-    cases = case_list_for_user(district["site_admin"])
+    cases = CaseListing(district["site_admin"])
     with django_assert_num_queries(1):
         rows, count = cases.page_with_count(0, 2)
     assert count == 3 and [row.student_sis_id for row in rows] == ["S-2", "S-1"]
@@ -51,7 +51,7 @@ def test_it_reads_a_page_and_the_count_in_one_query(district, open_case, django_
 
 
 def test_it_counts_an_empty_list_as_an_empty_first_page(district):
-    paginator = ListedCasePaginator(case_list_for_user(district["site_admin"]), 2)
+    paginator = ListedCasePaginator(CaseListing(district["site_admin"]), 2)
     page = paginator.page(1)
     assert list(page) == [] and paginator.count == 0 and paginator.num_pages == 1
 

@@ -133,3 +133,21 @@ def test_it_reads_a_list_as_the_same_plain_rows_however_it_is_read(district, ope
     assert first.status == "open" and first.open_steps
     numbers = [step.step_number for step in first.open_steps]
     assert numbers == sorted(numbers)
+
+
+def test_it_pages_a_list_in_the_readers_scope_after_the_page_is_compiled(district, open_case):
+    from safestep.cases.selectors import CaseListing
+
+    case = open_case()
+    counselor = district["counselor"]
+    rows, count = CaseListing(counselor).page_with_count(0, 10)
+    assert count == 1 and [row.pk for row in rows] == [case.pk]
+    # Moved away from the case's school: the same compiled page no longer holds the case.
+    counselor.schools.remove(case.school)
+    assert CaseListing(counselor).page_with_count(0, 10) == ([], 0)
+    counselor.schools.add(case.school)
+    assert CaseListing(counselor).page_with_count(0, 10)[1] == 1
+    # A role that reads no cases: the page is compiled again, and holds nothing.
+    counselor.role = "reporter"
+    counselor.save(update_fields=["role"])
+    assert CaseListing(counselor).page_with_count(0, 10) == ([], 0)

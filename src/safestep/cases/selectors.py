@@ -1006,16 +1006,13 @@ def my_work_for_user(
 
     items = sorted([*steps, *check_ins], key=order)
     items = items[: WORK_COUNTED_UP_TO if work_limit is None else work_limit]
-    open_cases = _schools_first(user, Case.objects.filter(case_scope_for(user)))
-    open_cases = open_cases.filter(status=CaseStatus.OPEN)
-    listed: list[ListedCase] = []
-    if limit:
-        newest = case_list_for_user(user, status=CaseStatus.OPEN).order_by("-opened_at", "-id")
-        listed = list(newest[:limit])
+    # The newest open cases and how many are open: one page of a listing, newest first.
+    open_cases = CaseListing(user, status=CaseStatus.OPEN)
+    listed, open_count = open_cases.page_with_count(0, limit) if limit else ([], open_cases.count())
     return MyWork(
         items=items,
         cases=listed,
-        open_cases=open_cases.count(),
+        open_cases=open_count,
         work_total=steps_total + len(check_ins),
         counted_up_to=WORK_COUNTED_UP_TO,
     )

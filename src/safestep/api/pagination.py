@@ -9,7 +9,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from safestep.cases.selectors import CaseListing, ListedCase
+from safestep.cases.selectors import MAX_ROW_ID, CaseListing, ListedCase
 
 
 class ListedCasePaginator(Paginator):
@@ -27,7 +27,9 @@ class ListedCasePaginator(Paginator):
 
     def page(self, number: Any) -> Page:
         whole = _whole_number(number)
-        if whole is None:  # Django's own error: not a whole number, or below 1
+        if whole is None or whole > MAX_ROW_ID // self.per_page - 1:
+            # Django's own error: not a whole number, below 1, or (a page past any list
+            # the database can hold, whose offset it could not read) past the end.
             return super().page(number)
         bottom = (whole - 1) * self.per_page
         rows, count = self.listing.page_with_count(bottom, bottom + self.per_page)

@@ -27,7 +27,10 @@ def _answer(paginator: Paginator, number: Any) -> tuple[str, Any]:
     )
 
 
-@pytest.mark.parametrize("number", [1, 2, 3, 4, 0, -1, "2", 2.0, 1.5, "x", None, "99"])
+# "\uff11" is a full-width 1, which int() reads as Django's paginator does.
+@pytest.mark.parametrize(
+    "number", [1, 2, 3, 4, 0, -1, "2", 2.0, 1.5, "x", None, "99", "\uff11", " 2", 2**63]
+)
 def test_it_answers_every_page_number_as_djangos_paginator_does(district, open_case, number):
     for index in range(5):
         open_case(sis_id=f"S-{index}")
@@ -62,7 +65,8 @@ def test_it_answers_a_page_past_the_end_with_a_problem(api_as, open_case):
     first = client.get("/api/v1/cases?page=1").json()
     assert first["count"] == 1 and first["next"] is None and len(first["results"]) == 1
     assert client.get("/api/v1/cases?page=last").json()["results"] == first["results"]
-    for number in ("2", "0", "x"):
+    # Past the end by far: a page whose offset no database could read is past the end too.
+    for number in ("2", "0", "x", "9223372036854775807", "99999999999999999999"):
         answer = client.get(f"/api/v1/cases?page={number}")
         assert answer.status_code == 404, number
         assert answer["Content-Type"] == "application/problem+json"

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "safestep.core.language.UserLanguageMiddleware",
+    # A NUL in the query string is refused (400) in the reader's language, before any view.
+    "safestep.core.query_text.NulInQueryMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "safestep.audit.middleware.AccessDenialAuditMiddleware",
     "safestep.accounts.middleware.SessionGuardMiddleware",

@@ -70,8 +70,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "safestep.core.language.UserLanguageMiddleware",
-    # A NUL in the query string is refused (400) in the reader's language, before any view.
-    "safestep.core.query_text.NulInQueryMiddleware",
+    # A NUL in a query or a form is refused (400) in the reader's language, before any view.
+    "safestep.core.nul_characters.NulInRequestMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "safestep.audit.middleware.AccessDenialAuditMiddleware",
     "safestep.accounts.middleware.SessionGuardMiddleware",

@@ -1,8 +1,9 @@
-"""A NUL in an address's query is refused with 400, naming the parameter, everywhere."""
+"""A NUL in a query or a form is refused with 400, naming the parameter, everywhere."""
 
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from safestep.accounts.testing import signed_in_client
 
@@ -36,7 +37,7 @@ def test_it_refuses_a_nul_in_a_page_query_with_a_page(district, address, paramet
     answer = client.get(address)
     assert answer.status_code == 400
     page = answer.content.decode()
-    assert "The address could not be read" in page and f"“{parameter}”" in page
+    assert "The request could not be read" in page and f"“{parameter}”" in page
     # The same addresses without the NUL are read as usual.
     assert client.get(address.replace("%00", "")).status_code == 200
 
@@ -46,3 +47,25 @@ def test_it_names_the_problem_in_the_readers_language(api_as):
     assert answer.status_code == 400
     assert answer.json()["title"] == "Datos no válidos"
     assert answer.json()["errors"]["school"] == ["Los caracteres nulos no están permitidos."]
+
+
+def test_it_refuses_a_nul_in_a_sign_in_without_signing_in_or_failing(district):
+    # The user name went to the database as typed: PostgreSQL refused it, and the page 500.
+    client = Client()
+    form = "application/x-www-form-urlencoded"
+    answer = client.post("/signin/", "username=site_admin%00&password=x", content_type=form)
+    assert answer.status_code == 400
+    assert "“username”" in answer.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_refuses_a_nul_in_a_page_form_of_either_encoding(district, open_case):
+    case = open_case()
+    client = signed_in_client(district["site_admin"])
+    notes = f"/cases/{case.pk}/notes/"
+    form = "application/x-www-form-urlencoded"
+    answer = client.post(notes, f"text=a%00b&version={case.version}", content_type=form)
+    assert answer.status_code == 400 and "“text”" in answer.content.decode()
+    answer = client.post(notes, {"text": "a\x00b", "version": case.version})  # multipart
+    assert answer.status_code == 400 and "“text”" in answer.content.decode()
+    assert case.notes.count() == 0

@@ -5,7 +5,8 @@ or a sign-in with one in the user name, failed in the database and answered 500.
 forms and DRF's serializers refuse a NUL in the text fields they check
 (``ProhibitNullCharactersValidator``), but views also read query parameters and a few form
 fields themselves. So both are checked here, once: 400, naming the parameter, as
-problem+json under /api/ and as a page elsewhere. The API's bodies are left to its parsers
+problem+json under /api/ and as a page elsewhere. An address whose path holds a NUL
+(``/students/LIN/%00/``) names nothing: 404. The API's bodies are left to its parsers
 and serializers (JSON; an attachment's multipart form); a page's form is read here as
 Django's CSRF check reads it anyway, before any view.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.validators import ProhibitNullCharactersValidator
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext
@@ -54,6 +55,9 @@ class NulInRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if NUL in request.path_info:
+            # An address with a NUL in it (``/students/LIN/%00/``) names nothing there is.
+            raise Http404("a NUL in the address")
         name = nul_parameter(request)
         if name is None:
             return self.get_response(request)

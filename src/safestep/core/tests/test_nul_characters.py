@@ -69,3 +69,15 @@ def test_it_refuses_a_nul_in_a_page_form_of_either_encoding(district, open_case)
     answer = client.post(notes, {"text": "a\x00b", "version": case.version})  # multipart
     assert answer.status_code == 400 and "“text”" in answer.content.decode()
     assert case.notes.count() == 0
+
+
+@pytest.mark.parametrize("address", ["/students/LIN/%00/", "/admin-area/users/a%00b/"])
+def test_it_finds_nothing_at_an_address_with_a_nul(district, address):
+    answer = signed_in_client(district["district_coordinator"]).get(address)
+    assert answer.status_code == 404
+    assert "There is nothing here that you can see." in answer.content.decode()
+
+
+def test_it_finds_nothing_at_an_api_address_with_a_nul(api_as):
+    answer = api_as("district_coordinator").get("/api/v1/students/a%00b/disclosures")
+    assert answer.status_code == 404 and answer["Content-Type"] == PROBLEM

@@ -68,10 +68,23 @@ def _one_of(value: str, spec: FieldSpec) -> str:
     return value
 
 
+def _storable(text: str) -> str:
+    """TEXT, unless it holds what no database or page can keep. JSON can carry a NUL
+    (``\\u0000``, which PostgreSQL refuses) and half of a UTF-16 pair (``\\ud800``, which
+    UTF-8 cannot write); Django's and DRF's own text fields refuse both, in these words."""
+    if "\x00" in text:
+        raise _Invalid("Null characters are not allowed.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid("Surrogate characters are not allowed.") from None
+    return text
+
+
 def _as_text(value: object, spec: FieldSpec, now: datetime) -> str:
     if not isinstance(value, str):
         raise _Invalid("Enter text.")
-    text = value.strip()
+    text = _storable(value.strip())
     if len(text) > MAX_TEXT_LENGTH:
         raise _Invalid(f"Keep this under {MAX_TEXT_LENGTH} characters.")
     return text
@@ -80,7 +93,7 @@ def _as_text(value: object, spec: FieldSpec, now: datetime) -> str:
 def _as_string(value: object, spec: FieldSpec, now: datetime) -> str:
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise _Invalid("Enter a short text value.")
-    text = str(value).strip()
+    text = _storable(str(value).strip())
     if "\n" in text or "\r" in text:
         raise _Invalid("Enter this on a single line.")
     if len(text) > MAX_STRING_LENGTH:

@@ -276,6 +276,23 @@ def test_it_checks_multi_choice_and_date_fields():
     }
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("HT-\x00-7", "Null characters are not allowed."),
+        ("HT-\ud800", "Surrogate characters are not allowed."),
+    ],
+)
+def test_it_refuses_text_no_database_or_page_can_keep(value: str, message: str):
+    # JSON carries both (\u0000, a lone \ud800): a reference with a lone surrogate failed
+    # to encrypt, and the step's record answered 500.
+    step = custom_step(FieldSpec("ref", "Ref", "string"), FieldSpec("notes", "Notes", "text"))
+    _, errors = validate_details(
+        step, {"ref": value, "notes": f"before {value} after"}, resolution="done", now=NOW
+    )
+    assert errors == {"ref": [message], "notes": [message]}
+
+
 def test_it_refuses_a_naive_now_and_an_unknown_resolution(shipped: Protocol):
     step = shipped.step("suspected_victim", "cws_report")
     with pytest.raises(ValueError, match="timezone-aware"):

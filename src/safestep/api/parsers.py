@@ -7,7 +7,10 @@ own parser also reads a JSON body from the stream without Django's
 
 Here a body larger than that limit is refused with 413 before it is read in full, and one
 nested deeper than :data:`MAX_DEPTH` with 400, found by a linear scan before ``json`` sees
-it. Both answers are problem+json (``safestep.api.errors``).
+it. JSON can also write half of a UTF-16 surrogate pair (``"\\ud800"``), which Python
+reads into a string that UTF-8 cannot write: stored, or repeated in an error (an unknown
+key), it failed with 500. Such a body is refused with 400 too. All three answers are
+problem+json (``safestep.api.errors``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from rest_framework.utils import json
 # Deeper than any input SafeStep takes (step details are two levels), far below Python's
 # recursion limit.
 MAX_DEPTH = 32
+
+# The escape of a surrogate (\ud800-\udfff): only a body holding one needs its strings checked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 # A JSON string (skipped whole, so brackets inside it do not count) or a bracket.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
@@ -99,10 +105,31 @@ class BoundedJSONParser(JSONParser):
             )
         parse_constant = json.strict_constant if self.strict else None
         try:
-            return json.loads(text, parse_constant=parse_constant)
+            data = json.loads(text, parse_constant=parse_constant)
         except RecursionError:  # belt and braces: the scan above should make this impossible
             raise exceptions.ParseError(gettext("JSON parse error - nested too deeply.")) from None
         except ValueError as error:
             raise exceptions.ParseError(
                 gettext("JSON parse error - %(error)s") % {"error": error}
             ) from None
+        if _SURROGATE_ESCAPE.search(text) and not _writable(data):
+            raise exceptions.ParseError(
+                gettext("JSON parse error - a string holds half of a UTF-16 surrogate pair.")
+            )
+        return data
+
+
+def _writable(value: Any) -> bool:
+    """Whether every string in VALUE (keys too) can be written as UTF-8: a surrogate pair
+    escaped in JSON reads as one character, half of one as a character UTF-8 refuses."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_writable(key) and _writable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_writable(item) for item in value)
+    return True

@@ -420,30 +420,3 @@ def test_it_guards_audited_reads_by_names_that_exist():
     # A renamed route would silently lose its guard: every name must still be a route.
     assert audited_reads()
     assert not audited_reads() - _route_names()
-
-
-def test_it_refuses_a_lone_surrogate_in_a_steps_text_without_recording_it(
-    api_as, district, open_case
-):
-    # JSON can carry half of a UTF-16 pair; the reference failed to encrypt and answered 500.
-    case = open_case("confirmed_victim")
-    police = api_as("school_police")
-    body = {"occurred_at": recent(), "details": {"agency": "school_police"}}
-    answer = police.post(
-        f"/api/v1/cases/{case.pk}/steps/police_involved/complete",
-        body | {"version": case.version},
-        format="json",
-    )
-    assert answer.status_code == 200, answer.json()
-    version = answer.json()["version"]
-    raw = json.dumps({"occurred_at": recent(), "details": {"le_reference": "HT-\ud800"}})
-    answer = police.post(
-        f"/api/v1/cases/{case.pk}/steps/le_trafficking_entry/complete",
-        raw[:-1] + f', "version": {version}}}',
-        content_type="application/json",
-    )
-    assert answer.status_code == 400
-    assert answer.json()["errors"] == {
-        "details.le_reference": ["Surrogate characters are not allowed."]
-    }
-    assert not StepRecord.objects.filter(case=case, step_id="le_trafficking_entry").exists()

@@ -37,7 +37,13 @@ def nul_parameter(request: HttpRequest) -> str | None:
     if request.method != "POST" or is_api(request):
         return None
     try:
-        form = request.POST
+        if request.content_type == "application/x-www-form-urlencoded":
+            body = request.body  # kept by Django for the form's own reading
+            if b"%00" not in body and NUL.encode() not in body:
+                return None
+        elif request.content_type != "multipart/form-data":
+            return None  # not a form
+        form = request.POST  # a multipart form's files go where Django's handlers put them
     except (RequestDataTooBig, TooManyFieldsSent, MultiPartParserError):
         return None  # refused where the form is read, as before
     return _first_with_nul(form.lists())

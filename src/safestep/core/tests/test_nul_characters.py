@@ -81,3 +81,12 @@ def test_it_finds_nothing_at_an_address_with_a_nul(district, address):
 def test_it_finds_nothing_at_an_api_address_with_a_nul(api_as):
     answer = api_as("district_coordinator").get("/api/v1/students/a%00b/disclosures")
     assert answer.status_code == 404 and answer["Content-Type"] == PROBLEM
+
+
+def test_it_keeps_djangos_own_bad_request_page_general():
+    # Django answers 400 with the same template, without context, for what it cannot read.
+    answer = Client(HTTP_HOST="elsewhere.example").get("/signin/")
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert "Go back, reload the page and try again." in page
+    assert "holds a character" not in page

@@ -318,18 +318,8 @@ def _recorded(
     return shown
 
 
-def _assignee_pairs(case: Case) -> list[tuple[str, str]]:
-    return [
-        (
-            person.username,
-            f"{person.get_full_name() or person.username} · {person.get_role_display()}",
-        )
-        for person in checkin_assignee_choices(case)
-    ]
-
-
 def plan_fields(
-    step: Step | None, case: Case, state: FormState, initial: dict[str, Any]
+    step: Step | None, basics: CaseBasics, state: FormState, initial: dict[str, Any]
 ) -> list[FormField]:
     """The check-in plan form: the recurring step's declared fields, or the plan's own."""
     every = FieldSpec(
@@ -354,7 +344,7 @@ def plan_fields(
                 posted=state.posted,
                 initial=initial,
                 errors=state.errors.get(spec.name, ()),
-                choices_override=_assignee_pairs(case) if spec.type == "user" else None,
+                choices_override=basics.assignees if spec.type == "user" else None,
             )
         )
     return controls
@@ -526,6 +516,17 @@ class CaseBasics:
             ]
         )
 
+    @cached_property
+    def assignees(self) -> list[tuple[str, str]]:
+        """Who may keep the check-ins: read once, though the plan form can show twice."""
+        return [
+            (
+                person.username,
+                f"{person.get_full_name() or person.username} · {person.get_role_display()}",
+            )
+            for person in checkin_assignee_choices(self.case)
+        ]
+
     def form(self, key: str) -> FormState:
         return self.forms.get(key, FormState())
 
@@ -575,7 +576,7 @@ def _step_actions(basics: CaseBasics, view: StepView, own_report: Any) -> None:
     if view.can_act and step.recurring:
         if _plan_takes_step(basics):
             plan_state = basics.form("plan")
-            view.done_fields = plan_fields(step, basics.case, plan_state, {})
+            view.done_fields = plan_fields(step, basics, plan_state, {})
             view.done_form = plan_state
             view.done_errors = error_summary(plan_state.errors, controls_of(view.done_fields))
         else:
@@ -731,7 +732,7 @@ def check_ins_section(basics: CaseBasics, *, plan_in_step: bool) -> dict[str, An
     plan = basics.data["check_in_plan"]
     fields = plan_fields(
         None,
-        basics.case,
+        basics,
         plan_state,
         {"every_days": plan["every_days"], "assignee": plan["assignee"]} if plan else {},
     )

@@ -8,15 +8,13 @@ docs/performance.md). The markup is the one the forms have always had.
 
 from __future__ import annotations
 
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeData, SafeString, mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from safestep.web.forms import FormField
+from safestep.web.html_text import escaped
 
-
-def _e(value: object) -> str:
-    return str(conditional_escape(value if isinstance(value, SafeData) else str(value)))
+_e = escaped
 
 
 def _describe(field: FormField) -> str:

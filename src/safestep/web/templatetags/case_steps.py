@@ -19,7 +19,6 @@ from typing import Any
 from django import template
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import render_to_string
-from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -27,6 +26,7 @@ from safestep.core.moment_text import MomentWriter
 from safestep.core.page_urls import page_url
 from safestep.web.field_html import field_html
 from safestep.web.forms import FormField
+from safestep.web.html_text import escape_text, escaped
 from safestep.web.templatetags.protocol_text import in_language
 from safestep.web.templatetags.safestep_web import roles_label, state_label, time_left, when
 
@@ -39,7 +39,7 @@ register = template.Library()
 
 def _t(translated: str) -> str:
     """``{% translate %}``: the translated text, escaped."""
-    return escape(translated)
+    return escaped(translated)
 
 
 def _bt(translated: str, **values: object) -> str:
@@ -47,8 +47,7 @@ def _bt(translated: str, **values: object) -> str:
     return translated % {name: _e(value) for name, value in values.items()}
 
 
-def _e(value: object) -> str:
-    return str(conditional_escape(value if isinstance(value, str) else str(value)))
+_e = escaped
 
 
 def _fields(fields: Iterable[FormField]) -> str:
@@ -171,7 +170,7 @@ def _what_it_says(page: _Page, view: Any, step: Mapping[str, Any]) -> list[str]:
             answer = f' <a href="#facts" class="no-print">{answer_text}</a>'
         parts.append(f'  <p class="condition">{_e(view.condition_text)}{answer}</p>\n')
     if view.waiting_on:
-        steps = mark_safe(", ".join(escape(item) for item in view.waiting_on))  # noqa: S308
+        steps = mark_safe(", ".join(escape_text(item) for item in view.waiting_on))  # noqa: S308
         waits = _bt(gettext("Waits until %(steps)s is resolved."), steps=steps)
         parts.append(f'  <p class="condition">{waits}</p>\n')
     guidance = f'<p class="guidance">{_e(in_language(view.step, "guidance"))}</p>'

@@ -19,13 +19,13 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import formats
-from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from safestep.cases.selectors import WorkItem
 from safestep.core.moment_text import MomentWriter
 from safestep.web.forms import choice_label
+from safestep.web.html_text import escape_text, escaped
 from safestep.web.templatetags.safestep_web import role_label, time_left, when
 
 register = template.Library()
@@ -49,7 +49,7 @@ def _words(*texts: str) -> list[str]:
     """TEXTS, already translated, escaped for the page. (Each is written out as
     ``gettext("...")`` where it is used, and not inside an f-string, so that
     ``make messages`` finds it.)"""
-    return [escape(text) for text in texts]
+    return [escape_text(text) for text in texts]
 
 
 @register.simple_tag
@@ -77,21 +77,21 @@ def work_rows(items: Iterable[WorkItem], now: datetime) -> SafeString:
             due_cell = no_deadline
         else:
             flag = overdue_flag if item.overdue else soon_flag if is_soon else ""
-            left = escape(time_left(item.due_at))
+            left = escape_text(time_left(item.due_at))
             due_cell = f'{flag}{when(item.due_at, writer)}<br><span class="muted">{left}</span>'
         kind = "overdue" if item.overdue else "due-soon" if is_soon else ""
         if item.step is not None:
             anchor = f"#step-{item.step.id}"
-            what = f"{escape(item.step.code)} · {escape(item.step.title)}"
+            what = f"{escape_text(item.step.code)} · {escape_text(item.step.title)}"
         else:
             anchor, what = "#check-ins", check_in
-        url = escape(_case_url(pattern, item.case.pk) + anchor)
+        url = escape_text(_case_url(pattern, item.case.pk) + anchor)
         rows.append(
             f'\n      <tr class="{kind}">\n'
             f'        <td data-label="{due}">{due_cell}</td>\n'
-            f'        <td data-label="{case}">{escape(item.case.reference)}<br>'
-            f'<span class="muted">{escape(item.case.school_code)}</span></td>\n'
-            f'        <td data-label="{student}">{escape(item.case.student_name)}</td>\n'
+            f'        <td data-label="{case}">{escape_text(item.case.reference)}<br>'
+            f'<span class="muted">{escape_text(item.case.school_code)}</span></td>\n'
+            f'        <td data-label="{student}">{escape_text(item.case.student_name)}</td>\n'
             f'        <td data-label="{to_do}"><a href="{url}">{what}</a></td>\n'
             "      </tr>\n    "
         )
@@ -117,7 +117,7 @@ def case_rows(cases: Iterable[Mapping[str, Any]]) -> SafeString:
     writer = MomentWriter()
     rows = []
     for item in cases:
-        url = escape(_case_url(pattern, item["id"]))
+        url = escape_text(_case_url(pattern, item["id"]))
         flag = review if item["needs_review"] else ""
         to_do = formats.localize(len(item["unresolved"]))
         overdue = len(item["overdue"])
@@ -125,14 +125,16 @@ def case_rows(cases: Iterable[Mapping[str, Any]]) -> SafeString:
             late = ngettext("%(counter)s overdue", "%(counter)s overdue", overdue) % {
                 "counter": formats.localize(overdue)
             }
-            to_do += f' <strong class="flag flag-overdue">{escape(late)}</strong>'
+            to_do += f' <strong class="flag flag-overdue">{escape_text(late)}</strong>'
         rows.append(
             "\n    <tr>\n"
-            f'      <td data-label="{case}"><a href="{url}">{escape(item["reference"])}</a></td>\n'
-            f'      <td data-label="{student}">{escape(item["student"]["name"])}</td>\n'
-            f'      <td data-label="{school}">{escape(item["school"])}</td>\n'
-            f'      <td data-label="{pathway}">{escape(choice_label(item["pathway"]))}</td>\n'
-            f'      <td data-label="{status}">{escape(choice_label(item["status"]))}{flag}</td>\n'
+            f'      <td data-label="{case}"><a href="{url}">'
+            f"{escape_text(item['reference'])}</a></td>\n"
+            f'      <td data-label="{student}">{escape_text(item["student"]["name"])}</td>\n'
+            f'      <td data-label="{school}">{escape_text(item["school"])}</td>\n'
+            f'      <td data-label="{pathway}">{escape_text(choice_label(item["pathway"]))}</td>\n'
+            f'      <td data-label="{status}">'
+            f"{escape_text(choice_label(item['status']))}{flag}</td>\n"
             f'      <td data-label="{steps}">{to_do}</td>\n'
             f'      <td data-label="{next_due}">{when(item["next_due_at"], writer)}</td>\n'
             "    </tr>\n  "
@@ -141,28 +143,28 @@ def case_rows(cases: Iterable[Mapping[str, Any]]) -> SafeString:
 
 
 def _event_row(event: Mapping[str, Any], writer: MomentWriter) -> str:
-    who = str(conditional_escape(event.get("actor") or "SafeStep"))
+    who = str(escaped(event.get("actor") or "SafeStep"))
     if event.get("role"):
-        who += f" ({conditional_escape(role_label(event['role']))})"
-    text = conditional_escape(event.get("text", ""))
+        who += f" ({escaped(role_label(event['role']))})"
+    text = escaped(event.get("text", ""))
     at = when(event.get("at"), writer)
     return f'<li><span class="muted">{at} · {who}</span><br>{text}</li>\n'
 
 
 def _check_in_row(item: Mapping[str, Any], writer: MomentWriter) -> str:
-    method = conditional_escape(item.get("method_label", ""))
+    method = escaped(item.get("method_label", ""))
     row = f"<li>{when(item.get('occurred_at'), writer)} · {method}"
     if item.get("recorded_by"):
-        row += f" · {conditional_escape(item['recorded_by'])}"
+        row += f" · {escaped(item['recorded_by'])}"
     if item.get("notes"):
-        row += f"<br>{conditional_escape(item['notes'])}"
+        row += f"<br>{escaped(item['notes'])}"
     return row + "</li>\n"
 
 
 def _note_row(note: Any, writer: MomentWriter) -> str:
     return (
         f'<li><p class="muted">{when(note.created_at, writer)} · '
-        f"{conditional_escape(note.author.username)}</p>"
+        f"{escaped(note.author.username)}</p>"
         f'<p class="note-text">{linebreaksbr(note.text, autoescape=True)}</p></li>\n'
     )
 

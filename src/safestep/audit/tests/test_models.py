@@ -26,7 +26,7 @@ def test_it_keeps_one_index_for_each_way_the_trail_is_read() -> None:
         ("at_us",): False,  # the trail between two moments
         ("action",): False,  # the trail by what happened
         ("case_id", "seq"): False,  # a case's timeline
-        ("actor_id", "seq"): False,  # what one person did
+        ("actor_username", "seq"): False,  # what one person did, by the name kept with it
     }
 
 

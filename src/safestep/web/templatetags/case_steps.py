@@ -38,8 +38,8 @@ register = template.Library()
 
 
 def _t(translated: str) -> str:
-    """``{% translate %}``: the translated text, escaped."""
-    return escaped(translated)
+    """``{% translate %}``: the translated text, escaped (as ``escape`` did here)."""
+    return escape_text(translated)
 
 
 def _bt(translated: str, **values: object) -> str:
